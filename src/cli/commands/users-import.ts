@@ -1,0 +1,90 @@
+/**
+ * `portcullis users import FILE`: users exported from the guide's app, as JSON
+ * (an array of rows, or the guide's `{ "name": { ...row } }` dictionary) or
+ * CSV with a header row. Columns: username, hashed_password, email,
+ * full_name, disabled. Nothing is imported unless every row is valid, unless
+ * --skip-invalid is given; either way the write is one transaction.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { systemClock } from '../../core/clock.js';
+import { parseScopeList } from '../../core/tokens/scopes.js';
+import { importUsers, type ImportRow } from '../../core/users/user-import.js';
+import { EXIT_FAILURE, EXIT_OK, withUserAdmin } from '../context.js';
+import { UsageError } from '../prompt.js';
+
+export interface ImportOptions {
+  readonly format?: string;
+  readonly skipInvalid?: boolean;
+  readonly scopes?: string;
+}
+
+export function parseImportFile(text: string, format: 'json' | 'csv'): ImportRow[] {
+  if (format === 'csv') {
+    let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
+    try {
+      records = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, info: true, trim: true }) as never;
+    } catch (error) {
+      throw new UsageError(`not valid CSV: ${(error as Error).message}`);
+    }
+    return records.map(({ record, info }) => ({ line: info.lines, fields: record }));
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`not valid JSON: ${(error as Error).message}`);
+  }
+  const rows = Array.isArray(data)
+    ? data
+    : data !== null && typeof data === 'object'
+      ? Object.entries(data).map(([name, row]) =>
+          row !== null && typeof row === 'object' ? { username: name, ...(row as object) } : row,
+        )
+      : undefined;
+  if (!rows) throw new UsageError('JSON must be an array of users or an object of users by name');
+  return rows.map((row, index) => ({
+    line: index + 1,
+    fields: row !== null && typeof row === 'object' && !Array.isArray(row) ? (row as Record<string, unknown>) : {},
+  }));
+}
+
+function detectFormat(file: string, format: string | undefined): 'json' | 'csv' {
+  const chosen = (format ?? extname(file).slice(1)).toLowerCase();
+  if (chosen === 'json' || chosen === 'csv') return chosen;
+  throw new UsageError(`cannot tell the format of ${file}; pass --format json or --format csv`);
+}
+
+export async function importUsersCommand(file: string, options: ImportOptions): Promise<number> {
+  const format = detectFormat(file, options.format);
+  let scopes: string[] = [];
+  try {
+    scopes = options.scopes === undefined ? [] : parseScopeList(options.scopes);
+  } catch (error) {
+    throw new UsageError(`--scopes: ${(error as Error).message}`);
+  }
+  const text = await readFile(file, 'utf8');
+  const rows = parseImportFile(text, format);
+  process.stderr.write(`Read ${rows.length} row(s) from ${file}\n`);
+
+  const report = await withUserAdmin(({ storage }) =>
+    importUsers(storage.users, systemClock, rows, {
+      skipInvalid: options.skipInvalid === true,
+      scopes,
+      onProgress: (done, total) => process.stderr.write(`  checked ${done}/${total} rows\n`),
+    }),
+  );
+
+  for (const row of report.rejected) {
+    console.error(`  rejected row ${row.line}${row.username ? ` (${row.username})` : ''}: ${row.reason}`);
+  }
+  if (report.rejected.length > 0 && !options.skipInvalid) {
+    console.error(
+      `Imported nothing: ${report.rejected.length} of ${report.total} row(s) rejected. Fix them, or pass --skip-invalid to import the other rows.`,
+    );
+    return EXIT_FAILURE;
+  }
+  console.log(`Imported ${report.imported} of ${report.total} user(s); ${report.rejected.length} rejected.`);
+  return EXIT_OK;
+}

@@ -1,0 +1,49 @@
+/** What the CLI commands share: configuration from the environment, and opening storage for user management. */
+import { ConfigError, loadConfig, type Config } from '../core/config.js';
+import { systemClock } from '../core/clock.js';
+import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
+import { WorkLimiter } from '../core/passwords/work-limiter.js';
+import { UserService } from '../core/users/user-service.js';
+import { openStorage, type SqlStorage } from '../storage/sql/open-storage.js';
+import { loadOrCreateSecretKey } from './secret-key-file.js';
+
+/** Exit codes: 0 ok, 1 usage, 2 failure. */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_FAILURE = 2;
+
+export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): Config {
+  return loadConfig(env, { fallbackSecretKey: loadOrCreateSecretKey, secretKeyRequired: options.secretKeyRequired });
+}
+
+export interface UserAdmin {
+  readonly config: Config;
+  readonly storage: SqlStorage;
+  readonly users: UserService;
+}
+
+/** Runs `work` with migrated storage and a UserService, closing the database afterwards. */
+export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): Promise<T> {
+  const config = configFromEnv(process.env, { secretKeyRequired: false });
+  const storage = openStorage(config.database);
+  try {
+    await storage.migrate();
+    const hasher = new Argon2PasswordHasher(config.argon2, new WorkLimiter(config.hashConcurrency, 1_000));
+    const users = new UserService(
+      storage.users,
+      hasher,
+      systemClock,
+      { minLength: config.passwordMinLength },
+      config.defaultScopes,
+    );
+    return await work({ config, storage, users });
+  } finally {
+    await storage.close();
+  }
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

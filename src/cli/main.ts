@@ -1,0 +1,100 @@
+/** The `portcullis` command line. Exit codes: 0 ok, 1 usage, 2 failure. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../core/config.js';
+import { PortcullisError } from '../core/errors.js';
+import { migrateCommand } from './commands/migrate.js';
+import { serveCommand } from './commands/serve.js';
+import { importUsersCommand } from './commands/users-import.js';
+import {
+  addUserCommand,
+  listUsersCommand,
+  passwdCommand,
+  removeUserCommand,
+  setDisabledCommand,
+} from './commands/users.js';
+import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
+import { UsageError } from './prompt.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('portcullis')
+    .description('Self-hosted authentication server: password login, JWT access tokens, user management.')
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError('(run portcullis --help for usage)')
+    .addHelpText(
+      'after',
+      '\nConfiguration comes from the environment (SECRET_KEY, DATABASE_URL, HOST, PORT, ...); see README.md.\nExit codes: 0 ok, 1 usage error, 2 failure.',
+    );
+
+  program
+    .command('serve')
+    .description('serve the HTTP API (runs migrations first)')
+    .action(async () => setExitCode(await serveCommand()));
+  program.command('migrate').description('create or upgrade the database schema').action(migrateCommand);
+
+  const users = program.command('users').description('manage user accounts');
+  users
+    .command('add')
+    .description('create a user (prompts for the password twice, without echo)')
+    .argument('<name>', 'username')
+    .option('--scopes <scopes>', 'comma- or space-separated scopes to grant')
+    .option('--email <email>', 'e-mail address')
+    .option('--full-name <name>', 'full name')
+    .option('--disabled', 'create the account disabled')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(addUserCommand);
+  users.command('list').description('list users').option('--json', 'print JSON').action(listUsersCommand);
+  users
+    .command('disable')
+    .description('disable a user: no new tokens, existing ones stop working')
+    .argument('<name>')
+    .action((name: string) => setDisabledCommand(name, true));
+  users
+    .command('enable')
+    .description('enable a disabled user')
+    .argument('<name>')
+    .action((name: string) => setDisabledCommand(name, false));
+  users.command('remove').description('delete a user').argument('<name>').action(removeUserCommand);
+  users
+    .command('passwd')
+    .description("set a user's password")
+    .argument('<name>')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(passwdCommand);
+  users
+    .command('import')
+    .description('import users exported from the FastAPI guide app (JSON or CSV), keeping their bcrypt hashes')
+    .argument('<file>', 'a .json or .csv file')
+    .option('--format <format>', 'json or csv (default: from the file extension)')
+    .option('--scopes <scopes>', 'scopes to grant every imported user')
+    .option('--skip-invalid', 'import the valid rows even if some are rejected')
+    .action(async (file: string, options: Parameters<typeof importUsersCommand>[1]) =>
+      setExitCode(await importUsersCommand(file, options)),
+    );
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    console.error(`portcullis: ${describeError(error)}`);
+    if (error instanceof UsageError) return EXIT_USAGE;
+    if (error instanceof ConfigError || error instanceof PortcullisError) return EXIT_FAILURE;
+    return EXIT_FAILURE;
+  }
+}

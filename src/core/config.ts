@@ -1,0 +1,220 @@
+/**
+ * Configuration: parsed and validated once, at start, from an environment-like
+ * record. Every mistake is reported (all of them, one line each) in a single
+ * ConfigError; the result is frozen. Only the CLI reads process.env.
+ */
+import { availableParallelism } from 'node:os';
+import { isHmacAlgorithm, type AccessTokenAlgorithm } from './tokens/algorithms.js';
+import { parseScopeList } from './tokens/scopes.js';
+
+export type Registration = 'open' | 'closed';
+
+export interface Argon2Parameters {
+  readonly memoryKiB: number;
+  readonly iterations: number;
+  readonly parallelism: number;
+}
+
+export type DatabaseLocation =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+export interface Config {
+  readonly production: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database: DatabaseLocation;
+  /** HMAC key as given (its UTF-8 bytes sign tokens, as the guide's jwt.encode does). Never log. */
+  readonly secretKey: string;
+  readonly algorithm: AccessTokenAlgorithm;
+  readonly accessTokenTtlSeconds: number;
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly clockToleranceSeconds: number;
+  readonly registration: Registration;
+  readonly defaultScopes: readonly string[];
+  readonly passwordMinLength: number;
+  readonly argon2: Argon2Parameters;
+  readonly hashConcurrency: number;
+  readonly hashQueueLimit: number;
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeoutMs: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1 is the floor we accept by default. */
+export const OWASP_ARGON2: Argon2Parameters = Object.freeze({ memoryKiB: 19_456, iterations: 2, parallelism: 1 });
+export const MIN_SECRET_KEY_BYTES = 32;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+export class ConfigError extends TypeError {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadConfigOptions {
+  /** Supplies a key when SECRET_KEY is unset outside production (the CLI keeps one in the data folder). */
+  readonly fallbackSecretKey?: (dataDir: string) => string;
+  /** false for commands that sign nothing (user management, migrate): an unset key is then no error. */
+  readonly secretKeyRequired?: boolean;
+}
+
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const production = env.NODE_ENV === 'production';
+  const host = read.string('HOST', '127.0.0.1');
+  const port = read.integer('PORT', 8000, 0, 65_535);
+  const dataDir = read.string('DATA_DIR', './data');
+  const database = parseDatabaseUrl(read.string('DATABASE_URL', `sqlite:${dataDir}/portcullis.db`), problems);
+
+  const algorithmName = read.string('ALGORITHM', 'HS256');
+  let algorithm: AccessTokenAlgorithm = 'HS256';
+  if (isHmacAlgorithm(algorithmName)) algorithm = algorithmName;
+  else problems.push(`ALGORITHM must be one of HS256, HS384, HS512 (got ${JSON.stringify(algorithmName)})`);
+
+  const secretKey = resolveSecretKey(env, production, dataDir, options, problems);
+
+  const accessTokenTtlSeconds = read.integer('ACCESS_TOKEN_EXPIRE_MINUTES', 30, 1, 24 * 60) * 60;
+  const issuer = read.string('ISSUER', `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const audience = env.AUDIENCE === undefined || env.AUDIENCE === '' ? undefined : env.AUDIENCE;
+  const clockToleranceSeconds = read.integer('CLOCK_TOLERANCE_SECONDS', 5, 0, 300);
+
+  const registration = read.choice('REGISTRATION', ['open', 'closed'] as const, production ? 'closed' : 'open');
+  let defaultScopes: readonly string[] = [];
+  try {
+    defaultScopes = parseScopeList(read.string('DEFAULT_SCOPES', ''));
+  } catch (error) {
+    problems.push(`DEFAULT_SCOPES: ${(error as Error).message}`);
+  }
+  const passwordMinLength = read.integer('PASSWORD_MIN_LENGTH', 8, 8, 128);
+
+  const argon2 = {
+    memoryKiB: read.integer('ARGON2_MEMORY_KIB', OWASP_ARGON2.memoryKiB, 7_168, 4_194_304),
+    iterations: read.integer('ARGON2_ITERATIONS', OWASP_ARGON2.iterations, 1, 64),
+    parallelism: read.integer('ARGON2_PARALLELISM', OWASP_ARGON2.parallelism, 1, 16),
+  };
+  if (argon2.memoryKiB * argon2.iterations < OWASP_ARGON2.memoryKiB * OWASP_ARGON2.iterations) {
+    problems.push(
+      `ARGON2_MEMORY_KIB x ARGON2_ITERATIONS must be at least ${OWASP_ARGON2.memoryKiB * OWASP_ARGON2.iterations} (OWASP's minimum; got ${argon2.memoryKiB} x ${argon2.iterations})`,
+    );
+  }
+  const hashConcurrency = read.integer('HASH_CONCURRENCY', availableParallelism(), 1, 256);
+  const hashQueueLimit = read.integer('HASH_QUEUE_LIMIT', 128, 0, 100_000);
+  const logLevel = read.choice('LOG_LEVEL', LOG_LEVELS, 'info');
+  const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    production,
+    host,
+    port,
+    dataDir,
+    database,
+    secretKey,
+    algorithm,
+    accessTokenTtlSeconds,
+    issuer,
+    audience,
+    clockToleranceSeconds,
+    registration,
+    defaultScopes: Object.freeze([...defaultScopes]),
+    passwordMinLength,
+    argon2: Object.freeze(argon2),
+    hashConcurrency,
+    hashQueueLimit,
+    logLevel,
+    shutdownTimeoutMs,
+  });
+}
+
+function resolveSecretKey(
+  env: Env,
+  production: boolean,
+  dataDir: string,
+  options: LoadConfigOptions,
+  problems: string[],
+): string {
+  const given = env.SECRET_KEY;
+  if (given !== undefined && given !== '') {
+    const bytes = Buffer.byteLength(given, 'utf8');
+    if (bytes < MIN_SECRET_KEY_BYTES) {
+      problems.push(
+        `SECRET_KEY is ${bytes} bytes; at least ${MIN_SECRET_KEY_BYTES} are required (generate one with: openssl rand -hex 32)`,
+      );
+    }
+    return given;
+  }
+  if (options.secretKeyRequired === false) return '';
+  if (production) {
+    problems.push('SECRET_KEY must be set when NODE_ENV=production (generate one with: openssl rand -hex 32)');
+    return '';
+  }
+  if (!options.fallbackSecretKey) {
+    problems.push('SECRET_KEY is not set');
+    return '';
+  }
+  try {
+    return options.fallbackSecretKey(dataDir);
+  } catch (error) {
+    problems.push(`SECRET_KEY is not set and the key file could not be used: ${(error as Error).message}`);
+    return '';
+  }
+}
+
+function parseDatabaseUrl(url: string, problems: string[]): DatabaseLocation {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/portcullis.db');
+    return { kind: 'sqlite', path };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    problems.push('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:PATH');
+    return { kind: 'postgres', url };
+  }
+  problems.push(`DATABASE_URL must be sqlite:PATH (got a value starting ${JSON.stringify(url.slice(0, 12))})`);
+  return { kind: 'sqlite', path: '' };
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  string(name: string, fallback: string): string {
+    const value = this.env[name];
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw.trim())) {
+      this.problems.push(`${name} must be a whole number (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    const value = Number(raw.trim());
+    if (value < min || value > max) {
+      this.problems.push(`${name} must be between ${min} and ${max} (got ${value})`);
+      return fallback;
+    }
+    return value;
+  }
+
+  choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`);
+    return fallback;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Domain errors. Each has a stable `code` (the contract); messages are for
+ * humans and never carry a password, hash or token. `http/error-handler.ts`
+ * maps codes to statuses; nothing else in core knows about HTTP.
+ */
+export abstract class PortcullisError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The request itself is malformed: missing field, wrong type, bad encoding. */
+export class InvalidRequestError extends PortcullisError {
+  readonly code = 'ERR_INVALID_REQUEST';
+}
+
+export class UnsupportedGrantTypeError extends PortcullisError {
+  readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE';
+  constructor(message = 'Unsupported grant_type') {
+    super(message);
+  }
+}
+
+/** Unknown user or wrong password: deliberately indistinguishable. */
+export class InvalidCredentialsError extends PortcullisError {
+  readonly code = 'ERR_INVALID_CREDENTIALS';
+  constructor() {
+    super('Incorrect username or password');
+  }
+}
+
+/** Right password, disabled account. Only ever raised after the password checked out. */
+export class InactiveUserError extends PortcullisError {
+  readonly code = 'ERR_INACTIVE_USER';
+  constructor() {
+    super('Inactive user');
+  }
+}
+
+export class NotAuthenticatedError extends PortcullisError {
+  readonly code = 'ERR_NOT_AUTHENTICATED';
+  constructor() {
+    super('Not authenticated');
+  }
+}
+
+/** Bad, expired, tampered or revoked token, or its user is gone or disabled. */
+export class InvalidTokenError extends PortcullisError {
+  readonly code = 'ERR_INVALID_TOKEN';
+  constructor(options?: { cause?: unknown }) {
+    super('Could not validate credentials', options);
+  }
+}
+
+export class InsufficientScopeError extends PortcullisError {
+  readonly code = 'ERR_INSUFFICIENT_SCOPE';
+  constructor(readonly requiredScopes: readonly string[]) {
+    super('Not enough permissions');
+  }
+}
+
+export class UsernameTakenError extends PortcullisError {
+  readonly code = 'ERR_USERNAME_TAKEN';
+  constructor(options?: { cause?: unknown }) {
+    super('Username already registered', options);
+  }
+}
+
+/** A username, e-mail, name or password that the rules refuse; the message says which rule. */
+export class ValidationError extends PortcullisError {
+  readonly code = 'ERR_VALIDATION';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class RegistrationClosedError extends PortcullisError {
+  readonly code = 'ERR_REGISTRATION_CLOSED';
+  constructor() {
+    super('Registration is closed');
+  }
+}
+
+export class UserNotFoundError extends PortcullisError {
+  readonly code = 'ERR_USER_NOT_FOUND';
+  constructor(username: string) {
+    super(`No user named ${JSON.stringify(username)}`);
+  }
+}
+
+/** Too much work queued (password hashing): shed load instead of queueing without bound. */
+export class OverloadedError extends PortcullisError {
+  readonly code = 'ERR_OVERLOADED';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Server busy, try again shortly');
+  }
+}
+
+/** The database cannot be reached or answered with a fault. */
+export class StorageUnavailableError extends PortcullisError {
+  readonly code = 'ERR_STORAGE_UNAVAILABLE';
+  constructor(options?: { cause?: unknown }) {
+    super('Storage unavailable', options);
+  }
+}
+
+export type PortcullisErrorCode = PortcullisError['code'];
+
+/** A request body in a media type or charset that is not accepted. */
+export class UnsupportedMediaTypeError extends PortcullisError {
+  readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';
+}

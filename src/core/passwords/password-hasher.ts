@@ -1,0 +1,92 @@
+/**
+ * Password hashing: argon2id for every new hash (through @node-rs/argon2,
+ * which hashes on libuv's thread pool, off the event loop), verification of
+ * imported bcrypt hashes ($2a$, $2b$, $2y$, as passlib writes them) through
+ * @node-rs/bcrypt, and the rule for when a stored hash should be upgraded.
+ * All hashing goes through one WorkLimiter so that a burst of logins cannot
+ * starve the event loop or grow an unbounded queue.
+ */
+import { randomBytes } from 'node:crypto';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import type { Argon2Parameters } from '../config.js';
+import type { PasswordHasher } from '../ports.js';
+import { normalizePassword } from './password-policy.js';
+import type { WorkLimiter } from './work-limiter.js';
+
+/** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read). */
+const ARGON2ID = 2;
+const ARGON2ID_PREFIX = '$argon2id$';
+const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+const ARGON2_PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
+
+export type HashKind = 'argon2id' | 'bcrypt' | 'unknown';
+
+export function hashKind(stored: string): HashKind {
+  if (stored.startsWith(ARGON2ID_PREFIX)) return 'argon2id';
+  if (BCRYPT_HASH.test(stored)) return 'bcrypt';
+  return 'unknown';
+}
+
+export function isSupportedHash(stored: string): boolean {
+  return hashKind(stored) !== 'unknown';
+}
+
+export class Argon2PasswordHasher implements PasswordHasher {
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly params: Argon2Parameters,
+    private readonly limiter: WorkLimiter,
+  ) {}
+
+  /** Hashes the NFKC-normalised password with argon2id at the configured parameters. */
+  hash(password: string): Promise<string> {
+    return this.limiter.run(() =>
+      argon2Hash(normalizePassword(password), {
+        algorithm: ARGON2ID,
+        memoryCost: this.params.memoryKiB,
+        timeCost: this.params.iterations,
+        parallelism: this.params.parallelism,
+      }),
+    );
+  }
+
+  /**
+   * argon2id hashes were made from the normalised password; bcrypt hashes come
+   * from the guide's app, which hashed the password exactly as typed.
+   */
+  verify(stored: string, password: string): Promise<boolean> {
+    switch (hashKind(stored)) {
+      case 'argon2id':
+        return this.limiter.run(() => argon2Verify(stored, normalizePassword(password)).catch(() => false));
+      case 'bcrypt':
+        return this.limiter.run(() => bcryptVerify(password, stored).catch(() => false));
+      default:
+        return this.verifyDummy(password);
+    }
+  }
+
+  /** Costs what a real verification costs, for logins of users that do not exist. */
+  async verifyDummy(password: string): Promise<false> {
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
+    const dummy = await this.dummyHash;
+    await this.limiter.run(() => argon2Verify(dummy, normalizePassword(password)).catch(() => false));
+    return false;
+  }
+
+  /** Prepares the dummy hash ahead of the first login, so that login is not slower than the rest. */
+  async warmUp(): Promise<void> {
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
+    await this.dummyHash;
+  }
+
+  needsRehash(stored: string): boolean {
+    const match = ARGON2_PARAMS.exec(stored);
+    if (!match) return true;
+    const [, m, t, p] = match;
+    return (
+      Number(m) !== this.params.memoryKiB || Number(t) !== this.params.iterations || Number(p) !== this.params.parallelism
+    );
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Access tokens: JWS compact JWTs per RFC 9068 (`typ: at+jwt`). Signing and
+ * verification go through fast-jwt (pinned to an exact version, see
+ * docs/JWT-LIBRARY.md for the measurement and the reasoning), configured
+ * strictly: one pinned algorithm, the key as a Buffer (never a string that
+ * the library could mistake for a PEM key), typ, iss, aud and every claim we
+ * issue required; unknown `crit` extensions are refused by the library.
+ */
+import { randomUUID } from 'node:crypto';
+import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import type { Clock } from '../clock.js';
+import { InvalidTokenError } from '../errors.js';
+import type { AccessTokenAlgorithm } from './algorithms.js';
+import { formatScopes } from './scopes.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface AccessTokenClaims {
+  readonly sub: string;
+  readonly scope: string;
+  readonly iss: string;
+  readonly aud?: string;
+  readonly iat: number;
+  readonly nbf: number;
+  readonly exp: number;
+  readonly jti: string;
+}
+
+export interface AccessTokenSettings {
+  readonly algorithm: AccessTokenAlgorithm;
+  readonly secretKey: string;
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly ttlSeconds: number;
+  readonly clockToleranceSeconds: number;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly claims: AccessTokenClaims;
+  readonly expiresInSeconds: number;
+}
+
+const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'nbf', 'jti', 'iss', 'scope'];
+/** Far above any token we issue; a longer bearer value is refused before any parsing. */
+export const MAX_ACCESS_TOKEN_LENGTH = 4096;
+
+export class AccessTokenCodec {
+  private readonly sign: (payload: Record<string, unknown>) => string;
+  private readonly verifyToken: (token: string) => Record<string, unknown>;
+
+  constructor(
+    private readonly settings: AccessTokenSettings,
+    private readonly clock: Clock,
+  ) {
+    const key = Buffer.from(settings.secretKey, 'utf8');
+    this.sign = createSigner({ key, algorithm: settings.algorithm, header: { alg: settings.algorithm, typ: ACCESS_TOKEN_TYPE } });
+    this.verifyToken = createVerifier({
+      key,
+      algorithms: [settings.algorithm],
+      checkTyp: ACCESS_TOKEN_TYPE,
+      allowedIss: settings.issuer,
+      ...(settings.audience === undefined ? {} : { allowedAud: settings.audience }),
+      requiredClaims: settings.audience === undefined ? REQUIRED_CLAIMS : [...REQUIRED_CLAIMS, 'aud'],
+      clockTolerance: settings.clockToleranceSeconds * 1000,
+      cache: false,
+      complete: false,
+    }) as (token: string) => Record<string, unknown>;
+  }
+
+  issue(subject: string, scopes: readonly string[]): IssuedAccessToken {
+    const iat = Math.floor(this.clock.now() / 1000);
+    const claims: AccessTokenClaims = {
+      sub: subject,
+      scope: formatScopes(scopes),
+      iss: this.settings.issuer,
+      ...(this.settings.audience === undefined ? {} : { aud: this.settings.audience }),
+      iat,
+      nbf: iat,
+      exp: iat + this.settings.ttlSeconds,
+      jti: randomUUID(),
+    };
+    return { token: this.sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
+  }
+
+  /** Returns the claims of a valid token; throws InvalidTokenError for anything else. */
+  verify(token: string): AccessTokenClaims {
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new InvalidTokenError();
+    let payload: Record<string, unknown>;
+    try {
+      payload = this.verifyToken(token);
+    } catch (error) {
+      if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
+      throw error;
+    }
+    const { sub, scope, iss, aud, iat, nbf, exp, jti } = payload;
+    if (
+      typeof sub !== 'string' ||
+      sub === '' ||
+      typeof scope !== 'string' ||
+      typeof iss !== 'string' ||
+      typeof jti !== 'string' ||
+      typeof iat !== 'number' ||
+      typeof nbf !== 'number' ||
+      typeof exp !== 'number'
+    ) {
+      throw new InvalidTokenError({ cause: 'claim types' });
+    }
+    return { sub, scope, iss, ...(typeof aud === 'string' ? { aud } : {}), iat, nbf, exp, jti };
+  }
+}

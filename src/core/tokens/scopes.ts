@@ -1,0 +1,40 @@
+/**
+ * OAuth scopes (RFC 6749 §3.3): space-delimited, case-sensitive tokens made
+ * of printable ASCII other than space, `"` and `\`.
+ */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const MAX_SCOPES = 64;
+const MAX_SCOPE_LENGTH = 128;
+
+export function isScopeToken(value: string): boolean {
+  return value.length <= MAX_SCOPE_LENGTH && SCOPE_TOKEN.test(value);
+}
+
+/** Parses a space- or comma-separated list into unique scope tokens; throws TypeError on a bad one. */
+export function parseScopeList(value: string): string[] {
+  const parts = value.split(/[\s,]+/).filter((part) => part !== '');
+  for (const part of parts) {
+    if (!isScopeToken(part)) throw new TypeError(`invalid scope ${JSON.stringify(part)}`);
+  }
+  const unique = [...new Set(parts)];
+  if (unique.length > MAX_SCOPES) throw new TypeError(`at most ${MAX_SCOPES} scopes`);
+  return unique;
+}
+
+/** The OAuth `scope` request parameter: space-separated only (RFC 6749 §3.3). */
+export function parseScopeParameter(value: string): string[] | undefined {
+  const parts = value.split(' ').filter((part) => part !== '');
+  if (parts.some((part) => !isScopeToken(part))) return undefined;
+  return [...new Set(parts)];
+}
+
+/** What a token gets: the requested scopes the holder has, or all of them when none are asked for. */
+export function grantScopes(held: readonly string[], requested: readonly string[] | undefined): string[] {
+  if (requested === undefined) return [...held];
+  const heldSet = new Set(held);
+  return requested.filter((scope) => heldSet.has(scope));
+}
+
+export function formatScopes(scopes: readonly string[]): string {
+  return scopes.join(' ');
+}

@@ -1,0 +1,123 @@
+/**
+ * Importing users exported from the guide's app: rows of username,
+ * hashed_password, email, full_name, disabled. Hashes are kept as they are
+ * (bcrypt, upgraded to argon2id at each user's next login). Every row is
+ * checked first; rows are then written in one transaction, so an import
+ * either lands whole or not at all.
+ */
+import type { Clock } from '../clock.js';
+import { PortcullisError } from '../errors.js';
+import { isSupportedHash } from '../passwords/password-hasher.js';
+import type { NewUser, UserStore } from '../ports.js';
+import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
+
+export interface ImportRow {
+  /** 1-based position in the file (data rows, not counting a CSV header). */
+  readonly line: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface RejectedRow {
+  readonly line: number;
+  readonly username: string | undefined;
+  readonly reason: string;
+}
+
+export interface ImportReport {
+  readonly total: number;
+  readonly imported: number;
+  readonly rejected: readonly RejectedRow[];
+}
+
+export interface ImportOptions {
+  /** Import the valid rows even when some are rejected (default: import nothing then). */
+  readonly skipInvalid?: boolean;
+  readonly scopes?: readonly string[];
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export async function importUsers(
+  store: UserStore,
+  clock: Clock,
+  rows: readonly ImportRow[],
+  options: ImportOptions = {},
+): Promise<ImportReport> {
+  const rejected: RejectedRow[] = [];
+  const accepted: Array<{ line: number; user: NewUser }> = [];
+  const seen = new Map<string, number>();
+
+  rows.forEach((row, index) => {
+    const username = typeof row.fields.username === 'string' ? row.fields.username : undefined;
+    try {
+      const user = toNewUser(row.fields, options.scopes ?? []);
+      const firstLine = seen.get(user.usernameKey);
+      if (firstLine !== undefined) throw new RowError(`duplicate of the username on row ${firstLine}`);
+      seen.set(user.usernameKey, row.line);
+      accepted.push({ line: row.line, user });
+    } catch (error) {
+      if (!(error instanceof RowError || error instanceof PortcullisError)) throw error;
+      rejected.push({ line: row.line, username, reason: error.message });
+    }
+    if ((index + 1) % 1000 === 0) options.onProgress?.(index + 1, rows.length);
+  });
+
+  const existing = await store.existingKeys(accepted.map((entry) => entry.user.usernameKey));
+  const fresh = accepted.filter((entry) => {
+    if (!existing.has(entry.user.usernameKey)) return true;
+    rejected.push({ line: entry.line, username: entry.user.username, reason: 'username already registered' });
+    return false;
+  });
+  rejected.sort((a, b) => a.line - b.line);
+
+  if (rejected.length > 0 && !options.skipInvalid) return { total: rows.length, imported: 0, rejected };
+  await store.createMany(
+    fresh.map((entry) => entry.user),
+    clock.now(),
+  );
+  options.onProgress?.(rows.length, rows.length);
+  return { total: rows.length, imported: fresh.length, rejected };
+}
+
+class RowError extends Error {}
+
+function toNewUser(fields: Readonly<Record<string, unknown>>, scopes: readonly string[]): NewUser {
+  const username = normalizeUsername(requireString(fields, 'username'));
+  const passwordHash = requireString(fields, 'hashed_password');
+  if (!isSupportedHash(passwordHash)) {
+    throw new RowError('hashed_password is not a bcrypt ($2a$, $2b$, $2y$) or argon2id hash');
+  }
+  return {
+    username,
+    usernameKey: usernameKey(username),
+    email: normalizeEmail(optionalString(fields, 'email')),
+    fullName: normalizeFullName(optionalString(fields, 'full_name')),
+    passwordHash,
+    disabled: parseDisabled(fields.disabled),
+    scopes,
+  };
+}
+
+function requireString(fields: Readonly<Record<string, unknown>>, name: string): string {
+  const value = fields[name];
+  if (typeof value !== 'string' || value === '') throw new RowError(`${name} is missing`);
+  return value;
+}
+
+function optionalString(fields: Readonly<Record<string, unknown>>, name: string): string | null {
+  const value = fields[name];
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') throw new RowError(`${name} must be text`);
+  return value;
+}
+
+function parseDisabled(value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number' && (value === 0 || value === 1)) return value === 1;
+  if (typeof value === 'string') {
+    const lower = value.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(lower)) return true;
+    if (['false', '0', 'no'].includes(lower)) return false;
+  }
+  throw new RowError('disabled must be true or false');
+}

@@ -1,0 +1,37 @@
+/** A stored user. `passwordHash` never leaves core except to the store. */
+export interface User {
+  readonly id: string;
+  /** As registered, NFKC-normalised; the `sub` of its tokens. */
+  readonly username: string;
+  /** The case-folded form that uniqueness and look-ups use. */
+  readonly usernameKey: string;
+  readonly email: string | null;
+  readonly fullName: string | null;
+  readonly passwordHash: string;
+  readonly disabled: boolean;
+  readonly scopes: readonly string[];
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** What a user may see of an account: everything but the hash and internal ids. */
+export interface PublicUser {
+  readonly username: string;
+  readonly email: string | null;
+  readonly full_name: string | null;
+  readonly disabled: boolean;
+  readonly scopes: readonly string[];
+  readonly created_at: string;
+}
+
+export function toPublicUser(user: User): PublicUser {
+  return {
+    username: user.username,
+    email: user.email,
+    full_name: user.fullName,
+    disabled: user.disabled,
+    scopes: user.scopes,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The only code that knows HTTP statuses for errors: one table from an
+ * error's stable `code` to status, `detail`, OAuth `error` and
+ * `WWW-Authenticate`. OAuth endpoints (routes with `config.oauth`) also get
+ * RFC 6749 §5.2 `error` / `error_description`. Unknown errors are a 500 with
+ * a generic detail, logged with the request id; nothing else ever reaches the
+ * client (no stack, no driver message, no credential).
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { InsufficientScopeError, OverloadedError, PortcullisError } from '../core/errors.js';
+
+export interface ErrorMapping {
+  readonly status: number;
+  /** undefined = the error's own message, which core keeps free of secrets. */
+  readonly detail?: string;
+  readonly oauthError?: string;
+  readonly wwwAuthenticate?: string;
+}
+
+export const ERROR_TABLE: Readonly<Record<string, ErrorMapping>> = Object.freeze({
+  ERR_INVALID_REQUEST: { status: 400, oauthError: 'invalid_request' },
+  ERR_VALIDATION: { status: 400, oauthError: 'invalid_request' },
+  ERR_UNSUPPORTED_GRANT_TYPE: { status: 400, oauthError: 'unsupported_grant_type' },
+  ERR_INVALID_CREDENTIALS: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
+  ERR_INACTIVE_USER: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
+  ERR_NOT_AUTHENTICATED: { status: 401, wwwAuthenticate: 'Bearer' },
+  ERR_INVALID_TOKEN: { status: 401, oauthError: 'invalid_token', wwwAuthenticate: 'Bearer error="invalid_token"' },
+  ERR_INSUFFICIENT_SCOPE: { status: 403, oauthError: 'insufficient_scope' },
+  ERR_REGISTRATION_CLOSED: { status: 403, oauthError: 'access_denied' },
+  ERR_USER_NOT_FOUND: { status: 404, detail: 'Not Found' },
+  ERR_NOT_FOUND: { status: 404, detail: 'Not Found' },
+  ERR_USERNAME_TAKEN: { status: 409 },
+  ERR_PAYLOAD_TOO_LARGE: { status: 413, detail: 'Request body too large', oauthError: 'invalid_request' },
+  ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, oauthError: 'invalid_request' },
+  ERR_OVERLOADED: { status: 503, oauthError: 'temporarily_unavailable' },
+  ERR_STORAGE_UNAVAILABLE: { status: 503, detail: 'Service temporarily unavailable', oauthError: 'temporarily_unavailable' },
+  ERR_INTERNAL: { status: 500, detail: 'Internal Server Error', oauthError: 'server_error' },
+});
+
+const UNSUPPORTED_MEDIA_TYPE_DETAIL = 'Unsupported Content-Type; send application/x-www-form-urlencoded or application/json';
+
+interface Resolved {
+  readonly code: string;
+  readonly mapping: ErrorMapping;
+  readonly detail: string;
+}
+
+/** Fastify's own errors (parsing, limits, validation) by their FST_ codes. */
+function resolveFastifyError(error: FastifyError): Resolved | undefined {
+  if (error.validation) {
+    return { code: 'ERR_INVALID_REQUEST', mapping: ERROR_TABLE.ERR_INVALID_REQUEST!, detail: describeValidation(error) };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'ERR_PAYLOAD_TOO_LARGE', mapping: ERROR_TABLE.ERR_PAYLOAD_TOO_LARGE!, detail: 'Request body too large' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return {
+        code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+        mapping: ERROR_TABLE.ERR_UNSUPPORTED_MEDIA_TYPE!,
+        detail: UNSUPPORTED_MEDIA_TYPE_DETAIL,
+      };
+    default:
+      break;
+  }
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Fastify's client errors (bad Content-Length, empty JSON body, aborted body, ...): their messages carry no secrets.
+    return { code: 'ERR_INVALID_REQUEST', mapping: { ...ERROR_TABLE.ERR_INVALID_REQUEST!, status }, detail: error.message };
+  }
+  return undefined;
+}
+
+function describeValidation(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return 'Invalid request';
+  const params = first.params as Record<string, unknown>;
+  if (first.keyword === 'required') return `Missing required field: ${String(params.missingProperty)}`;
+  if (first.keyword === 'additionalProperties') return `Unknown field: ${String(params.additionalProperty)}`;
+  const field = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  return field ? `${field} ${first.message ?? 'is invalid'}` : `Request body ${first.message ?? 'is invalid'}`;
+}
+
+export function resolveError(error: unknown): Resolved {
+  if (error instanceof PortcullisError) {
+    const mapping = ERROR_TABLE[error.code] ?? ERROR_TABLE.ERR_INTERNAL!;
+    return { code: error.code, mapping, detail: mapping.detail ?? error.message };
+  }
+  const fastify = error !== null && typeof error === 'object' ? resolveFastifyError(error as FastifyError) : undefined;
+  return fastify ?? { code: 'ERR_INTERNAL', mapping: ERROR_TABLE.ERR_INTERNAL!, detail: 'Internal Server Error' };
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { code, mapping, detail } = resolveError(error);
+  if (mapping.status >= 500) {
+    request.log.error({ err: error, code }, 'request failed');
+  }
+  if (mapping.wwwAuthenticate) reply.header('www-authenticate', mapping.wwwAuthenticate);
+  if (error instanceof InsufficientScopeError) {
+    reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${error.requiredScopes.join(' ')}"`);
+  }
+  if (error instanceof OverloadedError) reply.header('retry-after', String(error.retryAfterSeconds));
+  if (code === 'ERR_STORAGE_UNAVAILABLE') reply.header('retry-after', '1');
+  const oauth = (request.routeOptions.config as { oauth?: boolean } | undefined)?.oauth === true;
+  const body: Record<string, string> = { detail };
+  if (oauth && mapping.oauthError) {
+    body.error = mapping.oauthError;
+    body.error_description = detail;
+  }
+  return reply.code(mapping.status).type('application/json; charset=utf-8').send(body);
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }),
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * Bearer authentication for routes: `app.requireAuth(scopes?)` gives a
+ * preHandler that checks `Authorization: Bearer <token>` through core and
+ * sets `request.auth`. The header is parsed as RFC 6750 §2.1 says: the scheme
+ * is case-insensitive, the credential is a token68.
+ */
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { InvalidTokenError, NotAuthenticatedError } from '../../core/errors.js';
+import type { AuthContext, Portcullis } from '../../core/portcullis.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | undefined;
+  }
+  interface FastifyInstance {
+    requireAuth(scopes?: readonly string[]): preHandlerAsyncHookHandler;
+  }
+}
+
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** The bearer credential, or undefined when the request carries none. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const space = header.indexOf(' ');
+  if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') return undefined;
+  const token = header.slice(space + 1).trim();
+  if (token === '') return undefined;
+  if (!TOKEN68.test(token)) throw new InvalidTokenError();
+  return token;
+}
+
+export function registerAuthentication(app: FastifyInstance, portcullis: Portcullis): void {
+  app.decorateRequest('auth', undefined);
+  app.decorate('requireAuth', (scopes: readonly string[] = []): preHandlerAsyncHookHandler => {
+    return async (request) => {
+      const token = bearerToken(request);
+      if (token === undefined) throw new NotAuthenticatedError();
+      const context = await portcullis.authenticate(token);
+      if (scopes.length > 0) portcullis.requireScopes(context, scopes);
+      request.auth = context;
+    };
+  });
+}

@@ -1,0 +1,16 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.js';
+
+/** What a driver error means to core; undefined = unexpected, let it surface. */
+export type DriverErrorKind = 'unique_violation' | 'unavailable';
+
+/**
+ * What truly differs between databases. Stores are written once against
+ * Kysely<Database> and never branch on the dialect; they ask it instead.
+ */
+export interface SqlDialect {
+  readonly name: string;
+  readonly db: Kysely<Database>;
+  classifyError(error: unknown): DriverErrorKind | undefined;
+  close(): Promise<void>;
+}

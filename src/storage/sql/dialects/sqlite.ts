@@ -1,0 +1,40 @@
+/**
+ * SQLite through better-sqlite3: one file, WAL mode, synchronous=FULL so a
+ * commit that was acknowledged survives a crash of the process or the host.
+ */
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from '../schema.js';
+import type { DriverErrorKind, SqlDialect } from './dialect.js';
+
+export function openSqlite(path: string): SqlDialect {
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // The file holds password hashes: create it readable by its owner only (SQLite gives -wal and -shm the same mode).
+    closeSync(openSync(path, 'a', 0o600));
+  }
+  const database = new BetterSqlite3(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    name: 'sqlite',
+    db,
+    classifyError: classifySqliteError,
+    close: () => db.destroy(),
+  };
+}
+
+function classifySqliteError(error: unknown): DriverErrorKind | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique_violation';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN') {
+    return 'unavailable';
+  }
+  return undefined;
+}

@@ -1,0 +1,156 @@
+/** UserStore over Kysely, written once for every SQL dialect. */
+import { randomUUID } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import { StorageUnavailableError, UsernameTakenError } from '../../core/errors.js';
+import type { NewUser, StorageHealth, UserListPage, UserStore } from '../../core/ports.js';
+import type { User } from '../../core/users/user.js';
+import { sql } from 'kysely';
+import type { SqlDialect } from './dialects/dialect.js';
+import type { UsersTable } from './schema.js';
+
+const INSERT_BATCH = 200;
+
+export class SqlUserStore implements UserStore, StorageHealth {
+  constructor(private readonly dialect: SqlDialect) {}
+
+  private get db() {
+    return this.dialect.db;
+  }
+
+  async findByKey(usernameKey: string): Promise<User | undefined> {
+    const row = await this.guard(() =>
+      this.db.selectFrom('users').selectAll().where('username_key', '=', usernameKey).executeTakeFirst(),
+    );
+    return row && toUser(row);
+  }
+
+  async create(user: NewUser, nowMs: number): Promise<User> {
+    const row = toRow(user, nowMs);
+    await this.guard(() => this.db.insertInto('users').values(row).execute());
+    return toUser(row);
+  }
+
+  async createMany(users: readonly NewUser[], nowMs: number): Promise<void> {
+    if (users.length === 0) return;
+    await this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < users.length; i += INSERT_BATCH) {
+          const batch = users.slice(i, i + INSERT_BATCH).map((user) => toRow(user, nowMs));
+          await trx.insertInto('users').values(batch).execute();
+        }
+      }),
+    );
+  }
+
+  async list(options: { readonly after?: string; readonly limit: number }): Promise<UserListPage> {
+    let query = this.db.selectFrom('users').selectAll().orderBy('username_key').limit(options.limit + 1);
+    if (options.after !== undefined) query = query.where('username_key', '>', options.after);
+    const rows = await this.guard(() => query.execute());
+    const page = rows.slice(0, options.limit).map(toUser);
+    const last = page[page.length - 1];
+    return { users: page, next: rows.length > options.limit && last ? last.usernameKey : undefined };
+  }
+
+  async existingKeys(usernameKeys: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < usernameKeys.length; i += 500) {
+      const chunk = usernameKeys.slice(i, i + 500);
+      const rows = await this.guard(() =>
+        this.db.selectFrom('users').select('username_key').where('username_key', 'in', chunk).execute(),
+      );
+      for (const row of rows) found.add(row.username_key);
+    }
+    return found;
+  }
+
+  async setDisabled(usernameKey: string, disabled: boolean, nowMs: number): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('users')
+        .set({ disabled: disabled ? 1 : 0, updated_at: iso(nowMs) })
+        .where('username_key', '=', usernameKey)
+        .executeTakeFirst(),
+    );
+    return result.numUpdatedRows > 0n;
+  }
+
+  async remove(usernameKey: string): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db.deleteFrom('users').where('username_key', '=', usernameKey).executeTakeFirst(),
+    );
+    return result.numDeletedRows > 0n;
+  }
+
+  async setPasswordHash(
+    usernameKey: string,
+    passwordHash: string,
+    nowMs: number,
+    expectedHash?: string,
+  ): Promise<boolean> {
+    let query = this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: iso(nowMs) })
+      .where('username_key', '=', usernameKey);
+    if (expectedHash !== undefined) query = query.where('password_hash', '=', expectedHash);
+    const result = await this.guard(() => query.executeTakeFirst());
+    return result.numUpdatedRows > 0n;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await sql`select 1`.execute(this.db);
+    } catch (error) {
+      throw new StorageUnavailableError({ cause: error });
+    }
+  }
+
+  /** The one place driver errors become core errors. */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      switch (this.dialect.classifyError(error)) {
+        case 'unique_violation':
+          throw new UsernameTakenError({ cause: error });
+        case 'unavailable':
+          throw new StorageUnavailableError({ cause: error });
+        default:
+          throw error;
+      }
+    }
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function toRow(user: NewUser, nowMs: number): UsersTable {
+  return {
+    id: randomUUID(),
+    username: user.username,
+    username_key: user.usernameKey,
+    email: user.email,
+    full_name: user.fullName,
+    password_hash: user.passwordHash,
+    disabled: user.disabled ? 1 : 0,
+    scopes: user.scopes.join(' '),
+    created_at: iso(nowMs),
+    updated_at: iso(nowMs),
+  };
+}
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    username: row.username,
+    usernameKey: row.username_key,
+    email: row.email,
+    fullName: row.full_name,
+    passwordHash: row.password_hash,
+    disabled: Number(row.disabled) === 1,
+    scopes: row.scopes === '' ? [] : row.scopes.split(' '),
+    createdAt: Date.parse(row.created_at),
+    updatedAt: Date.parse(row.updated_at),
+  };
+}
