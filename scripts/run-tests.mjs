@@ -34,9 +34,10 @@ const result = spawnSync(
     '--test',
     `--test-concurrency=${Math.max(2, availableParallelism())}`,
     '--test-timeout=120000',
+    '--test-reporter=spec',
     ...passThrough,
     ...files,
   ],
-  { stdio: 'inherit', env: { ...process.env, NODE_ENV: process.env.NODE_ENV === 'production' ? 'test' : process.env.NODE_ENV } },
+  { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
