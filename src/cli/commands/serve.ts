@@ -33,7 +33,8 @@ export async function serveCommand(): Promise<number> {
       logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
       const timer = setTimeout(() => {
         logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
-        resolve(EXIT_FAILURE);
+        // Connections still open would keep the process alive: leave now.
+        process.exit(EXIT_FAILURE);
       }, config.shutdownTimeoutMs);
       timer.unref();
       running.close().then(
