@@ -101,7 +101,8 @@ describe('POST /token', () => {
   });
 
   it('returns 400 invalid_request for a missing username or password', async () => {
-    for (const fields of [{ password: 'x' }, { username: 'alice' }, { username: '', password: 'x' }, {}]) {
+    const cases: Array<Record<string, string>> = [{ password: 'x' }, { username: 'alice' }, { username: '', password: 'x' }, {}];
+    for (const fields of cases) {
       const { status, body } = await errorOf(await formPost(server, '/token', fields));
       assert.equal(status, 400, JSON.stringify(fields));
       assert.equal(body.error, 'invalid_request');
