@@ -45,8 +45,21 @@ export interface Config {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1 is the floor we accept by default. */
+/** OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1, the default. */
 export const OWASP_ARGON2: Argon2Parameters = Object.freeze({ memoryKiB: 19_456, iterations: 2, parallelism: 1 });
+/**
+ * OWASP's equivalent argon2id settings (memory KiB, iterations). A setting is
+ * accepted when it has at least the memory and at least the iterations of one row.
+ */
+export const OWASP_ARGON2_FLOORS: ReadonlyArray<readonly [memoryKiB: number, iterations: number]> = Object.freeze([
+  [47_104, 1],
+  [19_456, 2],
+  [12_288, 3],
+  [9_216, 4],
+  [7_168, 5],
+] as const);
+/** Keys published in tutorials (the FastAPI docs' example); refused like short ones. */
+const PUBLISHED_SECRET_KEYS = new Set(['09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7']);
 export const MIN_SECRET_KEY_BYTES = 32;
 export const MAX_PASSWORD_LENGTH = 1024;
 
@@ -102,9 +115,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     iterations: read.integer('ARGON2_ITERATIONS', OWASP_ARGON2.iterations, 1, 64),
     parallelism: read.integer('ARGON2_PARALLELISM', OWASP_ARGON2.parallelism, 1, 16),
   };
-  if (argon2.memoryKiB * argon2.iterations < OWASP_ARGON2.memoryKiB * OWASP_ARGON2.iterations) {
+  if (!OWASP_ARGON2_FLOORS.some(([memoryKiB, iterations]) => argon2.memoryKiB >= memoryKiB && argon2.iterations >= iterations)) {
     problems.push(
-      `ARGON2_MEMORY_KIB x ARGON2_ITERATIONS must be at least ${OWASP_ARGON2.memoryKiB * OWASP_ARGON2.iterations} (OWASP's minimum; got ${argon2.memoryKiB} x ${argon2.iterations})`,
+      `ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below OWASP's minimum (got ${argon2.memoryKiB} KiB x ${argon2.iterations}; use at least one of ${OWASP_ARGON2_FLOORS.map(([m, t]) => `${m} KiB x ${t}`).join(', ')})`,
     );
   }
   const hashConcurrency = read.integer('HASH_CONCURRENCY', availableParallelism(), 1, 256);
@@ -118,7 +131,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     host,
     port,
     dataDir,
-    database,
+    database: Object.freeze(database),
     secretKey,
     algorithm,
     accessTokenTtlSeconds,
@@ -145,12 +158,7 @@ function resolveSecretKey(
 ): string {
   const given = env.SECRET_KEY;
   if (given !== undefined && given !== '') {
-    const bytes = Buffer.byteLength(given, 'utf8');
-    if (bytes < MIN_SECRET_KEY_BYTES) {
-      problems.push(
-        `SECRET_KEY is ${bytes} bytes; at least ${MIN_SECRET_KEY_BYTES} are required (generate one with: openssl rand -hex 32)`,
-      );
-    }
+    checkSecretKeyLength(given, 'SECRET_KEY', problems);
     return given;
   }
   if (options.secretKeyRequired === false) return '';
@@ -163,10 +171,23 @@ function resolveSecretKey(
     return '';
   }
   try {
-    return options.fallbackSecretKey(dataDir);
+    const fallback = options.fallbackSecretKey(dataDir);
+    checkSecretKeyLength(fallback, 'The fallback secret key (SECRET_KEY is not set)', problems);
+    return fallback;
   } catch (error) {
     problems.push(`SECRET_KEY is not set and the key file could not be used: ${(error as Error).message}`);
     return '';
+  }
+}
+
+function checkSecretKeyLength(key: string, name: string, problems: string[]): void {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes < MIN_SECRET_KEY_BYTES) {
+    problems.push(
+      `${name} is ${bytes} bytes; at least ${MIN_SECRET_KEY_BYTES} are required (generate one with: openssl rand -hex 32)`,
+    );
+  } else if (PUBLISHED_SECRET_KEYS.has(key.trim())) {
+    problems.push(`${name} is the example key published in the FastAPI docs; generate your own with: openssl rand -hex 32`);
   }
 }
 

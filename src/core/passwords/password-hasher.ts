@@ -69,16 +69,23 @@ export class Argon2PasswordHasher implements PasswordHasher {
 
   /** Costs what a real verification costs, for logins of users that do not exist. */
   async verifyDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
-    const dummy = await this.dummyHash;
+    const dummy = await this.dummy();
     await this.limiter.run(() => argon2Verify(dummy, normalizePassword(password)).catch(() => false));
     return false;
   }
 
   /** Prepares the dummy hash ahead of the first login, so that login is not slower than the rest. */
   async warmUp(): Promise<void> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
-    await this.dummyHash;
+    await this.dummy();
+  }
+
+  /** Made once; a failed attempt (e.g. OverloadedError) is forgotten so that the next call tries again. */
+  private dummy(): Promise<string> {
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url')).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
+    return this.dummyHash;
   }
 
   needsRehash(stored: string): boolean {

@@ -5,6 +5,8 @@
  * strictly: one pinned algorithm, the key as a Buffer (never a string that
  * the library could mistake for a PEM key), typ, iss, aud and every claim we
  * issue required; unknown `crit` extensions are refused by the library.
+ * `exp` and `nbf` are checked here, against the injected clock (fast-jwt can
+ * only read a clock fixed when the verifier is made, or Date.now()).
  */
 import { randomUUID } from 'node:crypto';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
@@ -62,7 +64,8 @@ export class AccessTokenCodec {
       allowedIss: settings.issuer,
       ...(settings.audience === undefined ? {} : { allowedAud: settings.audience }),
       requiredClaims: settings.audience === undefined ? REQUIRED_CLAIMS : [...REQUIRED_CLAIMS, 'aud'],
-      clockTolerance: settings.clockToleranceSeconds * 1000,
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
       cache: false,
       complete: false,
     }) as (token: string) => Record<string, unknown>;
@@ -106,6 +109,10 @@ export class AccessTokenCodec {
     ) {
       throw new InvalidTokenError({ cause: 'claim types' });
     }
+    const nowMs = this.clock.now();
+    const toleranceMs = this.settings.clockToleranceSeconds * 1000;
+    if (!(nowMs <= exp * 1000 + toleranceMs)) throw new InvalidTokenError({ cause: 'expired' });
+    if (!(nowMs >= nbf * 1000 - toleranceMs)) throw new InvalidTokenError({ cause: 'not yet valid' });
     return { sub, scope, iss, ...(typeof aud === 'string' ? { aud } : {}), iat, nbf, exp, jti };
   }
 }

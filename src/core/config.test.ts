@@ -1,0 +1,319 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, OWASP_ARGON2, type Config, type Env, type LoadConfigOptions } from './config.js';
+
+const KEY = 'k'.repeat(32);
+const FALLBACK_KEY = 'f'.repeat(64);
+
+function load(env: Env, options?: LoadConfigOptions): Config {
+  return loadConfig({ SECRET_KEY: KEY, ...env }, options);
+}
+
+/** Asserts that loadConfig throws one ConfigError and returns its problems. */
+function problemsOf(env: Env, options?: LoadConfigOptions): readonly string[] {
+  let problems: readonly string[] = [];
+  assert.throws(
+    () => loadConfig(env, options),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.ok(error instanceof TypeError);
+      problems = error.problems;
+      for (const problem of problems) assert.ok(error.message.includes(problem));
+      return true;
+    },
+  );
+  return problems;
+}
+
+function assertOneProblem(env: Env, pattern: RegExp, options?: LoadConfigOptions): void {
+  const problems = problemsOf(env, options);
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0] ?? '', pattern);
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('listens on 127.0.0.1:8000 and signs HS256 tokens for 30 minutes', () => {
+      const config = load({});
+      assert.equal(config.host, '127.0.0.1');
+      assert.equal(config.port, 8000);
+      assert.equal(config.algorithm, 'HS256');
+      assert.equal(config.accessTokenTtlSeconds, 1800);
+      assert.equal(config.clockToleranceSeconds, 5);
+    });
+
+    it('uses http://HOST:PORT as the issuer and no audience', () => {
+      assert.equal(load({}).issuer, 'http://127.0.0.1:8000');
+      assert.equal(load({ HOST: '0.0.0.0', PORT: '9000' }).issuer, 'http://0.0.0.0:9000');
+      assert.equal(load({ HOST: '::1' }).issuer, 'http://[::1]:8000');
+      assert.equal(load({}).audience, undefined);
+      assert.equal(load({ AUDIENCE: '' }).audience, undefined);
+    });
+
+    it('uses an explicit ISSUER and AUDIENCE', () => {
+      const config = load({ ISSUER: 'https://auth.example', AUDIENCE: 'https://api.example' });
+      assert.equal(config.issuer, 'https://auth.example');
+      assert.equal(config.audience, 'https://api.example');
+    });
+
+    it('stores users in sqlite:./data/portcullis.db', () => {
+      const config = load({});
+      assert.equal(config.dataDir, './data');
+      assert.deepEqual(config.database, { kind: 'sqlite', path: './data/portcullis.db' });
+    });
+
+    it('puts the default database in DATA_DIR', () => {
+      assert.deepEqual(load({ DATA_DIR: '/var/lib/portcullis' }).database, {
+        kind: 'sqlite',
+        path: '/var/lib/portcullis/portcullis.db',
+      });
+    });
+
+    it('opens registration outside production and closes it in production', () => {
+      assert.equal(load({}).registration, 'open');
+      assert.equal(load({ NODE_ENV: 'development' }).registration, 'open');
+      assert.equal(load({ NODE_ENV: 'production' }).registration, 'closed');
+      assert.equal(load({ NODE_ENV: 'production', REGISTRATION: 'open' }).registration, 'open');
+      assert.equal(load({ REGISTRATION: 'closed' }).registration, 'closed');
+    });
+
+    it('hashes at the OWASP argon2id parameters with a minimum password length of 8', () => {
+      const config = load({});
+      assert.deepEqual(config.argon2, { memoryKiB: 19_456, iterations: 2, parallelism: 1 });
+      assert.equal(config.passwordMinLength, 8);
+      assert.equal(config.hashQueueLimit, 128);
+      assert.ok(config.hashConcurrency >= 1);
+    });
+
+    it('gives no default scopes and logs at info', () => {
+      const config = load({});
+      assert.deepEqual(config.defaultScopes, []);
+      assert.equal(config.logLevel, 'info');
+      assert.equal(config.production, false);
+    });
+  });
+
+  describe('values', () => {
+    it('reads numbers, the algorithm and scopes', () => {
+      const config = load({
+        PORT: '0',
+        ALGORITHM: 'HS512',
+        ACCESS_TOKEN_EXPIRE_MINUTES: '15',
+        CLOCK_TOLERANCE_SECONDS: '0',
+        DEFAULT_SCOPES: 'me, items',
+        PASSWORD_MIN_LENGTH: '12',
+        ARGON2_MEMORY_KIB: '65536',
+        ARGON2_ITERATIONS: '3',
+        ARGON2_PARALLELISM: '4',
+        HASH_CONCURRENCY: '2',
+        HASH_QUEUE_LIMIT: '0',
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_TIMEOUT_SECONDS: '3',
+      });
+      assert.equal(config.port, 0);
+      assert.equal(config.algorithm, 'HS512');
+      assert.equal(config.accessTokenTtlSeconds, 900);
+      assert.equal(config.clockToleranceSeconds, 0);
+      assert.deepEqual(config.defaultScopes, ['me', 'items']);
+      assert.equal(config.passwordMinLength, 12);
+      assert.deepEqual(config.argon2, { memoryKiB: 65_536, iterations: 3, parallelism: 4 });
+      assert.equal(config.hashConcurrency, 2);
+      assert.equal(config.hashQueueLimit, 0);
+      assert.equal(config.logLevel, 'silent');
+      assert.equal(config.shutdownTimeoutMs, 3000);
+    });
+
+    it('treats an empty variable as unset', () => {
+      const config = load({ PORT: '', HOST: '', ALGORITHM: '', REGISTRATION: '' });
+      assert.equal(config.port, 8000);
+      assert.equal(config.host, '127.0.0.1');
+      assert.equal(config.algorithm, 'HS256');
+      assert.equal(config.registration, 'open');
+    });
+
+    it('reads sqlite: paths, including sqlite:///absolute', () => {
+      assert.deepEqual(load({ DATABASE_URL: 'sqlite:/tmp/p.db' }).database, { kind: 'sqlite', path: '/tmp/p.db' });
+      assert.deepEqual(load({ DATABASE_URL: 'sqlite:///tmp/p.db' }).database, { kind: 'sqlite', path: '/tmp/p.db' });
+    });
+  });
+
+  describe('SECRET_KEY', () => {
+    it('accepts a key of 32 bytes and refuses one of 31', () => {
+      assert.equal(load({ SECRET_KEY: 'x'.repeat(32) }).secretKey, 'x'.repeat(32));
+      assertOneProblem({ SECRET_KEY: 'x'.repeat(31) }, /SECRET_KEY is 31 bytes; at least 32/);
+    });
+
+    it("refuses the guide's placeholder 'your-secret-key'", () => {
+      assertOneProblem({ SECRET_KEY: 'your-secret-key' }, /SECRET_KEY is 15 bytes/);
+    });
+
+    it('counts UTF-8 bytes, not characters', () => {
+      assert.equal(load({ SECRET_KEY: 'é'.repeat(16) }).secretKey, 'é'.repeat(16));
+      assertOneProblem({ SECRET_KEY: 'é'.repeat(15) }, /30 bytes/);
+    });
+
+    it('never puts the key itself in a problem', () => {
+      const problems = problemsOf({ SECRET_KEY: 'hunter2-secret' });
+      assert.ok(problems.every((problem) => !problem.includes('hunter2-secret')));
+    });
+
+    it('requires SECRET_KEY in production, even with a fallback', () => {
+      const fallbackSecretKey = () => FALLBACK_KEY;
+      assertOneProblem({ NODE_ENV: 'production' }, /SECRET_KEY must be set when NODE_ENV=production/, {
+        fallbackSecretKey,
+      });
+      assertOneProblem({ NODE_ENV: 'production', SECRET_KEY: '' }, /NODE_ENV=production/, { fallbackSecretKey });
+      assert.equal(loadConfig({ NODE_ENV: 'production', SECRET_KEY: KEY }).secretKey, KEY);
+    });
+
+    it('uses fallbackSecretKey only when SECRET_KEY is unset outside production', () => {
+      const calls: string[] = [];
+      const fallbackSecretKey = (dataDir: string) => {
+        calls.push(dataDir);
+        return FALLBACK_KEY;
+      };
+      assert.equal(loadConfig({ SECRET_KEY: KEY }, { fallbackSecretKey }).secretKey, KEY);
+      assert.deepEqual(calls, []);
+      assert.equal(loadConfig({ DATA_DIR: '/srv/p' }, { fallbackSecretKey }).secretKey, FALLBACK_KEY);
+      assert.deepEqual(calls, ['/srv/p']);
+    });
+
+    it('reports a fallback that fails', () => {
+      assertOneProblem({}, /key file could not be used: disk on fire/, {
+        fallbackSecretKey: () => {
+          throw new Error('disk on fire');
+        },
+      });
+    });
+
+    it('refuses a fallback key shorter than 32 bytes', () => {
+      assertOneProblem({}, /fallback secret key .* is 5 bytes; at least 32/, { fallbackSecretKey: () => 'short' });
+    });
+
+    it('refuses an unset SECRET_KEY without a fallback', () => {
+      assertOneProblem({}, /SECRET_KEY is not set/);
+    });
+
+    it('allows an unset key when no key is required, even in production', () => {
+      assert.equal(loadConfig({ NODE_ENV: 'production' }, { secretKeyRequired: false }).secretKey, '');
+      assertOneProblem({ SECRET_KEY: 'short' }, /SECRET_KEY is 5 bytes/, { secretKeyRequired: false });
+    });
+  });
+
+  describe('ALGORITHM', () => {
+    for (const algorithm of ['RS256', 'none', 'hs256', 'ES256', 'HS1024']) {
+      it(`refuses ${algorithm} and lists the allowed algorithms`, () => {
+        assertOneProblem({ SECRET_KEY: KEY, ALGORITHM: algorithm }, new RegExp(`ALGORITHM must be one of HS256, HS384, HS512 \\(got "${algorithm}"\\)`));
+      });
+    }
+
+    it('accepts HS256, HS384 and HS512', () => {
+      for (const algorithm of ['HS256', 'HS384', 'HS512']) assert.equal(load({ ALGORITHM: algorithm }).algorithm, algorithm);
+    });
+  });
+
+  describe('integers', () => {
+    for (const value of ['abc', '8000.5', '-1', '1e3', '0x1F', '80 80', ' ']) {
+      it(`refuses PORT=${JSON.stringify(value)}`, () => {
+        assertOneProblem({ SECRET_KEY: KEY, PORT: value }, /PORT must be a whole number/);
+      });
+    }
+
+    it('refuses values out of range', () => {
+      assertOneProblem({ SECRET_KEY: KEY, PORT: '65536' }, /PORT must be between 0 and 65535 \(got 65536\)/);
+      assertOneProblem({ SECRET_KEY: KEY, ACCESS_TOKEN_EXPIRE_MINUTES: '0' }, /ACCESS_TOKEN_EXPIRE_MINUTES must be between 1 and 1440/);
+      assertOneProblem({ SECRET_KEY: KEY, ACCESS_TOKEN_EXPIRE_MINUTES: '1441' }, /between 1 and 1440/);
+      assertOneProblem({ SECRET_KEY: KEY, PASSWORD_MIN_LENGTH: '7' }, /PASSWORD_MIN_LENGTH must be between 8 and 128/);
+      assertOneProblem({ SECRET_KEY: KEY, HASH_CONCURRENCY: '0' }, /HASH_CONCURRENCY must be between 1 and 256/);
+    });
+
+    it('accepts surrounding whitespace', () => {
+      assert.equal(load({ PORT: ' 8080 ' }).port, 8080);
+    });
+  });
+
+  describe('Argon2 parameters', () => {
+    it("refuses settings weaker than every row of OWASP's table", () => {
+      assertOneProblem({ SECRET_KEY: KEY, ARGON2_ITERATIONS: '1' }, /ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below OWASP's minimum/);
+      assertOneProblem({ SECRET_KEY: KEY, ARGON2_MEMORY_KIB: '7168' }, /below OWASP's minimum/);
+      assertOneProblem({ SECRET_KEY: KEY, ARGON2_MEMORY_KIB: '38912', ARGON2_ITERATIONS: '1' }, /below OWASP's minimum/);
+    });
+
+    it("accepts each of OWASP's equivalent settings", () => {
+      for (const [m, t] of [['47104', '1'], ['19456', '2'], ['12288', '3'], ['9216', '4'], ['7168', '5']] as const) {
+        assert.equal(load({ ARGON2_MEMORY_KIB: m, ARGON2_ITERATIONS: t }).argon2.memoryKiB, Number(m));
+      }
+    });
+
+    it('refuses the example key published in the FastAPI docs', () => {
+      assertOneProblem({ SECRET_KEY: '09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7' }, /example key published/);
+    });
+
+    it('refuses memory below 7168 KiB whatever the iterations', () => {
+      assertOneProblem({ SECRET_KEY: KEY, ARGON2_MEMORY_KIB: '4096', ARGON2_ITERATIONS: '20' }, /ARGON2_MEMORY_KIB must be between 7168/);
+    });
+
+    it("accepts OWASP's 46 MiB with one iteration and stronger settings", () => {
+      assert.deepEqual(load({ ARGON2_MEMORY_KIB: '47104', ARGON2_ITERATIONS: '1' }).argon2, {
+        memoryKiB: 47_104,
+        iterations: 1,
+        parallelism: 1,
+      });
+      assert.equal(load({ ARGON2_MEMORY_KIB: '19456', ARGON2_ITERATIONS: '2' }).argon2.memoryKiB, OWASP_ARGON2.memoryKiB);
+    });
+  });
+
+  describe('other values', () => {
+    it('refuses an unknown REGISTRATION or LOG_LEVEL', () => {
+      assertOneProblem({ SECRET_KEY: KEY, REGISTRATION: 'invite' }, /REGISTRATION must be one of open, closed/);
+      assertOneProblem({ SECRET_KEY: KEY, LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of/);
+    });
+
+    it('refuses a bad scope in DEFAULT_SCOPES', () => {
+      assertOneProblem({ SECRET_KEY: KEY, DEFAULT_SCOPES: 'me "admin"' }, /DEFAULT_SCOPES: invalid scope/);
+    });
+
+    it('refuses postgres (not supported yet), an empty sqlite path and other URLs', () => {
+      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'postgres://u:p@db/portcullis' }, /PostgreSQL is not supported/);
+      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'sqlite:' }, /needs a file path/);
+      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://db/p' }, /DATABASE_URL must be sqlite:PATH/);
+    });
+  });
+
+  it('reports every mistake at once in one ConfigError, one problem each', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      ALGORITHM: 'RS256',
+      PORT: 'eighty',
+      ACCESS_TOKEN_EXPIRE_MINUTES: '0',
+      ARGON2_ITERATIONS: '1',
+      REGISTRATION: 'maybe',
+    });
+    assert.equal(problems.length, 6, problems.join('\n'));
+    for (const pattern of [/^ALGORITHM/, /^SECRET_KEY must be set/, /^PORT/, /^ACCESS_TOKEN_EXPIRE_MINUTES/, /^ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below/, /^REGISTRATION/]) {
+      assert.ok(problems.some((problem) => pattern.test(problem)), `${pattern} in\n${problems.join('\n')}`);
+    }
+  });
+
+  it('returns a frozen config with frozen nested values', () => {
+    const config = load({ DEFAULT_SCOPES: 'me' });
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.argon2));
+    assert.ok(Object.isFrozen(config.defaultScopes));
+    assert.ok(Object.isFrozen(config.database));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+  });
+
+  it('reads only the environment it is given', () => {
+    const before = process.env.PORT;
+    process.env.PORT = '1234';
+    try {
+      assert.equal(load({}).port, 8000);
+    } finally {
+      if (before === undefined) delete process.env.PORT;
+      else process.env.PORT = before;
+    }
+  });
+});

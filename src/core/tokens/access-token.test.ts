@@ -1,0 +1,326 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import { fixedClock, systemClock, type Clock } from '../clock.js';
+import { InvalidTokenError } from '../errors.js';
+import { ACCESS_TOKEN_TYPE, AccessTokenCodec, MAX_ACCESS_TOKEN_LENGTH, type AccessTokenSettings } from './access-token.js';
+import { HMAC_ALGORITHMS } from './algorithms.js';
+
+const SECRET = 'unit-test-secret-key-that-is-long-enough-0123456789';
+const SECRET_BYTES = Buffer.from(SECRET, 'utf8');
+const ISSUER = 'http://portcullis.test';
+const NOW_MS = Date.UTC(2030, 0, 15, 12, 0, 0);
+const NOW_S = NOW_MS / 1000;
+const TTL_S = 1800;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+function settings(overrides: Partial<AccessTokenSettings> = {}): AccessTokenSettings {
+  return {
+    algorithm: 'HS256',
+    secretKey: SECRET,
+    issuer: ISSUER,
+    audience: undefined,
+    ttlSeconds: TTL_S,
+    clockToleranceSeconds: 5,
+    ...overrides,
+  };
+}
+
+function codec(overrides: Partial<AccessTokenSettings> = {}, clock: Clock = fixedClock(NOW_MS)): AccessTokenCodec {
+  return new AccessTokenCodec(settings(overrides), clock);
+}
+
+function assertInvalid(verifier: AccessTokenCodec, token: string): void {
+  assert.throws(
+    () => verifier.verify(token),
+    (error: unknown) => error instanceof InvalidTokenError && error.code === 'ERR_INVALID_TOKEN',
+  );
+}
+
+function b64url(value: unknown): string {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** Claims as the codec issues them at NOW_S, for tokens made by hand or with jose. */
+function goodClaims(overrides: Record<string, unknown> = {}): JWTPayload {
+  return {
+    sub: 'alice',
+    scope: 'me items',
+    iss: ISSUER,
+    iat: NOW_S,
+    nbf: NOW_S,
+    exp: NOW_S + TTL_S,
+    jti: '6f1c1f3e-2a4b-4c5d-8e6f-7a8b9c0d1e2f',
+    ...overrides,
+  };
+}
+
+/** Signs with jose, the same secret bytes and (unless overridden) the header the codec writes. */
+function joseSign(
+  payload: JWTPayload,
+  header: Record<string, unknown> = {},
+  key: Uint8Array = SECRET_BYTES,
+): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: ACCESS_TOKEN_TYPE, ...header }).sign(key);
+}
+
+/** HMAC-signs arbitrary header and payload by hand (for shapes jose refuses to produce). */
+function handSign(header: unknown, payload: unknown, secret: Buffer = SECRET_BYTES): string {
+  const input = `${b64url(header)}.${b64url(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+describe('AccessTokenCodec', () => {
+  describe('issue', () => {
+    for (const algorithm of HMAC_ALGORITHMS) {
+      it(`writes the header {alg: ${algorithm}, typ: at+jwt} and nothing else`, () => {
+        const { token } = codec({ algorithm }).issue('alice', ['me']);
+        assert.deepEqual(decodeProtectedHeader(token), { alg: algorithm, typ: 'at+jwt' });
+      });
+    }
+
+    it('writes sub, scope, iss, iat, nbf, exp and jti, and no aud when no audience is set', () => {
+      const issued = codec().issue('alice', ['me', 'items']);
+      const payload = decodeJwt(issued.token);
+      assert.deepEqual(Object.keys(payload).sort(), ['exp', 'iat', 'iss', 'jti', 'nbf', 'scope', 'sub']);
+      assert.equal(payload.sub, 'alice');
+      assert.equal(payload.scope, 'me items');
+      assert.equal(payload.iss, ISSUER);
+      assert.equal(payload.iat, NOW_S);
+      assert.equal(payload.nbf, NOW_S);
+      assert.equal(payload.exp, NOW_S + TTL_S);
+      assert.match(String(payload.jti), UUID);
+      assert.deepEqual(payload, { ...issued.claims });
+      assert.equal(issued.expiresInSeconds, TTL_S);
+    });
+
+    it('writes aud when an audience is set', () => {
+      const payload = decodeJwt(codec({ audience: 'https://api.example' }).issue('alice', []).token);
+      assert.equal(payload.aud, 'https://api.example');
+    });
+
+    it('writes an empty scope string for no scopes', () => {
+      assert.equal(decodeJwt(codec().issue('alice', []).token).scope, '');
+    });
+
+    it('rounds iat down to whole seconds', () => {
+      const { claims } = codec({}, fixedClock(NOW_MS + 999)).issue('alice', []);
+      assert.equal(claims.iat, NOW_S);
+    });
+
+    it('gives every token its own jti', () => {
+      const tokens = codec();
+      assert.notEqual(tokens.issue('alice', []).claims.jti, tokens.issue('alice', []).claims.jti);
+    });
+  });
+
+  describe('verify', () => {
+    for (const algorithm of HMAC_ALGORITHMS) {
+      it(`accepts its own ${algorithm} token and returns its claims`, () => {
+        const tokens = codec({ algorithm });
+        const issued = tokens.issue('alice', ['me', 'items']);
+        assert.deepEqual(tokens.verify(issued.token), issued.claims);
+      });
+
+      it(`issues ${algorithm} tokens that jose's jwtVerify accepts with the same secret bytes`, async () => {
+        const issued = codec({ algorithm }).issue('alice', ['me']);
+        const { payload, protectedHeader } = await jwtVerify(issued.token, SECRET_BYTES, {
+          algorithms: [algorithm],
+          issuer: ISSUER,
+          typ: 'at+jwt',
+          requiredClaims: ['sub', 'scope', 'iat', 'nbf', 'exp', 'jti'],
+          currentDate: new Date(NOW_MS),
+        });
+        assert.equal(protectedHeader.alg, algorithm);
+        assert.deepEqual(payload, { ...issued.claims });
+      });
+    }
+
+    it('issues tokens with an audience that jose accepts for that audience', async () => {
+      const issued = codec({ audience: 'https://api.example' }).issue('alice', []);
+      const { payload } = await jwtVerify(issued.token, SECRET_BYTES, {
+        algorithms: ['HS256'],
+        audience: 'https://api.example',
+        currentDate: new Date(NOW_MS),
+      });
+      assert.equal(payload.aud, 'https://api.example');
+    });
+
+    it('accepts a well-formed token signed by jose (the control for the forgeries below)', async () => {
+      const claims = codec().verify(await joseSign(goodClaims()));
+      assert.equal(claims.sub, 'alice');
+      assert.equal(claims.scope, 'me items');
+    });
+
+    it('accepts a well-formed token signed by hand (the control for hand-made forgeries)', () => {
+      assert.equal(codec().verify(handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims())).sub, 'alice');
+    });
+
+    it('accepts its own token with aud when an audience is configured', () => {
+      const tokens = codec({ audience: 'https://api.example' });
+      assert.equal(tokens.verify(tokens.issue('alice', []).token).aud, 'https://api.example');
+    });
+  });
+
+  describe('verify refuses forged and invalid tokens with InvalidTokenError', () => {
+    it('refuses alg none with an empty signature', () => {
+      for (const alg of ['none', 'None', 'NONE']) {
+        assertInvalid(codec(), `${b64url({ alg, typ: 'at+jwt' })}.${b64url(goodClaims())}.`);
+      }
+    });
+
+    it('refuses alg none made by jose UnsecuredJWT', () => {
+      assertInvalid(codec(), new UnsecuredJWT(goodClaims()).encode());
+    });
+
+    it('refuses alg none carrying an HMAC signature of the same secret', () => {
+      assertInvalid(codec(), handSign({ alg: 'none', typ: 'at+jwt' }, goodClaims()));
+    });
+
+    for (const pinned of HMAC_ALGORITHMS) {
+      for (const other of HMAC_ALGORITHMS.filter((alg) => alg !== pinned)) {
+        it(`refuses an ${other} token signed with the same secret when ${pinned} is pinned`, async () => {
+          const verifier = codec({ algorithm: pinned });
+          const forged = await joseSign(goodClaims(), { alg: other });
+          assert.equal(decodeProtectedHeader(forged).alg, other);
+          assertInvalid(verifier, forged);
+          assert.equal(verifier.verify(await joseSign(goodClaims(), { alg: pinned })).sub, 'alice');
+        });
+      }
+    }
+
+    it("refuses a token with an embedded jwk header signed with the attacker's own EC key", async () => {
+      const { publicKey, privateKey } = await generateKeyPair('ES256');
+      const jwk = await exportJWK(publicKey);
+      const forged = await new SignJWT(goodClaims())
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk })
+        .sign(privateKey);
+      assertInvalid(codec(), forged);
+    });
+
+    it("refuses an HS256 token with an embedded oct jwk header signed with the attacker's secret", async () => {
+      const attackerSecret = randomBytes(32);
+      const jwk = { kty: 'oct', k: attackerSecret.toString('base64url') };
+      assertInvalid(codec(), await joseSign(goodClaims(), { jwk }, attackerSecret));
+    });
+
+    it('refuses a token with an unknown crit header, even when correctly signed', async () => {
+      const forged = await new SignJWT(goodClaims())
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', crit: ['urn:example:ext'], 'urn:example:ext': true })
+        .sign(SECRET_BYTES, { crit: { 'urn:example:ext': true } });
+      assert.deepEqual(decodeProtectedHeader(forged).crit, ['urn:example:ext']);
+      assertInvalid(codec(), forged);
+    });
+
+    it('refuses a token with one signature character flipped in the middle', () => {
+      const tokens = codec();
+      const token = tokens.issue('alice', ['me']).token;
+      const [header, payload, signature = ''] = token.split('.');
+      const index = Math.floor(signature.length / 2);
+      const flipped = signature[index] === 'A' ? 'B' : 'A';
+      const forged = `${header}.${payload}.${signature.slice(0, index)}${flipped}${signature.slice(index + 1)}`;
+      assert.notEqual(forged, token);
+      assertInvalid(tokens, forged);
+    });
+
+    it('refuses a token whose payload was changed and whose signature was kept', () => {
+      const tokens = codec();
+      const [header, payload = '', signature] = tokens.issue('alice', ['me']).token.split('.');
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+      assertInvalid(tokens, `${header}.${b64url({ ...claims, sub: 'admin' })}.${signature}`);
+      assertInvalid(tokens, `${header}.${b64url({ ...claims, scope: 'me admin' })}.${signature}`);
+    });
+
+    it('refuses a token signed with a different secret', () => {
+      const other = codec({ secretKey: 'another-secret-key-that-is-long-enough-987654' });
+      assertInvalid(codec(), other.issue('alice', []).token);
+    });
+
+    it('accepts a token up to the 5 s tolerance after exp and refuses it from 6 s after', () => {
+      const clock = fixedClock(NOW_MS);
+      const tokens = codec({}, clock);
+      const { token } = tokens.issue('alice', []);
+      clock.advance((TTL_S + 5) * 1000);
+      assert.equal(tokens.verify(token).sub, 'alice');
+      clock.advance(1000);
+      assertInvalid(tokens, token);
+    });
+
+    it('refuses a token issued by a codec whose fixed clock is in the past', () => {
+      const past = codec({}, fixedClock(Date.now() - (TTL_S + 60) * 1000));
+      assertInvalid(codec({}, systemClock), past.issue('alice', []).token);
+    });
+
+    it('refuses a token whose nbf is beyond the tolerance in the future', async () => {
+      assertInvalid(codec(), await joseSign(goodClaims({ nbf: NOW_S + 60 })));
+      assert.equal(codec().verify(await joseSign(goodClaims({ nbf: NOW_S + 5 }))).sub, 'alice');
+    });
+
+    it('refuses a token issued by a codec whose clock runs ten minutes ahead', () => {
+      const ahead = codec({}, fixedClock(NOW_MS + 600_000));
+      assertInvalid(codec(), ahead.issue('alice', []).token);
+    });
+
+    it('refuses a token from another issuer', () => {
+      const other = codec({ issuer: 'http://evil.test' });
+      assertInvalid(codec(), other.issue('alice', []).token);
+    });
+
+    it('refuses an iss given as an array that contains the issuer', () => {
+      assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims({ iss: ['http://evil.test', ISSUER] })));
+    });
+
+    it('refuses a token for another audience when an audience is configured', () => {
+      const other = codec({ audience: 'https://other.example' });
+      assertInvalid(codec({ audience: 'https://api.example' }), other.issue('alice', []).token);
+    });
+
+    it('refuses a token without aud when an audience is configured', () => {
+      assertInvalid(codec({ audience: 'https://api.example' }), codec().issue('alice', []).token);
+    });
+
+    it("refuses typ 'JWT' and a missing typ", async () => {
+      assertInvalid(codec(), await joseSign(goodClaims(), { typ: 'JWT' }));
+      assertInvalid(codec(), handSign({ alg: 'HS256' }, goodClaims()));
+    });
+
+    for (const claim of ['jti', 'sub', 'exp', 'iat', 'nbf', 'iss', 'scope']) {
+      it(`refuses a token without the required ${claim} claim`, () => {
+        const claims = goodClaims();
+        delete claims[claim];
+        assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, claims));
+      });
+    }
+
+    it('refuses claims of the wrong type (numeric sub, string exp, empty sub)', () => {
+      for (const overrides of [{ sub: 42 }, { exp: String(NOW_S + TTL_S) }, { sub: '' }, { scope: ['me'] }]) {
+        assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims(overrides)));
+      }
+    });
+
+    it(`refuses a correctly signed token longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`, () => {
+      const tokens = codec();
+      const { token } = tokens.issue('a'.repeat(MAX_ACCESS_TOKEN_LENGTH), []);
+      assert.ok(token.length > MAX_ACCESS_TOKEN_LENGTH);
+      assertInvalid(tokens, token);
+    });
+
+    it('refuses garbage strings', () => {
+      const garbage = [
+        '',
+        'a.b.c',
+        '..',
+        'not-a-token',
+        randomBytes(64).toString('base64'),
+        randomBytes(64).toString('base64url'),
+        `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url(goodClaims())}`,
+        `${b64url('null')}.${b64url(goodClaims())}.AAAA`,
+        `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url('[]')}.AAAA`,
+        `${codec().issue('alice', []).token} `,
+      ];
+      for (const token of garbage) assertInvalid(codec(), token);
+    });
+  });
+});

@@ -1,0 +1,222 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixedClock } from '../clock.js';
+import { UsernameTakenError } from '../errors.js';
+import type { NewUser, UserListPage, UserStore } from '../ports.js';
+import type { User } from './user.js';
+import { importUsers, type ImportRow } from './user-import.js';
+
+const NOW_MS = Date.UTC(2030, 0, 15, 12, 0, 0);
+// Shape-valid hashes: import only checks the format, it never verifies them.
+const BCRYPT = '$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW';
+const BCRYPT_2A = '$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW';
+const BCRYPT_2Y = '$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a';
+const ARGON2 = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA';
+
+/** A tiny UserStore: enough for import's two calls, with every write recorded. */
+class MemoryUserStore implements UserStore {
+  readonly users = new Map<string, User>();
+  readonly createManyCalls: Array<{ users: readonly NewUser[]; nowMs: number }> = [];
+
+  constructor(existing: readonly string[] = []) {
+    for (const key of existing) this.users.set(key, this.toUser({ ...newUser(key), usernameKey: key }, 0));
+  }
+
+  private toUser(user: NewUser, nowMs: number): User {
+    return { ...user, id: `id-${this.users.size + 1}`, createdAt: nowMs, updatedAt: nowMs };
+  }
+
+  async findByKey(key: string): Promise<User | undefined> {
+    return this.users.get(key);
+  }
+
+  async create(user: NewUser, nowMs: number): Promise<User> {
+    if (this.users.has(user.usernameKey)) throw new UsernameTakenError();
+    const created = this.toUser(user, nowMs);
+    this.users.set(user.usernameKey, created);
+    return created;
+  }
+
+  async createMany(users: readonly NewUser[], nowMs: number): Promise<void> {
+    this.createManyCalls.push({ users, nowMs });
+    if (users.some((user) => this.users.has(user.usernameKey))) throw new UsernameTakenError();
+    for (const user of users) this.users.set(user.usernameKey, this.toUser(user, nowMs));
+  }
+
+  async list(): Promise<UserListPage> {
+    return { users: [...this.users.values()], next: undefined };
+  }
+
+  async existingKeys(keys: readonly string[]): Promise<Set<string>> {
+    return new Set(keys.filter((key) => this.users.has(key)));
+  }
+
+  async setDisabled(): Promise<boolean> {
+    throw new Error('not used by import');
+  }
+
+  async remove(): Promise<boolean> {
+    throw new Error('not used by import');
+  }
+
+  async setPasswordHash(): Promise<boolean> {
+    throw new Error('not used by import');
+  }
+}
+
+function newUser(username: string): NewUser {
+  return { username, usernameKey: username, email: null, fullName: null, passwordHash: BCRYPT, disabled: false, scopes: [] };
+}
+
+function rows(...fields: Array<Record<string, unknown>>): ImportRow[] {
+  return fields.map((f, index) => ({ line: index + 1, fields: f }));
+}
+
+function row(username: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { username, hashed_password: BCRYPT, email: `${username.toLowerCase()}@example.com`, full_name: '', disabled: 'false', ...extra };
+}
+
+const clock = fixedClock(NOW_MS);
+
+describe('importUsers', () => {
+  it('imports valid rows with their fields, normalised, in one write', async () => {
+    const store = new MemoryUserStore();
+    const report = await importUsers(
+      store,
+      clock,
+      rows(
+        { username: 'johndoe', hashed_password: BCRYPT, email: 'johndoe@example.com', full_name: 'John Doe', disabled: 'False' },
+        { username: 'Ａｌｉｃｅ', hashed_password: ARGON2, email: '', full_name: '  Alice  ', disabled: true },
+        { username: 'bob', hashed_password: BCRYPT_2A },
+        { username: 'carol', hashed_password: BCRYPT_2Y, disabled: 1 },
+      ),
+      { scopes: ['me', 'items'] },
+    );
+    assert.deepEqual(report, { total: 4, imported: 4, rejected: [] });
+    assert.equal(store.createManyCalls.length, 1);
+    assert.equal(store.createManyCalls[0]?.nowMs, NOW_MS);
+    assert.deepEqual(store.createManyCalls[0]?.users, [
+      { username: 'johndoe', usernameKey: 'johndoe', email: 'johndoe@example.com', fullName: 'John Doe', passwordHash: BCRYPT, disabled: false, scopes: ['me', 'items'] },
+      { username: 'Alice', usernameKey: 'alice', email: null, fullName: 'Alice', passwordHash: ARGON2, disabled: true, scopes: ['me', 'items'] },
+      { username: 'bob', usernameKey: 'bob', email: null, fullName: null, passwordHash: BCRYPT_2A, disabled: false, scopes: ['me', 'items'] },
+      { username: 'carol', usernameKey: 'carol', email: null, fullName: null, passwordHash: BCRYPT_2Y, disabled: true, scopes: ['me', 'items'] },
+    ]);
+  });
+
+  it('gives imported users no scopes unless told', async () => {
+    const store = new MemoryUserStore();
+    await importUsers(store, clock, rows(row('alice')));
+    assert.deepEqual(store.createManyCalls[0]?.users[0]?.scopes, []);
+  });
+
+  it('reads disabled as true/false, 1/0, yes/no in any case, and empty as false', async () => {
+    const values: Array<[unknown, boolean]> = [
+      ['TRUE', true], [' yes ', true], ['1', true], [1, true], [true, true],
+      ['False', false], ['no', false], ['0', false], [0, false], [false, false], ['', false], [undefined, false], [null, false],
+    ];
+    const store = new MemoryUserStore();
+    const report = await importUsers(store, clock, rows(...values.map(([disabled], i) => row(`user${i}`, { disabled }))));
+    assert.equal(report.imported, values.length);
+    assert.deepEqual(store.createManyCalls[0]?.users.map((user) => user.disabled), values.map(([, expected]) => expected));
+  });
+
+  describe('rejections', () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['a missing hash', row('alice', { hashed_password: undefined }), /hashed_password is missing/],
+      ['an empty hash', row('alice', { hashed_password: '' }), /hashed_password is missing/],
+      ['a plain-text password as hash', row('alice', { hashed_password: 'secret' }), /not a bcrypt .* or argon2id hash/],
+      ['a truncated bcrypt hash', row('alice', { hashed_password: BCRYPT.slice(0, -1) }), /not a bcrypt/],
+      ['an argon2i hash', row('alice', { hashed_password: ARGON2.replace('argon2id', 'argon2i') }), /not a bcrypt/],
+      ['a missing username', row('', { username: undefined }), /username is missing/],
+      ['a too-short username', row('al'), /Username must be 3 to 64/],
+      ['a username with a space', row('al ice'), /Username may contain only/],
+      ['an invalid e-mail', row('alice', { email: 'not-an-email' }), /Invalid e-mail/],
+      ['a non-text e-mail', row('alice', { email: 42 }), /email must be text/],
+      ['a full name with control characters', row('alice', { full_name: 'A\u0000B' }), /control characters/],
+      ['disabled = maybe', row('alice', { disabled: 'maybe' }), /disabled must be true or false/],
+      ['disabled = 2', row('alice', { disabled: 2 }), /disabled must be true or false/],
+    ];
+    for (const [what, fields, reason] of cases) {
+      it(`rejects a row with ${what}, with its line number and reason`, async () => {
+        const store = new MemoryUserStore();
+        const report = await importUsers(store, clock, rows(row('first'), fields, row('third')));
+        assert.equal(report.total, 3);
+        assert.equal(report.imported, 0);
+        assert.equal(report.rejected.length, 1);
+        assert.equal(report.rejected[0]?.line, 2);
+        assert.match(report.rejected[0]?.reason ?? '', reason);
+      });
+    }
+
+    it('names the username of a rejected row when there is one', async () => {
+      const report = await importUsers(new MemoryUserStore(), clock, rows(row('alice', { disabled: 'maybe' })));
+      assert.equal(report.rejected[0]?.username, 'alice');
+    });
+
+    it('rejects a later duplicate of a username, case-insensitively and after NFKC', async () => {
+      const report = await importUsers(
+        new MemoryUserStore(),
+        clock,
+        rows(row('alice'), row('bob'), row('ALICE'), row('ａｌｉｃｅ', { email: '' })),
+      );
+      assert.deepEqual(
+        report.rejected.map(({ line, reason }) => ({ line, reason })),
+        [
+          { line: 3, reason: 'duplicate of the username on row 1' },
+          { line: 4, reason: 'duplicate of the username on row 1' },
+        ],
+      );
+    });
+
+    it('rejects usernames that are registered already, case-insensitively', async () => {
+      const store = new MemoryUserStore(['alice']);
+      const report = await importUsers(store, clock, rows(row('bob'), row('Alice')));
+      assert.deepEqual(report.rejected, [{ line: 2, username: 'Alice', reason: 'username already registered' }]);
+      assert.equal(report.imported, 0);
+      assert.equal(store.createManyCalls.length, 0);
+    });
+
+    it('writes nothing when any row is rejected and skipInvalid is not set', async () => {
+      const store = new MemoryUserStore();
+      const report = await importUsers(store, clock, rows(row('alice'), row('bob', { hashed_password: 'x' }), row('carol')));
+      assert.equal(report.imported, 0);
+      assert.equal(store.createManyCalls.length, 0);
+      assert.equal(store.users.size, 0);
+    });
+
+    it('writes the valid rows with skipInvalid and reports the others', async () => {
+      const store = new MemoryUserStore(['dave']);
+      const report = await importUsers(
+        store,
+        clock,
+        rows(row('alice'), row('bob', { hashed_password: 'x' }), row('carol'), row('Alice'), row('dave')),
+        { skipInvalid: true },
+      );
+      assert.equal(report.total, 5);
+      assert.equal(report.imported, 2);
+      assert.deepEqual(report.rejected.map((rejected) => rejected.line), [2, 4, 5]);
+      assert.deepEqual(store.createManyCalls[0]?.users.map((user) => user.username), ['alice', 'carol']);
+      assert.deepEqual([...store.users.keys()].sort(), ['alice', 'carol', 'dave']);
+    });
+
+    it('lists rejections in line order whatever the reason', async () => {
+      const store = new MemoryUserStore(['alice']);
+      const report = await importUsers(store, clock, rows(row('alice'), row('x')), { skipInvalid: true });
+      assert.deepEqual(report.rejected.map((rejected) => rejected.line), [1, 2]);
+    });
+  });
+
+  it('reports progress every 1000 rows and at the end', async () => {
+    const progress: Array<[number, number]> = [];
+    const many = rows(...Array.from({ length: 2500 }, (_, i) => row(`user${i}`)));
+    const report = await importUsers(new MemoryUserStore(), clock, many, {
+      onProgress: (done, total) => progress.push([done, total]),
+    });
+    assert.equal(report.imported, 2500);
+    assert.deepEqual(progress, [
+      [1000, 2500],
+      [2000, 2500],
+      [2500, 2500],
+    ]);
+  });
+});
