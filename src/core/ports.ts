@@ -5,15 +5,8 @@
  */
 import type { User } from './users/user.js';
 
-export interface NewUser {
-  readonly username: string;
-  readonly usernameKey: string;
-  readonly email: string | null;
-  readonly fullName: string | null;
-  readonly passwordHash: string;
-  readonly disabled: boolean;
-  readonly scopes: readonly string[];
-}
+/** A user as handed to the store: everything but what the store assigns (id, timestamps). */
+export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt'>;
 
 export interface UserListPage {
   readonly users: readonly User[];

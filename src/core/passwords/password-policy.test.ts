@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_PASSWORD_LENGTH } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { checkPasswordPolicy, normalizePassword, passwordLength, type PasswordPolicy } from './password-policy.js';
+import { codePointLength } from '../text.js';
+import { checkPasswordPolicy, normalizePassword, type PasswordPolicy } from './password-policy.js';
 
 const DEFAULT_POLICY: PasswordPolicy = { minLength: 8 };
 
@@ -21,11 +22,11 @@ async function accepted(password: string, username?: string, policy = DEFAULT_PO
   await checkPasswordPolicy(password, policy, username === undefined ? {} : { username });
 }
 
-describe('passwordLength', () => {
+describe('codePointLength', () => {
   it('counts code points, not UTF-16 units', () => {
-    assert.equal(passwordLength('🔑🔑'), 2);
+    assert.equal(codePointLength('🔑🔑'), 2);
     assert.equal('🔑🔑'.length, 4);
-    assert.equal(passwordLength(''), 0);
+    assert.equal(codePointLength(''), 0);
   });
 });
 

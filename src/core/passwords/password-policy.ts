@@ -6,17 +6,12 @@
  */
 import { MAX_PASSWORD_LENGTH } from '../config.js';
 import { ValidationError } from '../errors.js';
+import { codePointLength } from '../text.js';
 
 export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
-/** Length in characters (code points), as NIST counts them. */
-export function passwordLength(password: string): number {
-  let count = 0;
-  for (const _ of password) count += 1;
-  return count;
-}
 
 let commonPasswords: Promise<ReadonlySet<string>> | undefined;
 
@@ -40,7 +35,7 @@ export async function checkPasswordPolicy(
 ): Promise<void> {
   if (password.includes('\u0000')) throw new ValidationError('password', 'Password must not contain NUL characters');
   const normalized = normalizePassword(password);
-  const length = passwordLength(normalized);
+  const length = codePointLength(normalized);
   if (length < policy.minLength) {
     throw new ValidationError('password', `Password must be at least ${policy.minLength} characters long`);
   }

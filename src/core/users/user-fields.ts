@@ -4,6 +4,7 @@
  * account.
  */
 import { ValidationError } from '../errors.js';
+import { codePointLength } from '../text.js';
 
 export const USERNAME_MIN_LENGTH = 3;
 export const USERNAME_MAX_LENGTH = 64;
@@ -17,16 +18,10 @@ const FULL_NAME_MAX_LENGTH = 200;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/;
 
-function codePoints(value: string): number {
-  let count = 0;
-  for (const _ of value) count += 1;
-  return count;
-}
-
 /** Validates and normalises a username for storage; throws ValidationError. */
 export function normalizeUsername(raw: string): string {
   const username = raw.normalize('NFKC');
-  const length = codePoints(username);
+  const length = codePointLength(username);
   if (length < USERNAME_MIN_LENGTH || length > USERNAME_MAX_LENGTH) {
     throw new ValidationError(
       'username',
@@ -66,7 +61,7 @@ export function normalizeFullName(raw: string | null | undefined): string | null
   if (raw === undefined || raw === null) return null;
   const name = raw.normalize('NFC').trim();
   if (name === '') return null;
-  if (codePoints(name) > FULL_NAME_MAX_LENGTH) {
+  if (codePointLength(name) > FULL_NAME_MAX_LENGTH) {
     throw new ValidationError('full_name', `Full name must be at most ${FULL_NAME_MAX_LENGTH} characters long`);
   }
   if (CONTROL_CHARACTERS.test(name)) throw new ValidationError('full_name', 'Full name must not contain control characters');

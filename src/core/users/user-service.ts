@@ -3,11 +3,10 @@
  * remove, set a password. Validation of every field happens here, once.
  */
 import type { Clock } from '../clock.js';
-import { UserNotFoundError } from '../errors.js';
+import { UserNotFoundError, ValidationError } from '../errors.js';
 import { checkPasswordPolicy, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { PasswordHasher, UserListPage, UserStore } from '../ports.js';
 import { parseScopeList } from '../tokens/scopes.js';
-import { ValidationError } from '../errors.js';
 import type { User } from './user.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
 
