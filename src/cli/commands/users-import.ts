@@ -77,7 +77,8 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
   );
 
   for (const row of report.rejected) {
-    console.error(`  rejected row ${row.line}${row.username ? ` (${row.username})` : ''}: ${row.reason}`);
+    // The name comes from the file: quote it, so control characters cannot reach the terminal raw.
+    console.error(`  rejected row ${row.line}${row.username ? ` (${JSON.stringify(row.username)})` : ''}: ${row.reason}`);
   }
   if (report.rejected.length > 0 && !options.skipInvalid) {
     console.error(

@@ -12,7 +12,7 @@ import type { NewUser, UserStore } from '../ports.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
 
 export interface ImportRow {
-  /** 1-based position in the file (data rows, not counting a CSV header). */
+  /** Where the row is, 1-based: the line of the file for CSV (the header is line 1), the position in the array for JSON. */
   readonly line: number;
   readonly fields: Readonly<Record<string, unknown>>;
 }
