@@ -1,5 +1,6 @@
 /** `portcullis users add|list|disable|enable|remove|passwd`. */
 import { parseScopeList } from '../../core/tokens/scopes.js';
+import { toPublicUser, type PublicUser } from '../../core/users/user.js';
 import { withUserAdmin } from '../context.js';
 import { readPassword, UsageError } from '../prompt.js';
 
@@ -38,20 +39,11 @@ export async function addUserCommand(name: string, options: AddUserOptions): Pro
 
 export async function listUsersCommand(options: { readonly json?: boolean }): Promise<void> {
   await withUserAdmin(async ({ users }) => {
-    const rows: Array<Record<string, unknown>> = [];
+    const rows: PublicUser[] = [];
     let after: string | undefined;
     do {
       const page = await users.list({ limit: 500, ...(after === undefined ? {} : { after }) });
-      for (const user of page.users) {
-        rows.push({
-          username: user.username,
-          email: user.email,
-          full_name: user.fullName,
-          disabled: user.disabled,
-          scopes: user.scopes,
-          created_at: new Date(user.createdAt).toISOString(),
-        });
-      }
+      rows.push(...page.users.map(toPublicUser));
       after = page.next;
     } while (after !== undefined);
     if (options.json) {
@@ -63,11 +55,11 @@ export async function listUsersCommand(options: { readonly json?: boolean }): Pr
       return;
     }
     const table = rows.map((row) => [
-      String(row.username),
-      String(row.email ?? ''),
+      row.username,
+      row.email ?? '',
       row.disabled ? 'disabled' : 'active',
-      (row.scopes as string[]).join(' '),
-      String(row.created_at),
+      row.scopes.join(' '),
+      row.created_at,
     ]);
     const header = ['USERNAME', 'EMAIL', 'STATUS', 'SCOPES', 'CREATED'];
     const widths = header.map((title, i) => Math.max(title.length, ...table.map((row) => row[i]!.length)));
