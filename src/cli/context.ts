@@ -3,8 +3,8 @@ import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { systemClock } from '../core/clock.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
-import { UserService } from '../core/users/user-service.js';
-import { openStorage, type SqlStorage } from '../storage/sql/open-storage.js';
+import { createAccountServices, type AccountServices } from '../core/account-services.js';
+import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
 import { loadOrCreateSecretKey } from './secret-key-file.js';
 
 /** Exit codes: 0 ok, 1 usage, 2 failure. */
@@ -16,10 +16,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequir
   return loadConfig(env, { fallbackSecretKey: loadOrCreateSecretKey, secretKeyRequired: options.secretKeyRequired });
 }
 
-export interface UserAdmin {
+export interface UserAdmin extends AccountServices {
   readonly config: Config;
   readonly storage: SqlStorage;
-  readonly users: UserService;
 }
 
 /** Runs `work` with migrated storage and a UserService, closing the database afterwards. */
@@ -29,14 +28,8 @@ export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): 
   try {
     await storage.migrate();
     const hasher = new Argon2PasswordHasher(config.argon2, new WorkLimiter(config.hashConcurrency, 1_000));
-    const users = new UserService(
-      storage.users,
-      hasher,
-      systemClock,
-      { minLength: config.passwordMinLength },
-      config.defaultScopes,
-    );
-    return await work({ config, storage, users });
+    const services = createAccountServices(config, storageStores(storage), hasher, systemClock);
+    return await work({ config, storage, ...services });
   } finally {
     await storage.close();
   }

@@ -8,7 +8,7 @@ import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
 import { createPortcullis, type Portcullis } from '../core/portcullis.js';
 import { buildApp } from '../http/app.js';
-import { openStorage, type SqlStorage } from '../storage/sql/open-storage.js';
+import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -25,7 +25,7 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger): P
     await storage.migrate();
     const hasher = new Argon2PasswordHasher(config.argon2, new WorkLimiter(config.hashConcurrency, config.hashQueueLimit));
     await hasher.warmUp();
-    const portcullis = createPortcullis({ config, users: storage.users, hasher, health: storage.users });
+    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher });
     const app = await buildApp(portcullis, logger ? { logger } : {});
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

@@ -40,6 +40,11 @@ export interface Config {
   readonly hashQueueLimit: number;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  readonly sessionIdleSeconds: number;
+  readonly sessionMaxSeconds: number;
+  readonly refreshReuseGraceSeconds: number;
+  readonly authCacheTtlSeconds: number;
+  readonly authCacheMaxEntries: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -61,6 +66,7 @@ export const OWASP_ARGON2_FLOORS: ReadonlyArray<readonly [memoryKiB: number, ite
 /** Keys published in tutorials (the FastAPI docs' example); refused like short ones. */
 const PUBLISHED_SECRET_KEYS = new Set(['09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7']);
 export const MIN_SECRET_KEY_BYTES = 32;
+const DAY_SECONDS = 86_400;
 export const MAX_PASSWORD_LENGTH = 1024;
 
 export class ConfigError extends TypeError {
@@ -124,6 +130,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const hashQueueLimit = read.integer('HASH_QUEUE_LIMIT', 128, 0, 100_000);
   const logLevel = read.choice('LOG_LEVEL', LOG_LEVELS, 'info');
   const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000;
+  const sessionIdleSeconds = read.integer('SESSION_IDLE_TIMEOUT_SECONDS', 14 * DAY_SECONDS, 60, 365 * DAY_SECONDS);
+  const sessionMaxSeconds = read.integer('SESSION_MAX_LIFETIME_SECONDS', 90 * DAY_SECONDS, 60, 3650 * DAY_SECONDS);
+  if (sessionMaxSeconds < sessionIdleSeconds) {
+    problems.push('SESSION_MAX_LIFETIME_SECONDS must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS');
+  }
+  const refreshReuseGraceSeconds = read.integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300);
+  const authCacheTtlSeconds = read.integer('AUTH_CACHE_TTL_SECONDS', 60, 0, 3600);
+  const authCacheMaxEntries = read.integer('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -146,6 +160,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     hashQueueLimit,
     logLevel,
     shutdownTimeoutMs,
+    sessionIdleSeconds,
+    sessionMaxSeconds,
+    refreshReuseGraceSeconds,
+    authCacheTtlSeconds,
+    authCacheMaxEntries,
   });
 }
 

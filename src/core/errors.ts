@@ -115,3 +115,59 @@ export type PortcullisErrorCode = PortcullisError['code'];
 export class UnsupportedMediaTypeError extends PortcullisError {
   readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';
 }
+
+export class ClientNameTakenError extends PortcullisError {
+  readonly code = 'ERR_CLIENT_NAME_TAKEN';
+  constructor(options?: { cause?: unknown }) {
+    super('Client name already registered', options);
+  }
+}
+
+/** Client authentication failed (RFC 6749 §5.2 invalid_client). */
+export class InvalidClientError extends PortcullisError {
+  readonly code = 'ERR_INVALID_CLIENT';
+  constructor(message = 'Client authentication failed') {
+    super(message);
+  }
+}
+
+/** A refresh token that is unknown, expired, revoked, or bound to another client (invalid_grant). */
+export class InvalidRefreshTokenError extends PortcullisError {
+  readonly code = 'ERR_INVALID_REFRESH_TOKEN';
+  constructor(message = 'Invalid refresh token') {
+    super(message);
+  }
+}
+
+/** A retired refresh token presented again after the grace window: its session is revoked. */
+export class RefreshTokenReusedError extends PortcullisError {
+  readonly code = 'ERR_REFRESH_TOKEN_REUSED';
+  constructor() {
+    super('Refresh token reuse detected; the session has been revoked');
+  }
+}
+
+/** A scope asked for that the grant does not hold (RFC 6749 §5.2 invalid_scope). */
+export class InvalidScopeError extends PortcullisError {
+  readonly code = 'ERR_INVALID_SCOPE';
+}
+
+export class NotFoundError extends PortcullisError {
+  readonly code = 'ERR_NOT_FOUND';
+}
+
+/** The current password given to change it was wrong. */
+export class WrongPasswordError extends PortcullisError {
+  readonly code = 'ERR_WRONG_PASSWORD';
+  constructor() {
+    super('Current password is incorrect');
+  }
+}
+
+/** A valid token of the wrong kind for the route (a client's token where a user is needed). */
+export class WrongPrincipalError extends PortcullisError {
+  readonly code = 'ERR_WRONG_PRINCIPAL';
+  constructor(message = 'Not enough permissions') {
+    super(message);
+  }
+}

@@ -1,70 +1,97 @@
 /**
- * The Portcullis library: login, sign-up and bearer-token authentication,
- * built from a validated Config and the ports it is given. No HTTP and no SQL
- * here; http/ and cli/ call this.
+ * The Portcullis library: grants, bearer authentication, sessions, account
+ * management, token revocation and introspection, built from a validated
+ * Config and the ports it is given. No HTTP and no SQL here; http/ and cli/
+ * call this.
  */
+import { createAccountServices, type Stores } from './account-services.js';
+import type { ActionContext } from './action-context.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { AuthStateCache } from './auth-cache.js';
+import type { Client, ClientCredentials } from './clients/client.js';
+import type { ClientService } from './clients/client-service.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import {
-  InactiveUserError,
   InsufficientScopeError,
-  InvalidCredentialsError,
+  InvalidClientError,
   InvalidTokenError,
+  PortcullisError,
   RegistrationClosedError,
+  WrongPasswordError,
+  WrongPrincipalError,
 } from './errors.js';
-import type { PasswordHasher, StorageHealth, UserStore } from './ports.js';
+import type { PasswordHasher } from './ports.js';
+import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
+import { isSessionActive, type Session } from './sessions/session.js';
+import type { SessionService } from './sessions/session-service.js';
+import { secretMatches } from './secrets.js';
 import { AccessTokenCodec, type AccessTokenClaims } from './tokens/access-token.js';
-import { formatScopes, grantScopes } from './tokens/scopes.js';
+import { TokenService, type TokenResponse } from './tokens/token-service.js';
 import type { User } from './users/user.js';
-import { loginKey, usernameKey } from './users/user-fields.js';
-import { UserService, type CreateUserInput } from './users/user-service.js';
+import { usernameKey } from './users/user-fields.js';
+import type { CreateUserInput, UserService } from './users/user-service.js';
+
+export type { TokenResponse } from './tokens/token-service.js';
 
 export interface PortcullisDependencies {
   readonly config: Config;
-  readonly users: UserStore;
+  readonly stores: Stores;
   readonly hasher: PasswordHasher;
-  readonly health: StorageHealth;
   readonly clock?: Clock;
 }
 
-export interface TokenResponse {
-  readonly access_token: string;
-  readonly token_type: 'bearer';
-  readonly expires_in: number;
-  readonly scope: string;
-}
-
-export interface PasswordGrant {
-  readonly username: string;
-  readonly password: string;
-  /** Requested scopes; undefined = everything the user holds. */
-  readonly scopes?: readonly string[];
-}
-
-export interface AuthContext {
+/** A verified bearer token of a user's login. */
+export interface UserAuthContext {
+  readonly kind: 'user';
   readonly user: User;
+  readonly session: Session;
   readonly claims: AccessTokenClaims;
   readonly scopes: ReadonlySet<string>;
 }
 
+/** A verified bearer token of a service client (client_credentials). */
+export interface ClientAuthContext {
+  readonly kind: 'client';
+  readonly client: Client;
+  readonly claims: AccessTokenClaims;
+  readonly scopes: ReadonlySet<string>;
+}
+
+export type AuthContext = UserAuthContext | ClientAuthContext;
+
 export type SignUpInput = Pick<CreateUserInput, 'username' | 'password' | 'email' | 'fullName'>;
+
+/** RFC 7662 §2.2. */
+export type IntrospectionResponse = { readonly active: false } | ({ readonly active: true } & Record<string, unknown>);
+
+export type TokenTypeHint = 'access_token' | 'refresh_token' | undefined;
 
 export class Portcullis {
   readonly config: Config;
   readonly users: UserService;
-  private readonly store: UserStore;
+  readonly sessions: SessionService;
+  readonly clients: ClientService;
+  readonly audit: AuditLog;
+  readonly cache: AuthStateCache;
+  private readonly stores: Stores;
   private readonly hasher: PasswordHasher;
-  private readonly health: StorageHealth;
   private readonly clock: Clock;
-  private readonly tokens: AccessTokenCodec;
+  private readonly codec: AccessTokenCodec;
+  private readonly tokens: TokenService;
 
   constructor(deps: PortcullisDependencies) {
     this.config = deps.config;
-    this.store = deps.users;
+    this.stores = deps.stores;
     this.hasher = deps.hasher;
-    this.health = deps.health;
     this.clock = deps.clock ?? systemClock;
-    this.tokens = new AccessTokenCodec(
+    const services = createAccountServices(this.config, this.stores, this.hasher, this.clock);
+    this.users = services.users;
+    this.sessions = services.sessions;
+    this.clients = services.clients;
+    this.audit = services.audit;
+    this.cache = services.cache;
+    this.codec = new AccessTokenCodec(
       {
         algorithm: this.config.algorithm,
         secretKey: this.config.secretKey,
@@ -75,58 +102,84 @@ export class Portcullis {
       },
       this.clock,
     );
-    this.users = new UserService(
-      this.store,
-      this.hasher,
-      this.clock,
-      { minLength: this.config.passwordMinLength },
-      this.config.defaultScopes,
-    );
+    this.tokens = new TokenService({
+      users: this.stores.users,
+      sessions: this.stores.sessions,
+      sessionService: this.sessions,
+      hasher: this.hasher,
+      codec: this.codec,
+      sealer: new SuccessorSealer(this.config.secretKey),
+      clock: this.clock,
+      audit: this.audit,
+      invalidation: this.cache,
+      refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
+    });
   }
 
-  /**
-   * The password grant. An unknown user costs one dummy verification, the
-   * same work as a wrong password; "Inactive user" is only ever said after
-   * the password was right.
-   */
-  async passwordGrant(grant: PasswordGrant): Promise<TokenResponse> {
-    const key = loginKey(grant.username);
-    const user = key === undefined ? undefined : await this.store.findByKey(key);
-    const valid = user
-      ? await this.hasher.verify(user.passwordHash, grant.password)
-      : await this.hasher.verifyDummy(grant.password);
-    if (!user || !valid) throw new InvalidCredentialsError();
-    if (user.disabled) throw new InactiveUserError();
-    if (this.hasher.needsRehash(user.passwordHash)) {
-      const upgraded = await this.hasher.hash(grant.password);
-      await this.store.setPasswordHash(user.usernameKey, upgraded, this.clock.now(), user.passwordHash);
-    }
-    const scopes = grantScopes(user.scopes, grant.scopes);
-    const issued = this.tokens.issue(user.username, scopes);
-    return {
-      access_token: issued.token,
-      token_type: 'bearer',
-      expires_in: issued.expiresInSeconds,
-      scope: formatScopes(scopes),
-    };
+  passwordGrant(
+    grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[] },
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    return this.tokens.passwordGrant(grant.username, grant.password, grant.scopes, client, context);
+  }
+
+  refreshGrant(
+    refreshToken: string,
+    scopes: readonly string[] | undefined,
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    return this.tokens.refreshGrant(refreshToken, scopes, client, context);
+  }
+
+  clientCredentialsGrant(client: Client | undefined, scopes: readonly string[] | undefined, context: ActionContext): Promise<TokenResponse> {
+    return this.tokens.clientCredentialsGrant(client, scopes, context);
+  }
+
+  /** The client whose credentials these are, or InvalidClientError. */
+  authenticateClient(credentials: ClientCredentials, context: ActionContext): Promise<Client> {
+    return this.clients.authenticate(credentials, context.ip);
   }
 
   /** Open sign-up (REGISTRATION=open). */
-  async signUp(input: SignUpInput): Promise<User> {
+  async signUp(input: SignUpInput, context: ActionContext): Promise<User> {
     if (this.config.registration !== 'open') throw new RegistrationClosedError();
-    return this.users.create(input);
+    return this.users.create(input, { ...context, actor: input.username });
   }
 
   /**
-   * Checks a bearer token and that its user still exists, is enabled and is
-   * the same account the token was issued to (a user removed and registered
-   * again under the same name does not inherit the old tokens).
+   * Checks a bearer token and the state behind it: a user token's session
+   * must be live, its user enabled and the same account, and its password
+   * unchanged since the token was issued; a client token's client must
+   * still exist. Answers come from the in-process cache where it can.
    */
   async authenticate(token: string): Promise<AuthContext> {
-    const claims = this.tokens.verify(token);
-    const user = await this.store.findByKey(usernameKey(claims.sub));
-    if (!user || user.disabled || claims.iat < Math.floor(user.createdAt / 1000)) throw new InvalidTokenError();
-    return { user, claims, scopes: new Set(claims.scope.split(' ').filter((scope) => scope !== '')) };
+    const claims = this.codec.verify(token);
+    const scopes = new Set(claims.scope.split(' ').filter((scope) => scope !== ''));
+    if (claims.sid !== undefined) {
+      const sid = claims.sid;
+      const session = await this.cache.session(sid, () => this.stores.sessions.find(sid));
+      if (!session || !isSessionActive(session, this.clock.now())) throw new InvalidTokenError();
+      const user = await this.cache.user(session.userId, () => this.stores.users.findById(session.userId));
+      if (
+        !user ||
+        user.disabled ||
+        claims.ver !== user.tokenVersion ||
+        usernameKey(claims.sub) !== user.usernameKey ||
+        (claims.client_id ?? null) !== session.clientId
+      ) {
+        throw new InvalidTokenError();
+      }
+      return { kind: 'user', user, session, claims, scopes };
+    }
+    if (claims.client_id !== undefined && claims.client_id === claims.sub) {
+      const clientId = claims.client_id;
+      const client = await this.cache.client(clientId, () => this.stores.clients.findById(clientId));
+      if (!client) throw new InvalidTokenError();
+      return { kind: 'client', client, claims, scopes };
+    }
+    throw new InvalidTokenError();
   }
 
   /** Throws InsufficientScopeError unless the context holds every required scope. */
@@ -134,8 +187,126 @@ export class Portcullis {
     if (!required.every((scope) => context.scopes.has(scope))) throw new InsufficientScopeError(required);
   }
 
+  /** Routes about "me" need a user's token, not a service client's. */
+  requireUser(context: AuthContext): UserAuthContext {
+    if (context.kind !== 'user') throw new WrongPrincipalError('This route needs a user token, not a client token');
+    return context;
+  }
+
+  /** Ends this session, or with `global` every session of the user. */
+  async logout(auth: UserAuthContext, global: boolean, context: ActionContext): Promise<void> {
+    if (global) await this.sessions.revokeAll(auth.user, 'logout_global', context);
+    else await this.sessions.revoke(auth.session, 'logout', context, auth.user.username);
+  }
+
+  /** Needs the current password; ends every other session and every access token issued before. */
+  async changeOwnPassword(auth: UserAuthContext, currentPassword: string, newPassword: string, context: ActionContext): Promise<void> {
+    if (!(await this.hasher.verify(auth.user.passwordHash, currentPassword))) {
+      await this.audit.record({
+        type: 'password.changed',
+        outcome: 'failure',
+        actor: auth.user.username,
+        subject: auth.user.username,
+        ip: context.ip,
+        details: { reason: 'wrong_current_password' },
+      });
+      throw new WrongPasswordError();
+    }
+    await this.users.setPassword(auth.user.username, newPassword, context, auth.session.id);
+  }
+
+  /**
+   * RFC 7009. Revoking a refresh token ends its session; so does revoking a
+   * user's access token (a JWT cannot be recalled alone). Tokens that are
+   * invalid, unknown, or issued to another client are ignored: the answer
+   * is the same either way (§2.2).
+   */
+  async revokeToken(token: string, hint: TokenTypeHint, client: Client | undefined, context: ActionContext): Promise<void> {
+    const session = await this.sessionOfToken(token, hint);
+    if (!session) return;
+    // A session opened by a confidential client can only be revoked by that client.
+    if (session.clientId !== null && session.clientId !== client?.id) return;
+    const user = await this.stores.users.findById(session.userId);
+    await this.sessions.revoke(session, 'token_revoked', context, user?.username ?? null);
+  }
+
+  /** RFC 7662: only authenticated clients may ask. */
+  async introspect(token: string, hint: TokenTypeHint, client: Client | undefined): Promise<IntrospectionResponse> {
+    if (!client) throw new InvalidClientError('Client authentication is required for introspection');
+    const inactive = { active: false } as const;
+    const order: Array<'access_token' | 'refresh_token'> = hint === 'refresh_token' ? ['refresh_token', 'access_token'] : ['access_token', 'refresh_token'];
+    for (const kind of order) {
+      const answer = kind === 'access_token' ? await this.introspectAccessToken(token) : await this.introspectRefreshToken(token);
+      if (answer) return answer;
+    }
+    return inactive;
+  }
+
   ready(): Promise<void> {
-    return this.health.ping();
+    return this.stores.health.ping();
+  }
+
+  private async introspectAccessToken(token: string): Promise<IntrospectionResponse | undefined> {
+    let auth: AuthContext;
+    try {
+      auth = await this.authenticate(token);
+    } catch (error) {
+      if (error instanceof PortcullisError) return undefined;
+      throw error;
+    }
+    const { claims } = auth;
+    return {
+      active: true,
+      token_type: 'Bearer',
+      scope: claims.scope,
+      sub: claims.sub,
+      ...(auth.kind === 'user' ? { username: auth.user.username, sid: auth.session.id } : {}),
+      ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
+      iss: claims.iss,
+      ...(claims.aud === undefined ? {} : { aud: claims.aud }),
+      exp: claims.exp,
+      iat: claims.iat,
+      nbf: claims.nbf,
+      jti: claims.jti,
+    };
+  }
+
+  private async introspectRefreshToken(token: string): Promise<IntrospectionResponse | undefined> {
+    const parsed = parseRefreshToken(token);
+    const record = parsed && (await this.stores.sessions.findRefreshToken(parsed.id));
+    if (!parsed || !record || record.rotatedAt !== null || !secretMatches(parsed.secret, record.secretHash)) return undefined;
+    const session = await this.stores.sessions.find(record.sessionId);
+    if (!session || !isSessionActive(session, this.clock.now())) return undefined;
+    const user = await this.stores.users.findById(session.userId);
+    if (!user || user.disabled) return undefined;
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      scope: session.scopes.join(' '),
+      sub: user.username,
+      username: user.username,
+      sid: session.id,
+      ...(session.clientId === null ? {} : { client_id: session.clientId }),
+      iss: this.config.issuer,
+      iat: Math.floor(record.createdAt / 1000),
+      exp: Math.floor(Math.min(session.idleExpiresAt, session.expiresAt) / 1000),
+    };
+  }
+
+  /** The live session a refresh or access token belongs to, if any. */
+  private async sessionOfToken(token: string, hint: TokenTypeHint): Promise<Session | undefined> {
+    const parsed = parseRefreshToken(token);
+    if (parsed && hint !== 'access_token') {
+      const record = await this.stores.sessions.findRefreshToken(parsed.id);
+      if (record && secretMatches(parsed.secret, record.secretHash)) return this.stores.sessions.find(record.sessionId);
+    }
+    try {
+      const claims = this.codec.verify(token);
+      return claims.sid === undefined ? undefined : await this.stores.sessions.find(claims.sid);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return undefined;
+      throw error;
+    }
   }
 }
 

@@ -3,10 +3,13 @@
  * live in storage/ (SQL) and core/passwords (hashing); they are passed in to
  * createPortcullis, never imported by core.
  */
+import type { AuditEvent, AuditFilter, AuditPage } from './audit/audit-event.js';
+import type { Client } from './clients/client.js';
+import type { Session, SessionEndReason } from './sessions/session.js';
 import type { User } from './users/user.js';
 
 /** A user as handed to the store: everything but what the store assigns (id, timestamps). */
-export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt'>;
+export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt' | 'tokenVersion'>;
 
 export interface UserListPage {
   readonly users: readonly User[];
@@ -21,8 +24,8 @@ export interface UserStore {
   create(user: NewUser, nowMs: number): Promise<User>;
   /** All or nothing: one transaction; throws UsernameTakenError if any key is taken. */
   createMany(users: readonly NewUser[], nowMs: number): Promise<void>;
-  /** Users ordered by key, at most `limit`, starting after the key `after`. */
-  list(options: { readonly after?: string; readonly limit: number }): Promise<UserListPage>;
+  /** Users ordered by key, at most `limit`, after the key `after`, optionally by key prefix and disabled state. */
+  list(filter: UserFilter): Promise<UserListPage>;
   /** Keys among the given ones that exist already. */
   existingKeys(usernameKeys: readonly string[]): Promise<Set<string>>;
   /** false when no such user. */
@@ -34,6 +37,11 @@ export interface UserStore {
    * that one (so a rehash on login cannot undo a concurrent password change).
    */
   setPasswordHash(usernameKey: string, passwordHash: string, nowMs: number, expectedHash?: string): Promise<boolean>;
+  /** A new password: replaces the hash and bumps the token version, so earlier access tokens stop working. */
+  changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined>;
+  findById(id: string): Promise<User | undefined>;
+  /** undefined when no such user. */
+  update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined>;
 }
 
 export interface PasswordHasher {
@@ -50,4 +58,76 @@ export interface PasswordHasher {
 /** Liveness of the backing store, for /readyz. */
 export interface StorageHealth {
   ping(): Promise<void>;
+}
+
+export interface UserPatch {
+  readonly email?: string | null;
+  readonly fullName?: string | null;
+  readonly scopes?: readonly string[];
+  readonly disabled?: boolean;
+}
+
+export interface UserFilter {
+  readonly prefix?: string;
+  readonly disabled?: boolean;
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface RefreshTokenRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly secretHash: string;
+  readonly createdAt: number;
+  readonly rotatedAt: number | null;
+  readonly successorId: string | null;
+  readonly successorSealed: string | null;
+}
+
+export interface SessionStore {
+  /** The session and its first refresh token, in one transaction. */
+  create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }): Promise<void>;
+  find(id: string): Promise<Session | undefined>;
+  /** Sessions of a user that are neither revoked nor expired at `nowMs`, newest first. */
+  listActive(userId: string, nowMs: number): Promise<Session[]>;
+  findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Retires `oldId` and makes `next` the session's current token, extending
+   * its idle expiry, atomically and only if `oldId` is still current.
+   * false when another request retired it first.
+   */
+  rotate(rotation: {
+    readonly oldId: string;
+    readonly sessionId: string;
+    readonly next: { readonly id: string; readonly secretHash: string };
+    readonly successorSealed: string;
+    readonly nowMs: number;
+    readonly idleExpiresAt: number;
+  }): Promise<boolean>;
+  /** false when no such session or already revoked. */
+  revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean>;
+  /** Revokes every active session of the user (but `exceptId`); returns the ids revoked. */
+  revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]>;
+}
+
+export interface ClientStore {
+  /** Throws ClientNameTakenError when the name is taken. */
+  create(client: Client): Promise<void>;
+  findById(id: string): Promise<Client | undefined>;
+  findByName(name: string): Promise<Client | undefined>;
+  list(): Promise<Client[]>;
+  remove(id: string): Promise<boolean>;
+}
+
+export interface AuditStore {
+  record(event: AuditEvent): Promise<void>;
+  list(filter: AuditFilter): Promise<AuditPage>;
+}
+
+/**
+ * Tells when another process (the CLI, another instance) may have changed
+ * what the in-process caches hold. Cheap and synchronous: called per request.
+ */
+export interface ChangeSource {
+  version(): number;
 }

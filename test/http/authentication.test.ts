@@ -7,9 +7,12 @@ import { bearer, login, startTestServer, TEST_SECRET_KEY, type TestServer } from
 const secret = new TextEncoder().encode(TEST_SECRET_KEY);
 const ISSUER = 'http://portcullis.test';
 
+/** The session claims of a real login; forged tokens reuse them so that only the forged part differs. */
+let session: { sid: string; ver: number } = { sid: '', ver: 0 };
+
 function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: 'alice', scope: '', iss: ISSUER, iat: now, nbf: now, exp: now + 600, jti: crypto.randomUUID(), ...overrides };
+  return { sub: 'alice', scope: '', iss: ISSUER, iat: now, nbf: now, exp: now + 600, jti: crypto.randomUUID(), ...session, ...overrides };
 }
 
 async function sign(payload: Record<string, unknown>, header: Record<string, unknown> = {}, key: Uint8Array = secret) {
@@ -28,8 +31,18 @@ describe('GET /users/me authentication', () => {
   before(async () => {
     server = await startTestServer();
     await server.portcullis.users.create({ username: 'alice', password: 'alice-password-1' });
+    const real = await login(server, 'alice', 'alice-password-1');
+    const payload = JSON.parse(Buffer.from(real.split('.')[1]!, 'base64url').toString()) as { sid: string; ver: number };
+    session = { sid: payload.sid, ver: payload.ver };
   });
   after(() => server.stop());
+
+  it('refuses a well-signed token without a session or for another session', async () => {
+    const { sid: _sid, ...withoutSession } = claims();
+    await expectInvalid(server, await sign(withoutSession), 'no sid');
+    await expectInvalid(server, await sign(claims({ sid: 'AAAAAAAAAAAAAAAAAAAAAA' })), 'unknown sid');
+    await expectInvalid(server, await sign(claims({ ver: 1 })), 'other token version');
+  });
 
   it('accepts a token made independently with the same key and claims', async () => {
     const response = await server.fetch('/users/me', { headers: bearer(await sign(claims())) });

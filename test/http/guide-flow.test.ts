@@ -30,7 +30,7 @@ describe('the guide client flow', () => {
     assert.equal(body.token_type, 'bearer');
     assert.equal(body.expires_in, 1800);
     assert.equal(typeof body.access_token, 'string');
-    assert.equal(body.refresh_token, undefined);
+    assert.match(String(body.refresh_token), /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     const [header, payload] = (body.access_token as string).split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     assert.deepEqual(header, { alg: 'HS256', typ: 'at+jwt' });
     assert.equal(payload.sub, 'johndoe');
@@ -40,6 +40,8 @@ describe('the guide client flow', () => {
     assert.equal(payload.nbf, payload.iat);
     assert.match(payload.jti, /^[0-9a-f-]{36}$/);
     assert.equal(typeof payload.scope, 'string');
+    assert.equal(typeof payload.sid, 'string');
+    assert.equal(payload.ver, 0);
   });
 
   it('answers GET /users/me with the user and never the hash', async () => {

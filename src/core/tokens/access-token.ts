@@ -26,6 +26,18 @@ export interface AccessTokenClaims {
   readonly nbf: number;
   readonly exp: number;
   readonly jti: string;
+  /** The session (login) a user's token belongs to; absent on client-credentials tokens. */
+  readonly sid?: string;
+  /** The user's token version at issue; a password change bumps it (private claim). */
+  readonly ver?: number;
+  /** The client the token was issued to (RFC 9068 §2.2), when one authenticated. */
+  readonly client_id?: string;
+}
+
+export interface AccessTokenBinding {
+  readonly sessionId?: string;
+  readonly tokenVersion?: number;
+  readonly clientId?: string;
 }
 
 export interface AccessTokenSettings {
@@ -71,7 +83,7 @@ export class AccessTokenCodec {
     }) as (token: string) => Record<string, unknown>;
   }
 
-  issue(subject: string, scopes: readonly string[]): IssuedAccessToken {
+  issue(subject: string, scopes: readonly string[], binding: AccessTokenBinding = {}): IssuedAccessToken {
     const iat = Math.floor(this.clock.now() / 1000);
     const claims: AccessTokenClaims = {
       sub: subject,
@@ -82,6 +94,9 @@ export class AccessTokenCodec {
       nbf: iat,
       exp: iat + this.settings.ttlSeconds,
       jti: randomUUID(),
+      ...(binding.sessionId === undefined ? {} : { sid: binding.sessionId }),
+      ...(binding.tokenVersion === undefined ? {} : { ver: binding.tokenVersion }),
+      ...(binding.clientId === undefined ? {} : { client_id: binding.clientId }),
     };
     return { token: this.sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
   }
@@ -96,7 +111,7 @@ export class AccessTokenCodec {
       if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
       throw error;
     }
-    const { sub, scope, iss, aud, iat, nbf, exp, jti } = payload;
+    const { sub, scope, iss, aud, iat, nbf, exp, jti, sid, ver, client_id: clientId } = payload;
     if (
       typeof sub !== 'string' ||
       sub === '' ||
@@ -105,7 +120,10 @@ export class AccessTokenCodec {
       typeof jti !== 'string' ||
       typeof iat !== 'number' ||
       typeof nbf !== 'number' ||
-      typeof exp !== 'number'
+      typeof exp !== 'number' ||
+      (sid !== undefined && typeof sid !== 'string') ||
+      (ver !== undefined && !Number.isInteger(ver)) ||
+      (clientId !== undefined && typeof clientId !== 'string')
     ) {
       throw new InvalidTokenError({ cause: 'claim types' });
     }
@@ -113,6 +131,18 @@ export class AccessTokenCodec {
     const toleranceMs = this.settings.clockToleranceSeconds * 1000;
     if (!(nowMs <= exp * 1000 + toleranceMs)) throw new InvalidTokenError({ cause: 'expired' });
     if (!(nowMs >= nbf * 1000 - toleranceMs)) throw new InvalidTokenError({ cause: 'not yet valid' });
-    return { sub, scope, iss, ...(typeof aud === 'string' ? { aud } : {}), iat, nbf, exp, jti };
+    return {
+      sub,
+      scope,
+      iss,
+      ...(typeof aud === 'string' ? { aud } : {}),
+      iat,
+      nbf,
+      exp,
+      jti,
+      ...(typeof sid === 'string' ? { sid } : {}),
+      ...(typeof ver === 'number' ? { ver } : {}),
+      ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
+    };
   }
 }

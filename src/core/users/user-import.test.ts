@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixedClock } from '../clock.js';
 import { UsernameTakenError } from '../errors.js';
-import type { NewUser, UserListPage, UserStore } from '../ports.js';
+import type { NewUser, UserListPage } from '../ports.js';
 import type { User } from './user.js';
-import { importUsers, type ImportRow } from './user-import.js';
+import { importUsers, type ImportStore, type ImportRow } from './user-import.js';
 
 const NOW_MS = Date.UTC(2030, 0, 15, 12, 0, 0);
 // Shape-valid hashes: import only checks the format, it never verifies them.
@@ -14,7 +14,7 @@ const BCRYPT_2Y = '$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a'
 const ARGON2 = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA';
 
 /** A tiny UserStore: enough for import's two calls, with every write recorded. */
-class MemoryUserStore implements UserStore {
+class MemoryUserStore implements ImportStore {
   readonly users = new Map<string, User>();
   readonly createManyCalls: Array<{ users: readonly NewUser[]; nowMs: number }> = [];
 
@@ -23,7 +23,7 @@ class MemoryUserStore implements UserStore {
   }
 
   private toUser(user: NewUser, nowMs: number): User {
-    return { ...user, id: `id-${this.users.size + 1}`, createdAt: nowMs, updatedAt: nowMs };
+    return { ...user, id: `id-${this.users.size + 1}`, createdAt: nowMs, updatedAt: nowMs, tokenVersion: 0 };
   }
 
   async findByKey(key: string): Promise<User | undefined> {

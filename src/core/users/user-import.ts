@@ -36,8 +36,11 @@ export interface ImportOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** What an import needs of the user store. */
+export type ImportStore = Pick<UserStore, 'existingKeys' | 'createMany'>;
+
 export async function importUsers(
-  store: UserStore,
+  store: ImportStore,
   clock: Clock,
   rows: readonly ImportRow[],
   options: ImportOptions = {},

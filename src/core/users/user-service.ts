@@ -1,11 +1,16 @@
 /**
- * Managing accounts: create (sign-up and admin), list, enable/disable,
- * remove, set a password. Validation of every field happens here, once.
+ * Managing accounts: create (sign-up, admin, CLI), list, update, enable and
+ * disable, remove, set a password. Every field is validated here, once;
+ * every change is audited and invalidates what the auth cache holds of it.
  */
+import type { ActionContext } from '../action-context.js';
+import { SYSTEM } from '../action-context.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Invalidation } from '../auth-cache.js';
 import type { Clock } from '../clock.js';
 import { UserNotFoundError, ValidationError } from '../errors.js';
 import { checkPasswordPolicy, type PasswordPolicy } from '../passwords/password-policy.js';
-import type { PasswordHasher, UserListPage, UserStore } from '../ports.js';
+import type { PasswordHasher, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
 import { parseScopeList } from '../tokens/scopes.js';
 import type { User } from './user.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
@@ -19,27 +24,54 @@ export interface CreateUserInput {
   readonly disabled?: boolean;
 }
 
+export interface UpdateUserInput {
+  readonly email?: string | null;
+  readonly fullName?: string | null;
+  readonly scopes?: readonly string[];
+  readonly disabled?: boolean;
+}
+
+export interface UserServiceDependencies {
+  readonly store: UserStore;
+  readonly sessions: SessionStore;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+  readonly policy: PasswordPolicy;
+  readonly defaultScopes: readonly string[];
+  readonly audit: AuditLog;
+  readonly invalidation: Invalidation;
+}
+
 export class UserService {
-  constructor(
-    private readonly store: UserStore,
-    private readonly hasher: PasswordHasher,
-    private readonly clock: Clock,
-    private readonly policy: PasswordPolicy,
-    private readonly defaultScopes: readonly string[],
-  ) {}
+  private readonly store: UserStore;
+  private readonly deps: UserServiceDependencies;
+
+  constructor(deps: UserServiceDependencies) {
+    this.deps = deps;
+    this.store = deps.store;
+  }
 
   /** Validates every field, applies the password policy, hashes, stores. */
-  async create(input: CreateUserInput): Promise<User> {
+  async create(input: CreateUserInput, context: ActionContext = SYSTEM): Promise<User> {
     const username = normalizeUsername(input.username);
     const email = normalizeEmail(input.email);
     const fullName = normalizeFullName(input.fullName);
-    const scopes = checkScopes(input.scopes ?? this.defaultScopes);
-    await checkPasswordPolicy(input.password, this.policy, { username });
-    const passwordHash = await this.hasher.hash(input.password);
-    return this.store.create(
+    const scopes = checkScopes(input.scopes ?? this.deps.defaultScopes);
+    await checkPasswordPolicy(input.password, this.deps.policy, { username });
+    const passwordHash = await this.deps.hasher.hash(input.password);
+    const user = await this.store.create(
       { username, usernameKey: usernameKey(username), email, fullName, passwordHash, disabled: input.disabled ?? false, scopes },
-      this.clock.now(),
+      this.deps.clock.now(),
     );
+    await this.deps.audit.record({
+      type: 'user.created',
+      outcome: 'success',
+      actor: context.actor,
+      subject: user.username,
+      ip: context.ip,
+      details: { scopes: scopes.join(' '), disabled: user.disabled },
+    });
+    return user;
   }
 
   find(username: string): Promise<User | undefined> {
@@ -52,27 +84,91 @@ export class UserService {
     return user;
   }
 
-  list(options: { readonly after?: string; readonly limit: number }): Promise<UserListPage> {
-    return this.store.list(options);
+  /** `prefix` matches the start of the case-folded username. */
+  list(filter: UserFilter): Promise<UserListPage> {
+    return this.store.list({ ...filter, ...(filter.prefix === undefined ? {} : { prefix: usernameKey(filter.prefix) }) });
   }
 
-  async setDisabled(username: string, disabled: boolean): Promise<void> {
-    if (!(await this.store.setDisabled(usernameKey(username), disabled, this.clock.now()))) {
-      throw new UserNotFoundError(username);
+  async update(username: string, input: UpdateUserInput, context: ActionContext = SYSTEM): Promise<User> {
+    const before = await this.get(username);
+    const patch: UserPatch = {
+      ...(input.email === undefined ? {} : { email: normalizeEmail(input.email) }),
+      ...(input.fullName === undefined ? {} : { fullName: normalizeFullName(input.fullName) }),
+      ...(input.scopes === undefined ? {} : { scopes: checkScopes(input.scopes) }),
+      ...(input.disabled === undefined ? {} : { disabled: input.disabled }),
+    };
+    const after = await this.store.update(before.usernameKey, patch, this.deps.clock.now());
+    if (!after) throw new UserNotFoundError(username);
+    this.deps.invalidation.userChanged(after.id);
+    await this.deps.audit.record({
+      type: 'user.updated',
+      outcome: 'success',
+      actor: context.actor,
+      subject: after.username,
+      ip: context.ip,
+      details: { fields: Object.keys(patch).join(' ') },
+    });
+    if (input.disabled !== undefined && input.disabled !== before.disabled) {
+      await this.recordDisabled(after, input.disabled, context);
     }
+    return after;
   }
 
-  async remove(username: string): Promise<void> {
-    if (!(await this.store.remove(usernameKey(username)))) throw new UserNotFoundError(username);
-  }
-
-  async setPassword(username: string, password: string): Promise<void> {
+  async setDisabled(username: string, disabled: boolean, context: ActionContext = SYSTEM): Promise<void> {
     const user = await this.get(username);
-    await checkPasswordPolicy(password, this.policy, { username: user.username });
-    const passwordHash = await this.hasher.hash(password);
-    if (!(await this.store.setPasswordHash(user.usernameKey, passwordHash, this.clock.now()))) {
+    if (!(await this.store.setDisabled(user.usernameKey, disabled, this.deps.clock.now()))) {
       throw new UserNotFoundError(username);
     }
+    this.deps.invalidation.userChanged(user.id);
+    await this.recordDisabled(user, disabled, context);
+  }
+
+  async remove(username: string, context: ActionContext = SYSTEM): Promise<void> {
+    const user = await this.get(username);
+    if (!(await this.store.remove(user.usernameKey))) throw new UserNotFoundError(username);
+    this.deps.invalidation.userChanged(user.id);
+    this.deps.invalidation.sessionsOfUserChanged(user.id);
+    await this.deps.audit.record({ type: 'user.removed', outcome: 'success', actor: context.actor, subject: user.username, ip: context.ip });
+  }
+
+  /**
+   * Sets a new password (admin or CLI). Every access token issued before
+   * stops working and every session of the user ends, except `keepSessionId`.
+   */
+  async setPassword(
+    username: string,
+    password: string,
+    context: ActionContext = SYSTEM,
+    keepSessionId?: string,
+  ): Promise<User> {
+    const user = await this.get(username);
+    await checkPasswordPolicy(password, this.deps.policy, { username: user.username });
+    const passwordHash = await this.deps.hasher.hash(password);
+    const now = this.deps.clock.now();
+    const changed = await this.store.changePassword(user.usernameKey, passwordHash, now);
+    if (!changed) throw new UserNotFoundError(username);
+    const ended = await this.deps.sessions.revokeAllOfUser(user.id, 'password_changed', now, keepSessionId);
+    this.deps.invalidation.userChanged(user.id);
+    this.deps.invalidation.sessionsOfUserChanged(user.id);
+    await this.deps.audit.record({
+      type: 'password.changed',
+      outcome: 'success',
+      actor: context.actor,
+      subject: user.username,
+      ip: context.ip,
+      details: { sessions_ended: ended.length },
+    });
+    return changed;
+  }
+
+  private recordDisabled(user: User, disabled: boolean, context: ActionContext): Promise<void> {
+    return this.deps.audit.record({
+      type: disabled ? 'user.disabled' : 'user.enabled',
+      outcome: 'success',
+      actor: context.actor,
+      subject: user.username,
+      ip: context.ip,
+    });
   }
 }
 

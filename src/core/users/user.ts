@@ -13,6 +13,8 @@ export interface User {
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** Bumped at every password change; access tokens carry it as `ver`, so older ones stop working. */
+  readonly tokenVersion: number;
 }
 
 /** What a user may see of an account: everything but the hash and internal ids. */

@@ -6,14 +6,17 @@
  */
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { InvalidTokenError, NotAuthenticatedError } from '../../core/errors.js';
-import type { AuthContext, Portcullis } from '../../core/portcullis.js';
+import type { AuthContext, Portcullis, UserAuthContext } from '../../core/portcullis.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | undefined;
   }
   interface FastifyInstance {
+    /** A preHandler: any valid bearer token holding `scopes`. */
     requireAuth(scopes?: readonly string[]): preHandlerAsyncHookHandler;
+    /** A preHandler: a user's bearer token (not a service client's) holding `scopes`. */
+    requireUser(scopes?: readonly string[]): preHandlerAsyncHookHandler;
   }
 }
 
@@ -38,8 +41,22 @@ export function registerAuthentication(app: FastifyInstance, portcullis: Portcul
       const token = bearerToken(request);
       if (token === undefined) throw new NotAuthenticatedError();
       const context = await portcullis.authenticate(token);
-      if (scopes.length > 0) portcullis.requireScopes(context, scopes);
       request.auth = context;
+      if (scopes.length > 0) portcullis.requireScopes(context, scopes);
     };
   });
+  app.decorate('requireUser', (scopes: readonly string[] = []): preHandlerAsyncHookHandler => {
+    const authenticate = app.requireAuth(scopes);
+    return async function (this: FastifyInstance, request, reply) {
+      await authenticate.call(this, request, reply);
+      portcullis.requireUser(request.auth!);
+    };
+  });
+}
+
+/** The user context a requireUser() preHandler has established. */
+export function userAuth(request: FastifyRequest): UserAuthContext {
+  const auth = request.auth;
+  if (auth?.kind !== 'user') throw new TypeError('route is missing its requireUser() preHandler');
+  return auth;
 }

@@ -38,3 +38,42 @@ export const tokenResponseSchema = {
   },
   additionalProperties: false,
 } as const;
+
+/** RFC 7009 §2.1 and RFC 7662 §2.1 share their parameters. */
+export const revocationBodySchema = {
+  type: 'object',
+  properties: {
+    token: { type: 'string', maxLength: 4096 },
+    token_type_hint: { type: 'string', maxLength: 64 },
+    client_id: { type: 'string', maxLength: 256 },
+    client_secret: { type: 'string', maxLength: 512 },
+  },
+} as const;
+
+export interface RevocationBody {
+  token?: string;
+  token_type_hint?: string;
+  client_id?: string;
+  client_secret?: string;
+}
+
+export const introspectionResponseSchema = {
+  type: 'object',
+  required: ['active'],
+  properties: {
+    active: { type: 'boolean' },
+    token_type: { type: 'string' },
+    scope: { type: 'string' },
+    sub: { type: 'string' },
+    username: { type: 'string' },
+    sid: { type: 'string' },
+    client_id: { type: 'string' },
+    iss: { type: 'string' },
+    aud: { type: 'string' },
+    exp: { type: 'integer' },
+    iat: { type: 'integer' },
+    nbf: { type: 'integer' },
+    jti: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const;

@@ -41,3 +41,35 @@ export const errorSchema = {
     error_description: { type: 'string' },
   },
 } as const;
+
+export const changePasswordBodySchema = {
+  type: 'object',
+  required: ['current_password', 'new_password'],
+  properties: {
+    current_password: { type: 'string', minLength: 1, maxLength: 4096 },
+    new_password: { type: 'string', minLength: 1, maxLength: 4096 },
+  },
+  additionalProperties: false,
+} as const;
+
+export interface ChangePasswordBody {
+  current_password: string;
+  new_password: string;
+}
+
+export const publicSessionSchema = {
+  type: 'object',
+  required: ['id', 'created_at', 'last_used_at', 'idle_expires_at', 'expires_at', 'ip', 'user_agent', 'scope', 'current'],
+  properties: {
+    id: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    last_used_at: { type: 'string', format: 'date-time' },
+    idle_expires_at: { type: 'string', format: 'date-time' },
+    expires_at: { type: 'string', format: 'date-time' },
+    ip: { type: ['string', 'null'] },
+    user_agent: { type: ['string', 'null'] },
+    scope: { type: 'string' },
+    current: { type: 'boolean' },
+  },
+  additionalProperties: false,
+} as const;

@@ -15,10 +15,63 @@ export interface UsersTable {
   /** ISO 8601, UTC. */
   created_at: string;
   updated_at: string;
+  /** Bumped when the password changes: access tokens carry it as `ver`. */
+  token_version: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  client_id: string | null;
+  scope: string;
+  created_at: string;
+  last_used_at: string;
+  idle_expires_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  /** SHA-256 (hex) of the secret part; the secret itself is never stored. */
+  secret_hash: string;
+  created_at: string;
+  rotated_at: string | null;
+  successor_id: string | null;
+  /** The successor token, AES-256-GCM sealed, for retries within the grace window. */
+  successor_sealed: string | null;
+}
+
+export interface ClientsTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  created_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: string;
+  type: string;
+  outcome: string;
+  actor: string | null;
+  subject: string | null;
+  ip: string | null;
+  /** JSON object; never a secret. */
+  details: string | null;
 }
 
 export interface Database {
   users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  clients: ClientsTable;
+  audit_events: AuditEventsTable;
 }
 
 export type { Generated };

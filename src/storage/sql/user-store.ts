@@ -1,12 +1,14 @@
 /** UserStore over Kysely, written once for every SQL dialect. */
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { StorageUnavailableError, UsernameTakenError } from '../../core/errors.js';
-import type { NewUser, StorageHealth, UserListPage, UserStore } from '../../core/ports.js';
+import { StorageUnavailableError } from '../../core/errors.js';
+import type { NewUser, StorageHealth, UserFilter, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
 import type { User } from '../../core/users/user.js';
 import { sql } from 'kysely';
 import type { SqlDialect } from './dialects/dialect.js';
 import type { UsersTable } from './schema.js';
+import { iso } from './sql-time.js';
+import { guardDriverErrors } from './driver-errors.js';
 
 const INSERT_BATCH = 200;
 
@@ -42,13 +44,18 @@ export class SqlUserStore implements UserStore, StorageHealth {
     );
   }
 
-  async list(options: { readonly after?: string; readonly limit: number }): Promise<UserListPage> {
-    let query = this.db.selectFrom('users').selectAll().orderBy('username_key').limit(options.limit + 1);
-    if (options.after !== undefined) query = query.where('username_key', '>', options.after);
+  async list(filter: UserFilter): Promise<UserListPage> {
+    let query = this.db.selectFrom('users').selectAll().orderBy('username_key').limit(filter.limit + 1);
+    if (filter.after !== undefined) query = query.where('username_key', '>', filter.after);
+    if (filter.prefix !== undefined && filter.prefix !== '') {
+      // Range instead of LIKE: no wildcard escaping, and the unique index serves it.
+      query = query.where('username_key', '>=', filter.prefix).where('username_key', '<', `${filter.prefix}\u{10FFFF}`);
+    }
+    if (filter.disabled !== undefined) query = query.where('disabled', '=', filter.disabled ? 1 : 0);
     const rows = await this.guard(() => query.execute());
-    const page = rows.slice(0, options.limit).map(toUser);
+    const page = rows.slice(0, filter.limit).map(toUser);
     const last = page[page.length - 1];
-    return { users: page, next: rows.length > options.limit && last ? last.usernameKey : undefined };
+    return { users: page, next: rows.length > filter.limit && last ? last.usernameKey : undefined };
   }
 
   async existingKeys(usernameKeys: readonly string[]): Promise<Set<string>> {
@@ -96,6 +103,32 @@ export class SqlUserStore implements UserStore, StorageHealth {
     return result.numUpdatedRows > 0n;
   }
 
+  async findById(id: string): Promise<User | undefined> {
+    const row = await this.guard(() => this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
+    return row && toUser(row);
+  }
+
+  async changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined> {
+    await this.guard(() =>
+      this.db
+        .updateTable('users')
+        .set((eb) => ({ password_hash: passwordHash, updated_at: iso(nowMs), token_version: eb('token_version', '+', 1) }))
+        .where('username_key', '=', usernameKey)
+        .execute(),
+    );
+    return this.findByKey(usernameKey);
+  }
+
+  async update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined> {
+    const changes: Partial<UsersTable> = { updated_at: iso(nowMs) };
+    if (patch.email !== undefined) changes.email = patch.email;
+    if (patch.fullName !== undefined) changes.full_name = patch.fullName;
+    if (patch.scopes !== undefined) changes.scopes = patch.scopes.join(' ');
+    if (patch.disabled !== undefined) changes.disabled = patch.disabled ? 1 : 0;
+    await this.guard(() => this.db.updateTable('users').set(changes).where('username_key', '=', usernameKey).execute());
+    return this.findByKey(usernameKey);
+  }
+
   async ping(): Promise<void> {
     try {
       await sql`select 1`.execute(this.db);
@@ -104,26 +137,11 @@ export class SqlUserStore implements UserStore, StorageHealth {
     }
   }
 
-  /** The one place driver errors become core errors. */
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      switch (this.dialect.classifyError(error)) {
-        case 'unique_violation':
-          throw new UsernameTakenError({ cause: error });
-        case 'unavailable':
-          throw new StorageUnavailableError({ cause: error });
-        default:
-          throw error;
-      }
-    }
+  private guard<T>(operation: () => Promise<T>): Promise<T> {
+    return guardDriverErrors(this.dialect, operation);
   }
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
 
 function toRow(user: NewUser, nowMs: number): UsersTable {
   return {
@@ -137,6 +155,7 @@ function toRow(user: NewUser, nowMs: number): UsersTable {
     scopes: user.scopes.join(' '),
     created_at: iso(nowMs),
     updated_at: iso(nowMs),
+    token_version: 0,
   };
 }
 
@@ -152,5 +171,6 @@ function toUser(row: Selectable<UsersTable>): User {
     scopes: row.scopes === '' ? [] : row.scopes.split(' '),
     createdAt: Date.parse(row.created_at),
     updatedAt: Date.parse(row.updated_at),
+    tokenVersion: Number(row.token_version),
   };
 }

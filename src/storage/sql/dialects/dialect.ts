@@ -12,5 +12,7 @@ export interface SqlDialect {
   readonly name: string;
   readonly db: Kysely<Database>;
   classifyError(error: unknown): DriverErrorKind | undefined;
+  /** A number that changes when another connection or process commits (for cache invalidation). Cheap, synchronous. */
+  externalChangeVersion(): number;
   close(): Promise<void>;
 }

@@ -21,10 +21,13 @@ export function openSqlite(path: string): SqlDialect {
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  // data_version changes whenever another connection (the CLI, another process) commits; our own commits do not move it.
+  const dataVersion = database.prepare('PRAGMA data_version').pluck();
   return {
     name: 'sqlite',
     db,
     classifyError: classifySqliteError,
+    externalChangeVersion: () => (database.open ? (dataVersion.get() as number) : -1),
     close: () => db.destroy(),
   };
 }

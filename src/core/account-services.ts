@@ -1,0 +1,64 @@
+/**
+ * The services that manage accounts, sessions, clients and the audit log.
+ * They need no signing key, so the CLI builds them on their own; the server
+ * builds them inside Portcullis.
+ */
+import { AuditLog } from './audit/audit-log.js';
+import { AuthStateCache } from './auth-cache.js';
+import { ClientService } from './clients/client-service.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { AuditStore, ChangeSource, ClientStore, PasswordHasher, SessionStore, StorageHealth, UserStore } from './ports.js';
+import { SessionService } from './sessions/session-service.js';
+import { UserService } from './users/user-service.js';
+
+export interface Stores {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly clients: ClientStore;
+  readonly audit: AuditStore;
+  readonly changes: ChangeSource;
+  readonly health: StorageHealth;
+}
+
+export interface AccountServices {
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  readonly clients: ClientService;
+  readonly audit: AuditLog;
+  readonly cache: AuthStateCache;
+}
+
+export function createAccountServices(
+  config: Config,
+  stores: Stores,
+  hasher: PasswordHasher,
+  clock: Clock,
+): AccountServices {
+  const cache = new AuthStateCache(stores.changes, {
+    ttlMs: config.authCacheTtlSeconds * 1000,
+    maxEntries: config.authCacheMaxEntries,
+  });
+  const audit = new AuditLog(stores.audit, clock);
+  const sessions = new SessionService(
+    stores.sessions,
+    clock,
+    { idleSeconds: config.sessionIdleSeconds, maxSeconds: config.sessionMaxSeconds },
+    audit,
+    cache,
+  );
+  const users = new UserService({
+    store: stores.users,
+    sessions: stores.sessions,
+    hasher,
+    clock,
+    policy: { minLength: config.passwordMinLength },
+    defaultScopes: config.defaultScopes,
+    audit,
+    invalidation: cache,
+  });
+  const clients = new ClientService(stores.clients, clock, audit, cache, (id) =>
+    cache.client(id, () => stores.clients.findById(id)),
+  );
+  return { users, sessions, clients, audit, cache };
+}

@@ -1,0 +1,117 @@
+/**
+ * The in-process cache that keeps bearer authentication off the database:
+ * users, sessions and clients by id, including "does not exist" answers.
+ *
+ * Invalidation is exact, not time-based: every change made through this
+ * process forgets the entries it touches at once, and a change made by
+ * another process (the CLI, another instance on the same SQLite file) moves
+ * the storage's change version, which empties the cache before the next
+ * look-up. The TTL only bounds how long an entry lives in any case.
+ * A load that overlaps an invalidation is not cached, so a stale row read
+ * just before a revocation cannot outlive it.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Client } from './clients/client.js';
+import type { ChangeSource } from './ports.js';
+import type { Session } from './sessions/session.js';
+import type { User } from './users/user.js';
+
+/** What services call after they change something authentication depends on. */
+export interface Invalidation {
+  userChanged(userId: string): void;
+  sessionChanged(sessionId: string): void;
+  sessionsOfUserChanged(userId: string): void;
+  clientChanged(clientId: string): void;
+}
+
+interface Slot<T> {
+  readonly value: T | undefined;
+}
+
+export interface AuthCacheOptions {
+  readonly ttlMs: number;
+  /** 0 disables caching. */
+  readonly maxEntries: number;
+}
+
+export class AuthStateCache implements Invalidation {
+  private readonly users: LRUCache<string, Slot<User>> | undefined;
+  private readonly sessions: LRUCache<string, Slot<Session>> | undefined;
+  private readonly clients: LRUCache<string, Slot<Client>> | undefined;
+  private generation = 0;
+  private seenVersion: number;
+
+  constructor(
+    private readonly changes: ChangeSource,
+    options: AuthCacheOptions,
+  ) {
+    this.seenVersion = changes.version();
+    if (options.maxEntries > 0 && options.ttlMs > 0) {
+      const settings = { max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false };
+      this.users = new LRUCache(settings);
+      this.sessions = new LRUCache(settings);
+      this.clients = new LRUCache(settings);
+    }
+  }
+
+  user(id: string, load: () => Promise<User | undefined>): Promise<User | undefined> {
+    return this.through(this.users, id, load);
+  }
+
+  session(id: string, load: () => Promise<Session | undefined>): Promise<Session | undefined> {
+    return this.through(this.sessions, id, load);
+  }
+
+  client(id: string, load: () => Promise<Client | undefined>): Promise<Client | undefined> {
+    return this.through(this.clients, id, load);
+  }
+
+  userChanged(userId: string): void {
+    this.generation += 1;
+    this.users?.delete(userId);
+  }
+
+  sessionChanged(sessionId: string): void {
+    this.generation += 1;
+    this.sessions?.delete(sessionId);
+  }
+
+  sessionsOfUserChanged(userId: string): void {
+    this.generation += 1;
+    if (!this.sessions) return;
+    for (const [id, slot] of this.sessions.entries()) {
+      if (slot.value === undefined || slot.value.userId === userId) this.sessions.delete(id);
+    }
+  }
+
+  clientChanged(clientId: string): void {
+    this.generation += 1;
+    this.clients?.delete(clientId);
+  }
+
+  clear(): void {
+    this.generation += 1;
+    this.users?.clear();
+    this.sessions?.clear();
+    this.clients?.clear();
+  }
+
+  private async through<T>(
+    cache: LRUCache<string, Slot<T>> | undefined,
+    id: string,
+    load: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    if (!cache) return load();
+    const version = this.changes.version();
+    if (version !== this.seenVersion) {
+      this.seenVersion = version;
+      this.clear();
+    }
+    const hit = cache.get(id);
+    if (hit) return hit.value;
+    const generation = this.generation;
+    const value = await load();
+    if (generation === this.generation && this.changes.version() === this.seenVersion) cache.set(id, { value });
+    return value;
+  }
+}

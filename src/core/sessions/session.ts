@@ -1,0 +1,58 @@
+/** A login: what its refresh tokens and the `sid` of its access tokens belong to. Times in ms since the epoch. */
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  /** The confidential client that logged in, if one authenticated; its refreshes must authenticate as it too. */
+  readonly clientId: string | null;
+  /** What the login was granted; refreshes may only narrow it. */
+  readonly scopes: readonly string[];
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  readonly idleExpiresAt: number;
+  readonly expiresAt: number;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly revokedAt: number | null;
+  readonly revokedReason: string | null;
+}
+
+export type SessionEndReason =
+  | 'logout'
+  | 'logout_global'
+  | 'revoked_by_user'
+  | 'revoked_by_admin'
+  | 'password_changed'
+  | 'refresh_token_reused'
+  | 'token_revoked'
+  | 'user_disabled';
+
+export function isSessionActive(session: Session, nowMs: number): boolean {
+  return session.revokedAt === null && nowMs < session.idleExpiresAt && nowMs < session.expiresAt;
+}
+
+/** What the user sees of a session. */
+export interface PublicSession {
+  readonly id: string;
+  readonly created_at: string;
+  readonly last_used_at: string;
+  readonly idle_expires_at: string;
+  readonly expires_at: string;
+  readonly ip: string | null;
+  readonly user_agent: string | null;
+  readonly scope: string;
+  readonly current: boolean;
+}
+
+export function toPublicSession(session: Session, currentSessionId?: string): PublicSession {
+  return {
+    id: session.id,
+    created_at: new Date(session.createdAt).toISOString(),
+    last_used_at: new Date(session.lastUsedAt).toISOString(),
+    idle_expires_at: new Date(session.idleExpiresAt).toISOString(),
+    expires_at: new Date(session.expiresAt).toISOString(),
+    ip: session.ip,
+    user_agent: session.userAgent,
+    scope: session.scopes.join(' '),
+    current: session.id === currentSessionId,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The grants of POST /token: password (opens a session), refresh_token
+ * (rotates, with reuse detection and a grace window for retries), and
+ * client_credentials (a service client's token, no session, no refresh).
+ */
+import type { ActionContext } from '../action-context.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Invalidation } from '../auth-cache.js';
+import type { Client } from '../clients/client.js';
+import type { Clock } from '../clock.js';
+import {
+  InactiveUserError,
+  InvalidClientError,
+  InvalidCredentialsError,
+  InvalidRefreshTokenError,
+  InvalidScopeError,
+  RefreshTokenReusedError,
+} from '../errors.js';
+import type { PasswordHasher, RefreshTokenRecord, SessionStore, UserStore } from '../ports.js';
+import { secretMatches } from '../secrets.js';
+import { generateRefreshToken, parseRefreshToken, type SuccessorSealer } from '../sessions/refresh-token.js';
+import { isSessionActive, type Session } from '../sessions/session.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { User } from '../users/user.js';
+import { loginKey } from '../users/user-fields.js';
+import type { AccessTokenCodec } from './access-token.js';
+import { formatScopes, grantScopes } from './scopes.js';
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'bearer';
+  readonly expires_in: number;
+  readonly refresh_token?: string;
+  readonly scope: string;
+}
+
+export interface TokenServiceDependencies {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly sessionService: SessionService;
+  readonly hasher: PasswordHasher;
+  readonly codec: AccessTokenCodec;
+  readonly sealer: SuccessorSealer;
+  readonly clock: Clock;
+  readonly audit: AuditLog;
+  readonly invalidation: Invalidation;
+  readonly refreshReuseGraceSeconds: number;
+}
+
+export class TokenService {
+  constructor(private readonly deps: TokenServiceDependencies) {}
+
+  /**
+   * An unknown user costs one dummy verification, the same work as a wrong
+   * password; "Inactive user" is only said after the password was right.
+   */
+  async passwordGrant(
+    username: string,
+    password: string,
+    requested: readonly string[] | undefined,
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    const { users, hasher, audit } = this.deps;
+    const key = loginKey(username);
+    const user = key === undefined ? undefined : await users.findByKey(key);
+    const valid = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
+    if (!user || !valid) {
+      // The name is recorded only when it names an account: a password typed into the username field stays out of the log.
+      await audit.record({
+        type: 'login.failure',
+        outcome: 'failure',
+        subject: user ? user.username : null,
+        ip: context.ip,
+        details: { reason: user ? 'wrong_password' : 'unknown_user' },
+      });
+      throw new InvalidCredentialsError();
+    }
+    if (user.disabled) {
+      await audit.record({ type: 'login.failure', outcome: 'failure', subject: user.username, ip: context.ip, details: { reason: 'disabled' } });
+      throw new InactiveUserError();
+    }
+    if (hasher.needsRehash(user.passwordHash)) {
+      const upgraded = await hasher.hash(password);
+      await users.setPasswordHash(user.usernameKey, upgraded, this.deps.clock.now(), user.passwordHash);
+    }
+    const scopes = grantScopes(user.scopes, requested);
+    const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context);
+    await audit.record({
+      type: 'login.success',
+      outcome: 'success',
+      actor: user.username,
+      subject: user.username,
+      ip: context.ip,
+      details: { session: session.id, ...(client ? { client: client.id } : {}) },
+    });
+    return this.respond(user, session, scopes, refreshToken);
+  }
+
+  async refreshGrant(
+    token: string,
+    requested: readonly string[] | undefined,
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    const { sessions, clock } = this.deps;
+    const parsed = parseRefreshToken(token);
+    let record = parsed && (await sessions.findRefreshToken(parsed.id));
+    if (!parsed || !record || !secretMatches(parsed.secret, record.secretHash)) throw new InvalidRefreshTokenError();
+
+    const now = clock.now();
+    const session = await sessions.find(record.sessionId);
+    if (!session || !isSessionActive(session, now)) throw new InvalidRefreshTokenError('Refresh token expired or revoked');
+    if (session.clientId !== (client?.id ?? null)) throw new InvalidRefreshTokenError('Refresh token was issued to another client');
+    const user = await this.deps.users.findById(session.userId);
+    if (!user) throw new InvalidRefreshTokenError();
+    if (user.disabled) throw new InactiveUserError();
+    if (requested !== undefined && !requested.every((scope) => session.scopes.includes(scope))) {
+      throw new InvalidScopeError('The requested scope exceeds the scope originally granted');
+    }
+    const scopes = grantScopes(user.scopes, requested ?? session.scopes);
+
+    if (record.rotatedAt === null) {
+      const next = generateRefreshToken();
+      const rotated = await sessions.rotate({
+        oldId: record.id,
+        sessionId: session.id,
+        next: { id: next.id, secretHash: next.secretHash },
+        successorSealed: this.deps.sealer.seal(next.token, record.id),
+        nowMs: now,
+        idleExpiresAt: Math.min(now + this.deps.sessionService.idleMs, session.expiresAt),
+      });
+      if (rotated) {
+        this.deps.invalidation.sessionChanged(session.id);
+        return this.respond(user, session, scopes, next.token);
+      }
+      // Another request rotated this token a moment ago: answer as a retry would be answered.
+      record = (await sessions.findRefreshToken(record.id)) ?? record;
+    }
+
+    const successor = await this.retrySuccessor(record, now);
+    if (successor !== undefined) return this.respond(user, session, scopes, successor);
+
+    await this.deps.sessionService.revoke(session, 'refresh_token_reused', context, user.username);
+    await this.deps.audit.record({
+      type: 'refresh.reuse_detected',
+      outcome: 'failure',
+      subject: user.username,
+      ip: context.ip,
+      details: { session: session.id },
+    });
+    throw new RefreshTokenReusedError();
+  }
+
+  async clientCredentialsGrant(
+    client: Client | undefined,
+    requested: readonly string[] | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    if (!client) throw new InvalidClientError('Client authentication is required for client_credentials');
+    const scopes = grantScopes(client.scopes, requested);
+    const issued = this.deps.codec.issue(client.id, scopes, { clientId: client.id });
+    await this.deps.audit.record({
+      type: 'client.token_issued',
+      outcome: 'success',
+      actor: `client:${client.id}`,
+      subject: `client:${client.id}`,
+      ip: context.ip,
+      details: { scope: formatScopes(scopes) },
+    });
+    return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresInSeconds, scope: formatScopes(scopes) };
+  }
+
+  /**
+   * Within the grace window after a rotation, the retired token still gets
+   * the session's current refresh token (a lost response, two tabs), as long
+   * as that successor has not itself been rotated.
+   */
+  private async retrySuccessor(record: RefreshTokenRecord, now: number): Promise<string | undefined> {
+    if (record.rotatedAt === null || record.successorId === null || record.successorSealed === null) return undefined;
+    if (now - record.rotatedAt > this.deps.refreshReuseGraceSeconds * 1000) return undefined;
+    const successor = await this.deps.sessions.findRefreshToken(record.successorId);
+    if (!successor || successor.rotatedAt !== null) return undefined;
+    return this.deps.sealer.open(record.successorSealed, record.id);
+  }
+
+  private respond(user: User, session: Session, scopes: readonly string[], refreshToken: string): TokenResponse {
+    const issued = this.deps.codec.issue(user.username, scopes, {
+      sessionId: session.id,
+      tokenVersion: user.tokenVersion,
+      ...(session.clientId === null ? {} : { clientId: session.clientId }),
+    });
+    return {
+      access_token: issued.token,
+      token_type: 'bearer',
+      expires_in: issued.expiresInSeconds,
+      refresh_token: refreshToken,
+      scope: formatScopes(scopes),
+    };
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Client authentication at /token, /revoke and /introspect (RFC 6749
+ * §2.3.1): HTTP Basic with the form-urlencoded id and secret, or the
+ * `client_id` and `client_secret` body fields; never both (§2.3).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { ClientCredentials } from '../../core/clients/client.js';
+import { InvalidClientError, InvalidRequestError } from '../../core/errors.js';
+
+interface ClientFields {
+  readonly client_id?: string;
+  readonly client_secret?: string;
+}
+
+function decodeBasicPart(part: string): string {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    throw new InvalidClientError('Malformed HTTP Basic credentials');
+  }
+}
+
+/** The credentials presented, or undefined when the request presents none (a public client). */
+export function clientCredentials(request: FastifyRequest, body: ClientFields | undefined): ClientCredentials | undefined {
+  const header = request.headers.authorization;
+  const basic = header !== undefined && /^basic /i.test(header) ? header.slice(6).trim() : undefined;
+  const secretInBody = body?.client_secret !== undefined && body.client_secret !== '';
+  if (basic !== undefined) {
+    if (secretInBody) throw new InvalidRequestError('Use one client authentication method: HTTP Basic or client_secret, not both');
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) throw new InvalidClientError('Malformed HTTP Basic credentials');
+    return { clientId: decodeBasicPart(decoded.slice(0, colon)), clientSecret: decodeBasicPart(decoded.slice(colon + 1)) };
+  }
+  if (secretInBody) {
+    if (body?.client_id === undefined || body.client_id === '') throw new InvalidRequestError('client_secret needs client_id');
+    return { clientId: body.client_id, clientSecret: body.client_secret! };
+  }
+  return undefined;
+}

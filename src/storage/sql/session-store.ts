@@ -1,0 +1,183 @@
+/** Sessions and their rotating refresh tokens over Kysely, written once for every SQL dialect. */
+import type { Selectable } from 'kysely';
+import type { RefreshTokenRecord, SessionStore } from '../../core/ports.js';
+import type { Session, SessionEndReason } from '../../core/sessions/session.js';
+import type { SqlDialect } from './dialects/dialect.js';
+import type { RefreshTokensTable, SessionsTable } from './schema.js';
+import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
+import { guardDriverErrors } from './driver-errors.js';
+
+export class SqlSessionStore implements SessionStore {
+  constructor(private readonly dialect: SqlDialect) {}
+
+  private get db() {
+    return this.dialect.db;
+  }
+
+  private guard<T>(operation: () => Promise<T>): Promise<T> {
+    return guardDriverErrors(this.dialect, operation);
+  }
+
+  async create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }): Promise<void> {
+    await this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('sessions').values(toRow(session)).execute();
+        await trx
+          .insertInto('refresh_tokens')
+          .values({
+            id: firstToken.id,
+            session_id: session.id,
+            secret_hash: firstToken.secretHash,
+            created_at: iso(session.createdAt),
+            rotated_at: null,
+            successor_id: null,
+            successor_sealed: null,
+          })
+          .execute();
+      }),
+    );
+  }
+
+  async find(id: string): Promise<Session | undefined> {
+    const row = await this.guard(() => this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst());
+    return row && toSession(row);
+  }
+
+  async listActive(userId: string, nowMs: number): Promise<Session[]> {
+    const now = iso(nowMs);
+    const rows = await this.guard(() =>
+      this.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('idle_expires_at', '>', now)
+        .where('expires_at', '>', now)
+        .orderBy('created_at', 'desc')
+        .execute(),
+    );
+    return rows.map(toSession);
+  }
+
+  async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.guard(() => this.db.selectFrom('refresh_tokens').selectAll().where('id', '=', id).executeTakeFirst());
+    return row && toRefreshToken(row);
+  }
+
+  async rotate(rotation: {
+    readonly oldId: string;
+    readonly sessionId: string;
+    readonly next: { readonly id: string; readonly secretHash: string };
+    readonly successorSealed: string;
+    readonly nowMs: number;
+    readonly idleExpiresAt: number;
+  }): Promise<boolean> {
+    const now = iso(rotation.nowMs);
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        // The conditional update is the lock: of concurrent rotations of one token, exactly one matches.
+        const retired = await trx
+          .updateTable('refresh_tokens')
+          .set({ rotated_at: now, successor_id: rotation.next.id, successor_sealed: rotation.successorSealed })
+          .where('id', '=', rotation.oldId)
+          .where('rotated_at', 'is', null)
+          .executeTakeFirst();
+        if (retired.numUpdatedRows !== 1n) return false;
+        await trx
+          .insertInto('refresh_tokens')
+          .values({
+            id: rotation.next.id,
+            session_id: rotation.sessionId,
+            secret_hash: rotation.next.secretHash,
+            created_at: now,
+            rotated_at: null,
+            successor_id: null,
+            successor_sealed: null,
+          })
+          .execute();
+        await trx
+          .updateTable('sessions')
+          .set({ last_used_at: now, idle_expires_at: iso(rotation.idleExpiresAt) })
+          .where('id', '=', rotation.sessionId)
+          .execute();
+        return true;
+      }),
+    );
+  }
+
+  async revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('sessions')
+        .set({ revoked_at: iso(nowMs), revoked_reason: reason })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return result.numUpdatedRows > 0n;
+  }
+
+  async revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        let select = trx.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null);
+        if (exceptId !== undefined) select = select.where('id', '!=', exceptId);
+        const ids = (await select.execute()).map((row) => row.id);
+        if (ids.length > 0) {
+          await trx
+            .updateTable('sessions')
+            .set({ revoked_at: iso(nowMs), revoked_reason: reason })
+            .where('id', 'in', ids)
+            .execute();
+        }
+        return ids;
+      }),
+    );
+  }
+}
+
+function toRow(session: Session): SessionsTable {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    client_id: session.clientId,
+    scope: session.scopes.join(' '),
+    created_at: iso(session.createdAt),
+    last_used_at: iso(session.lastUsedAt),
+    idle_expires_at: iso(session.idleExpiresAt),
+    expires_at: iso(session.expiresAt),
+    ip: session.ip,
+    user_agent: session.userAgent,
+    revoked_at: session.revokedAt === null ? null : iso(session.revokedAt),
+    revoked_reason: session.revokedReason,
+  };
+}
+
+function toSession(row: Selectable<SessionsTable>): Session {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    scopes: row.scope === '' ? [] : row.scope.split(' '),
+    createdAt: fromIso(row.created_at),
+    lastUsedAt: fromIso(row.last_used_at),
+    idleExpiresAt: fromIso(row.idle_expires_at),
+    expiresAt: fromIso(row.expires_at),
+    ip: row.ip,
+    userAgent: row.user_agent,
+    revokedAt: fromIsoOrNull(row.revoked_at),
+    revokedReason: row.revoked_reason,
+  };
+}
+
+function toRefreshToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
+  return {
+    id: row.id,
+    sessionId: row.session_id,
+    secretHash: row.secret_hash,
+    createdAt: fromIso(row.created_at),
+    rotatedAt: fromIsoOrNull(row.rotated_at),
+    successorId: row.successor_id,
+    successorSealed: row.successor_sealed,
+  };
+}
