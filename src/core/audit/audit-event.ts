@@ -2,7 +2,6 @@
 export const AUDIT_EVENT_TYPES = [
   'login.success',
   'login.failure',
-  'token.refreshed',
   'refresh.reuse_detected',
   'client.token_issued',
   'client.auth_failure',
