@@ -221,8 +221,10 @@ export class Portcullis {
    * invalid, unknown, or issued to another client are ignored: the answer
    * is the same either way (§2.2).
    */
-  async revokeToken(token: string, hint: TokenTypeHint, client: Client | undefined, context: ActionContext): Promise<void> {
-    const session = await this.sessionOfToken(token, hint);
+  async revokeToken(token: string, _hint: TokenTypeHint, client: Client | undefined, context: ActionContext): Promise<void> {
+    // The hint only saves look-ups (RFC 7009 §2.1: a token not found by its hint is searched for as every type);
+    // a refresh token and a JWT cannot be mistaken for each other, so both kinds are always tried.
+    const session = await this.sessionOfToken(token);
     if (!session) return;
     // A session opened by a confidential client can only be revoked by that client.
     if (session.clientId !== null && session.clientId !== client?.id) return;
@@ -294,9 +296,9 @@ export class Portcullis {
   }
 
   /** The live session a refresh or access token belongs to, if any. */
-  private async sessionOfToken(token: string, hint: TokenTypeHint): Promise<Session | undefined> {
+  private async sessionOfToken(token: string): Promise<Session | undefined> {
     const parsed = parseRefreshToken(token);
-    if (parsed && hint !== 'access_token') {
+    if (parsed) {
       const record = await this.stores.sessions.findRefreshToken(parsed.id);
       if (record && secretMatches(parsed.secret, record.secretHash)) return this.stores.sessions.find(record.sessionId);
     }
