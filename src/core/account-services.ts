@@ -57,7 +57,7 @@ export function createAccountServices(
     audit,
     invalidation: cache,
   });
-  const clients = new ClientService(stores.clients, clock, audit, cache, (id) =>
+  const clients = new ClientService(stores.clients, stores.sessions, clock, audit, cache, (id) =>
     cache.client(id, () => stores.clients.findById(id)),
   );
   return { users, sessions, clients, audit, cache };

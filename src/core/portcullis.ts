@@ -189,7 +189,7 @@ export class Portcullis {
 
   /** Routes about "me" need a user's token, not a service client's. */
   requireUser(context: AuthContext): UserAuthContext {
-    if (context.kind !== 'user') throw new WrongPrincipalError('This route needs a user token, not a client token');
+    if (context.kind !== 'user') throw new WrongPrincipalError();
     return context;
   }
 

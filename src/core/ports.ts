@@ -108,6 +108,8 @@ export interface SessionStore {
   revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean>;
   /** Revokes every active session of the user (but `exceptId`); returns the ids revoked. */
   revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]>;
+  /** Revokes every active session opened by the client; returns the ids revoked. */
+  revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]>;
 }
 
 export interface ClientStore {

@@ -95,7 +95,7 @@ describe('POST /token grant_type=client_credentials', () => {
     const me = await server.fetch('/users/me', { headers: bearer(token) });
     assert.equal(me.status, 403);
     assert.equal(me.headers.get('www-authenticate'), 'Bearer error="insufficient_scope"');
-    assert.deepEqual(await me.json(), { detail: 'This route needs a user token, not a client token' });
+    assert.deepEqual(await me.json(), { detail: 'Not enough permissions' });
     assert.equal((await server.fetch('/users/me/sessions', { headers: bearer(token) })).status, 403);
   });
 
@@ -137,6 +137,17 @@ describe('a password login through a confidential client', () => {
     const next = (await ok.json()) as Tokens;
     assert.equal(claimsOf(next.access_token).client_id, alpha.id);
     assert.equal(await meStatus(server, next.access_token), 200);
+  });
+
+  it('ends the sessions of a client when the client is removed', async () => {
+    const gamma = await server.portcullis.clients.create('gamma', ['me'], 'test');
+    const tokens = await passwordLogin(server, 'erin', 'erin-password-1', {
+      headers: basicAuth(gamma.client.id, gamma.secret),
+    });
+    assert.equal(await meStatus(server, tokens.access_token), 200);
+    await server.portcullis.clients.remove('gamma', 'test');
+    await assertAccessRefused(server, tokens.access_token, 'session of a removed client');
+    assert.equal((await sessionRow(server, sessionIdOf(tokens.access_token)))?.revoked_reason, 'client_removed');
   });
 
   it('refuses bad client credentials on a password login before anything else', async () => {

@@ -259,4 +259,15 @@ describe('refresh token reuse after the grace window', () => {
     assert.equal(revoked?.details?.reason, 'refresh_token_reused');
     assert.ok(!JSON.stringify(events).includes(first.refresh_token.split('.')[1]!), 'no token in the audit log');
   });
+
+  it('ends the session on a replay even when the replay also asks for a wider scope', async () => {
+    const first = await passwordLogin(server, 'victor', 'victor-password-1');
+    const current = await refreshOk(server, first.refresh_token);
+    await sleep(1200);
+    const replay = await errorOf(await refresh(server, first.refresh_token, { scope: 'me admin' }));
+    assert.equal(replay.status, 401);
+    assert.equal(replay.body.error, 'invalid_grant');
+    await assertAccessRefused(server, current.access_token, 'the session ended');
+    assert.equal((await sessionRow(server, sessionIdOf(first.access_token))).revoked_reason, 'refresh_token_reused');
+  });
 });

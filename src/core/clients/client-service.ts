@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Clock } from '../clock.js';
 import { InvalidClientError, NotFoundError, ValidationError } from '../errors.js';
-import type { ClientStore } from '../ports.js';
+import type { ClientStore, SessionStore } from '../ports.js';
 import { hashSecret, randomToken, secretMatches } from '../secrets.js';
 import { parseScopeList } from '../tokens/scopes.js';
 import type { Client, ClientCredentials } from './client.js';
@@ -23,6 +23,7 @@ export interface CreatedClient {
 export class ClientService {
   constructor(
     private readonly store: ClientStore,
+    private readonly sessions: SessionStore,
     private readonly clock: Clock,
     private readonly audit: AuditLog,
     private readonly invalidation: Invalidation,
@@ -58,9 +59,19 @@ export class ClientService {
 
   async remove(nameOrId: string, actor: string): Promise<void> {
     const client = (await this.store.findByName(nameOrId)) ?? (await this.store.findById(nameOrId));
-    if (!client || !(await this.store.remove(client.id))) throw new NotFoundError(`No client named ${JSON.stringify(nameOrId)}`);
+    if (!client) throw new NotFoundError(`No client named ${JSON.stringify(nameOrId)}`);
+    // Its users' sessions end with it: they could not be refreshed without it anyway.
+    const ended = await this.sessions.revokeAllOfClient(client.id, 'client_removed', this.clock.now());
+    if (!(await this.store.remove(client.id))) throw new NotFoundError(`No client named ${JSON.stringify(nameOrId)}`);
     this.invalidation.clientChanged(client.id);
-    await this.audit.record({ type: 'client.removed', outcome: 'success', actor, subject: `client:${client.id}`, details: { name: client.name } });
+    for (const id of ended) this.invalidation.sessionChanged(id);
+    await this.audit.record({
+      type: 'client.removed',
+      outcome: 'success',
+      actor,
+      subject: `client:${client.id}`,
+      details: { name: client.name, sessions_ended: ended.length },
+    });
   }
 
   /** The client whose credentials these are, or InvalidClientError (unknown id and wrong secret alike). */

@@ -24,7 +24,8 @@ export type SessionEndReason =
   | 'password_changed'
   | 'refresh_token_reused'
   | 'token_revoked'
-  | 'user_disabled';
+  | 'user_disabled'
+  | 'client_removed';
 
 export function isSessionActive(session: Session, nowMs: number): boolean {
   return session.revokedAt === null && nowMs < session.idleExpiresAt && nowMs < session.expiresAt;

@@ -105,12 +105,21 @@ export class TokenService {
   ): Promise<TokenResponse> {
     const { sessions, clock } = this.deps;
     const parsed = parseRefreshToken(token);
-    let record = parsed && (await sessions.findRefreshToken(parsed.id));
+    const record = parsed && (await sessions.findRefreshToken(parsed.id));
     if (!parsed || !record || !secretMatches(parsed.secret, record.secretHash)) throw new InvalidRefreshTokenError();
 
     const now = clock.now();
     const session = await sessions.find(record.sessionId);
     if (!session || !isSessionActive(session, now)) throw new InvalidRefreshTokenError('Refresh token expired or revoked');
+
+    // A retired token is either an honest retry within the grace window or a replay: decide that first,
+    // before any other check can turn a replay into a plain error that leaves the session alive.
+    let successor: string | undefined;
+    if (record.rotatedAt !== null) {
+      successor = await this.retrySuccessor(record, now);
+      if (successor === undefined) return this.reuseDetected(session, context);
+    }
+
     if (session.clientId !== (client?.id ?? null)) throw new InvalidRefreshTokenError('Refresh token was issued to another client');
     const user = await this.deps.users.findById(session.userId);
     if (!user) throw new InvalidRefreshTokenError();
@@ -119,33 +128,36 @@ export class TokenService {
       throw new InvalidScopeError('The requested scope exceeds the scope originally granted');
     }
     const scopes = grantScopes(user.scopes, requested ?? session.scopes);
-
-    if (record.rotatedAt === null) {
-      const next = generateRefreshToken();
-      const rotated = await sessions.rotate({
-        oldId: record.id,
-        sessionId: session.id,
-        next: { id: next.id, secretHash: next.secretHash },
-        successorSealed: this.deps.sealer.seal(next.token, record.id),
-        nowMs: now,
-        idleExpiresAt: Math.min(now + this.deps.sessionService.idleMs, session.expiresAt),
-      });
-      if (rotated) {
-        this.deps.invalidation.sessionChanged(session.id);
-        return this.respond(user, session, scopes, next.token);
-      }
-      // Another request rotated this token a moment ago: answer as a retry would be answered.
-      record = (await sessions.findRefreshToken(record.id)) ?? record;
-    }
-
-    const successor = await this.retrySuccessor(record, now);
     if (successor !== undefined) return this.respond(user, session, scopes, successor);
 
-    await this.deps.sessionService.revoke(session, 'refresh_token_reused', context, user.username);
+    const next = generateRefreshToken();
+    const rotated = await sessions.rotate({
+      oldId: record.id,
+      sessionId: session.id,
+      next: { id: next.id, secretHash: next.secretHash },
+      successorSealed: this.deps.sealer.seal(next.token, record.id),
+      nowMs: now,
+      idleExpiresAt: Math.min(now + this.deps.sessionService.idleMs, session.expiresAt),
+    });
+    if (rotated) {
+      this.deps.invalidation.sessionChanged(session.id);
+      return this.respond(user, session, scopes, next.token);
+    }
+    // Another request rotated this token a moment ago: answer as a retry would be answered.
+    const raced = await sessions.findRefreshToken(record.id);
+    successor = raced && (await this.retrySuccessor(raced, now));
+    if (successor !== undefined) return this.respond(user, session, scopes, successor);
+    return this.reuseDetected(session, context);
+  }
+
+  /** A retired refresh token came back outside the grace window: the session ends, for thief and owner alike. */
+  private async reuseDetected(session: Session, context: ActionContext): Promise<never> {
+    const user = await this.deps.users.findById(session.userId);
+    await this.deps.sessionService.revoke(session, 'refresh_token_reused', context, user?.username ?? null);
     await this.deps.audit.record({
       type: 'refresh.reuse_detected',
       outcome: 'failure',
-      subject: user.username,
+      subject: user?.username ?? null,
       ip: context.ip,
       details: { session: session.id },
     });

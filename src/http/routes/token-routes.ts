@@ -103,9 +103,9 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
     },
     async (request, reply) => {
       const body = request.body ?? {};
+      const client = await authenticatedClient(portcullis, request, body);
       const token = body.token;
       if (token === undefined || token === '') throw new InvalidRequestError('Missing required parameter: token');
-      const client = await authenticatedClient(portcullis, request, body);
       await portcullis.revokeToken(token, tokenTypeHint(body.token_type_hint), client, actionContext(request));
       // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
       return reply.code(200).send();

@@ -117,10 +117,24 @@ export class SqlSessionStore implements SessionStore {
     return result.numUpdatedRows > 0n;
   }
 
-  async revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]> {
+  revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]> {
+    return this.revokeWhere('user_id', userId, reason, nowMs, exceptId);
+  }
+
+  revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]> {
+    return this.revokeWhere('client_id', clientId, reason, nowMs);
+  }
+
+  private revokeWhere(
+    column: 'user_id' | 'client_id',
+    value: string,
+    reason: SessionEndReason,
+    nowMs: number,
+    exceptId?: string,
+  ): Promise<string[]> {
     return this.guard(() =>
       this.db.transaction().execute(async (trx) => {
-        let select = trx.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null);
+        let select = trx.selectFrom('sessions').select('id').where(column, '=', value).where('revoked_at', 'is', null);
         if (exceptId !== undefined) select = select.where('id', '!=', exceptId);
         const ids = (await select.execute()).map((row) => row.id);
         if (ids.length > 0) {
