@@ -1,10 +1,13 @@
 /** The `portcullis` command line. Exit codes: 0 ok, 1 usage, 2 failure. */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../core/config.js';
 import { PortcullisError } from '../core/errors.js';
+import { auditCommand, type AuditOptions } from './commands/audit.js';
+import { addClientCommand, listClientsCommand, removeClientCommand } from './commands/clients.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
+import { listSessionsCommand, revokeSessionsCommand } from './commands/user-sessions.js';
 import { importUsersCommand } from './commands/users-import.js';
 import {
   addUserCommand,
@@ -12,6 +15,8 @@ import {
   passwdCommand,
   removeUserCommand,
   setDisabledCommand,
+  showUserCommand,
+  updateUserCommand,
 } from './commands/users.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
 import { UsageError } from './prompt.js';
@@ -49,7 +54,26 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--disabled', 'create the account disabled')
     .option('--password-stdin', 'read the password from standard input')
     .action(addUserCommand);
-  users.command('list').description('list users').option('--json', 'print JSON').action(listUsersCommand);
+  users
+    .command('list')
+    .description('list users')
+    .option('--prefix <prefix>', 'only usernames that start with this (case-insensitive)')
+    .addOption(new Option('--disabled', 'only disabled users').conflicts('enabled'))
+    .addOption(new Option('--enabled', 'only enabled users'))
+    .option('--json', 'print JSON')
+    .action(listUsersCommand);
+  users.command('show').description('show a user').argument('<name>').option('--json', 'print JSON').action(showUserCommand);
+  users
+    .command('update')
+    .description("change a user's e-mail, full name, scopes or state (an empty value clears e-mail or name)")
+    .argument('<name>')
+    .option('--email <email>', 'e-mail address')
+    .option('--full-name <name>', 'full name')
+    .option('--scopes <scopes>', 'the scopes the user holds from now on, comma- or space-separated')
+    .addOption(new Option('--disable', 'disable the user: existing tokens stop working').conflicts('enable'))
+    .addOption(new Option('--enable', 'enable the user'))
+    .option('--json', 'print the user as JSON')
+    .action(updateUserCommand);
   users
     .command('disable')
     .description('disable a user: no new tokens, existing ones stop working')
@@ -68,6 +92,18 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--password-stdin', 'read the password from standard input')
     .action(passwdCommand);
   users
+    .command('sessions')
+    .description("list a user's active sessions (logins)")
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(listSessionsCommand);
+  users
+    .command('revoke-sessions')
+    .description("end a user's sessions: their refresh and access tokens stop working")
+    .argument('<name>')
+    .option('--session <id>', 'end only this session')
+    .action(revokeSessionsCommand);
+  users
     .command('import')
     .description('import users exported from the FastAPI guide app (JSON or CSV), keeping their bcrypt hashes')
     .argument('<file>', 'a .json or .csv file')
@@ -77,6 +113,34 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (file: string, options: Parameters<typeof importUsersCommand>[1]) =>
       setExitCode(await importUsersCommand(file, options)),
     );
+
+  const clients = program.command('clients').description('manage service clients (client_credentials grant)');
+  clients
+    .command('add')
+    .description('create a client; prints its client_id and client_secret, the secret only this once')
+    .argument('<name>', 'a name: letters, digits, . _ -')
+    .option('--scopes <scopes>', 'comma- or space-separated scopes the client may hold')
+    .option('--json', 'print JSON')
+    .action(addClientCommand);
+  clients.command('list').description('list clients (never their secrets)').option('--json', 'print JSON').action(listClientsCommand);
+  clients
+    .command('remove')
+    .description('delete a client; its tokens stop working')
+    .argument('<name-or-id>', 'the client name or client_id')
+    .action(removeClientCommand);
+
+  program
+    .command('audit')
+    .description('print the audit log, newest first')
+    .option('--type <type>', 'only events of this type (user.created, login.failure, ...)')
+    .option('--subject <subject>', 'only events about this user or client:<id>')
+    .option('--actor <actor>', 'only events by this user, client:<id> or cli')
+    .addOption(new Option('--outcome <outcome>', 'only successes or failures').choices(['success', 'failure']))
+    .option('--since <time>', 'only events at or after this ISO 8601 date or date-time')
+    .option('--until <time>', 'only events before this ISO 8601 date or date-time')
+    .option('--limit <n>', 'at most this many events (default 50)')
+    .option('--json', 'print JSON')
+    .action((options: AuditOptions) => auditCommand(options));
   return program;
 }
 

@@ -8,6 +8,7 @@ import type { Portcullis } from '../core/portcullis.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerAuthentication } from './plugins/authenticate.js';
 import { registerBodyParsers } from './plugins/body-parsers.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
@@ -53,6 +54,7 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   registerHealthRoutes(app, portcullis);
   registerTokenRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
+  registerAdminRoutes(app, portcullis);
   return app;
 }
 

@@ -85,6 +85,9 @@ function describeValidation(error: FastifyError): string {
   if (first.keyword === 'required') return `Missing required field: ${String(params.missingProperty)}`;
   if (first.keyword === 'additionalProperties') return `Unknown field: ${String(params.additionalProperty)}`;
   const field = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (first.keyword === 'enum' && field) {
+    return `${field} must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+  }
   return field ? `${field} ${first.message ?? 'is invalid'}` : `Request body ${first.message ?? 'is invalid'}`;
 }
 

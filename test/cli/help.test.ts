@@ -12,14 +12,15 @@ describe('portcullis --help and usage errors', () => {
   it('prints the commands with --help and exits 0', async () => {
     const result = await runCli(['--help'], { env });
     assert.equal(result.code, 0, result.stderr);
-    for (const command of ['serve', 'migrate', 'users']) assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['serve', 'migrate', 'users', 'clients', 'audit']) assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
     assert.match(result.stdout, /Exit codes: 0 ok, 1 usage error, 2 failure/);
   });
 
   it('prints the user commands with users --help and exits 0', async () => {
     const result = await runCli(['users', '--help'], { env });
     assert.equal(result.code, 0, result.stderr);
-    for (const command of ['add', 'list', 'disable', 'enable', 'remove', 'passwd', 'import']) {
+    const commands = ['add', 'list', 'show', 'update', 'disable', 'enable', 'remove', 'passwd', 'sessions', 'revoke-sessions', 'import'];
+    for (const command of commands) {
       assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'), command);
     }
   });
@@ -39,6 +40,10 @@ describe('portcullis --help and usage errors', () => {
     { args: ['users', 'import'], message: /missing required argument 'file'/ },
     { args: ['users', 'list', '--frob'], message: /unknown option '--frob'/ },
     { args: ['users', 'add', 'alice', '--password-stdin', '--scopes'], message: /argument missing/ },
+    { args: ['clients', 'frobnicate'], message: /unknown command 'frobnicate'/ },
+    { args: ['clients', 'remove'], message: /missing required argument/ },
+    { args: ['users', 'show'], message: /missing required argument 'name'/ },
+    { args: ['audit', '--outcome', 'maybe'], message: /Allowed choices are success, failure/ },
   ];
   for (const { args, message } of usageErrors) {
     it(`exits 1 with usage for: ${args.join(' ')}`, async () => {

@@ -1,8 +1,11 @@
-/** `portcullis users add|list|disable|enable|remove|passwd`. */
-import { parseScopeList } from '../../core/tokens/scopes.js';
+/** `portcullis users add|list|show|update|disable|enable|remove|passwd`. Every change is audited with the actor `cli`. */
+import { CLI } from '../../core/action-context.js';
+import type { UpdateUserInput } from '../../core/users/user-service.js';
 import { toPublicUser, type PublicUser } from '../../core/users/user.js';
 import { withUserAdmin } from '../context.js';
+import { scopesOption } from '../options.js';
 import { readPassword, UsageError } from '../prompt.js';
+import { printJson, printTable } from '../table.js';
 
 export interface AddUserOptions {
   readonly scopes?: string;
@@ -12,71 +15,127 @@ export interface AddUserOptions {
   readonly passwordStdin?: boolean;
 }
 
-function scopesOption(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseScopeList(value);
-  } catch (error) {
-    throw new UsageError(`--scopes: ${(error as Error).message}`);
-  }
-}
-
 export async function addUserCommand(name: string, options: AddUserOptions): Promise<void> {
   const scopes = scopesOption(options.scopes);
   const password = await readPassword(options.passwordStdin === true);
   await withUserAdmin(async ({ users }) => {
-    const user = await users.create({
-      username: name,
-      password,
-      email: options.email ?? null,
-      fullName: options.fullName ?? null,
-      disabled: options.disabled === true,
-      ...(scopes ? { scopes } : {}),
-    });
+    const user = await users.create(
+      {
+        username: name,
+        password,
+        email: options.email ?? null,
+        fullName: options.fullName ?? null,
+        disabled: options.disabled === true,
+        ...(scopes ? { scopes } : {}),
+      },
+      CLI,
+    );
     console.log(`Created user ${user.username}${user.scopes.length ? ` with scopes: ${user.scopes.join(' ')}` : ''}.`);
   });
 }
 
-export async function listUsersCommand(options: { readonly json?: boolean }): Promise<void> {
+export interface ListUsersOptions {
+  readonly json?: boolean;
+  readonly prefix?: string;
+  readonly disabled?: boolean;
+  readonly enabled?: boolean;
+}
+
+export async function listUsersCommand(options: ListUsersOptions): Promise<void> {
+  const disabled = options.disabled ? true : options.enabled ? false : undefined;
   await withUserAdmin(async ({ users }) => {
     const rows: PublicUser[] = [];
     let after: string | undefined;
     do {
-      const page = await users.list({ limit: 500, ...(after === undefined ? {} : { after }) });
+      const page = await users.list({
+        limit: 500,
+        ...(after === undefined ? {} : { after }),
+        ...(options.prefix === undefined || options.prefix === '' ? {} : { prefix: options.prefix }),
+        ...(disabled === undefined ? {} : { disabled }),
+      });
       rows.push(...page.users.map(toPublicUser));
       after = page.next;
     } while (after !== undefined);
     if (options.json) {
-      console.log(JSON.stringify(rows, null, 2));
+      printJson(rows);
       return;
     }
     if (rows.length === 0) {
       console.log('No users.');
       return;
     }
-    const table = rows.map((row) => [
-      row.username,
-      row.email ?? '',
-      row.disabled ? 'disabled' : 'active',
-      row.scopes.join(' '),
-      row.created_at,
-    ]);
-    const header = ['USERNAME', 'EMAIL', 'STATUS', 'SCOPES', 'CREATED'];
-    const widths = header.map((title, i) => Math.max(title.length, ...table.map((row) => row[i]!.length)));
-    for (const row of [header, ...table]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    printTable(
+      ['USERNAME', 'EMAIL', 'STATUS', 'SCOPES', 'CREATED'],
+      rows.map((row) => [row.username, row.email ?? '', row.disabled ? 'disabled' : 'active', row.scopes.join(' '), row.created_at]),
+    );
+  });
+}
+
+function printUser(user: PublicUser): void {
+  printTable(
+    ['FIELD', 'VALUE'],
+    [
+      ['username', user.username],
+      ['email', user.email ?? '-'],
+      ['full_name', user.full_name ?? '-'],
+      ['status', user.disabled ? 'disabled' : 'active'],
+      ['scopes', user.scopes.join(' ') || '-'],
+      ['created_at', user.created_at],
+    ],
+  );
+}
+
+export async function showUserCommand(name: string, options: { readonly json?: boolean }): Promise<void> {
+  await withUserAdmin(async ({ users }) => {
+    const user = toPublicUser(await users.get(name));
+    if (options.json) printJson(user);
+    else printUser(user);
+  });
+}
+
+export interface UpdateUserOptions {
+  readonly email?: string;
+  readonly fullName?: string;
+  readonly scopes?: string;
+  readonly disable?: boolean;
+  readonly enable?: boolean;
+  readonly json?: boolean;
+}
+
+export async function updateUserCommand(name: string, options: UpdateUserOptions): Promise<void> {
+  const scopes = scopesOption(options.scopes);
+  const disabled = options.disable ? true : options.enable ? false : undefined;
+  // '' clears the e-mail or the full name.
+  const input: UpdateUserInput = {
+    ...(options.email === undefined ? {} : { email: options.email === '' ? null : options.email }),
+    ...(options.fullName === undefined ? {} : { fullName: options.fullName === '' ? null : options.fullName }),
+    ...(scopes === undefined ? {} : { scopes }),
+    ...(disabled === undefined ? {} : { disabled }),
+  };
+  if (Object.keys(input).length === 0) {
+    throw new UsageError('nothing to update: give --email, --full-name, --scopes, --disable or --enable');
+  }
+  await withUserAdmin(async ({ users }) => {
+    const user = toPublicUser(await users.update(name, input, CLI));
+    if (options.json) {
+      printJson(user);
+      return;
+    }
+    console.log(`Updated user ${user.username}.`);
+    printUser(user);
   });
 }
 
 export async function setDisabledCommand(name: string, disabled: boolean): Promise<void> {
   await withUserAdmin(async ({ users }) => {
-    await users.setDisabled(name, disabled);
+    await users.setDisabled(name, disabled, CLI);
     console.log(`${disabled ? 'Disabled' : 'Enabled'} user ${name}.`);
   });
 }
 
 export async function removeUserCommand(name: string): Promise<void> {
   await withUserAdmin(async ({ users }) => {
-    await users.remove(name);
+    await users.remove(name, CLI);
     console.log(`Removed user ${name}.`);
   });
 }
@@ -85,7 +144,7 @@ export async function passwdCommand(name: string, options: { readonly passwordSt
   await withUserAdmin(async ({ users }) => {
     await users.get(name);
     const password = await readPassword(options.passwordStdin === true);
-    await users.setPassword(name, password);
-    console.log(`Password changed for ${name}.`);
+    await users.setPassword(name, password, CLI);
+    console.log(`Password changed for ${name}; every session of the user has ended.`);
   });
 }

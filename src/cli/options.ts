@@ -1,0 +1,28 @@
+/** Parsing option values; a bad one is a UsageError (exit 1) that names the option. */
+import { ISO_TIME_HINT, parseIsoTime } from '../core/iso-time.js';
+import { parseScopeList } from '../core/tokens/scopes.js';
+import { UsageError } from './prompt.js';
+
+/** `--scopes a,b` or `--scopes "a b"`; '' is the empty list. */
+export function scopesOption(value: string | undefined, name = '--scopes'): string[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseScopeList(value);
+  } catch (error) {
+    throw new UsageError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+export function integerOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = /^[0-9]{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!(parsed >= min && parsed <= max)) throw new UsageError(`${name} must be an integer from ${min} to ${max}`);
+  return parsed;
+}
+
+export function timeOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseIsoTime(value);
+  if (ms === undefined) throw new UsageError(`${name} must be ${ISO_TIME_HINT}`);
+  return ms;
+}

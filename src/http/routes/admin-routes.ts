@@ -1,0 +1,213 @@
+/**
+ * The admin API: accounts, their sessions, and the audit log. Every route
+ * needs a user's bearer token holding the `admin` scope, checked before the
+ * request is validated, so that callers without it learn nothing of the
+ * schemas. Changes are audited with the admin as the actor.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toPublicAuditEvent } from '../../core/audit/audit-event.js';
+import { InvalidRequestError } from '../../core/errors.js';
+import { ISO_TIME_HINT, parseIsoTime } from '../../core/iso-time.js';
+import type { Portcullis } from '../../core/portcullis.js';
+import { toPublicSession } from '../../core/sessions/session.js';
+import { toPublicUser } from '../../core/users/user.js';
+import { actionContext } from '../plugins/request-context.js';
+import {
+  ADMIN_LIST_LIMIT_DEFAULT,
+  ADMIN_LIST_LIMIT_MAX,
+  auditPageSchema,
+  auditQuerySchema,
+  createUserBodySchema,
+  listUsersQuerySchema,
+  noContentSchema,
+  sessionListSchema,
+  sessionParamsSchema,
+  setPasswordBodySchema,
+  updateUserBodySchema,
+  userPageSchema,
+  usernameParamsSchema,
+  type AuditQuery,
+  type CreateUserBody,
+  type ListUsersQuery,
+  type SessionParams,
+  type SetPasswordBody,
+  type UpdateUserBody,
+  type UsernameParams,
+} from '../schemas/admin-schemas.js';
+import { errorSchema, publicUserSchema } from '../schemas/user-schemas.js';
+
+export const ADMIN_SCOPE = 'admin';
+export const ADMIN_BODY_LIMIT_BYTES = 16 * 1024;
+
+const errors = { '4xx': errorSchema, '5xx': errorSchema };
+
+async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('cache-control', 'no-store');
+}
+
+/** `limit` of a list: a decimal from 1 to ADMIN_LIST_LIMIT_MAX, default ADMIN_LIST_LIMIT_DEFAULT. */
+function pageLimit(value: string | undefined): number {
+  if (value === undefined) return ADMIN_LIST_LIMIT_DEFAULT;
+  const limit = /^[0-9]{1,8}$/.test(value) ? Number(value) : NaN;
+  if (!(limit >= 1 && limit <= ADMIN_LIST_LIMIT_MAX)) {
+    throw new InvalidRequestError(`limit must be an integer from 1 to ${ADMIN_LIST_LIMIT_MAX}`);
+  }
+  return limit;
+}
+
+function timeParameter(name: 'since' | 'until', value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseIsoTime(value);
+  if (ms === undefined) throw new InvalidRequestError(`${name} must be ${ISO_TIME_HINT}`);
+  return ms;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis): void {
+  const guarded = { preValidation: app.requireUser([ADMIN_SCOPE]), onSend: noStore };
+  const { users, sessions, audit } = portcullis;
+
+  app.get<{ Querystring: ListUsersQuery }>(
+    '/admin/users',
+    { ...guarded, schema: { querystring: listUsersQuerySchema, response: { 200: userPageSchema, ...errors } } },
+    async (request) => {
+      const { prefix, disabled, after } = request.query;
+      const page = await users.list({
+        limit: pageLimit(request.query.limit),
+        ...(prefix === undefined || prefix === '' ? {} : { prefix }),
+        ...(disabled === undefined ? {} : { disabled: disabled === 'true' }),
+        ...(after === undefined || after === '' ? {} : { after }),
+      });
+      return { users: page.users.map(toPublicUser), next: page.next ?? null };
+    },
+  );
+
+  app.get<{ Params: UsernameParams }>(
+    '/admin/users/:username',
+    { ...guarded, schema: { params: usernameParamsSchema, response: { 200: publicUserSchema, ...errors } } },
+    async (request) => toPublicUser(await users.get(request.params.username)),
+  );
+
+  app.post<{ Body: CreateUserBody }>(
+    '/admin/users',
+    {
+      ...guarded,
+      bodyLimit: ADMIN_BODY_LIMIT_BYTES,
+      schema: { body: createUserBodySchema, response: { 201: publicUserSchema, ...errors } },
+    },
+    async (request, reply) => {
+      const { username, password, email, full_name: fullName, scopes, disabled } = request.body;
+      const user = await users.create(
+        {
+          username,
+          password,
+          email: email ?? null,
+          fullName: fullName ?? null,
+          ...(scopes === undefined ? {} : { scopes }),
+          ...(disabled === undefined ? {} : { disabled }),
+        },
+        actionContext(request),
+      );
+      reply.code(201);
+      return toPublicUser(user);
+    },
+  );
+
+  app.patch<{ Params: UsernameParams; Body: UpdateUserBody }>(
+    '/admin/users/:username',
+    {
+      ...guarded,
+      bodyLimit: ADMIN_BODY_LIMIT_BYTES,
+      schema: { params: usernameParamsSchema, body: updateUserBodySchema, response: { 200: publicUserSchema, ...errors } },
+    },
+    async (request) => {
+      const { email, full_name: fullName, scopes, disabled } = request.body;
+      const user = await users.update(
+        request.params.username,
+        {
+          ...(email === undefined ? {} : { email }),
+          ...(fullName === undefined ? {} : { fullName }),
+          ...(scopes === undefined ? {} : { scopes }),
+          ...(disabled === undefined ? {} : { disabled }),
+        },
+        actionContext(request),
+      );
+      return toPublicUser(user);
+    },
+  );
+
+  app.put<{ Params: UsernameParams; Body: SetPasswordBody }>(
+    '/admin/users/:username/password',
+    {
+      ...guarded,
+      bodyLimit: ADMIN_BODY_LIMIT_BYTES,
+      schema: { params: usernameParamsSchema, body: setPasswordBodySchema, response: { 204: noContentSchema, ...errors } },
+    },
+    async (request, reply) => {
+      // Ends every session of the user and every access token issued before.
+      await users.setPassword(request.params.username, request.body.password, actionContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: UsernameParams }>(
+    '/admin/users/:username',
+    { ...guarded, schema: { params: usernameParamsSchema, response: { 204: noContentSchema, ...errors } } },
+    async (request, reply) => {
+      await users.remove(request.params.username, actionContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: UsernameParams }>(
+    '/admin/users/:username/sessions',
+    { ...guarded, schema: { params: usernameParamsSchema, response: { 200: sessionListSchema, ...errors } } },
+    async (request) => {
+      const user = await users.get(request.params.username);
+      return (await sessions.listActive(user)).map((session) => toPublicSession(session));
+    },
+  );
+
+  app.delete<{ Params: UsernameParams }>(
+    '/admin/users/:username/sessions',
+    { ...guarded, schema: { params: usernameParamsSchema, response: { 204: noContentSchema, ...errors } } },
+    async (request, reply) => {
+      const user = await users.get(request.params.username);
+      await sessions.revokeAll(user, 'revoked_by_admin', actionContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: SessionParams }>(
+    '/admin/users/:username/sessions/:id',
+    { ...guarded, schema: { params: sessionParamsSchema, response: { 204: noContentSchema, ...errors } } },
+    async (request, reply) => {
+      const user = await users.get(request.params.username);
+      await sessions.revokeOfUser(user, request.params.id, 'revoked_by_admin', actionContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/admin/audit',
+    { ...guarded, schema: { querystring: auditQuerySchema, response: { 200: auditPageSchema, ...errors } } },
+    async (request) => {
+      const { type, subject, actor, outcome, before } = request.query;
+      const since = timeParameter('since', request.query.since);
+      const until = timeParameter('until', request.query.until);
+      if (since !== undefined && until !== undefined && since >= until) {
+        throw new InvalidRequestError('since must be earlier than until');
+      }
+      const page = await audit.list({
+        limit: pageLimit(request.query.limit),
+        ...(type === undefined ? {} : { type }),
+        ...(subject === undefined ? {} : { subject }),
+        ...(actor === undefined ? {} : { actor }),
+        ...(outcome === undefined ? {} : { outcome }),
+        ...(since === undefined ? {} : { since }),
+        ...(until === undefined ? {} : { until }),
+        ...(before === undefined || before === '' ? {} : { before }),
+      });
+      return { events: page.events.map(toPublicAuditEvent), next: page.next ?? null };
+    },
+  );
+}
