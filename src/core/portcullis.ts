@@ -145,7 +145,7 @@ export class Portcullis {
   /** Open sign-up (REGISTRATION=open). */
   async signUp(input: SignUpInput, context: ActionContext): Promise<User> {
     if (this.config.registration !== 'open') throw new RegistrationClosedError();
-    return this.users.create(input, { ...context, actor: input.username });
+    return this.users.create(input, { ...context, actor: input.username.normalize('NFKC') });
   }
 
   /**

@@ -117,6 +117,15 @@ describe('portcullis users import', () => {
     for (const r of all) assert.equal(hashes.get(r.username), r.hashed_password, r.username);
   });
 
+  it('records each import in the audit log, without hashes', async () => {
+    const result = await runCli(['audit', '--type', 'users.imported', '--json'], { env: cliEnv(dataDir) });
+    assert.equal(result.code, 0, result.stderr);
+    const events = JSON.parse(result.stdout) as Array<{ actor: string; details: { imported: number } }>;
+    assert.ok(events.length >= 1);
+    assert.ok(events.every((event) => event.actor === 'cli' && event.details.imported > 0));
+    assert.doesNotMatch(result.stdout, /\$2[aby]\$/);
+  });
+
   it('lets each imported user log in with its original password, upgrading the hash to argon2id', async () => {
     server = await startServe(cliEnv(dataDir));
     for (const r of enabled) {

@@ -175,18 +175,19 @@ describe('POST /token grant_type=refresh_token', () => {
     }
   });
 
-  it('cuts off a disabled user at once and lets them back in when re-enabled', async () => {
+  it('cuts off a disabled user at once, for good: re-enabling does not revive the old sessions', async () => {
     const tokens = await passwordLogin(server, 'dora', 'dora-password-1');
     assert.equal(await meStatus(server, tokens.access_token), 200);
     await server.portcullis.users.setDisabled('dora', true);
     await assertAccessRefused(server, tokens.access_token, 'disabled user');
-    const refused = await assertRefreshRefused(server, tokens.refresh_token, 'disabled user');
-    assert.equal(refused.body.detail, 'Inactive user');
+    await assertRefreshRefused(server, tokens.refresh_token, 'disabled user');
+    assert.equal((await sessionRow(server, sessionIdOf(tokens.access_token))).revoked_reason, 'user_disabled');
 
     await server.portcullis.users.setDisabled('dora', false);
-    assert.equal(await meStatus(server, tokens.access_token), 200);
-    const renewed = await refreshOk(server, tokens.refresh_token);
-    assert.equal(await meStatus(server, renewed.access_token), 200);
+    await assertAccessRefused(server, tokens.access_token, 'old token after re-enabling');
+    await assertRefreshRefused(server, tokens.refresh_token, 'old refresh token after re-enabling');
+    const fresh = await passwordLogin(server, 'dora', 'dora-password-1');
+    assert.equal(await meStatus(server, fresh.access_token), 200);
   });
 
   it('moves the idle expiry forward at each refresh', async () => {

@@ -6,7 +6,8 @@
  * --skip-invalid is given; either way the write is one transaction.
  */
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
+import { CLI } from '../../core/action-context.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { systemClock } from '../../core/clock.js';
 import { parseScopeList } from '../../core/tokens/scopes.js';
@@ -68,13 +69,22 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
   const rows = parseImportFile(text, format);
   process.stderr.write(`Read ${rows.length} row(s) from ${file}\n`);
 
-  const report = await withUserAdmin(({ storage }) =>
-    importUsers(storage.users, systemClock, rows, {
+  const report = await withUserAdmin(async ({ storage, audit }) => {
+    const result = await importUsers(storage.users, systemClock, rows, {
       skipInvalid: options.skipInvalid === true,
       scopes,
       onProgress: (done, total) => process.stderr.write(`  checked ${done}/${total} rows\n`),
-    }),
-  );
+    });
+    if (result.imported > 0) {
+      await audit.record({
+        type: 'users.imported',
+        outcome: 'success',
+        actor: CLI.actor,
+        details: { imported: result.imported, rejected: result.rejected.length, file: basename(file) },
+      });
+    }
+    return result;
+  });
 
   for (const row of report.rejected) {
     // The name comes from the file: quote it, so control characters cannot reach the terminal raw.

@@ -106,7 +106,7 @@ export class UserService {
       actor: context.actor,
       subject: after.username,
       ip: context.ip,
-      details: { fields: Object.keys(patch).join(' ') },
+      details: { fields: Object.keys(input).map((field) => API_FIELD_NAMES[field] ?? field).join(' ') },
     });
     if (input.disabled !== undefined && input.disabled !== before.disabled) {
       await this.recordDisabled(after, input.disabled, context);
@@ -161,8 +161,16 @@ export class UserService {
     return changed;
   }
 
-  private recordDisabled(user: User, disabled: boolean, context: ActionContext): Promise<void> {
-    return this.deps.audit.record({
+  /**
+   * Disabling ends every session of the user, so that enabling the account
+   * again (after a compromise, say) does not bring the old tokens back.
+   */
+  private async recordDisabled(user: User, disabled: boolean, context: ActionContext): Promise<void> {
+    if (disabled) {
+      await this.deps.sessions.revokeAllOfUser(user.id, 'user_disabled', this.deps.clock.now());
+      this.deps.invalidation.sessionsOfUserChanged(user.id);
+    }
+    await this.deps.audit.record({
       type: disabled ? 'user.disabled' : 'user.enabled',
       outcome: 'success',
       actor: context.actor,
@@ -171,6 +179,9 @@ export class UserService {
     });
   }
 }
+
+/** Field names as the API spells them, for the audit log. */
+const API_FIELD_NAMES: Readonly<Record<string, string>> = { fullName: 'full_name' };
 
 function checkScopes(scopes: readonly string[]): string[] {
   try {
