@@ -6,6 +6,7 @@ import { PortcullisError } from '../core/errors.js';
 import { auditCommand, type AuditOptions } from './commands/audit.js';
 import { addClientCommand, listClientsCommand, removeClientCommand } from './commands/clients.js';
 import { migrateCommand } from './commands/migrate.js';
+import { listKeysCommand, retireKeyCommand, rotateKeysCommand } from './commands/keys.js';
 import { serveCommand } from './commands/serve.js';
 import { listSessionsCommand, revokeSessionsCommand } from './commands/user-sessions.js';
 import { importUsersCommand } from './commands/users-import.js';
@@ -141,6 +142,18 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--limit <n>', 'at most this many events (default 50)')
     .option('--json', 'print JSON')
     .action((options: AuditOptions) => auditCommand(options));
+  const keys = program.command('keys').description('manage asymmetric signing keys (ALGORITHM=EdDSA, ES256, RS256, PS256)');
+  keys.command('list').description('list signing keys and their states').option('--json', 'print JSON').action(listKeysCommand);
+  keys
+    .command('rotate')
+    .description('promote the next key to current, retire the current one, publish a new next key')
+    .option('--force', 'rotate even if the next key was published less than JWKS_MAX_AGE_SECONDS ago')
+    .action(rotateKeysCommand);
+  keys
+    .command('retire')
+    .description('take a key out of use now (a compromised key): tokens it signed stop working')
+    .argument('<kid>', 'the key id')
+    .action(retireKeyCommand);
   return program;
 }
 

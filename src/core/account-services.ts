@@ -8,7 +8,7 @@ import { AuthStateCache } from './auth-cache.js';
 import { ClientService } from './clients/client-service.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { AuditStore, ChangeSource, ClientStore, PasswordHasher, SessionStore, StorageHealth, UserStore } from './ports.js';
+import type { AuditStore, ChangeSource, ClientStore, KeyStore, PasswordHasher, SessionStore, StorageHealth, UserStore } from './ports.js';
 import { SessionService } from './sessions/session-service.js';
 import { UserService } from './users/user-service.js';
 
@@ -17,6 +17,7 @@ export interface Stores {
   readonly sessions: SessionStore;
   readonly clients: ClientStore;
   readonly audit: AuditStore;
+  readonly keys: KeyStore;
   readonly changes: ChangeSource;
   readonly health: StorageHealth;
 }

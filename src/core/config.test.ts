@@ -201,11 +201,18 @@ describe('loadConfig', () => {
   });
 
   describe('ALGORITHM', () => {
-    for (const algorithm of ['RS256', 'none', 'hs256', 'ES256', 'HS1024']) {
+    for (const algorithm of ['RS384', 'none', 'hs256', 'ES512', 'HS1024', 'eddsa']) {
       it(`refuses ${algorithm} and lists the allowed algorithms`, () => {
-        assertOneProblem({ SECRET_KEY: KEY, ALGORITHM: algorithm }, new RegExp(`ALGORITHM must be one of HS256, HS384, HS512 \\(got "${algorithm}"\\)`));
+        assertOneProblem(
+          { SECRET_KEY: KEY, ALGORITHM: algorithm },
+          new RegExp(`ALGORITHM must be one of HS256, HS384, HS512, EdDSA, ES256, RS256, PS256 \\(got "${algorithm}"\\)`),
+        );
       });
     }
+
+    it('accepts EdDSA, ES256, RS256 and PS256', () => {
+      for (const algorithm of ['EdDSA', 'ES256', 'RS256', 'PS256']) assert.equal(load({ ALGORITHM: algorithm }).algorithm, algorithm);
+    });
 
     it('accepts HS256, HS384 and HS512', () => {
       for (const algorithm of ['HS256', 'HS384', 'HS512']) assert.equal(load({ ALGORITHM: algorithm }).algorithm, algorithm);
@@ -283,7 +290,7 @@ describe('loadConfig', () => {
   it('reports every mistake at once in one ConfigError, one problem each', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',
-      ALGORITHM: 'RS256',
+      ALGORITHM: 'RS384',
       PORT: 'eighty',
       ACCESS_TOKEN_EXPIRE_MINUTES: '0',
       ARGON2_ITERATIONS: '1',

@@ -4,7 +4,7 @@
  * ConfigError; the result is frozen. Only the CLI reads process.env.
  */
 import { availableParallelism } from 'node:os';
-import { isHmacAlgorithm, type AccessTokenAlgorithm } from './tokens/algorithms.js';
+import { isAsymmetricAlgorithm, isHmacAlgorithm, type AccessTokenAlgorithm } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';
 
 export type Registration = 'open' | 'closed';
@@ -45,6 +45,10 @@ export interface Config {
   readonly refreshReuseGraceSeconds: number;
   readonly authCacheTtlSeconds: number;
   readonly authCacheMaxEntries: number;
+  /** Asymmetric keys: rotate automatically after this many days (0: only by `portcullis keys rotate`). */
+  readonly keyRotationDays: number;
+  /** Cache-Control max-age of the JWKS; a new key is published at least this long before it signs. */
+  readonly jwksMaxAgeSeconds: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -97,8 +101,12 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
 
   const algorithmName = read.string('ALGORITHM', 'HS256');
   let algorithm: AccessTokenAlgorithm = 'HS256';
-  if (isHmacAlgorithm(algorithmName)) algorithm = algorithmName;
-  else problems.push(`ALGORITHM must be one of HS256, HS384, HS512 (got ${JSON.stringify(algorithmName)})`);
+  if (isHmacAlgorithm(algorithmName) || isAsymmetricAlgorithm(algorithmName)) algorithm = algorithmName;
+  else {
+    problems.push(
+      `ALGORITHM must be one of HS256, HS384, HS512, EdDSA, ES256, RS256, PS256 (got ${JSON.stringify(algorithmName)})`,
+    );
+  }
 
   const secretKey = resolveSecretKey(env, production, dataDir, options, problems);
 
@@ -138,6 +146,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const refreshReuseGraceSeconds = read.integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300);
   const authCacheTtlSeconds = read.integer('AUTH_CACHE_TTL_SECONDS', 60, 0, 3600);
   const authCacheMaxEntries = read.integer('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000);
+  const keyRotationDays = read.integer('KEY_ROTATION_DAYS', 0, 0, 3650);
+  const jwksMaxAgeSeconds = read.integer('JWKS_MAX_AGE_SECONDS', 300, 0, 86_400);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -165,6 +175,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     refreshReuseGraceSeconds,
     authCacheTtlSeconds,
     authCacheMaxEntries,
+    keyRotationDays,
+    jwksMaxAgeSeconds,
   });
 }
 

@@ -26,7 +26,11 @@ import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js'
 import { isSessionActive, type Session } from './sessions/session.js';
 import type { SessionService } from './sessions/session-service.js';
 import { secretMatches } from './secrets.js';
-import { AccessTokenCodec, type AccessTokenClaims } from './tokens/access-token.js';
+import { AccessTokenCodec, requiredClaims, type AccessTokenClaims } from './tokens/access-token.js';
+import { isHmacAlgorithm } from './tokens/algorithms.js';
+import { AsymmetricKeyRing, HmacKeys, type SigningKeys } from './keys/key-ring.js';
+import { KeyService } from './keys/key-service.js';
+import { SealedBox } from './sealed-box.js';
 import { TokenService, type TokenResponse } from './tokens/token-service.js';
 import type { User } from './users/user.js';
 import { usernameKey } from './users/user-fields.js';
@@ -77,6 +81,8 @@ export class Portcullis {
   private readonly stores: Stores;
   private readonly hasher: PasswordHasher;
   private readonly clock: Clock;
+  /** Asymmetric key management; undefined with an HMAC ALGORITHM (the key is SECRET_KEY). */
+  readonly keys: KeyService | undefined;
   private readonly codec: AccessTokenCodec;
   private readonly tokens: TokenService;
 
@@ -91,9 +97,33 @@ export class Portcullis {
     this.clients = services.clients;
     this.audit = services.audit;
     this.cache = services.cache;
+    const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
+    const algorithm = this.config.algorithm;
+    let keys: SigningKeys;
+    if (isHmacAlgorithm(algorithm)) {
+      keys = new HmacKeys(algorithm, this.config.secretKey, policy);
+      this.keys = undefined;
+    } else {
+      const box = new SealedBox(this.config.secretKey, 'signing-key/v1');
+      const ring = new AsymmetricKeyRing(algorithm, this.stores.keys, box, policy, this.clock, this.stores.changes);
+      keys = ring;
+      this.keys = new KeyService(
+        this.stores.keys,
+        box,
+        this.clock,
+        {
+          algorithm,
+          tokenLifetimeMs: (this.config.accessTokenTtlSeconds + this.config.clockToleranceSeconds + 60) * 1000,
+          jwksMaxAgeMs: this.config.jwksMaxAgeSeconds * 1000,
+          rotationIntervalMs: this.config.keyRotationDays * 86_400_000,
+        },
+        this.audit,
+        () => ring.reload(),
+      );
+    }
     this.codec = new AccessTokenCodec(
       {
-        algorithm: this.config.algorithm,
+        algorithm,
         secretKey: this.config.secretKey,
         issuer: this.config.issuer,
         audience: this.config.audience,
@@ -101,6 +131,7 @@ export class Portcullis {
         clockToleranceSeconds: this.config.clockToleranceSeconds,
       },
       this.clock,
+      keys,
     );
     this.tokens = new TokenService({
       users: this.stores.users,
@@ -155,7 +186,7 @@ export class Portcullis {
    * still exist. Answers come from the in-process cache where it can.
    */
   async authenticate(token: string): Promise<AuthContext> {
-    const claims = this.codec.verify(token);
+    const claims = await this.codec.verify(token);
     const scopes = new Set(claims.scope.split(' ').filter((scope) => scope !== ''));
     if (claims.sid !== undefined) {
       const sid = claims.sid;
@@ -248,6 +279,16 @@ export class Portcullis {
     return this.stores.health.ping();
   }
 
+  /** Before serving: with an asymmetric ALGORITHM, make sure a current and a next key exist, and load them. */
+  async start(): Promise<void> {
+    await this.keys?.ensure();
+  }
+
+  /** RFC 7517 JWK Set of the keys that verify access tokens: public members only. */
+  jwks(): { readonly keys: readonly object[] } {
+    return this.codec.jwks();
+  }
+
   private async introspectAccessToken(token: string): Promise<IntrospectionResponse | undefined> {
     let auth: AuthContext;
     try {
@@ -303,7 +344,7 @@ export class Portcullis {
       if (record && secretMatches(parsed.secret, record.secretHash)) return this.stores.sessions.find(record.sessionId);
     }
     try {
-      const claims = this.codec.verify(token);
+      const claims = await this.codec.verify(token);
       return claims.sid === undefined ? undefined : await this.stores.sessions.find(claims.sid);
     } catch (error) {
       if (error instanceof InvalidTokenError) return undefined;

@@ -5,6 +5,7 @@
  */
 import type { AuditEvent, AuditFilter, AuditPage } from './audit/audit-event.js';
 import type { Client } from './clients/client.js';
+import type { KeyState, SigningKeyRecord } from './keys/signing-key.js';
 import type { Session, SessionEndReason } from './sessions/session.js';
 import type { User } from './users/user.js';
 
@@ -132,4 +133,24 @@ export interface AuditStore {
  */
 export interface ChangeSource {
   version(): number;
+}
+
+export interface KeyStore {
+  /** Every key not yet gone. */
+  list(): Promise<SigningKeyRecord[]>;
+  insert(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Atomically: `currentKid` (if given) current → retired, `nextKid` next →
+   * current, and `newNext` inserted as next. false when another process
+   * changed the keys first (so two instances never rotate twice).
+   */
+  rotate(rotation: {
+    readonly currentKid: string | null;
+    readonly nextKid: string;
+    readonly newNext: SigningKeyRecord;
+    readonly nowMs: number;
+  }): Promise<boolean>;
+  /** Marks a key retired now; false if it was not in `fromState`. */
+  retire(kid: string, fromState: KeyState, nowMs: number): Promise<boolean>;
+  remove(kid: string): Promise<boolean>;
 }

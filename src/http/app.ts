@@ -10,6 +10,7 @@ import { registerAuthentication } from './plugins/authenticate.js';
 import { registerBodyParsers } from './plugins/body-parsers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 
@@ -52,6 +53,7 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   });
 
   registerHealthRoutes(app, portcullis);
+  registerDiscoveryRoutes(app, portcullis);
   registerTokenRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);

@@ -16,6 +16,8 @@ export const AUDIT_EVENT_TYPES = [
   'client.created',
   'client.removed',
   'token.revoked',
+  'key.rotated',
+  'key.retired',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -32,8 +32,8 @@ function codec(overrides: Partial<AccessTokenSettings> = {}, clock: Clock = fixe
   return new AccessTokenCodec(settings(overrides), clock);
 }
 
-function assertInvalid(verifier: AccessTokenCodec, token: string): void {
-  assert.throws(
+function assertInvalid(verifier: AccessTokenCodec, token: string): Promise<void> {
+  return assert.rejects(
     () => verifier.verify(token),
     (error: unknown) => error instanceof InvalidTokenError && error.code === 'ERR_INVALID_TOKEN',
   );
@@ -75,13 +75,16 @@ function handSign(header: unknown, payload: unknown, secret: Buffer = SECRET_BYT
 describe('AccessTokenCodec', () => {
   describe('issue', () => {
     for (const algorithm of HMAC_ALGORITHMS) {
-      it(`writes the header {alg: ${algorithm}, typ: at+jwt} and nothing else`, () => {
+      it(`writes the header {alg: ${algorithm}, typ: at+jwt, kid} and nothing else`, async () => {
         const { token } = codec({ algorithm }).issue('alice', ['me']);
-        assert.deepEqual(decodeProtectedHeader(token), { alg: algorithm, typ: 'at+jwt' });
+        const { kid, ...rest } = decodeProtectedHeader(token);
+        assert.deepEqual(rest, { alg: algorithm, typ: 'at+jwt' });
+        assert.match(String(kid), /^hs-[A-Za-z0-9_-]{16}$/);
+        assert.equal(codec({ algorithm }).issue('bob', []).token.split('.')[0], token.split('.')[0], 'one key, one kid');
       });
     }
 
-    it('writes sub, scope, iss, iat, nbf, exp and jti, and no aud when no audience is set', () => {
+    it('writes sub, scope, iss, iat, nbf, exp and jti, and no aud when no audience is set', async () => {
       const issued = codec().issue('alice', ['me', 'items']);
       const payload = decodeJwt(issued.token);
       assert.deepEqual(Object.keys(payload).sort(), ['exp', 'iat', 'iss', 'jti', 'nbf', 'scope', 'sub']);
@@ -96,21 +99,21 @@ describe('AccessTokenCodec', () => {
       assert.equal(issued.expiresInSeconds, TTL_S);
     });
 
-    it('writes aud when an audience is set', () => {
+    it('writes aud when an audience is set', async () => {
       const payload = decodeJwt(codec({ audience: 'https://api.example' }).issue('alice', []).token);
       assert.equal(payload.aud, 'https://api.example');
     });
 
-    it('writes an empty scope string for no scopes', () => {
+    it('writes an empty scope string for no scopes', async () => {
       assert.equal(decodeJwt(codec().issue('alice', []).token).scope, '');
     });
 
-    it('rounds iat down to whole seconds', () => {
+    it('rounds iat down to whole seconds', async () => {
       const { claims } = codec({}, fixedClock(NOW_MS + 999)).issue('alice', []);
       assert.equal(claims.iat, NOW_S);
     });
 
-    it('gives every token its own jti', () => {
+    it('gives every token its own jti', async () => {
       const tokens = codec();
       assert.notEqual(tokens.issue('alice', []).claims.jti, tokens.issue('alice', []).claims.jti);
     });
@@ -118,10 +121,10 @@ describe('AccessTokenCodec', () => {
 
   describe('verify', () => {
     for (const algorithm of HMAC_ALGORITHMS) {
-      it(`accepts its own ${algorithm} token and returns its claims`, () => {
+      it(`accepts its own ${algorithm} token and returns its claims`, async () => {
         const tokens = codec({ algorithm });
         const issued = tokens.issue('alice', ['me', 'items']);
-        assert.deepEqual(tokens.verify(issued.token), issued.claims);
+        assert.deepEqual(await tokens.verify(issued.token), issued.claims);
       });
 
       it(`issues ${algorithm} tokens that jose's jwtVerify accepts with the same secret bytes`, async () => {
@@ -149,34 +152,34 @@ describe('AccessTokenCodec', () => {
     });
 
     it('accepts a well-formed token signed by jose (the control for the forgeries below)', async () => {
-      const claims = codec().verify(await joseSign(goodClaims()));
+      const claims = await codec().verify(await joseSign(goodClaims()));
       assert.equal(claims.sub, 'alice');
       assert.equal(claims.scope, 'me items');
     });
 
-    it('accepts a well-formed token signed by hand (the control for hand-made forgeries)', () => {
-      assert.equal(codec().verify(handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims())).sub, 'alice');
+    it('accepts a well-formed token signed by hand (the control for hand-made forgeries)', async () => {
+      assert.equal((await codec().verify(handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims()))).sub, 'alice');
     });
 
-    it('accepts its own token with aud when an audience is configured', () => {
+    it('accepts its own token with aud when an audience is configured', async () => {
       const tokens = codec({ audience: 'https://api.example' });
-      assert.equal(tokens.verify(tokens.issue('alice', []).token).aud, 'https://api.example');
+      assert.equal((await tokens.verify(tokens.issue('alice', []).token)).aud, 'https://api.example');
     });
   });
 
   describe('verify refuses forged and invalid tokens with InvalidTokenError', () => {
-    it('refuses alg none with an empty signature', () => {
+    it('refuses alg none with an empty signature', async () => {
       for (const alg of ['none', 'None', 'NONE']) {
-        assertInvalid(codec(), `${b64url({ alg, typ: 'at+jwt' })}.${b64url(goodClaims())}.`);
+        await assertInvalid(codec(), `${b64url({ alg, typ: 'at+jwt' })}.${b64url(goodClaims())}.`);
       }
     });
 
-    it('refuses alg none made by jose UnsecuredJWT', () => {
-      assertInvalid(codec(), new UnsecuredJWT(goodClaims()).encode());
+    it('refuses alg none made by jose UnsecuredJWT', async () => {
+      await assertInvalid(codec(), new UnsecuredJWT(goodClaims()).encode());
     });
 
-    it('refuses alg none carrying an HMAC signature of the same secret', () => {
-      assertInvalid(codec(), handSign({ alg: 'none', typ: 'at+jwt' }, goodClaims()));
+    it('refuses alg none carrying an HMAC signature of the same secret', async () => {
+      await assertInvalid(codec(), handSign({ alg: 'none', typ: 'at+jwt' }, goodClaims()));
     });
 
     for (const pinned of HMAC_ALGORITHMS) {
@@ -185,8 +188,8 @@ describe('AccessTokenCodec', () => {
           const verifier = codec({ algorithm: pinned });
           const forged = await joseSign(goodClaims(), { alg: other });
           assert.equal(decodeProtectedHeader(forged).alg, other);
-          assertInvalid(verifier, forged);
-          assert.equal(verifier.verify(await joseSign(goodClaims(), { alg: pinned })).sub, 'alice');
+          await assertInvalid(verifier, forged);
+          assert.equal((await verifier.verify(await joseSign(goodClaims(), { alg: pinned }))).sub, 'alice');
         });
       }
     }
@@ -197,13 +200,13 @@ describe('AccessTokenCodec', () => {
       const forged = await new SignJWT(goodClaims())
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk })
         .sign(privateKey);
-      assertInvalid(codec(), forged);
+      await assertInvalid(codec(), forged);
     });
 
     it("refuses an HS256 token with an embedded oct jwk header signed with the attacker's secret", async () => {
       const attackerSecret = randomBytes(32);
       const jwk = { kty: 'oct', k: attackerSecret.toString('base64url') };
-      assertInvalid(codec(), await joseSign(goodClaims(), { jwk }, attackerSecret));
+      await assertInvalid(codec(), await joseSign(goodClaims(), { jwk }, attackerSecret));
     });
 
     it('refuses a token with an unknown crit header, even when correctly signed', async () => {
@@ -211,10 +214,10 @@ describe('AccessTokenCodec', () => {
         .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', crit: ['urn:example:ext'], 'urn:example:ext': true })
         .sign(SECRET_BYTES, { crit: { 'urn:example:ext': true } });
       assert.deepEqual(decodeProtectedHeader(forged).crit, ['urn:example:ext']);
-      assertInvalid(codec(), forged);
+      await assertInvalid(codec(), forged);
     });
 
-    it('refuses a token with one signature character flipped in the middle', () => {
+    it('refuses a token with one signature character flipped in the middle', async () => {
       const tokens = codec();
       const token = tokens.issue('alice', ['me']).token;
       const [header, payload, signature = ''] = token.split('.');
@@ -222,92 +225,92 @@ describe('AccessTokenCodec', () => {
       const flipped = signature[index] === 'A' ? 'B' : 'A';
       const forged = `${header}.${payload}.${signature.slice(0, index)}${flipped}${signature.slice(index + 1)}`;
       assert.notEqual(forged, token);
-      assertInvalid(tokens, forged);
+      await assertInvalid(tokens, forged);
     });
 
-    it('refuses a token whose payload was changed and whose signature was kept', () => {
+    it('refuses a token whose payload was changed and whose signature was kept', async () => {
       const tokens = codec();
       const [header, payload = '', signature] = tokens.issue('alice', ['me']).token.split('.');
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-      assertInvalid(tokens, `${header}.${b64url({ ...claims, sub: 'admin' })}.${signature}`);
-      assertInvalid(tokens, `${header}.${b64url({ ...claims, scope: 'me admin' })}.${signature}`);
+      await assertInvalid(tokens, `${header}.${b64url({ ...claims, sub: 'admin' })}.${signature}`);
+      await assertInvalid(tokens, `${header}.${b64url({ ...claims, scope: 'me admin' })}.${signature}`);
     });
 
-    it('refuses a token signed with a different secret', () => {
+    it('refuses a token signed with a different secret', async () => {
       const other = codec({ secretKey: 'another-secret-key-that-is-long-enough-987654' });
-      assertInvalid(codec(), other.issue('alice', []).token);
+      await assertInvalid(codec(), other.issue('alice', []).token);
     });
 
-    it('accepts a token up to the 5 s tolerance after exp and refuses it from 6 s after', () => {
+    it('accepts a token up to the 5 s tolerance after exp and refuses it from 6 s after', async () => {
       const clock = fixedClock(NOW_MS);
       const tokens = codec({}, clock);
       const { token } = tokens.issue('alice', []);
       clock.advance((TTL_S + 5) * 1000);
-      assert.equal(tokens.verify(token).sub, 'alice');
+      assert.equal((await tokens.verify(token)).sub, 'alice');
       clock.advance(1000);
-      assertInvalid(tokens, token);
+      await assertInvalid(tokens, token);
     });
 
-    it('refuses a token issued by a codec whose fixed clock is in the past', () => {
+    it('refuses a token issued by a codec whose fixed clock is in the past', async () => {
       const past = codec({}, fixedClock(Date.now() - (TTL_S + 60) * 1000));
-      assertInvalid(codec({}, systemClock), past.issue('alice', []).token);
+      await assertInvalid(codec({}, systemClock), past.issue('alice', []).token);
     });
 
     it('refuses a token whose nbf is beyond the tolerance in the future', async () => {
-      assertInvalid(codec(), await joseSign(goodClaims({ nbf: NOW_S + 60 })));
-      assert.equal(codec().verify(await joseSign(goodClaims({ nbf: NOW_S + 5 }))).sub, 'alice');
+      await assertInvalid(codec(), await joseSign(goodClaims({ nbf: NOW_S + 60 })));
+      assert.equal((await codec().verify(await joseSign(goodClaims({ nbf: NOW_S + 5 })))).sub, 'alice');
     });
 
-    it('refuses a token issued by a codec whose clock runs ten minutes ahead', () => {
+    it('refuses a token issued by a codec whose clock runs ten minutes ahead', async () => {
       const ahead = codec({}, fixedClock(NOW_MS + 600_000));
-      assertInvalid(codec(), ahead.issue('alice', []).token);
+      await assertInvalid(codec(), ahead.issue('alice', []).token);
     });
 
-    it('refuses a token from another issuer', () => {
+    it('refuses a token from another issuer', async () => {
       const other = codec({ issuer: 'http://evil.test' });
-      assertInvalid(codec(), other.issue('alice', []).token);
+      await assertInvalid(codec(), other.issue('alice', []).token);
     });
 
-    it('refuses an iss given as an array that contains the issuer', () => {
-      assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims({ iss: ['http://evil.test', ISSUER] })));
+    it('refuses an iss given as an array that contains the issuer', async () => {
+      await assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims({ iss: ['http://evil.test', ISSUER] })));
     });
 
-    it('refuses a token for another audience when an audience is configured', () => {
+    it('refuses a token for another audience when an audience is configured', async () => {
       const other = codec({ audience: 'https://other.example' });
-      assertInvalid(codec({ audience: 'https://api.example' }), other.issue('alice', []).token);
+      await assertInvalid(codec({ audience: 'https://api.example' }), other.issue('alice', []).token);
     });
 
-    it('refuses a token without aud when an audience is configured', () => {
-      assertInvalid(codec({ audience: 'https://api.example' }), codec().issue('alice', []).token);
+    it('refuses a token without aud when an audience is configured', async () => {
+      await assertInvalid(codec({ audience: 'https://api.example' }), codec().issue('alice', []).token);
     });
 
     it("refuses typ 'JWT' and a missing typ", async () => {
-      assertInvalid(codec(), await joseSign(goodClaims(), { typ: 'JWT' }));
-      assertInvalid(codec(), handSign({ alg: 'HS256' }, goodClaims()));
+      await assertInvalid(codec(), await joseSign(goodClaims(), { typ: 'JWT' }));
+      await assertInvalid(codec(), handSign({ alg: 'HS256' }, goodClaims()));
     });
 
     for (const claim of ['jti', 'sub', 'exp', 'iat', 'nbf', 'iss', 'scope']) {
-      it(`refuses a token without the required ${claim} claim`, () => {
+      it(`refuses a token without the required ${claim} claim`, async () => {
         const claims = goodClaims();
         delete claims[claim];
-        assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, claims));
+        await assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, claims));
       });
     }
 
-    it('refuses claims of the wrong type (numeric sub, string exp, empty sub)', () => {
+    it('refuses claims of the wrong type (numeric sub, string exp, empty sub)', async () => {
       for (const overrides of [{ sub: 42 }, { exp: String(NOW_S + TTL_S) }, { sub: '' }, { scope: ['me'] }]) {
-        assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims(overrides)));
+        await assertInvalid(codec(), handSign({ alg: 'HS256', typ: 'at+jwt' }, goodClaims(overrides)));
       }
     });
 
-    it(`refuses a correctly signed token longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`, () => {
+    it(`refuses a correctly signed token longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`, async () => {
       const tokens = codec();
       const { token } = tokens.issue('a'.repeat(MAX_ACCESS_TOKEN_LENGTH), []);
       assert.ok(token.length > MAX_ACCESS_TOKEN_LENGTH);
-      assertInvalid(tokens, token);
+      await assertInvalid(tokens, token);
     });
 
-    it('refuses garbage strings', () => {
+    it('refuses garbage strings', async () => {
       const garbage = [
         '',
         'a.b.c',
@@ -320,7 +323,7 @@ describe('AccessTokenCodec', () => {
         `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url('[]')}.AAAA`,
         `${codec().issue('alice', []).token} `,
       ];
-      for (const token of garbage) assertInvalid(codec(), token);
+      for (const token of garbage) await assertInvalid(codec(), token);
     });
   });
 });

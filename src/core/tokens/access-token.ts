@@ -1,21 +1,22 @@
 /**
- * Access tokens: JWS compact JWTs per RFC 9068 (`typ: at+jwt`). Signing and
- * verification go through fast-jwt (pinned to an exact version, see
- * docs/JWT-LIBRARY.md for the measurement and the reasoning), configured
- * strictly: one pinned algorithm, the key as a Buffer (never a string that
- * the library could mistake for a PEM key), typ, iss, aud and every claim we
- * issue required; unknown `crit` extensions are refused by the library.
- * `exp` and `nbf` are checked here, against the injected clock (fast-jwt can
- * only read a clock fixed when the verifier is made, or Date.now()).
+ * Access tokens: JWS compact JWTs per RFC 9068 (`typ: at+jwt`, `kid`).
+ * Signing and verification go through fast-jwt (pinned to an exact version,
+ * see docs/JWT-LIBRARY.md for the measurement and the reasoning) with the
+ * keys of a SigningKeys ring, each verifier pinned to the one configured
+ * algorithm and its own key, requiring typ, iss, aud and every claim we
+ * issue; unknown `crit` extensions are refused by the library. `exp` and
+ * `nbf` are checked here, against the injected clock (fast-jwt can only
+ * read a clock fixed when the verifier is made, or Date.now()).
  */
 import { randomUUID } from 'node:crypto';
-import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { createDecoder, TokenError } from 'fast-jwt';
 import type { Clock } from '../clock.js';
 import { InvalidTokenError } from '../errors.js';
-import type { AccessTokenAlgorithm } from './algorithms.js';
+import { HmacKeys, type SigningKeys, type VerifyFunction } from '../keys/key-ring.js';
+import { isHmacAlgorithm, type AccessTokenAlgorithm } from './algorithms.js';
 import { formatScopes } from './scopes.js';
 
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
+export { ACCESS_TOKEN_TYPE } from '../keys/key-ring.js';
 
 export interface AccessTokenClaims {
   readonly sub: string;
@@ -59,28 +60,34 @@ const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'nbf', 'jti', 'iss', 'scope'];
 /** Far above any token we issue; a longer bearer value is refused before any parsing. */
 export const MAX_ACCESS_TOKEN_LENGTH = 4096;
 
-export class AccessTokenCodec {
-  private readonly sign: (payload: Record<string, unknown>) => string;
-  private readonly verifyToken: (token: string) => Record<string, unknown>;
+export function requiredClaims(audience: string | undefined): readonly string[] {
+  return audience === undefined ? REQUIRED_CLAIMS : [...REQUIRED_CLAIMS, 'aud'];
+}
 
+const decodeHeader = createDecoder({ complete: true, checkTyp: undefined }) as (token: string) => {
+  header: Record<string, unknown>;
+};
+
+export class AccessTokenCodec {
+  private readonly keys: SigningKeys;
+
+  /** `keys` defaults to SECRET_KEY as the one HMAC key (an HMAC `algorithm` is then required). */
   constructor(
     private readonly settings: AccessTokenSettings,
     private readonly clock: Clock,
+    keys?: SigningKeys,
   ) {
-    const key = Buffer.from(settings.secretKey, 'utf8');
-    this.sign = createSigner({ key, algorithm: settings.algorithm, header: { alg: settings.algorithm, typ: ACCESS_TOKEN_TYPE } });
-    this.verifyToken = createVerifier({
-      key,
-      algorithms: [settings.algorithm],
-      checkTyp: ACCESS_TOKEN_TYPE,
-      allowedIss: settings.issuer,
-      ...(settings.audience === undefined ? {} : { allowedAud: settings.audience }),
-      requiredClaims: settings.audience === undefined ? REQUIRED_CLAIMS : [...REQUIRED_CLAIMS, 'aud'],
-      ignoreExpiration: true,
-      ignoreNotBefore: true,
-      cache: false,
-      complete: false,
-    }) as (token: string) => Record<string, unknown>;
+    if (keys) {
+      this.keys = keys;
+    } else if (isHmacAlgorithm(settings.algorithm)) {
+      this.keys = new HmacKeys(settings.algorithm, settings.secretKey, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        requiredClaims: requiredClaims(settings.audience),
+      });
+    } else {
+      throw new TypeError(`${settings.algorithm} needs a key ring`);
+    }
   }
 
   issue(subject: string, scopes: readonly string[], binding: AccessTokenBinding = {}): IssuedAccessToken {
@@ -98,15 +105,15 @@ export class AccessTokenCodec {
       ...(binding.tokenVersion === undefined ? {} : { ver: binding.tokenVersion }),
       ...(binding.clientId === undefined ? {} : { client_id: binding.clientId }),
     };
-    return { token: this.sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
+    return { token: this.keys.signer().sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
   }
 
   /** Returns the claims of a valid token; throws InvalidTokenError for anything else. */
-  verify(token: string): AccessTokenClaims {
+  async verify(token: string): Promise<AccessTokenClaims> {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new InvalidTokenError();
     let payload: Record<string, unknown>;
     try {
-      payload = this.verifyToken(token);
+      payload = (await this.verifierFor(token))(token);
     } catch (error) {
       if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
       throw error;
@@ -144,5 +151,33 @@ export class AccessTokenCodec {
       ...(typeof ver === 'number' ? { ver } : {}),
       ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
     };
+  }
+
+  /**
+   * The verifier of the token's `kid`. A kid this process does not know may
+   * be a key another instance just created: the ring looks again (rate
+   * limited) before the token is refused. HMAC tokens without a kid are
+   * checked against the one HMAC key.
+   */
+  private async verifierFor(token: string): Promise<VerifyFunction> {
+    const { header } = decodeHeader(token);
+    const kid = header.kid;
+    if (kid === undefined && isHmacAlgorithm(this.keys.algorithm)) {
+      const only = this.keys.verifier(this.keys.signer().kid);
+      if (only) return only;
+    }
+    if (typeof kid !== 'string') throw new InvalidTokenError({ cause: 'no kid' });
+    let verify = this.keys.verifier(kid);
+    if (!verify) {
+      await this.keys.reloadForUnknownKid();
+      verify = this.keys.verifier(kid);
+    }
+    if (!verify) throw new InvalidTokenError({ cause: 'unknown kid' });
+    return verify;
+  }
+
+  /** The JWK Set that verifies these tokens (public keys only; empty for HMAC). */
+  jwks(): { readonly keys: readonly object[] } {
+    return this.keys.jwks();
   }
 }

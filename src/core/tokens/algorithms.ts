@@ -1,8 +1,14 @@
-/** Signing algorithms this version issues and accepts. The verifier pins exactly one. */
+/** Signing algorithms Portcullis issues and accepts. The verifier pins exactly the configured one. */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
-export type AccessTokenAlgorithm = HmacAlgorithm;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+export type AccessTokenAlgorithm = HmacAlgorithm | AsymmetricAlgorithm;
 
 export function isHmacAlgorithm(value: string): value is HmacAlgorithm {
   return (HMAC_ALGORITHMS as readonly string[]).includes(value);
+}
+
+export function isAsymmetricAlgorithm(value: string): value is AsymmetricAlgorithm {
+  return (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(value);
 }

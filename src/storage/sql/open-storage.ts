@@ -7,6 +7,7 @@ import { SqlUserStore } from './user-store.js';
 import { SqlSessionStore } from './session-store.js';
 import { SqlClientStore } from './client-store.js';
 import { SqlAuditStore } from './audit-store.js';
+import { SqlKeyStore } from './key-store.js';
 import type { ChangeSource } from '../../core/ports.js';
 import type { Stores } from '../../core/account-services.js';
 
@@ -16,6 +17,7 @@ export interface SqlStorage {
   readonly sessions: SqlSessionStore;
   readonly clients: SqlClientStore;
   readonly audit: SqlAuditStore;
+  readonly keys: SqlKeyStore;
   readonly changes: ChangeSource;
   migrate(): Promise<MigrationSummary>;
   close(): Promise<void>;
@@ -30,6 +32,7 @@ export function openStorage(location: DatabaseLocation): SqlStorage {
     sessions: new SqlSessionStore(dialect),
     clients: new SqlClientStore(dialect),
     audit: new SqlAuditStore(dialect),
+    keys: new SqlKeyStore(dialect),
     changes: { version: () => dialect.externalChangeVersion() },
     migrate: () => migrateToLatest(dialect.db),
     close: () => dialect.close(),
@@ -43,6 +46,7 @@ export function storageStores(storage: SqlStorage): Stores {
     sessions: storage.sessions,
     clients: storage.clients,
     audit: storage.audit,
+    keys: storage.keys,
     changes: storage.changes,
     health: storage.users,
   };

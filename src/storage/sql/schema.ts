@@ -66,12 +66,25 @@ export interface AuditEventsTable {
   details: string | null;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  state: string;
+  /** JSON of the public JWK. */
+  public_jwk: string;
+  private_sealed: string;
+  created_at: string;
+  activated_at: string | null;
+  retired_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   clients: ClientsTable;
   audit_events: AuditEventsTable;
+  signing_keys: SigningKeysTable;
 }
 
 export type { Generated };

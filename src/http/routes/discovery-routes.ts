@@ -1,0 +1,80 @@
+/** RFC 7517 JWK Set and RFC 8414 authorization server metadata. */
+import type { FastifyInstance } from 'fastify';
+import type { Portcullis } from '../../core/portcullis.js';
+
+const jwkSetSchema = {
+  type: 'object',
+  required: ['keys'],
+  properties: {
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        // Public members only (RFC 7518 §6, RFC 8037 §2): nothing else can be serialised.
+        properties: {
+          kty: { type: 'string' },
+          kid: { type: 'string' },
+          alg: { type: 'string' },
+          use: { type: 'string' },
+          crv: { type: 'string' },
+          x: { type: 'string' },
+          y: { type: 'string' },
+          n: { type: 'string' },
+          e: { type: 'string' },
+        },
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const metadataSchema = {
+  type: 'object',
+  properties: {
+    issuer: { type: 'string' },
+    token_endpoint: { type: 'string' },
+    revocation_endpoint: { type: 'string' },
+    introspection_endpoint: { type: 'string' },
+    jwks_uri: { type: 'string' },
+    grant_types_supported: { type: 'array', items: { type: 'string' } },
+    response_types_supported: { type: 'array', items: { type: 'string' } },
+    scopes_supported: { type: 'array', items: { type: 'string' } },
+    token_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
+    revocation_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
+    introspection_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
+    token_endpoint_auth_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
+    access_token_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
+  },
+  additionalProperties: false,
+} as const;
+
+export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcullis): void {
+  const { config } = portcullis;
+  const issuer = config.issuer.replace(/\/+$/, '');
+
+  app.get('/.well-known/jwks.json', { schema: { response: { 200: jwkSetSchema } } }, async (_request, reply) => {
+    // A next key is published at least this long before it signs (KeyService.rotate), so caches this long are safe.
+    reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
+    return portcullis.jwks();
+  });
+
+  app.get('/.well-known/oauth-authorization-server', { schema: { response: { 200: metadataSchema } } }, async (_request, reply) => {
+    reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
+    const clientAuth = ['client_secret_basic', 'client_secret_post'];
+    return {
+      issuer: config.issuer,
+      token_endpoint: `${issuer}/token`,
+      revocation_endpoint: `${issuer}/revoke`,
+      introspection_endpoint: `${issuer}/introspect`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+      response_types_supported: [],
+      scopes_supported: [...config.defaultScopes, 'admin'].filter((scope, i, all) => all.indexOf(scope) === i),
+      token_endpoint_auth_methods_supported: [...clientAuth, 'none'],
+      revocation_endpoint_auth_methods_supported: [...clientAuth, 'none'],
+      introspection_endpoint_auth_methods_supported: clientAuth,
+      access_token_signing_alg_values_supported: [config.algorithm],
+    };
+  });
+}
