@@ -1,0 +1,74 @@
+/**
+ * The verified token as typed claims. jose has checked the signature, `iss`,
+ * `aud`, `typ`, the times and that the required claims exist; this checks
+ * their types, so that `sub` is a string and not whatever the token said.
+ */
+import type { JWTPayload } from 'jose';
+import { InsufficientScopeError, InvalidTokenError } from './errors.js';
+
+export interface VerifiedToken {
+  /** The subject: a username, or a service client's id on client-credentials tokens. */
+  readonly sub: string;
+  /** The granted scopes (the `scope` claim split on spaces). */
+  readonly scope: readonly string[];
+  readonly iss: string;
+  readonly aud?: string | readonly string[];
+  readonly exp: number;
+  readonly iat: number;
+  readonly nbf?: number;
+  readonly jti: string;
+  /** The session (login) the token belongs to; absent on client-credentials tokens. */
+  readonly sid?: string;
+  /** The OAuth client the token was issued to (`client_id`, RFC 9068 §2.2). */
+  readonly clientId?: string;
+  /** Every claim as received. */
+  readonly raw: JWTPayload;
+}
+
+function optionalString(payload: JWTPayload, name: string): string | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidTokenError(`claim ${name} is not a string`);
+  return value;
+}
+
+function requiredString(payload: JWTPayload, name: string): string {
+  const value = optionalString(payload, name);
+  if (value === undefined || value === '') throw new InvalidTokenError(`claim ${name} is missing or empty`);
+  return value;
+}
+
+export function parseScope(scope: string): string[] {
+  return scope.split(' ').filter((item) => item !== '');
+}
+
+export function toVerifiedToken(payload: JWTPayload): VerifiedToken {
+  const scope = optionalString(payload, 'scope');
+  if (scope === undefined) throw new InvalidTokenError('claim scope is missing');
+  if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
+    throw new InvalidTokenError('claims exp and iat must be numbers');
+  }
+  const aud = payload.aud;
+  const sid = optionalString(payload, 'sid');
+  const clientId = optionalString(payload, 'client_id');
+  return Object.freeze({
+    sub: requiredString(payload, 'sub'),
+    scope: Object.freeze(parseScope(scope)),
+    iss: requiredString(payload, 'iss'),
+    ...(aud === undefined ? {} : { aud: Array.isArray(aud) ? Object.freeze([...aud]) : aud }),
+    exp: payload.exp,
+    iat: payload.iat,
+    ...(payload.nbf === undefined ? {} : { nbf: payload.nbf }),
+    jti: requiredString(payload, 'jti'),
+    ...(sid === undefined ? {} : { sid }),
+    ...(clientId === undefined ? {} : { clientId }),
+    raw: payload,
+  });
+}
+
+/** Throws InsufficientScopeError unless `token` holds every one of `required`. */
+export function assertScopes(token: Pick<VerifiedToken, 'scope'>, required: readonly string[]): void {
+  if (required.length === 0) return;
+  const granted = new Set(token.scope);
+  if (!required.every((scope) => granted.has(scope))) throw new InsufficientScopeError(required);
+}

@@ -1,0 +1,66 @@
+/**
+ * The verifier as a Fastify plugin:
+ *
+ *   await app.register(portcullisVerifier, { issuer: 'https://auth.example.com' });
+ *   app.get('/items', { preHandler: app.requireAuth(['items']) }, (request) => request.verifiedToken);
+ *
+ * Decorates `request.verifiedToken` (set once a requireAuth preHandler has
+ * run) and `fastify.requireAuth(scopes?)`. Not `request.auth`: the Portcullis
+ * server types that one as its own AuthContext, and TypeScript cannot merge two
+ * types for one request property into a program that loads both. The plugin skips Fastify's
+ * encapsulation (what fastify-plugin does), so the decorators are visible to
+ * the app that registers it. Verifier errors are answered here, as
+ * `{"detail": ...}` with the status and WWW-Authenticate of the error, so the
+ * host's error handler needs to know nothing about them.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { VerifiedToken } from './claims.js';
+import { VerifierError } from './errors.js';
+import { checkScopes, type VerifierOptions } from './options.js';
+import { createVerifier, type Verifier } from './verifier.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified access token, set by a `requireAuth()` preHandler. */
+    verifiedToken: VerifiedToken | undefined;
+  }
+  interface FastifyInstance {
+    /** A preHandler: any valid bearer token holding `scopes`. */
+    requireAuth(scopes?: readonly string[]): preHandlerAsyncHookHandler;
+  }
+}
+
+/** The verifier's options, or a verifier already made (to share one cache between apps). */
+export type PortcullisVerifierOptions = VerifierOptions | { verifier: Verifier };
+
+export function sendVerifierError(error: VerifierError, reply: FastifyReply): FastifyReply {
+  if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate);
+  if (error.status === 503) reply.header('retry-after', '1');
+  return reply.code(error.status).type('application/json; charset=utf-8').send({ detail: error.detail });
+}
+
+async function plugin(fastify: FastifyInstance, options: PortcullisVerifierOptions): Promise<void> {
+  const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
+  fastify.decorateRequest('verifiedToken', undefined);
+  fastify.decorate('requireAuth', (scopes: readonly string[] = []): preHandlerAsyncHookHandler => {
+    const requiredScopes = checkScopes(scopes, 'requireAuth scopes'); // a bad scope fails at route definition
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        request.verifiedToken = await verifier.verifyRequest(request.headers.authorization, { requiredScopes });
+      } catch (error) {
+        if (!(error instanceof VerifierError)) throw error;
+        if (error.status >= 500) request.log.warn({ err: error }, 'token keys unavailable');
+        return sendVerifierError(error, reply);
+      }
+    };
+  });
+}
+
+// What fastify-plugin sets: no encapsulation, a name, the Fastify major it needs.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'portcullis-verifier',
+  [Symbol.for('plugin-meta')]: { name: 'portcullis-verifier', fastify: '5.x' },
+});
+
+export const portcullisVerifier: FastifyPluginAsync<PortcullisVerifierOptions> = plugin;
