@@ -56,6 +56,8 @@ export class KeyService {
   async ensure(): Promise<void> {
     const now = this.clock.now();
     let keys = await this.store.list();
+    const mine = keys.filter((key) => key.algorithm === this.settings.algorithm);
+    this.assertOpens(mine.find((key) => key.state === 'current') ?? mine.find((key) => key.state === 'next'));
     for (const key of keys) {
       if (key.algorithm !== this.settings.algorithm && key.state !== 'retired') await this.store.retire(key.kid, key.state, now);
     }
@@ -75,6 +77,7 @@ export class KeyService {
     const current = keys.find((key) => key.state === 'current');
     const next = keys.find((key) => key.state === 'next');
     if (!next) throw new InvalidRequestError('There is no next key to promote; start the server once to create one');
+    this.assertOpens(next);
     const publishedForMs = now - next.createdAt;
     if (!options.force && publishedForMs < this.settings.jwksMaxAgeMs) {
       const wait = Math.ceil((this.settings.jwksMaxAgeMs - publishedForMs) / 1000);
@@ -98,19 +101,18 @@ export class KeyService {
   }
 
   /**
-   * Takes a key out of use at once (a compromise): the current key is
-   * replaced by the next one; a retired key stops verifying now, so tokens
-   * it signed are refused; a next key is replaced by a fresh one.
+   * Takes a key out of use at once (a compromise): it stops signing and
+   * verifying now, so tokens it signed are refused. A current key is first
+   * replaced by the next one; a next key is replaced by a fresh one.
    */
   async retire(kid: string, context: ActionContext): Promise<void> {
     const key = (await this.store.list()).find((candidate) => candidate.kid === kid);
     if (!key) throw new NotFoundError(`No signing key ${JSON.stringify(kid)}`);
-    if (key.state === 'current') {
-      await this.rotate(context, { force: true });
-    } else {
-      await this.store.remove(kid);
-      if (key.state === 'next') await this.store.insert(this.newKey('next', this.clock.now()));
-    }
+    // The next key takes over from a current one first, so that something signs; then the key goes.
+    if (key.state === 'next') this.assertOpens(key);
+    if (key.state === 'current') await this.rotate(context, { force: true });
+    await this.store.remove(kid);
+    if (key.state === 'next') await this.store.insert(this.newKey('next', this.clock.now()));
     await this.audit.record({ type: 'key.retired', outcome: 'success', actor: context.actor, ip: context.ip, details: { kid, was: key.state } });
     await this.onChange();
   }
@@ -135,6 +137,18 @@ export class KeyService {
       }
     }
     if (changed) await this.onChange();
+  }
+
+  /**
+   * New keys are sealed under this SECRET_KEY: refuse to add any when it cannot open the keys already
+   * there (another SECRET_KEY than the servers'), or the servers could not sign once such a key is promoted.
+   */
+  private assertOpens(key: SigningKeyRecord | undefined): void {
+    if (key && this.box.open(key.privateSealed, key.kid) === undefined) {
+      throw new Error(
+        `signing key ${key.kid} cannot be decrypted: was SECRET_KEY changed? It must be the SECRET_KEY of the servers that share this database.`,
+      );
+    }
   }
 
   private newKey(state: 'current' | 'next', now: number): SigningKeyRecord {
