@@ -158,6 +158,11 @@ describe('portcullis keys', () => {
     }
     assert.deepEqual(states(await listJson()), before, 'no key sealed under the wrong SECRET_KEY was added');
 
+    const other = await cli(['keys', 'rotate', '--force'], { ALGORITHM: 'ES256' });
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /the servers on this database sign with EdDSA: run this command with ALGORITHM=EdDSA/);
+    assert.deepEqual(states(await listJson()), before, 'keys of another algorithm were not touched');
+
     const hmac = await cli(['keys', 'rotate'], { ALGORITHM: 'HS256' });
     assert.equal(hmac.code, 2);
     assert.match(hmac.stderr, /ALGORITHM is HS256: tokens are signed with SECRET_KEY, which is rotated by changing SECRET_KEY/);

@@ -24,6 +24,12 @@ async function withKeys<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
   const storage = openStorage(config.database);
   try {
     await storage.migrate();
+    const signing = (await storage.keys.list()).find((key) => key.state === 'current');
+    if (signing && signing.algorithm !== algorithm) {
+      throw new Error(
+        `ALGORITHM is ${algorithm} here, but the servers on this database sign with ${signing.algorithm}: run this command with ALGORITHM=${signing.algorithm}`,
+      );
+    }
     const keys = new KeyService(
       storage.keys,
       new SealedBox(config.secretKey, 'signing-key/v1'),

@@ -20,6 +20,8 @@ export async function serveCommand(): Promise<number> {
     server = await startServer(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
+    // Also for a person reading the terminal, and when LOG_LEVEL=silent.
+    console.error(`portcullis: could not start: ${describeError(error)}`);
     return EXIT_FAILURE;
   }
   logger.info(

@@ -111,6 +111,7 @@ export class AsymmetricKeyRing implements SigningKeys {
   private loadedAt = 0;
   private seenVersion: number | undefined;
   private reloading: Promise<void> | undefined;
+  private reloadAgain: Promise<void> | undefined;
   private lastUnknownKidReload = 0;
 
   constructor(
@@ -122,11 +123,21 @@ export class AsymmetricKeyRing implements SigningKeys {
     private readonly changes: ChangeSource,
   ) {}
 
+  /** Resolves once a load that started after this call has finished (a load already running may predate the change). */
   async reload(): Promise<void> {
-    this.reloading ??= this.load().finally(() => {
-      this.reloading = undefined;
-    });
-    return this.reloading;
+    if (!this.reloading) {
+      this.reloading = this.load().finally(() => {
+        this.reloading = undefined;
+      });
+      return this.reloading;
+    }
+    this.reloadAgain ??= this.reloading
+      .catch(() => undefined)
+      .then(() => {
+        this.reloadAgain = undefined;
+        return this.reload();
+      });
+    return this.reloadAgain;
   }
 
   signer(): TokenSigner {
