@@ -49,6 +49,44 @@ export interface Config {
   readonly keyRotationDays: number;
   /** Cache-Control max-age of the JWKS; a new key is published at least this long before it signs. */
   readonly jwksMaxAgeSeconds: number;
+  /** Abuse resistance (rate limits, login backoff, admission control, request limits). */
+  readonly abuse: AbuseSettings;
+  /** Redis for state shared by instances (rate limits, login backoff); undefined = in-process. */
+  readonly redisUrl: string | undefined;
+}
+
+export interface TokenBucketSettings {
+  /** Tokens added per minute. */
+  readonly perMinute: number;
+  /** Bucket size: how many requests may come at once. */
+  readonly burst: number;
+}
+
+export interface AbuseSettings {
+  /** false turns every rate limit and the login backoff off (a loosening: logged at start). */
+  readonly rateLimitsEnabled: boolean;
+  /** Per client IP, on /token, /users, /revoke, /introspect and the password routes. */
+  readonly ipLimit: TokenBucketSettings;
+  /** Per account (the username asked for), on the password grant and password routes. */
+  readonly accountLimit: TokenBucketSettings;
+  /** X-Forwarded-For is believed only from these proxies: addresses or CIDRs; empty = none. */
+  readonly trustedProxies: readonly string[];
+  /** Failed logins of an account from one source before the backoff starts. */
+  readonly backoffFreeFailures: number;
+  readonly backoffBaseSeconds: number;
+  readonly backoffMaxSeconds: number;
+  /** Spraying: distinct accounts one source may fail on per hour before it is throttled. */
+  readonly sprayAccountsPerHour: number;
+  /** The longest a password hash may wait for the hashing pool before the request gets 503. */
+  readonly hashMaxWaitMs: number;
+  /** Browser origins allowed by CORS; empty = CORS off. */
+  readonly corsOrigins: readonly string[];
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  /** Mark the device cookie Secure (HTTPS only); default: in production. */
+  readonly secureCookies: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -148,6 +186,37 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const authCacheMaxEntries = read.integer('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000);
   const keyRotationDays = read.integer('KEY_ROTATION_DAYS', 0, 0, 3650);
   const jwksMaxAgeSeconds = read.integer('JWKS_MAX_AGE_SECONDS', 300, 0, 86_400);
+  const abuse: AbuseSettings = {
+    rateLimitsEnabled: read.choice('RATE_LIMITS', ['on', 'off'] as const, 'on') === 'on',
+    ipLimit: {
+      perMinute: read.integer('RATE_LIMIT_IP_PER_MINUTE', 60, 1, 1_000_000),
+      burst: read.integer('RATE_LIMIT_IP_BURST', 30, 1, 1_000_000),
+    },
+    accountLimit: {
+      perMinute: read.integer('RATE_LIMIT_ACCOUNT_PER_MINUTE', 10, 1, 1_000_000),
+      burst: read.integer('RATE_LIMIT_ACCOUNT_BURST', 10, 1, 1_000_000),
+    },
+    trustedProxies: read.list('TRUSTED_PROXIES'),
+    backoffFreeFailures: read.integer('LOGIN_BACKOFF_FREE_FAILURES', 3, 0, 1000),
+    backoffBaseSeconds: read.integer('LOGIN_BACKOFF_BASE_SECONDS', 1, 1, 3600),
+    backoffMaxSeconds: read.integer('LOGIN_BACKOFF_MAX_SECONDS', 900, 1, 86_400),
+    sprayAccountsPerHour: read.integer('SPRAY_ACCOUNTS_PER_HOUR', 20, 1, 1_000_000),
+    hashMaxWaitMs: read.integer('HASH_MAX_WAIT_MS', 1000, 10, 60_000),
+    corsOrigins: read.list('CORS_ORIGINS'),
+    headersTimeoutMs: read.integer('HEADERS_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_SECONDS', 30, 1, 600) * 1000,
+    keepAliveTimeoutMs: read.integer('KEEP_ALIVE_TIMEOUT_SECONDS', 5, 1, 600) * 1000,
+    maxHeaderBytes: read.integer('MAX_HEADER_BYTES', 16_384, 1024, 1_048_576),
+    secureCookies: read.choice('SECURE_COOKIES', ['on', 'off'] as const, production ? 'on' : 'off') === 'on',
+  };
+  if (abuse.backoffMaxSeconds < abuse.backoffBaseSeconds) {
+    problems.push('LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS');
+  }
+  if (abuse.requestTimeoutMs < abuse.headersTimeoutMs) {
+    problems.push('REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS');
+  }
+  const redisUrl = env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -177,6 +246,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     authCacheMaxEntries,
     keyRotationDays,
     jwksMaxAgeSeconds,
+    abuse: Object.freeze({
+      ...abuse,
+      ipLimit: Object.freeze(abuse.ipLimit),
+      accountLimit: Object.freeze(abuse.accountLimit),
+      trustedProxies: Object.freeze(abuse.trustedProxies),
+      corsOrigins: Object.freeze(abuse.corsOrigins),
+    }),
+    redisUrl,
   });
 }
 
@@ -260,6 +337,13 @@ class EnvReader {
       return fallback;
     }
     return value;
+  }
+
+  /** A comma- or space-separated list; empty when unset. */
+  list(name: string): string[] {
+    const raw = this.env[name];
+    if (raw === undefined) return [];
+    return raw.split(/[\s,]+/).filter((item) => item !== '');
   }
 
   choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
