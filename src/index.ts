@@ -2,7 +2,7 @@
 export { loadConfig, ConfigError, OWASP_ARGON2, type Config, type Env } from './core/config.js';
 export * from './core/errors.js';
 export { systemClock, fixedClock, type Clock } from './core/clock.js';
-export type { UserStore, PasswordHasher, StorageHealth, NewUser } from './core/ports.js';
+export type { UserStore, PasswordHasher, StorageHealth, NewUser, RateLimiter, RateDecision } from './core/ports.js';
 export {
   createPortcullis,
   Portcullis,
@@ -11,10 +11,20 @@ export {
   type TokenResponse,
 } from './core/portcullis.js';
 export { Argon2PasswordHasher } from './core/passwords/password-hasher.js';
-export { WorkLimiter } from './core/passwords/work-limiter.js';
+export { WorkLimiter, type WorkLimiterOptions, type WorkLimiterStats } from './core/passwords/work-limiter.js';
 export { checkPasswordPolicy, normalizePassword } from './core/passwords/password-policy.js';
 export { AccessTokenCodec, type AccessTokenClaims } from './core/tokens/access-token.js';
 export { toPublicUser, type PublicUser, type User } from './core/users/user.js';
 export { buildApp, type AppOptions } from './http/app.js';
 export { openStorage, type SqlStorage } from './storage/sql/open-storage.js';
+export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './storage/memory/memory-rate-limiter.js';
+export { RedisRateLimiter, type RedisRateLimiterOptions } from './storage/redis/redis-rate-limiter.js';
+export { createRedisClient } from './storage/redis/redis-client.js';
+export { FallbackRateLimiter, type FallbackEvents } from './core/rate-limit/fallback-rate-limiter.js';
+export type { RateCheck, RateLimitedAction } from './core/rate-limit/rate-limits.js';
+export type { LoginAttemptStore, LoginAttemptView, LoginFailures, LoginFailureRecord } from './core/ports.js';
+export type { PasswordLogin } from './core/portcullis.js';
+export { MemoryLoginAttemptStore, type MemoryLoginAttemptStoreOptions } from './storage/memory/memory-login-attempt-store.js';
+export { RedisLoginAttemptStore, type RedisLoginAttemptStoreOptions } from './storage/redis/redis-login-attempt-store.js';
+export { FallbackLoginAttemptStore, type StoreOutageEvents } from './storage/redis/fallback-login-attempt-store.js';
 export { startServer, type RunningServer } from './cli/server.js';

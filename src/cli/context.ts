@@ -27,7 +27,9 @@ export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): 
   const storage = openStorage(config.database);
   try {
     await storage.migrate();
-    const hasher = new Argon2PasswordHasher(config.argon2, new WorkLimiter(config.hashConcurrency, 1_000));
+    // Commands hash one password at a time, so the wait bound only matters if that ever changes.
+    const limiter = new WorkLimiter(config.hashConcurrency, 1_000, { maxWaitMs: config.abuse.hashMaxWaitMs });
+    const hasher = new Argon2PasswordHasher(config.argon2, limiter);
     const services = createAccountServices(config, storageStores(storage), hasher, systemClock);
     return await work({ config, storage, ...services });
   } finally {

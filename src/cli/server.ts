@@ -8,6 +8,11 @@ import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
 import { createPortcullis, type Portcullis } from '../core/portcullis.js';
 import { buildApp } from '../http/app.js';
+import type { LoginAttemptStore } from '../core/ports.js';
+import { openLoginAttempts, type LoginAttemptsWiring } from './login-attempts.js';
+import { createRateLimiter } from './rate-limiter.js';
+import { createRedisClient } from '../storage/redis/redis-client.js';
+import type { Redis } from 'ioredis';
 import { SYSTEM } from '../core/action-context.js';
 
 const KEY_TICK_MS = 60_000;
@@ -18,19 +23,40 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   readonly portcullis: Portcullis;
   readonly storage: SqlStorage;
+  /** The hashing pool's admission control; its stats() are the counters for metrics. */
+  readonly hashLimiter: WorkLimiter;
+  /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
+  readonly loginAttempts: LoginAttemptStore;
   /** Stops accepting, lets in-flight requests finish, closes the database. */
   close(): Promise<void>;
 }
 
 export async function startServer(config: Config, logger?: FastifyBaseLogger): Promise<RunningServer> {
   const storage = openStorage(config.database);
+  let loginAttempts: LoginAttemptsWiring | undefined;
+  let log: FastifyBaseLogger | undefined = logger;
+  let redis: Redis | undefined;
   try {
     await storage.migrate();
-    const hasher = new Argon2PasswordHasher(config.argon2, new WorkLimiter(config.hashConcurrency, config.hashQueueLimit));
+    const hashLimiter = new WorkLimiter(config.hashConcurrency, config.hashQueueLimit, {
+      maxWaitMs: config.abuse.hashMaxWaitMs,
+    });
+    const hasher = new Argon2PasswordHasher(config.argon2, hashLimiter);
+    // Also the first measurement of a hash's duration, from which admission estimates waits.
     await hasher.warmUp();
-    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher });
+    // One Redis connection for the state instances share. Down at start is an outage like any
+    // other: the in-process fallbacks serve, and ioredis keeps reconnecting.
+    if (config.redisUrl !== undefined) {
+      redis = createRedisClient(config.redisUrl);
+      await redis
+        .connect()
+        .catch((error: unknown) => log?.warn({ err: error }, 'Redis unreachable at start; state is kept in-process until it answers'));
+    }
+    loginAttempts = await openLoginAttempts(config, { log: () => log, ...(redis ? { redis } : {}) });
+    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher, loginAttempts: loginAttempts.store, rateLimiter: createRateLimiter(redis, () => log) });
     await portcullis.start();
     const app = await buildApp(portcullis, logger ? { logger } : {});
+    log = app.log;
     // Key housekeeping: retired keys leave the JWKS once their tokens expired; scheduled rotation.
     const keyTimer = portcullis.keys
       ? setInterval(() => {
@@ -48,14 +74,28 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger): P
       app,
       portcullis,
       storage,
+      hashLimiter,
+      loginAttempts: loginAttempts.store,
       close() {
         clearInterval(keyTimer);
-        closing ??= app.close().then(() => storage.close());
+        const attempts = loginAttempts;
+        closing ??= app
+          .close()
+          .then(() => Promise.all([storage.close(), attempts?.close()]))
+          .then(() => closeRedis(redis));
         return closing;
       },
     };
   } catch (error) {
     await storage.close().catch(() => undefined);
+    await loginAttempts?.close().catch(() => undefined);
+    await closeRedis(redis);
     throw error;
   }
+}
+
+async function closeRedis(redis: Redis | undefined): Promise<void> {
+  if (redis === undefined) return;
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
 }

@@ -3,6 +3,8 @@
  * humans and never carry a password, hash or token. `http/error-handler.ts`
  * maps codes to statuses; nothing else in core knows about HTTP.
  */
+import type { RateCheck } from './rate-limit/rate-limits.js';
+
 export abstract class PortcullisError extends Error {
   abstract readonly code: string;
   constructor(message: string, options?: { cause?: unknown }) {
@@ -101,6 +103,16 @@ export class OverloadedError extends PortcullisError {
   }
 }
 
+/** A rate-limit bucket (per client IP or per account) is empty; `check` says which and until when. */
+export class RateLimitedError extends PortcullisError {
+  readonly code = 'ERR_RATE_LIMITED';
+  readonly retryAfterSeconds: number;
+  constructor(readonly check: RateCheck) {
+    super('Too many requests');
+    this.retryAfterSeconds = check.decision.retryAfterSeconds;
+  }
+}
+
 /** The database cannot be reached or answered with a fault. */
 export class StorageUnavailableError extends PortcullisError {
   readonly code = 'ERR_STORAGE_UNAVAILABLE';
@@ -169,5 +181,17 @@ export class WrongPrincipalError extends PortcullisError {
   readonly code = 'ERR_WRONG_PRINCIPAL';
   constructor(message = 'Not enough permissions') {
     super(message);
+  }
+}
+
+/**
+ * A password login refused before its password was checked: too many failures
+ * of this account from this source, or one source failing on many accounts.
+ * Says nothing about whether the account exists.
+ */
+export class LoginThrottledError extends PortcullisError {
+  readonly code = 'ERR_LOGIN_THROTTLED';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many failed login attempts; try again later');
   }
 }

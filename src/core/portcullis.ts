@@ -21,7 +21,9 @@ import {
   WrongPasswordError,
   WrongPrincipalError,
 } from './errors.js';
-import type { PasswordHasher } from './ports.js';
+import { LoginGuard } from './login/login-guard.js';
+import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
+import { RateLimits } from './rate-limit/rate-limits.js';
 import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
 import { isSessionActive, type Session } from './sessions/session.js';
 import type { SessionService } from './sessions/session-service.js';
@@ -31,18 +33,23 @@ import { isHmacAlgorithm } from './tokens/algorithms.js';
 import { AsymmetricKeyRing, HmacKeys, type SigningKeys } from './keys/key-ring.js';
 import { KeyService } from './keys/key-service.js';
 import { SealedBox } from './sealed-box.js';
-import { TokenService, type TokenResponse } from './tokens/token-service.js';
+import { TokenService, type PasswordLogin, type TokenResponse } from './tokens/token-service.js';
 import type { User } from './users/user.js';
-import { usernameKey } from './users/user-fields.js';
+import { loginKey, usernameKey } from './users/user-fields.js';
+import { DeviceTokens } from './login/device-token.js';
 import type { CreateUserInput, UserService } from './users/user-service.js';
 
-export type { TokenResponse } from './tokens/token-service.js';
+export type { PasswordLogin, TokenResponse } from './tokens/token-service.js';
 
 export interface PortcullisDependencies {
   readonly config: Config;
   readonly stores: Stores;
   readonly hasher: PasswordHasher;
   readonly clock?: Clock;
+  /** Login backoff and spraying bookkeeping; without it (or with RATE_LIMITS=off) those defences are off. */
+  readonly loginAttempts?: LoginAttemptStore;
+  /** Token buckets for the rate limits (MemoryRateLimiter, RedisRateLimiter); without one there are none. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /** A verified bearer token of a user's login. */
@@ -78,6 +85,8 @@ export class Portcullis {
   readonly clients: ClientService;
   readonly audit: AuditLog;
   readonly cache: AuthStateCache;
+  /** Per client address and per account; the HTTP routes check them before doing the work. */
+  readonly rateLimits: RateLimits;
   private readonly stores: Stores;
   private readonly hasher: PasswordHasher;
   private readonly clock: Clock;
@@ -85,6 +94,7 @@ export class Portcullis {
   readonly keys: KeyService | undefined;
   private readonly codec: AccessTokenCodec;
   private readonly tokens: TokenService;
+  private readonly devices: DeviceTokens;
 
   constructor(deps: PortcullisDependencies) {
     this.config = deps.config;
@@ -97,6 +107,12 @@ export class Portcullis {
     this.clients = services.clients;
     this.audit = services.audit;
     this.cache = services.cache;
+    this.rateLimits = new RateLimits({
+      limiter: deps.rateLimiter,
+      settings: this.config.abuse,
+      audit: this.audit,
+      users: this.stores.users,
+    });
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
     const algorithm = this.config.algorithm;
     let keys: SigningKeys;
@@ -133,6 +149,7 @@ export class Portcullis {
       this.clock,
       keys,
     );
+    this.devices = new DeviceTokens(this.config.secretKey, this.clock);
     this.tokens = new TokenService({
       users: this.stores.users,
       sessions: this.stores.sessions,
@@ -144,15 +161,55 @@ export class Portcullis {
       audit: this.audit,
       invalidation: this.cache,
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
+      ...(deps.loginAttempts && this.config.abuse.rateLimitsEnabled
+        ? {
+            loginGuard: new LoginGuard({
+              store: deps.loginAttempts,
+              settings: {
+                freeFailures: this.config.abuse.backoffFreeFailures,
+                baseSeconds: this.config.abuse.backoffBaseSeconds,
+                maxSeconds: this.config.abuse.backoffMaxSeconds,
+                sprayAccountsPerHour: this.config.abuse.sprayAccountsPerHour,
+              },
+              secretKey: this.config.secretKey,
+              clock: this.clock,
+              audit: this.audit,
+            }),
+          }
+        : {}),
     });
   }
 
-  passwordGrant(
+  /**
+   * Whether the client presents a valid device token of this account (a
+   * device that logged in as it before). Such a login is not counted against
+   * the account's rate limit, so a botnet exhausting that limit cannot lock
+   * the owner out; its IP limit and the login backoff still apply.
+   */
+  isKnownDevice(username: string, deviceToken: string | undefined): boolean {
+    if (deviceToken === undefined) return false;
+    return this.devices.verify(deviceToken, loginKey(username)) !== undefined;
+  }
+
+  async passwordGrant(
     grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[] },
     client: Client | undefined,
     context: ActionContext,
   ): Promise<TokenResponse> {
-    return this.tokens.passwordGrant(grant.username, grant.password, grant.scopes, client, context);
+    return (await this.passwordLogin(grant, client, context)).tokens;
+  }
+
+  /**
+   * The password grant with the device signal: `deviceToken` is what the
+   * client kept from an earlier login (the device cookie); the answer carries
+   * the one to keep now (undefined when the login defences are off).
+   */
+  passwordLogin(
+    grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[]; readonly deviceToken?: string },
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<PasswordLogin> {
+    return this.tokens.passwordGrant(grant.username, grant.password, grant.scopes, client, context, grant.deviceToken);
   }
 
   refreshGrant(

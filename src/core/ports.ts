@@ -5,6 +5,7 @@
  */
 import type { AuditEvent, AuditFilter, AuditPage } from './audit/audit-event.js';
 import type { Client } from './clients/client.js';
+import type { TokenBucketSettings } from './config.js';
 import type { KeyState, SigningKeyRecord } from './keys/signing-key.js';
 import type { Session, SessionEndReason } from './sessions/session.js';
 import type { User } from './users/user.js';
@@ -153,4 +154,72 @@ export interface KeyStore {
   /** Marks a key retired now; false if it was not in `fromState`. */
   retire(kid: string, fromState: KeyState, nowMs: number): Promise<boolean>;
   remove(kid: string): Promise<boolean>;
+}
+
+/** What a rate limiter answers for one request. */
+export interface RateDecision {
+  readonly allowed: boolean;
+  /** The bucket size (burst). */
+  readonly limit: number;
+  /** Whole tokens left after this request. */
+  readonly remaining: number;
+  /** Seconds until the bucket is full again (0 when it is). */
+  readonly resetSeconds: number;
+  /** Seconds until a request of this cost would be allowed (0 when allowed). */
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * Token buckets by key: capacity `burst`, refilled at `perMinute / 60` tokens
+ * a second. A refused request takes nothing. In-process or shared (Redis).
+ */
+export interface RateLimiter {
+  /** Takes `cost` tokens (default 1) from the key's bucket if it holds them. `cost` must be 1..burst. */
+  consume(key: string, bucket: TokenBucketSettings, cost?: number): Promise<RateDecision>;
+}
+
+/** The failed logins of one (account, source) pair. */
+export interface LoginFailures {
+  readonly count: number;
+  /** When the last one happened (ms since the epoch). */
+  readonly lastAt: number;
+}
+
+/** What the login defences know about an attempt before the password is checked. */
+export interface LoginAttemptView {
+  /** undefined when the pair has no failures remembered. */
+  readonly failures: LoginFailures | undefined;
+  /** Distinct accounts the source failed on within the spray window. */
+  readonly sprayAccounts: number;
+  /** The oldest of those failures (ms); undefined when there is none. */
+  readonly sprayOldestAt: number | undefined;
+}
+
+export interface LoginFailureRecord {
+  /** The (account, source) pair: opaque, built by core. */
+  readonly pairKey: string;
+  /** The client's address (opaque), for spraying. */
+  readonly sourceKey: string;
+  /** The account failed on (opaque); counted once per source within the window. */
+  readonly accountKey: string;
+  readonly nowMs: number;
+  /** The pair is forgotten this long after its last failure. */
+  readonly pairTtlMs: number;
+  readonly sprayWindowMs: number;
+}
+
+/**
+ * Bookkeeping of the login backoff and spraying defences, in-process or
+ * shared by instances (Redis). Keys are opaque strings made by core (never a
+ * username or password); every record expires on its own.
+ */
+export interface LoginAttemptStore {
+  /** The pair's failures and the source's spraying count (a sliding window ending at `nowMs`). */
+  inspect(pairKey: string, sourceKey: string, nowMs: number, sprayWindowMs: number): Promise<LoginAttemptView>;
+  /** Counts a failure of the pair and of the source on the account, atomically; the pair's new state. */
+  recordFailure(failure: LoginFailureRecord): Promise<LoginFailures>;
+  /** Forgets the pair's failures (a successful login). */
+  clearFailures(pairKey: string): Promise<void>;
+  /** true for the first call with `key` within `ttlMs` (so a decision is logged once), false after. */
+  claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean>;
 }

@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
-import { registerErrorHandling } from './error-handler.js';
+import { handleClientError, registerErrorHandling } from './error-handler.js';
 import { registerAuthentication } from './plugins/authenticate.js';
 import { registerBodyParsers } from './plugins/body-parsers.js';
+import { registerCors } from './plugins/cors.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
@@ -22,6 +24,7 @@ export interface AppOptions {
 }
 
 export async function buildApp(portcullis: Portcullis, options: AppOptions = {}): Promise<FastifyInstance> {
+  const limits = portcullis.config.abuse;
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -29,15 +32,27 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     requestIdHeader: false,
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     return503OnClosing: true,
+    // request.ip: X-Forwarded-For is believed only from these proxies (TRUSTED_PROXIES); otherwise the socket's address.
+    trustProxy: portcullis.config.abuse.trustedProxies.length > 0 ? [...portcullis.config.abuse.trustedProxies] : false,
     // Slow-client bounds: a client that dribbles its request costs a socket for seconds, not forever.
-    connectionTimeout: 30_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 5_000,
+    connectionTimeout: limits.requestTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts only this often (default 30 s, which would stretch a 1 s bound to 30).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs / 4),
+    },
+    clientErrorHandler: handleClientError,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
   });
 
   registerErrorHandling(app);
+  registerSecurityHeaders(app, { hsts: portcullis.config.production });
+  await registerCors(app, limits.corsOrigins);
   registerBodyParsers(app);
   registerAuthentication(app, portcullis);
   registerRequestLog(app);
@@ -48,7 +63,6 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     closing = true;
   });
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
     if (closing) reply.header('connection', 'close');
   });
 

@@ -6,8 +6,11 @@
  * a generic detail, logged with the request id; nothing else ever reaches the
  * client (no stack, no driver message, no credential).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InsufficientScopeError, OverloadedError, PortcullisError } from '../core/errors.js';
+import { InsufficientScopeError, LoginThrottledError, OverloadedError, PortcullisError, RateLimitedError } from '../core/errors.js';
+import { setRateLimitHeaders } from './plugins/rate-limit.js';
 
 export interface ErrorMapping {
   readonly status: number;
@@ -32,6 +35,9 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorMapping>> = Object.freeze
   ERR_USERNAME_TAKEN: { status: 409 },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, detail: 'Request body too large', oauthError: 'invalid_request' },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, oauthError: 'invalid_request' },
+  ERR_LOGIN_THROTTLED: { status: 429, oauthError: 'temporarily_unavailable' },
+  // RFC 6749 has no code for it; temporarily_unavailable (§4.1.2.1) is the nearest, and says "try later".
+  ERR_RATE_LIMITED: { status: 429, detail: 'Too many requests', oauthError: 'temporarily_unavailable' },
   ERR_OVERLOADED: { status: 503, oauthError: 'temporarily_unavailable' },
   ERR_STORAGE_UNAVAILABLE: { status: 503, detail: 'Service temporarily unavailable', oauthError: 'temporarily_unavailable' },
   ERR_INVALID_CLIENT: { status: 401, oauthError: 'invalid_client', wwwAuthenticate: 'Basic' },
@@ -102,15 +108,23 @@ export function resolveError(error: unknown): Resolved {
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { code, mapping, detail } = resolveError(error);
-  if (mapping.status >= 500) {
+  // An overload refusal is expected under a storm and counted by the hashing pool; logging each one
+  // (with its stack) would cost more than the refusal itself and flood the log.
+  if (mapping.status >= 500 && code !== 'ERR_OVERLOADED') {
     request.log.error({ err: error, code }, 'request failed');
   }
   if (mapping.wwwAuthenticate) reply.header('www-authenticate', mapping.wwwAuthenticate);
   if (error instanceof InsufficientScopeError) {
     reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${error.requiredScopes.join(' ')}"`);
   }
-  if (error instanceof OverloadedError) reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof OverloadedError || error instanceof LoginThrottledError) {
+    reply.header('retry-after', String(error.retryAfterSeconds));
+  }
   if (code === 'ERR_STORAGE_UNAVAILABLE') reply.header('retry-after', '1');
+  if (error instanceof RateLimitedError) {
+    reply.header('retry-after', String(error.retryAfterSeconds));
+    setRateLimitHeaders(reply, error.check);
+  }
   const oauth = (request.routeOptions.config as { oauth?: boolean } | undefined)?.oauth === true;
   const body: Record<string, string> = { detail };
   if (oauth && mapping.oauthError) {
@@ -125,4 +139,34 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }),
   );
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (Fastify's
+ * `clientErrorHandler`): a slow client past HEADERS_TIMEOUT_SECONDS or
+ * REQUEST_TIMEOUT_SECONDS gets 408, a header block over MAX_HEADER_BYTES
+ * 431, anything unparsable 400; always JSON `{detail}`, then the connection
+ * is closed.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request timed out']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request header fields too large']
+        : [400, 'Malformed HTTP request'];
+  const body = JSON.stringify({ detail });
+  // As Node does itself: never write into a response that has already begun (internal, but stable since Node 0.x).
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy();
 }

@@ -29,6 +29,9 @@ const SCRUBBED = [
   'DEFAULT_SCOPES',
   'LOG_LEVEL',
   'NODE_OPTIONS',
+  'REDIS_URL',
+  'RATE_LIMITS',
+  'TRUSTED_PROXIES',
 ];
 
 export type CliEnv = Record<string, string | undefined>;

@@ -15,6 +15,9 @@ export async function serveCommand(): Promise<number> {
   if (config.registration === 'open' && config.production) {
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
+  if (!config.abuse.rateLimitsEnabled) {
+    logger.warn('RATE_LIMITS=off: no rate limits and no login backoff; password guessing is limited only by hashing cost');
+  }
   let server;
   try {
     server = await startServer(config, logger);

@@ -2,6 +2,7 @@
 export const AUDIT_EVENT_TYPES = [
   'login.success',
   'login.failure',
+  'login.throttled',
   'refresh.reuse_detected',
   'client.token_issued',
   'client.auth_failure',
@@ -18,6 +19,7 @@ export const AUDIT_EVENT_TYPES = [
   'token.revoked',
   'key.rotated',
   'key.retired',
+  'rate_limit.exceeded',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

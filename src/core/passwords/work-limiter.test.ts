@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
+import { fixedClock } from '../clock.js';
 import { OverloadedError } from '../errors.js';
 import { WorkLimiter } from './work-limiter.js';
 
@@ -141,6 +142,9 @@ describe('WorkLimiter', () => {
   });
 
   it('rejects a bad concurrency or queue limit with TypeError', () => {
+    assert.throws(() => new WorkLimiter(1, 1, { maxWaitMs: 0 }), TypeError);
+    assert.throws(() => new WorkLimiter(1, 1, { maxWaitMs: Number.NaN }), TypeError);
+    assert.throws(() => new WorkLimiter(1, 1, { smoothing: 0 }), TypeError);
     for (const [concurrency, queueLimit] of [
       [0, 1],
       [1.5, 1],
@@ -151,5 +155,155 @@ describe('WorkLimiter', () => {
     ] as const) {
       assert.throws(() => new WorkLimiter(concurrency, queueLimit), TypeError);
     }
+  });
+
+  describe('admission control (maxWaitMs)', () => {
+    /** A task that takes `ms` on the injected clock. */
+    const timed = (clock: ReturnType<typeof fixedClock>, ms: number) => async () => {
+      clock.advance(ms);
+      return ms;
+    };
+
+    it('averages measured task times', async () => {
+      const clock = fixedClock(0);
+      const limiter = new WorkLimiter(1, 10, { clock, smoothing: 0.5 });
+      assert.equal(limiter.stats().averageTaskMs, 0);
+      await limiter.run(timed(clock, 100));
+      assert.equal(limiter.stats().averageTaskMs, 100);
+      await limiter.run(timed(clock, 200));
+      assert.equal(limiter.stats().averageTaskMs, 150);
+      assert.equal(limiter.stats().completed, 2);
+    });
+
+    it('refuses at once a task whose estimated wait exceeds the bound, with Retry-After from the estimate', async () => {
+      const clock = fixedClock(0);
+      const limiter = new WorkLimiter(1, 100, { clock, maxWaitMs: 250 });
+      await limiter.run(timed(clock, 100));
+      const busy = gate('busy');
+      const runs = [limiter.run(busy.task)];
+      assert.equal(limiter.estimatedWaitMs(), 100);
+      const queued = [gate('q1'), gate('q2')];
+      for (const g of queued) runs.push(limiter.run(g.task));
+      assert.equal(limiter.queued, 2);
+      assert.equal(limiter.estimatedWaitMs(), 300);
+      const refused = gate('refused');
+      await assert.rejects(limiter.run(refused.task), (error: unknown) => {
+        assert.ok(error instanceof OverloadedError);
+        assert.equal(error.retryAfterSeconds, 1);
+        return true;
+      });
+      assert.equal(refused.started(), false);
+      assert.equal(limiter.queued, 2, 'the refused task never entered the queue');
+      assert.equal(limiter.stats().rejected, 1);
+      assert.equal(limiter.stats().timedOut, 0);
+      for (const g of [busy, ...queued]) {
+        await tick();
+        g.release();
+      }
+      await Promise.all(runs);
+    });
+
+    it('spreads the estimate over the slots', async () => {
+      const clock = fixedClock(0);
+      const limiter = new WorkLimiter(4, 100, { clock, maxWaitMs: 1_000 });
+      await limiter.run(timed(clock, 400));
+      const gates = Array.from({ length: 4 + 9 }, (_, i) => gate(`g${i}`));
+      const runs = gates.map((g) => limiter.run(g.task));
+      // 9 queued + the newcomer = 10 tasks of 400 ms over 4 slots: 1000 ms, still admitted.
+      assert.equal(limiter.estimatedWaitMs(), 1_000);
+      const tenth = gate('tenth');
+      runs.push(limiter.run(tenth.task));
+      await assert.rejects(limiter.run(async () => 'over'), OverloadedError);
+      assert.equal(limiter.estimatedWaitMs(), 1_100);
+      for (const g of [...gates, tenth]) {
+        await tick();
+        g.release();
+      }
+      await Promise.all(runs);
+    });
+
+    it('admits on the queue limit alone until a task time has been measured', async () => {
+      const limiter = new WorkLimiter(1, 3, { clock: fixedClock(0), maxWaitMs: 10 });
+      const gates = ['a', 'b', 'c', 'd'].map((name) => gate(name));
+      const runs = gates.map((g) => limiter.run(g.task));
+      assert.equal(limiter.queued, 3);
+      assert.equal(limiter.estimatedWaitMs(), 0);
+      for (const g of gates) {
+        await tick();
+        g.release();
+      }
+      await Promise.all(runs);
+    });
+
+    it('takes a waiter out of the queue with OverloadedError once it has waited maxWaitMs', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const clock = fixedClock(0);
+      const limiter = new WorkLimiter(1, 10, { clock, maxWaitMs: 500 });
+      const busy = gate('busy');
+      const running = limiter.run(busy.task);
+      const early = gate('early');
+      const earlyRun = limiter.run(early.task);
+      earlyRun.catch(() => undefined);
+      t.mock.timers.tick(300);
+      clock.advance(300);
+      const late = gate('late');
+      const lateRun = limiter.run(late.task);
+      assert.equal(limiter.queued, 2);
+
+      t.mock.timers.tick(200);
+      await assert.rejects(earlyRun, (error: unknown) => error instanceof OverloadedError && error.retryAfterSeconds >= 1);
+      assert.equal(limiter.queued, 1, 'the waiter left the queue');
+      assert.equal(early.started(), false);
+      assert.deepEqual(
+        { rejected: limiter.stats().rejected, timedOut: limiter.stats().timedOut },
+        { rejected: 1, timedOut: 1 },
+      );
+
+      // The slot goes to the next waiter, which waited 200 ms on the clock.
+      clock.advance(200);
+      await tick();
+      busy.release();
+      await running;
+      await tick();
+      assert.equal(late.started(), true);
+      late.release();
+      assert.equal(await lateRun, 'late');
+      t.mock.timers.tick(1_000);
+      assert.equal(limiter.stats().timedOut, 1, 'a started task is never timed out');
+      assert.equal(limiter.running, 0);
+      assert.equal(limiter.queued, 0);
+    });
+
+    it('reports running, queued, rejected and a moving average of the wait', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const clock = fixedClock(0);
+      const limiter = new WorkLimiter(1, 1, { clock, maxWaitMs: 1_000, smoothing: 0.5 });
+      const first = gate('first');
+      const firstRun = limiter.run(first.task);
+      const second = gate('second');
+      const secondRun = limiter.run(second.task);
+      await assert.rejects(limiter.run(async () => 'full'), OverloadedError);
+      assert.deepEqual(limiter.stats(), {
+        running: 1,
+        queued: 1,
+        completed: 0,
+        rejected: 1,
+        timedOut: 0,
+        averageWaitMs: 0,
+        averageTaskMs: 0,
+      });
+      clock.advance(400);
+      await tick();
+      first.release();
+      await firstRun;
+      // Waits so far: 0 (first), 400 (second): 0 + 0.5 * (400 - 0).
+      assert.equal(limiter.stats().averageWaitMs, 200);
+      assert.equal(limiter.stats().averageTaskMs, 400);
+      await tick();
+      second.release();
+      await secondRun;
+      assert.equal(limiter.stats().completed, 2);
+      assert.equal(limiter.stats().running, 0);
+    });
   });
 });

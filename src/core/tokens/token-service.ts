@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Client } from '../clients/client.js';
 import type { Clock } from '../clock.js';
+import type { LoginGuard } from '../login/login-guard.js';
 import {
   InactiveUserError,
   InvalidClientError,
@@ -34,6 +35,12 @@ export interface TokenResponse {
   readonly scope: string;
 }
 
+/** A password login's tokens, and the device token for the client to keep (when the login defences are on). */
+export interface PasswordLogin {
+  readonly tokens: TokenResponse;
+  readonly deviceToken: string | undefined;
+}
+
 export interface TokenServiceDependencies {
   readonly users: UserStore;
   readonly sessions: SessionStore;
@@ -45,6 +52,8 @@ export interface TokenServiceDependencies {
   readonly audit: AuditLog;
   readonly invalidation: Invalidation;
   readonly refreshReuseGraceSeconds: number;
+  /** Backoff and spraying defences; undefined = off. */
+  readonly loginGuard?: LoginGuard;
 }
 
 export class TokenService {
@@ -52,7 +61,9 @@ export class TokenService {
 
   /**
    * An unknown user costs one dummy verification, the same work as a wrong
-   * password; "Inactive user" is only said after the password was right.
+   * password; "Inactive user" is only said after the password was right. With
+   * the login guard, a throttled attempt is refused before any hashing, and
+   * unknown and known users go through the same bookkeeping.
    */
   async passwordGrant(
     username: string,
@@ -60,12 +71,17 @@ export class TokenService {
     requested: readonly string[] | undefined,
     client: Client | undefined,
     context: ActionContext,
-  ): Promise<TokenResponse> {
-    const { users, hasher, audit } = this.deps;
+    deviceToken?: string,
+  ): Promise<PasswordLogin> {
+    const { users, hasher, audit, loginGuard } = this.deps;
     const key = loginKey(username);
+    const ticket = await loginGuard?.admit({ username, usernameKey: key, deviceToken, ip: context.ip }, async () =>
+      key === undefined ? null : ((await users.findByKey(key))?.username ?? null),
+    );
     const user = key === undefined ? undefined : await users.findByKey(key);
     const valid = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !valid) {
+      if (ticket) await loginGuard?.failed(ticket);
       // The name is recorded only when it names an account: a password typed into the username field stays out of the log.
       await audit.record({
         type: 'login.failure',
@@ -94,7 +110,8 @@ export class TokenService {
       ip: context.ip,
       details: { session: session.id, ...(client ? { client: client.id } : {}) },
     });
-    return this.respond(user, session, scopes, refreshToken);
+    const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey) : undefined;
+    return { tokens: this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
   }
 
   async refreshGrant(

@@ -5,6 +5,8 @@ import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/error
 import type { Portcullis, TokenTypeHint } from '../../core/portcullis.js';
 import { parseScopeParameter } from '../../core/tokens/scopes.js';
 import { clientCredentials } from '../plugins/client-auth.js';
+import { deviceTokenOf, setDeviceCookie } from '../plugins/device-cookie.js';
+import { rateLimit } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
 import { errorSchema } from '../schemas/user-schemas.js';
 import {
@@ -52,19 +54,34 @@ async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<v
   reply.header('pragma', 'no-cache');
 }
 
+/**
+ * The account whose rate limit a /token request spends: the password grant's
+ * username (the grant type may be left out, as in the guide), unless the
+ * client is a device that has logged in as that account before.
+ */
+function passwordGrantUsername(portcullis: Portcullis): (request: FastifyRequest) => string | undefined {
+  return (request) => {
+    const body = (request.body ?? {}) as TokenBody;
+    const grantType = body.grant_type === undefined || body.grant_type === '' ? 'password' : body.grant_type;
+    if (grantType !== 'password' || body.username === undefined) return undefined;
+    return portcullis.isKnownDevice(body.username, deviceTokenOf(request)) ? undefined : body.username;
+  };
+}
+
 export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   app.post<{ Body: TokenBody }>(
     '/token',
     {
       bodyLimit: TOKEN_BODY_LIMIT_BYTES,
       config: { oauth: true },
+      preHandler: rateLimit(portcullis, 'token', passwordGrantUsername(portcullis)),
       schema: {
         body: tokenBodySchema,
         response: { 200: tokenResponseSchema, '4xx': errorSchema, '5xx': errorSchema },
       },
       onSend: noStore,
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body ?? {};
       const grantType = body.grant_type === undefined || body.grant_type === '' ? 'password' : body.grant_type;
       const context = actionContext(request);
@@ -74,7 +91,14 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           const password = requireField(body, 'password');
           const scopes = requestedScopes(body);
           const client = await authenticatedClient(portcullis, request, body);
-          return portcullis.passwordGrant({ username, password, ...(scopes ? { scopes } : {}) }, client, context);
+          const deviceToken = deviceTokenOf(request);
+          const login = await portcullis.passwordLogin(
+            { username, password, ...(scopes ? { scopes } : {}), ...(deviceToken ? { deviceToken } : {}) },
+            client,
+            context,
+          );
+          if (login.deviceToken !== undefined) setDeviceCookie(reply, login.deviceToken, portcullis.config.abuse.secureCookies);
+          return login.tokens;
         }
         case 'refresh_token': {
           const refreshToken = requireField(body, 'refresh_token');
@@ -98,6 +122,7 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
     {
       bodyLimit: TOKEN_BODY_LIMIT_BYTES,
       config: { oauth: true },
+      preHandler: rateLimit(portcullis, 'revoke'),
       schema: { body: revocationBodySchema, response: { '4xx': errorSchema, '5xx': errorSchema } },
       onSend: noStore,
     },
@@ -117,6 +142,7 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
     {
       bodyLimit: TOKEN_BODY_LIMIT_BYTES,
       config: { oauth: true },
+      preHandler: rateLimit(portcullis, 'introspect'),
       schema: { body: revocationBodySchema, response: { 200: introspectionResponseSchema, '4xx': errorSchema, '5xx': errorSchema } },
       onSend: noStore,
     },

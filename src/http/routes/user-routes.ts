@@ -1,10 +1,11 @@
 /** The signed-in user's routes: profile, sign-up, password, sessions, logout. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import { toPublicSession } from '../../core/sessions/session.js';
 import { toPublicUser } from '../../core/users/user.js';
 import { userAuth } from '../plugins/authenticate.js';
+import { rateLimit } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
 import {
   changePasswordBodySchema,
@@ -20,6 +21,10 @@ export const SIGN_UP_BODY_LIMIT_BYTES = 16 * 1024;
 
 const errors = { '4xx': errorSchema, '5xx': errorSchema };
 
+function signedInUsername(request: FastifyRequest): string {
+  return userAuth(request).user.username;
+}
+
 export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   app.get(
     '/users/me',
@@ -34,6 +39,7 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     '/users',
     {
       bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
+      preHandler: rateLimit(portcullis, 'sign_up'),
       schema: { body: signUpBodySchema, response: { 201: publicUserSchema, ...errors } },
     },
     async (request, reply) => {
@@ -51,7 +57,8 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     '/users/me/password',
     {
       bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
-      preHandler: app.requireUser(),
+      // After authentication (cheap, no hash): the token says whose account it is.
+      preHandler: [app.requireUser(), rateLimit(portcullis, 'password_change', signedInUsername)],
       schema: { body: changePasswordBodySchema, response: errors },
     },
     async (request, reply) => {

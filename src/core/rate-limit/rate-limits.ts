@@ -1,0 +1,102 @@
+/**
+ * Rate limits of the routes that cost a password hash or a database write:
+ * a token bucket per client address on each of them, and one per account on
+ * the password grant and the password change. An empty bucket is a
+ * RateLimitedError; each throttle decision is audited, at most once per bucket
+ * a minute, so a flood cannot flood the audit log too.
+ */
+import { createHash } from 'node:crypto';
+import type { ActionContext } from '../action-context.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AbuseSettings, TokenBucketSettings } from '../config.js';
+import { RateLimitedError } from '../errors.js';
+import type { RateDecision, RateLimiter, UserStore } from '../ports.js';
+import { loginKey, usernameKey } from '../users/user-fields.js';
+import { clientAddressKey } from './client-address.js';
+
+/** The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password. */
+export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change';
+export type RateLimitBucket = 'ip' | 'account';
+
+/** Only these count against the account's bucket too. */
+const ACCOUNT_LIMITED: ReadonlySet<RateLimitedAction> = new Set(['token', 'password_change']);
+/** One audit event per bucket per minute. */
+const AUDIT_DEDUP_BUCKET: TokenBucketSettings = Object.freeze({ perMinute: 1, burst: 1 });
+const MAX_ACCOUNT_KEY_LENGTH = 128;
+
+/** A decision with the bucket it came from. */
+export interface RateCheck {
+  readonly bucket: RateLimitBucket;
+  readonly settings: TokenBucketSettings;
+  readonly decision: RateDecision;
+}
+
+export interface RateLimitRequest {
+  readonly action: RateLimitedAction;
+  /** The account asked about, as given: the password grant's username, the signed-in user's for a password change. */
+  readonly username?: string | undefined;
+}
+
+export interface RateLimitsDependencies {
+  /** undefined: no rate limits (a library user who passes no limiter gets none). */
+  readonly limiter: RateLimiter | undefined;
+  readonly settings: AbuseSettings;
+  readonly audit: AuditLog;
+  readonly users: UserStore;
+}
+
+export class RateLimits {
+  constructor(private readonly deps: RateLimitsDependencies) {}
+
+  get enabled(): boolean {
+    return this.deps.settings.rateLimitsEnabled && this.deps.limiter !== undefined;
+  }
+
+  /**
+   * Takes a token from each bucket the request counts against, the client
+   * address's first. Throws RateLimitedError when one is empty; otherwise
+   * returns the check closest to running out (for RateLimit-* headers), or
+   * undefined when rate limits are off.
+   */
+  async check(request: RateLimitRequest, context: ActionContext): Promise<RateCheck | undefined> {
+    const limiter = this.deps.limiter;
+    if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return undefined;
+    const { ipLimit, accountLimit } = this.deps.settings;
+    const ipKey = `ip:${clientAddressKey(context.ip)}`;
+    const ip: RateCheck = { bucket: 'ip', settings: ipLimit, decision: await limiter.consume(ipKey, ipLimit) };
+    if (!ip.decision.allowed) return this.refuse(ip, ipKey, request, context);
+    if (!ACCOUNT_LIMITED.has(request.action) || request.username === undefined || request.username === '') return ip;
+    const accountKey = `account:${boundedKey(usernameKey(request.username))}`;
+    const account: RateCheck = { bucket: 'account', settings: accountLimit, decision: await limiter.consume(accountKey, accountLimit) };
+    if (!account.decision.allowed) return this.refuse(account, accountKey, request, context);
+    return share(account) < share(ip) ? account : ip;
+  }
+
+  private async refuse(check: RateCheck, key: string, request: RateLimitRequest, context: ActionContext): Promise<never> {
+    if ((await this.deps.limiter!.consume(`audit:${key}`, AUDIT_DEDUP_BUCKET)).allowed) {
+      // The name is recorded only when it names an account, as for failed logins.
+      const known = request.username === undefined ? undefined : loginKey(request.username);
+      const user = known === undefined ? undefined : await this.deps.users.findByKey(known);
+      await this.deps.audit.record({
+        type: 'rate_limit.exceeded',
+        outcome: 'failure',
+        actor: context.actor,
+        subject: user?.username ?? null,
+        ip: context.ip,
+        details: { bucket: check.bucket, route: request.action },
+      });
+    }
+    throw new RateLimitedError(check);
+  }
+}
+
+/** How much of the bucket is left, 0..1. */
+function share(check: RateCheck): number {
+  return check.decision.remaining / check.decision.limit;
+}
+
+/** A username longer than any account's is still one bucket, of bounded size. */
+function boundedKey(key: string): string {
+  if (key.length <= MAX_ACCOUNT_KEY_LENGTH) return key;
+  return `sha256:${createHash('sha256').update(key).digest('base64url')}`;
+}

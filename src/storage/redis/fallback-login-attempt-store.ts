@@ -1,0 +1,75 @@
+/**
+ * Redis with an in-process fallback: when a Redis command fails (down,
+ * timed out), the login bookkeeping carries on in memory, so logins neither
+ * fail nor lose their defences. An outage is reported once, and its end once;
+ * while down, Redis is tried again at most every `retryIntervalMs`, so a hung
+ * Redis costs one command timeout per interval rather than one per login.
+ * What was counted in memory during the outage stays there (the defences
+ * restart from Redis's state when it is back).
+ */
+import type { LoginAttemptStore, LoginAttemptView, LoginFailureRecord, LoginFailures } from '../../core/ports.js';
+
+export interface StoreOutageEvents {
+  onOutage(error: unknown): void;
+  onRecovery(): void;
+}
+
+export interface FallbackLoginAttemptStoreOptions {
+  /** While down, how often Redis is tried again; default 2 s. */
+  readonly retryIntervalMs?: number;
+}
+
+export class FallbackLoginAttemptStore implements LoginAttemptStore {
+  private down = false;
+  private retryAtMs = 0;
+  private readonly retryIntervalMs: number;
+
+  constructor(
+    private readonly primary: LoginAttemptStore,
+    private readonly fallback: LoginAttemptStore,
+    private readonly events: StoreOutageEvents,
+    options: FallbackLoginAttemptStoreOptions = {},
+  ) {
+    this.retryIntervalMs = options.retryIntervalMs ?? 2000;
+  }
+
+  /** Whether the fallback is in use. */
+  get degraded(): boolean {
+    return this.down;
+  }
+
+  inspect(pairKey: string, sourceKey: string, nowMs: number, sprayWindowMs: number): Promise<LoginAttemptView> {
+    return this.run((store) => store.inspect(pairKey, sourceKey, nowMs, sprayWindowMs));
+  }
+
+  recordFailure(failure: LoginFailureRecord): Promise<LoginFailures> {
+    return this.run((store) => store.recordFailure(failure));
+  }
+
+  clearFailures(pairKey: string): Promise<void> {
+    return this.run((store) => store.clearFailures(pairKey));
+  }
+
+  claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean> {
+    return this.run((store) => store.claimOnce(key, nowMs, ttlMs));
+  }
+
+  private async run<T>(operation: (store: LoginAttemptStore) => Promise<T>): Promise<T> {
+    if (this.down && Date.now() < this.retryAtMs) return operation(this.fallback);
+    try {
+      const result = await operation(this.primary);
+      if (this.down) {
+        this.down = false;
+        this.events.onRecovery();
+      }
+      return result;
+    } catch (error) {
+      if (!this.down) {
+        this.down = true;
+        this.events.onOutage(error);
+      }
+      this.retryAtMs = Date.now() + this.retryIntervalMs;
+      return operation(this.fallback);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Helpers for the rate-limit tests: requests from a chosen client address
+ * (through X-Forwarded-For, which a server with TRUSTED_PROXIES=127.0.0.1
+ * believes), the 429 shape, and the trip-and-recover scenario that both the
+ * in-process and the Redis tests run.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { formPostWith, sleep } from './lifecycle.js';
+import type { TestServer } from './server.js';
+
+/** Small limits: 3 at once, then one a second. Plus the proxy to choose client addresses through. */
+export const SMALL_IP_LIMITS = {
+  RATE_LIMIT_IP_BURST: '3',
+  RATE_LIMIT_IP_PER_MINUTE: '60',
+  TRUSTED_PROXIES: '127.0.0.1',
+} as const;
+
+/** A documentation address (TEST-NET-3) nobody else in the run uses. */
+export function randomClientIp(): string {
+  return `203.0.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+}
+
+export function from(ip: string): { 'x-forwarded-for': string } {
+  return { 'x-forwarded-for': ip };
+}
+
+/** POST /revoke of a token nobody has: no hashing, always 200 when allowed. */
+export async function revoke(server: TestServer, headers: Record<string, string> = {}): Promise<Response> {
+  const response = await formPostWith(server, '/revoke', { token: 'not-a-token' }, headers);
+  await response.arrayBuffer();
+  return response;
+}
+
+export interface RateHeaders {
+  readonly limit: string | null;
+  readonly remaining: string | null;
+  readonly reset: string | null;
+  readonly policy: string | null;
+  readonly retryAfter: string | null;
+}
+
+export function rateHeaders(response: Response): RateHeaders {
+  return {
+    limit: response.headers.get('ratelimit-limit'),
+    remaining: response.headers.get('ratelimit-remaining'),
+    reset: response.headers.get('ratelimit-reset'),
+    policy: response.headers.get('ratelimit-policy'),
+    retryAfter: response.headers.get('retry-after'),
+  };
+}
+
+/** A 429 as API.md gives it: Retry-After, the RateLimit-* headers, and the OAuth error body where the route is OAuth's. */
+export async function assertRateLimited(response: Response, expected: { limit: number; policy: string; oauth: boolean }): Promise<void> {
+  assert.equal(response.status, 429);
+  const headers = rateHeaders(response);
+  assert.ok(Number(headers.retryAfter) >= 1, `Retry-After ${headers.retryAfter}`);
+  assert.equal(headers.limit, String(expected.limit));
+  assert.equal(headers.remaining, '0');
+  assert.ok(Number(headers.reset) >= Number(headers.retryAfter), `RateLimit-Reset ${headers.reset}`);
+  assert.equal(headers.policy, expected.policy);
+  const body = await response.json();
+  assert.deepEqual(
+    body,
+    expected.oauth
+      ? { detail: 'Too many requests', error: 'temporarily_unavailable', error_description: 'Too many requests' }
+      : { detail: 'Too many requests' },
+  );
+}
+
+/** With SMALL_IP_LIMITS: three requests pass, counting down; the fourth gets 429; a second later one passes again. */
+export async function tripAndRecover(server: TestServer, headers: Record<string, string>): Promise<void> {
+  for (const remaining of ['2', '1', '0']) {
+    const response = await revoke(server, headers);
+    assert.equal(response.status, 200);
+    assert.deepEqual(rateHeaders(response), { limit: '3', remaining, reset: String(3 - Number(remaining)), policy: '3;w=3', retryAfter: null });
+  }
+  const refused = await formPostWith(server, '/revoke', { token: 'not-a-token' }, headers);
+  await assertRateLimited(refused, { limit: 3, policy: '3;w=3', oauth: true });
+  assert.equal(refused.headers.get('retry-after'), '1');
+  assert.equal(refused.headers.get('cache-control'), 'no-store');
+
+  await sleep(1100);
+  const recovered = await revoke(server, headers);
+  assert.equal(recovered.status, 200, 'one token back after a second');
+  assert.equal(recovered.headers.get('ratelimit-remaining'), '0');
+  assert.equal((await revoke(server, headers)).status, 429, 'and only one');
+}
