@@ -1,10 +1,10 @@
 /** Smoke check that the login-storm benchmark still runs; latencies are never asserted. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
+import { resultLine, runScript } from '../helpers/script.js';
 
 interface StormResult {
   short: boolean;
@@ -18,16 +18,10 @@ interface StormResult {
 
 describe('npm run bench:storm -- --short', () => {
   it('runs to the end, prints a RESULT line and writes its JSON outside bench/results', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/login-storm.ts', '--short'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await runScript('bench/login-storm.ts', ['--short']);
     assert.equal(code, 0, stderr);
-    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    assert.ok(line, 'a RESULT line');
-    const result = JSON.parse(line.slice('RESULT '.length)) as StormResult;
+    const result = resultLine(stdout) as StormResult | undefined;
+    assert.ok(result, 'a RESULT line');
     try {
       assert.equal(result.short, true);
       assert.ok(result.file.startsWith(tmpdir()), `short results go to a temp folder, not bench/results (${result.file})`);

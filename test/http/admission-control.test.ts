@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bearer, formPost, login, signUp, startTestServer, type TestServer } from '../helpers/server.js';
+import { bearer, formPost, login, signUp, startTestServer, type TestServer, UNTHROTTLED } from '../helpers/server.js';
 
 const PASSWORD = 'admission-password-1';
 const BURST = 60;
@@ -19,12 +19,7 @@ describe('admission control for password hashing', () => {
       HASH_CONCURRENCY: '1',
       HASH_QUEUE_LIMIT: '1000',
       HASH_MAX_WAIT_MS: '100',
-      RATE_LIMIT_IP_BURST: '1000000',
-      RATE_LIMIT_IP_PER_MINUTE: '1000000',
-      RATE_LIMIT_ACCOUNT_BURST: '1000000',
-      RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
-      LOGIN_BACKOFF_FREE_FAILURES: '1000',
-      SPRAY_ACCOUNTS_PER_HOUR: '1000000',
+      ...UNTHROTTLED,
     });
     assert.equal((await signUp(server, 'stormed', PASSWORD)).status, 201);
     token = await login(server, 'stormed', PASSWORD);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formPost, startTestServer, type TestServer } from '../helpers/server.js';
+import { formPost, startTestServer, type TestServer, UNTHROTTLED } from '../helpers/server.js';
 
 /** P(a < b) over all pairs: 0.5 when the two samples come from one distribution (the Mann–Whitney AUC). */
 function probabilityLess(a: readonly number[], b: readonly number[]): number {
@@ -26,12 +26,7 @@ describe('POST /token enumeration resistance', () => {
   before(async () => {
     server = await startTestServer({
       // Nothing may throttle this test's own attempts: it measures the answer, not the defences.
-      RATE_LIMIT_IP_BURST: '1000000',
-      RATE_LIMIT_IP_PER_MINUTE: '1000000',
-      RATE_LIMIT_ACCOUNT_BURST: '1000000',
-      RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
-      LOGIN_BACKOFF_FREE_FAILURES: '1000',
-      SPRAY_ACCOUNTS_PER_HOUR: '1000000',
+      ...UNTHROTTLED,
     });
     await server.portcullis.users.create({ username: 'known-user', password: 'the-right-password-1' });
   });
