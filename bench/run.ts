@@ -1,0 +1,476 @@
+/**
+ * bench/run.ts — `npm run bench`: the whole performance picture in one run.
+ *
+ * Servers run in child processes; the load generator (autocannon, fetch loops) runs here, so no
+ * server shares a process with its load:
+ *   - Portcullis: `node bin/portcullis.js serve` (the built dist/, rebuilt first with tsc -p
+ *     tsconfig.build.json when a src/ file is newer than its dist/ file), production settings (NODE_ENV=production, a random
+ *     SECRET_KEY, LOG_LEVEL=warn, REGISTRATION=open, a temp SQLite DATA_DIR), rate limits, login
+ *     backoff and spraying throttle set high so that the paths are measured, not the throttles.
+ *     LOG_LEVEL=warn prints no `listening` line, so the port is picked here (bind :0, close) and
+ *     passed as PORT; readiness is the first 200 from /healthz.
+ *   - baseline: a bare node:http server answering GET /users/me with the exact body Portcullis
+ *     returned for the benchmark user (same headers that matter: JSON, no-store).
+ *
+ * Phases (full / --short seconds):
+ *   0. hashing capacity: argon2id (@node-rs/argon2) at the configured parameters, hashed N times
+ *      here, one at a time; capacity = cores / median hash time;
+ *   1. cold start: spawn → first 200 on /healthz, 3 starts on one data folder (the first creates
+ *      and migrates the database), median;
+ *   2. GET /users/me with a valid token, autocannon over CONNECTIONS connections, baseline and
+ *      Portcullis (each warmed up first); req/s, p50, p99 (every response's own time) and ratio;
+ *   3. POST /token password logins of one real user with the right password (autocannon);
+ *   4. refresh rotations: CHAINS independent chains, each a fetch loop that always presents the
+ *      refresh token the previous answer returned; sign-ups: CHAINS fetch loops of POST /users
+ *      with unique names;
+ *   5. peak RSS of the Portcullis process (VmHWM from /proc/<pid>/status, Linux) after all load.
+ *
+ * The last line of output is `RESULT {json}`; the JSON is also written to bench/results/<date>.json
+ * (with --short: to a temp folder, whose path is printed).
+ *
+ * Run:   npm run bench              (~2 min on a 2-core machine)
+ *        npm run bench -- --short   (~30 s, a smoke check; numbers are not meaningful)
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { hash } from '@node-rs/argon2';
+import autocannon from 'autocannon';
+import { loadConfig } from '../src/core/config.js';
+
+/** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read). */
+const ARGON2ID = 2;
+
+const SHORT = process.argv.includes('--short');
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const CORES = os.availableParallelism();
+/**
+ * 10 connections: a Node server is one thread, and on loopback 10 keep-alive connections keep it
+ * saturated (more only lengthen queues, i.e. p99, without adding throughput); autocannon itself
+ * needs the rest of a 2-core machine.
+ */
+const CONNECTIONS = 10;
+const CHAINS = Math.max(2, CORES * 2);
+const PLAN = SHORT
+  ? { warmupSeconds: 1, meSeconds: 2, loginSeconds: 2, refreshSeconds: 2, signUpSeconds: 2, hashes: 5, coldStarts: 3 }
+  : { warmupSeconds: 3, meSeconds: 15, loginSeconds: 15, refreshSeconds: 15, signUpSeconds: 10, hashes: 30, coldStarts: 3 };
+const USER = 'bench-user';
+const PASSWORD = 'bench-password-0123';
+
+const SERVER_ENV: Record<string, string> = {
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  HOST: '127.0.0.1',
+  REGISTRATION: 'open',
+  RATE_LIMIT_IP_BURST: '1000000',
+  RATE_LIMIT_IP_PER_MINUTE: '1000000',
+  RATE_LIMIT_ACCOUNT_BURST: '1000000',
+  RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
+  // The configuration's maximum; no phase fails a login.
+  LOGIN_BACKOFF_FREE_FAILURES: '1000',
+  SPRAY_ACCOUNTS_PER_HOUR: '1000000',
+};
+
+const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Source files whose compiled dist/ file is missing or older than they are. */
+function staleSources(dir = join(ROOT, 'src')): string[] {
+  const buildInfo = join(ROOT, 'dist/.tsbuildinfo');
+  // An incremental build does not rewrite outputs whose content would not change: its build info is then the newer file.
+  const builtMs = existsSync(buildInfo) ? statSync(buildInfo).mtimeMs : 0;
+  const stale: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) stale.push(...staleSources(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) {
+      const out = join(ROOT, 'dist', relative(join(ROOT, 'src'), path)).replace(/\.ts$/, '.js');
+      const sourceMs = statSync(path).mtimeMs;
+      if (!existsSync(out) || (statSync(out).mtimeMs < sourceMs && builtMs < sourceMs)) stale.push(path);
+    }
+  }
+  return stale;
+}
+
+/** `portcullis serve` runs dist/: rebuild it (tsc -p tsconfig.build.json) when src/ is newer. */
+function ensureBuilt(): string {
+  const stale = staleSources();
+  if (stale.length === 0) return 'dist/ is up to date with src/';
+  const started = performance.now();
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`the build failed (tsc exit ${result.status})`);
+  return `rebuilt dist/ (${stale.length} changed source files) in ${round((performance.now() - started) / 1000, 1)} s`;
+}
+
+// ---------------------------------------------------------------- servers
+interface Child {
+  proc: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitFor200(proc: ChildProcess, url: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}) before answering`);
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) throw new Error(`no 200 from ${url} within ${timeoutMs} ms`);
+    await sleep(2);
+  }
+}
+
+/** Starts Portcullis; resolves once /healthz answered 200, with the time that took from spawn. */
+async function startPortcullis(dataDir: string, secretKey: string): Promise<Child & { startMs: number }> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...SERVER_ENV,
+    ...process.env,
+    NODE_ENV: 'production',
+    SECRET_KEY: secretKey,
+    DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'portcullis.db')}`,
+    PORT: String(port),
+    ISSUER: 'http://127.0.0.1',
+  };
+  const started = performance.now();
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  let stopping = false;
+  proc.once('exit', (code, signal) => {
+    if (!stopping) console.error(`Portcullis (pid ${proc.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
+  });
+  try {
+    await waitFor200(proc, `${url}/healthz`, 30_000);
+  } catch (error) {
+    await stopChild(proc);
+    throw error;
+  }
+  return {
+    proc,
+    url,
+    startMs: performance.now() - started,
+    stop: () => {
+      stopping = true;
+      return stopChild(proc);
+    },
+  };
+}
+
+const BASELINE_SOURCE = `
+import { createServer } from 'node:http';
+const body = Buffer.from(process.env.BASELINE_BODY);
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/users/me') {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(body);
+  } else {
+    res.writeHead(404);
+    res.end();
+  }
+});
+server.listen(0, '127.0.0.1', () => console.log('READY http://127.0.0.1:' + server.address().port));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+async function startBaseline(body: string): Promise<Child> {
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', BASELINE_SOURCE], {
+    env: { ...process.env, BASELINE_BODY: body },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('baseline did not start')), 10_000);
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /READY (\S+)/.exec(out);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`baseline exited with ${code}`)));
+  });
+  return { proc, url, stop: () => stopChild(proc) };
+}
+
+// ---------------------------------------------------------------- load
+interface LoadSummary {
+  seconds: number;
+  requests: number;
+  perSecond: number;
+  statuses: Record<string, number>;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+async function cannon(options: Parameters<typeof autocannon>[0], okStatus: number): Promise<LoadSummary> {
+  const times: number[] = [];
+  const instance = autocannon({ connections: CONNECTIONS, timeout: 10, ...options });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status === okStatus) times.push(ms);
+  });
+  const result = await instance;
+  times.sort((a, b) => a - b);
+  return {
+    seconds: result.duration,
+    requests: result.requests.total,
+    perSecond: round(times.length / result.duration, 1),
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    errors: result.errors + result.timeouts,
+    p50Ms: round(percentile(times, 50), 3),
+    p99Ms: round(percentile(times, 99), 3),
+  };
+}
+
+const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function login(url: string): Promise<{ access_token: string; refresh_token?: string }> {
+  const response = await fetch(`${url}/token`, { method: 'POST', headers: FORM, body: form({ username: USER, password: PASSWORD }) });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { access_token: string; refresh_token?: string };
+}
+
+/** `loops` concurrent fetch loops, each calling `step` until the time is up; counts successes. */
+async function loops(
+  count: number,
+  seconds: number,
+  init: (i: number) => Promise<unknown>,
+  step: (state: unknown, i: number) => Promise<{ ok: boolean; state: unknown; status: number }>,
+): Promise<{ perSecond: number; ok: number; failed: Record<string, number>; p50Ms: number; p99Ms: number; seconds: number }> {
+  const states = await Promise.all(Array.from({ length: count }, (_, i) => init(i)));
+  const times: number[] = [];
+  const failed: Record<string, number> = {};
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(
+    states.map(async (initial, i) => {
+      let state = initial;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const outcome = await step(state, i);
+        if (outcome.ok) {
+          times.push(performance.now() - t0);
+          state = outcome.state;
+        } else {
+          failed[outcome.status] = (failed[outcome.status] ?? 0) + 1;
+          if (outcome.state === undefined) return; // a broken chain cannot go on
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  return {
+    seconds: round(elapsed, 2),
+    ok: times.length,
+    perSecond: round(times.length / elapsed, 1),
+    failed,
+    p50Ms: round(percentile(times, 50), 3),
+    p99Ms: round(percentile(times, 99), 3),
+  };
+}
+
+function peakRssMiB(pid: number | undefined): number | null {
+  const path = `/proc/${pid}/status`;
+  if (pid === undefined || !existsSync(path)) return null;
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(path, 'utf8'));
+  return match?.[1] ? round(Number(match[1]) / 1024, 1) : null;
+}
+
+// ---------------------------------------------------------------- main
+async function main(): Promise<void> {
+  const started = performance.now();
+  const build = ensureBuilt();
+  const secretKey = randomBytes(32).toString('hex');
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'portcullis-bench-'));
+  const config = loadConfig({ ...SERVER_ENV, ...process.env, NODE_ENV: 'production', SECRET_KEY: secretKey, DATA_DIR: dataDir });
+  const children: Child[] = [];
+  try {
+    console.log(
+      `Portcullis benchmark${SHORT ? ' (--short)' : ''}: ${CORES} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ` +
+        `${build}; ${CONNECTIONS} connections, ${CHAINS} fetch loops`,
+    );
+
+    // 0. hashing capacity, measured here while nothing else runs
+    const argon2 = config.argon2;
+    const hashOptions = { algorithm: ARGON2ID, memoryCost: argon2.memoryKiB, timeCost: argon2.iterations, parallelism: argon2.parallelism };
+    if (!(await hash('warm-up', hashOptions)).startsWith('$argon2id$v=19$m=')) throw new Error('not an argon2id hash');
+    const hashTimes: number[] = [];
+    for (let i = 0; i < PLAN.hashes; i++) {
+      const t0 = performance.now();
+      await hash(`password-${i}`, hashOptions);
+      hashTimes.push(performance.now() - t0);
+    }
+    const hashMedianMs = median(hashTimes);
+    const hashCapacity = CORES / (hashMedianMs / 1000);
+    console.log(`argon2id m=${argon2.memoryKiB} t=${argon2.iterations} p=${argon2.parallelism}: median ${round(hashMedianMs)} ms → capacity ${round(hashCapacity, 1)}/s`);
+
+    // 1. cold starts (the first also creates the database)
+    const coldMs: number[] = [];
+    for (let i = 0; i < PLAN.coldStarts; i++) {
+      const server = await startPortcullis(dataDir, secretKey);
+      coldMs.push(round(server.startMs, 1));
+      await server.stop();
+    }
+    console.log(`cold start (spawn → first 200 on /healthz): ${coldMs.join(', ')} ms`);
+
+    const portcullis = await startPortcullis(dataDir, secretKey);
+    children.push(portcullis);
+    const url = portcullis.url;
+    const signUp = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PASSWORD }) });
+    if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
+    const { access_token: token } = await login(url);
+    const me = await fetch(`${url}/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    const meBody = await me.text();
+    if (me.status !== 200) throw new Error(`GET /users/me: ${me.status} ${meBody}`);
+    const baseline = await startBaseline(meBody);
+    children.push(baseline);
+    const check = await fetch(`${baseline.url}/users/me`);
+    if ((await check.text()) !== meBody) throw new Error('the baseline does not answer the same body');
+
+    // 2. GET /users/me
+    const meLoad = (target: string, seconds: number): Promise<LoadSummary> =>
+      cannon({ url: `${target}/users/me`, duration: seconds, headers: { authorization: `Bearer ${token}` } }, 200);
+    await meLoad(baseline.url, PLAN.warmupSeconds);
+    await meLoad(url, PLAN.warmupSeconds);
+    const meBaseline = await meLoad(baseline.url, PLAN.meSeconds);
+    const mePortcullis = await meLoad(url, PLAN.meSeconds);
+    const meRatio = round(mePortcullis.perSecond / meBaseline.perSecond, 3);
+
+    // 3. logins
+    const logins = await cannon(
+      { url: `${url}/token`, method: 'POST', duration: PLAN.loginSeconds, headers: FORM, body: form({ username: USER, password: PASSWORD }) },
+      200,
+    );
+    const loginRatio = round(logins.perSecond / hashCapacity, 3);
+
+    // 4. write paths: refresh rotations (chains) and sign-ups
+    const refresh = await loops(
+      CHAINS,
+      PLAN.refreshSeconds,
+      async () => {
+        const tokens = await login(url);
+        if (tokens.refresh_token === undefined) throw new Error('the login returned no refresh_token');
+        return tokens.refresh_token;
+      },
+      async (state) => {
+        const response = await fetch(`${url}/token`, { method: 'POST', headers: FORM, body: form({ grant_type: 'refresh_token', refresh_token: String(state) }) });
+        if (response.status !== 200) {
+          await response.arrayBuffer();
+          return { ok: false, state: undefined, status: response.status };
+        }
+        const body = (await response.json()) as { refresh_token?: string };
+        return { ok: body.refresh_token !== undefined, state: body.refresh_token, status: 200 };
+      },
+    );
+    const runId = randomBytes(4).toString('hex');
+    let signUpCount = 0;
+    const signUps = await loops(
+      CHAINS,
+      PLAN.signUpSeconds,
+      async () => null,
+      async (_state, i) => {
+        const username = `su-${runId}-${i}-${signUpCount++}`;
+        const response = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }) });
+        await response.arrayBuffer();
+        return { ok: response.status === 201, state: null, status: response.status };
+      },
+    );
+
+    // 5. peak RSS
+    const peakRss = peakRssMiB(portcullis.proc.pid);
+
+    const result = {
+      date: new Date().toISOString(),
+      short: SHORT,
+      node: process.version,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: CORES,
+      plan: { ...PLAN, connections: CONNECTIONS, chains: CHAINS },
+      settings: { database: 'sqlite', logLevel: config.logLevel, algorithm: config.algorithm, argon2, hashConcurrency: config.hashConcurrency },
+      hash: { medianMs: round(hashMedianMs, 2), minMs: round(Math.min(...hashTimes), 2), maxMs: round(Math.max(...hashTimes), 2), capacityPerSecond: round(hashCapacity, 1) },
+      coldStart: { runsMs: coldMs, medianMs: median(coldMs) },
+      me: { baseline: meBaseline, portcullis: mePortcullis, ratio: meRatio },
+      login: { ...logins, ratioToHashCapacity: loginRatio },
+      refresh,
+      signUp: signUps,
+      peakRssMiB: peakRss,
+      build,
+      seconds: 0,
+      file: '',
+    };
+    result.seconds = round((performance.now() - started) / 1000, 1);
+    const dir = SHORT ? mkdtempSync(join(os.tmpdir(), 'portcullis-bench-result-')) : RESULTS_DIR;
+    mkdirSync(dir, { recursive: true });
+    result.file = join(dir, `${result.date.slice(0, 10)}.json`);
+    writeFileSync(result.file, `${JSON.stringify(result, null, 2)}\n`);
+
+    const n = (value: number | null, digits = 0): string => (value === null || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+    const rows: string[][] = [
+      ['measure', 'per second', 'p50 ms', 'p99 ms', 'ratio', 'notes'],
+      ['GET /users/me baseline', n(meBaseline.perSecond), n(meBaseline.p50Ms, 2), n(meBaseline.p99Ms, 2), '1', `bare node:http, ${JSON.stringify(meBaseline.statuses)}`],
+      ['GET /users/me Portcullis', n(mePortcullis.perSecond), n(mePortcullis.p50Ms, 2), n(mePortcullis.p99Ms, 2), n(meRatio, 3), `vs baseline, ${JSON.stringify(mePortcullis.statuses)}`],
+      ['POST /token logins', n(logins.perSecond, 1), n(logins.p50Ms, 1), n(logins.p99Ms, 1), n(loginRatio, 3), `vs hash capacity ${n(hashCapacity, 1)}/s, ${JSON.stringify(logins.statuses)}`],
+      ['refresh rotations', n(refresh.perSecond, 1), n(refresh.p50Ms, 1), n(refresh.p99Ms, 1), '', `${CHAINS} chains, ${n(refresh.perSecond / CORES, 0)}/s per core, failed ${JSON.stringify(refresh.failed)}`],
+      ['sign-ups', n(signUps.perSecond, 1), n(signUps.p50Ms, 1), n(signUps.p99Ms, 1), '', `${CHAINS} loops, failed ${JSON.stringify(signUps.failed)}`],
+      ['argon2id hash', n(hashCapacity, 1), n(hashMedianMs, 1), '', '', `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`],
+      ['cold start', '', n(median(coldMs), 0), '', '', `spawn → first 200 /healthz: ${coldMs.join(', ')} ms`],
+      ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases)`],
+    ];
+    const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
+    console.log('');
+    for (const row of rows) {
+      console.log(row.map((cell, col) => (col === 0 || col === row.length - 1 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ').trimEnd());
+    }
+    console.log(`\n${result.seconds} s in all; written to ${result.file}`);
+    console.log(`RESULT ${JSON.stringify(result)}`);
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

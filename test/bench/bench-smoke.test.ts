@@ -1,0 +1,36 @@
+/** Smoke check that `npm run bench` still runs end to end; numbers are never asserted. */
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
+import { describe, it } from 'node:test';
+import { resultLine, runScript } from '../helpers/script.js';
+
+const KEYS = ['date', 'short', 'cores', 'settings', 'hash', 'coldStart', 'me', 'login', 'refresh', 'signUp', 'peakRssMiB', 'seconds', 'file'];
+
+describe('npm run bench -- --short', () => {
+  it('runs to the end, prints a RESULT line with every measure and writes its JSON outside bench/results', async () => {
+    const { code, stdout, stderr } = await runScript('bench/run.ts', ['--short'], 90_000);
+    assert.equal(code, 0, stderr);
+    const result = resultLine(stdout) as Record<string, unknown> | undefined;
+    assert.ok(result, 'a RESULT line');
+    try {
+      for (const key of KEYS) assert.ok(key in result, `RESULT has ${key}`);
+      assert.equal(result.short, true);
+      const file = String(result.file);
+      assert.ok(file.startsWith(tmpdir()), `short results go to a temp folder, not bench/results (${file})`);
+      assert.ok(existsSync(file));
+      const me = result.me as Record<string, unknown>;
+      for (const key of ['baseline', 'portcullis', 'ratio']) assert.ok(key in me, `me.${key}`);
+      for (const key of ['perSecond', 'p50Ms', 'p99Ms', 'statuses']) {
+        assert.ok(key in (me.baseline as object) && key in (me.portcullis as object), `me.*.${key}`);
+      }
+      for (const key of ['perSecond', 'p99Ms', 'ratioToHashCapacity']) assert.ok(key in (result.login as object), `login.${key}`);
+      for (const key of ['medianMs', 'capacityPerSecond']) assert.ok(key in (result.hash as object), `hash.${key}`);
+      assert.ok('perSecond' in (result.refresh as object) && 'perSecond' in (result.signUp as object));
+      assert.ok('medianMs' in (result.coldStart as object));
+    } finally {
+      rmSync(dirname(String(result.file)), { recursive: true, force: true });
+    }
+  });
+});
