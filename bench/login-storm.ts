@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { UNTHROTTLED } from '../test/helpers/server.js';
 
 const SHORT = process.argv.includes('--short');
 const ROLE = process.argv.find((arg) => arg.startsWith('--role='))?.slice('--role='.length);
@@ -56,12 +57,7 @@ const PASSWORD = 'storm-password-0123';
 /** Settings for the server; the environment may override these. */
 const DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'warn',
-  RATE_LIMIT_IP_BURST: '1000000',
-  RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  RATE_LIMIT_ACCOUNT_BURST: '1000000',
-  RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
-  LOGIN_BACKOFF_FREE_FAILURES: '1000',
-  SPRAY_ACCOUNTS_PER_HOUR: '1000000',
+  ...UNTHROTTLED,
 };
 
 interface LatencySummary {
