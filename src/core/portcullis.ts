@@ -309,7 +309,7 @@ export class Portcullis {
    * invalid, unknown, or issued to another client are ignored: the answer
    * is the same either way (§2.2).
    */
-  async revokeToken(token: string, _hint: TokenTypeHint, client: Client | undefined, context: ActionContext): Promise<void> {
+  async revokeToken(token: string, client: Client | undefined, context: ActionContext): Promise<void> {
     // The hint only saves look-ups (RFC 7009 §2.1: a token not found by its hint is searched for as every type);
     // a refresh token and a JWT cannot be mistaken for each other, so both kinds are always tried.
     const session = await this.sessionOfToken(token);

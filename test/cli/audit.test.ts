@@ -2,21 +2,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { cliEnv, makeDataDir, runCli, startServe, tokenRequest, type CliResult } from '../helpers/cli.js';
+import type { PublicAuditEvent } from '../../src/core/audit/audit-event.js';
 
 const PASSWORD = 'Tr0ubadour-and-horse-staple';
 const NEW_PASSWORD = 'quiet-Lantern-harbour-71';
 const WRONG_PASSWORD = 'not-Quite-the-password-3';
 
-interface EventBody {
-  id: string;
-  at: string;
-  type: string;
-  outcome: string;
-  actor: string | null;
-  subject: string | null;
-  ip: string | null;
-  details: Record<string, unknown>;
-}
+type EventBody = PublicAuditEvent;
 
 describe('portcullis audit', () => {
   const dataDir = makeDataDir();

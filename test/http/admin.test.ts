@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, formPost, jsonPost, login, startTestServer, type TestServer } from '../helpers/server.js';
+import type { PublicAuditEvent } from '../../src/core/audit/audit-event.js';
 
 const ADMIN_PASSWORD = 'gatekeeper-Admin-passphrase-9';
 const USER_PASSWORD = 'ordinary-User-passphrase-4';
@@ -21,16 +22,7 @@ interface PublicUserBody {
   created_at: string;
 }
 
-interface AuditEventBody {
-  id: string;
-  at: string;
-  type: string;
-  outcome: string;
-  actor: string | null;
-  subject: string | null;
-  ip: string | null;
-  details: Record<string, unknown>;
-}
+type AuditEventBody = PublicAuditEvent;
 
 interface AuditPageBody {
   events: AuditEventBody[];

@@ -43,7 +43,6 @@ const metadataSchema = {
     token_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
     revocation_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
     introspection_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
-    token_endpoint_auth_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
     access_token_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
   },
   additionalProperties: false,

@@ -131,7 +131,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       const client = await authenticatedClient(portcullis, request, body);
       const token = body.token;
       if (token === undefined || token === '') throw new InvalidRequestError('Missing required parameter: token');
-      await portcullis.revokeToken(token, tokenTypeHint(body.token_type_hint), client, actionContext(request));
+      // token_type_hint is accepted and not needed: both token types are always tried (RFC 7009 §2.1).
+      await portcullis.revokeToken(token, client, actionContext(request));
       // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
       return reply.code(200).send();
     },
