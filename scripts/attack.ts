@@ -23,11 +23,12 @@ interface Outcome {
   readonly scenario: string;
   readonly expectation: string;
   readonly observed: string;
-  readonly held: boolean;
+  /** undefined: a measurement shown but not judged (latency in the short smoke run). */
+  readonly held: boolean | undefined;
 }
 
 const outcomes: Outcome[] = [];
-function record(scenario: string, expectation: string, observed: string, held: boolean): void {
+function record(scenario: string, expectation: string, observed: string, held: boolean | undefined): void {
   outcomes.push({ scenario, expectation, observed, held });
 }
 
@@ -137,7 +138,14 @@ try {
   await probe;
   const p99 = percentile(meLatencies, 99);
   record('login flood (hash exhaustion)', 'excess logins refused at once (503), not queued', count(flood), flood.includes(503) || flood.includes(429));
-  record('…GET /users/me during the flood', 'p99 stays low (< 100 ms)', `p99 ${p99.toFixed(1)} ms over ${meLatencies.length} calls`, meLatencies.length > 0 && p99 < 100);
+  // Latency is judged in the full run only: the short run is a smoke test
+  // of the script on a shared CI machine, where a timing bound would flake.
+  record(
+    '…GET /users/me during the flood',
+    short ? 'measured only (judged in the full run)' : 'p99 stays low (< 100 ms)',
+    `p99 ${p99.toFixed(1)} ms over ${meLatencies.length} calls`,
+    meLatencies.length === 0 ? false : short ? undefined : p99 < 100,
+  );
 
   // 5. Forged tokens.
   const [header, payload] = token.split('.');
@@ -157,9 +165,11 @@ try {
 }
 
 const width = Math.max(...outcomes.map((o) => o.scenario.length));
+const label = (held: boolean | undefined): string => (held === undefined ? 'NOTED ' : held ? 'HELD  ' : 'FAILED');
 for (const outcome of outcomes) {
-  console.log(`${outcome.held ? 'HELD  ' : 'FAILED'}  ${outcome.scenario.padEnd(width)}  expected: ${outcome.expectation}; saw: ${outcome.observed}`);
+  console.log(`${label(outcome.held)}  ${outcome.scenario.padEnd(width)}  expected: ${outcome.expectation}; saw: ${outcome.observed}`);
 }
-const failed = outcomes.filter((o) => !o.held).length;
-console.log(`defences held: ${outcomes.length - failed} of ${outcomes.length}`);
+const judged = outcomes.filter((o) => o.held !== undefined);
+const failed = judged.filter((o) => o.held === false).length;
+console.log(`defences held: ${judged.length - failed} of ${judged.length}`);
 process.exitCode = failed === 0 ? 0 : 1;
