@@ -8,7 +8,7 @@ import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
 import { createPortcullis, type Portcullis } from '../core/portcullis.js';
 import { buildApp } from '../http/app.js';
-import type { LoginAttemptStore } from '../core/ports.js';
+import type { LoginAttemptStore, RateLimiter } from '../core/ports.js';
 import { openLoginAttempts, type LoginAttemptsWiring } from './login-attempts.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { createRedisClient } from '../storage/redis/redis-client.js';
@@ -31,10 +31,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger?: FastifyBaseLogger): Promise<RunningServer> {
-  const storage = openStorage(config.database);
-  let loginAttempts: LoginAttemptsWiring | undefined;
+/**
+ * Abuse-defence state kept elsewhere: a cluster worker passes the primary's (over IPC), so
+ * the workers count against one set of buckets. The caller owns it (startServer never closes it).
+ */
+export interface SharedAbuseState {
+  readonly rateLimiter: RateLimiter;
+  readonly loginAttempts: LoginAttemptStore;
+}
+
+export async function startServer(config: Config, logger?: FastifyBaseLogger, shared?: SharedAbuseState): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
+  const storage = openStorage(config.database, {
+    onBusProblem: (message, error) => (error === undefined ? log?.info(message) : log?.warn({ err: error }, message)),
+  });
+  let loginAttempts: LoginAttemptsWiring | undefined;
   let redis: Redis | undefined;
   try {
     await storage.migrate();
@@ -52,8 +63,10 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger): P
         .connect()
         .catch((error: unknown) => log?.warn({ err: error }, 'Redis unreachable at start; state is kept in-process until it answers'));
     }
-    loginAttempts = await openLoginAttempts(config, { log: () => log, ...(redis ? { redis } : {}) });
-    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher, loginAttempts: loginAttempts.store, rateLimiter: createRateLimiter(redis, () => log) });
+    loginAttempts = shared
+      ? { store: shared.loginAttempts, close: async () => undefined }
+      : await openLoginAttempts(config, { log: () => log, ...(redis ? { redis } : {}) });
+    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher, loginAttempts: loginAttempts.store, rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, () => log) });
     await portcullis.start();
     const app = await buildApp(portcullis, logger ? { logger } : {});
     log = app.log;

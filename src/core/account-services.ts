@@ -4,7 +4,9 @@
  * builds them inside Portcullis.
  */
 import { AuditLog } from './audit/audit-log.js';
-import { AuthStateCache } from './auth-cache.js';
+import { AuthStateCache, type Invalidation } from './auth-cache.js';
+import { applyRemoteChange, BroadcastInvalidation } from './broadcast-invalidation.js';
+import type { ChangeBus } from './change-bus.js';
 import { ClientService } from './clients/client-service.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -19,6 +21,8 @@ export interface Stores {
   readonly audit: AuditStore;
   readonly keys: KeyStore;
   readonly changes: ChangeSource;
+  /** Where the database is shared by instances: tells the others what changed here, and this one what changed there. */
+  readonly bus?: ChangeBus;
   readonly health: StorageHealth;
 }
 
@@ -28,6 +32,8 @@ export interface AccountServices {
   readonly clients: ClientService;
   readonly audit: AuditLog;
   readonly cache: AuthStateCache;
+  /** What services call after a change: the cache, and the other instances through the bus. */
+  readonly invalidation: Invalidation;
 }
 
 export function createAccountServices(
@@ -40,13 +46,19 @@ export function createAccountServices(
     ttlMs: config.authCacheTtlSeconds * 1000,
     maxEntries: config.authCacheMaxEntries,
   });
+  let invalidation: Invalidation = cache;
+  if (stores.bus) {
+    const bus = stores.bus;
+    invalidation = new BroadcastInvalidation(cache, bus);
+    bus.subscribe((change) => applyRemoteChange(cache, change));
+  }
   const audit = new AuditLog(stores.audit, clock);
   const sessions = new SessionService(
     stores.sessions,
     clock,
     { idleSeconds: config.sessionIdleSeconds, maxSeconds: config.sessionMaxSeconds },
     audit,
-    cache,
+    invalidation,
   );
   const users = new UserService({
     store: stores.users,
@@ -56,10 +68,10 @@ export function createAccountServices(
     policy: { minLength: config.passwordMinLength },
     defaultScopes: config.defaultScopes,
     audit,
-    invalidation: cache,
+    invalidation,
   });
-  const clients = new ClientService(stores.clients, stores.sessions, clock, audit, cache, (id) =>
+  const clients = new ClientService(stores.clients, stores.sessions, clock, audit, invalidation, (id) =>
     cache.client(id, () => stores.clients.findById(id)),
   );
-  return { users, sessions, clients, audit, cache };
+  return { users, sessions, clients, audit, cache, invalidation };
 }

@@ -39,7 +39,7 @@ export class AuthStateCache implements Invalidation {
   private readonly sessions: LRUCache<string, Slot<Session>> | undefined;
   private readonly clients: LRUCache<string, Slot<Client>> | undefined;
   private generation = 0;
-  private seenVersion: number;
+  private seenVersion: number | undefined;
 
   constructor(
     private readonly changes: ChangeSource,
@@ -103,6 +103,11 @@ export class AuthStateCache implements Invalidation {
   ): Promise<T | undefined> {
     if (!cache) return load();
     const version = this.changes.version();
+    // Nothing can tell this process what others changed: every answer comes from the database.
+    if (version === undefined) {
+      this.seenVersion = undefined;
+      return load();
+    }
     if (version !== this.seenVersion) {
       this.seenVersion = version;
       this.clear();

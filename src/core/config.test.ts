@@ -134,6 +134,11 @@ describe('loadConfig', () => {
     it('reads sqlite: paths, including sqlite:///absolute', () => {
       assert.deepEqual(load({ DATABASE_URL: 'sqlite:/tmp/p.db' }).database, { kind: 'sqlite', path: '/tmp/p.db' });
       assert.deepEqual(load({ DATABASE_URL: 'sqlite:///tmp/p.db' }).database, { kind: 'sqlite', path: '/tmp/p.db' });
+      assert.deepEqual(load({ DATABASE_URL: 'postgres://app@db.internal:5432/auth', DATABASE_POOL_MAX: '20' }).database, {
+        kind: 'postgres',
+        url: 'postgres://app@db.internal:5432/auth',
+        pool: { max: 20, connectTimeoutMs: 2000, statementTimeoutMs: 5000, idleTimeoutMs: 30_000 },
+      });
     });
   });
 
@@ -281,9 +286,11 @@ describe('loadConfig', () => {
     });
 
     it('refuses postgres (not supported yet), an empty sqlite path and other URLs', () => {
-      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'postgres://u:p@db/portcullis' }, /PostgreSQL is not supported/);
+      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'postgres://u:p@db:notaport/portcullis' }, /not a valid postgres:\/\/ URL/);
+      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'postgres://db/p', DATABASE_POOL_MAX: '0' }, /DATABASE_POOL_MAX/);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'sqlite:' }, /needs a file path/);
-      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://db/p' }, /DATABASE_URL must be sqlite:PATH/);
+      assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }, /DATABASE_URL must be sqlite:PATH or postgres:/);
+      assert.doesNotMatch(problemsOf({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }).join('\n'), /hunter2/);
     });
   });
 

@@ -17,7 +17,19 @@ export interface Argon2Parameters {
 
 export type DatabaseLocation =
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string };
+  | { readonly kind: 'postgres'; readonly url: string; readonly pool: PostgresPoolSettings };
+
+/** How Portcullis uses a PostgreSQL server: bounded, and failing fast when it is away. */
+export interface PostgresPoolSettings {
+  /** Connections per process. */
+  readonly max: number;
+  /** Longest wait for a connection (a new one, or a free one from the pool) before the request gets 503. */
+  readonly connectTimeoutMs: number;
+  /** Longest a statement may run; the server cancels it after that. */
+  readonly statementTimeoutMs: number;
+  /** An idle connection is closed after this long. */
+  readonly idleTimeoutMs: number;
+}
 
 export interface Config {
   readonly production: boolean;
@@ -53,6 +65,8 @@ export interface Config {
   readonly abuse: AbuseSettings;
   /** Redis for state shared by instances (rate limits, login backoff); undefined = in-process. */
   readonly redisUrl: string | undefined;
+  /** `serve`: processes sharing the port (node:cluster); 1 = a single process, no cluster. */
+  readonly workers: number;
 }
 
 export interface TokenBucketSettings {
@@ -135,7 +149,13 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const host = read.string('HOST', '127.0.0.1');
   const port = read.integer('PORT', 8000, 0, 65_535);
   const dataDir = read.string('DATA_DIR', './data');
-  const database = parseDatabaseUrl(read.string('DATABASE_URL', `sqlite:${dataDir}/portcullis.db`), problems);
+  const pool: PostgresPoolSettings = {
+    max: read.integer('DATABASE_POOL_MAX', 10, 1, 1000),
+    connectTimeoutMs: read.integer('DATABASE_CONNECT_TIMEOUT_MS', 2000, 100, 60_000),
+    statementTimeoutMs: read.integer('DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    idleTimeoutMs: read.integer('DATABASE_IDLE_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+  };
+  const database = parseDatabaseUrl(read.string('DATABASE_URL', `sqlite:${dataDir}/portcullis.db`), pool, problems);
 
   const algorithmName = read.string('ALGORITHM', 'HS256');
   let algorithm: AccessTokenAlgorithm = 'HS256';
@@ -174,6 +194,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   }
   const hashConcurrency = read.integer('HASH_CONCURRENCY', availableParallelism(), 1, 256);
   const hashQueueLimit = read.integer('HASH_QUEUE_LIMIT', 128, 0, 100_000);
+  const workers = read.integer('WORKERS', availableParallelism(), 1, 256);
   const logLevel = read.choice('LOG_LEVEL', LOG_LEVELS, 'info');
   const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000;
   const sessionIdleSeconds = read.integer('SESSION_IDLE_TIMEOUT_SECONDS', 14 * DAY_SECONDS, 60, 365 * DAY_SECONDS);
@@ -254,6 +275,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       corsOrigins: Object.freeze(abuse.corsOrigins),
     }),
     redisUrl,
+    workers,
   });
 }
 
@@ -299,17 +321,18 @@ function checkSecretKeyLength(key: string, name: string, problems: string[]): vo
   }
 }
 
-function parseDatabaseUrl(url: string, problems: string[]): DatabaseLocation {
+export function parseDatabaseUrl(url: string, pool: PostgresPoolSettings, problems: string[]): DatabaseLocation {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/portcullis.db');
     return { kind: 'sqlite', path };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    problems.push('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:PATH');
-    return { kind: 'postgres', url };
+    if (!URL.canParse(url)) problems.push('DATABASE_URL is not a valid postgres:// URL (percent-encode special characters in the password)');
+    return { kind: 'postgres', url, pool };
   }
-  problems.push(`DATABASE_URL must be sqlite:PATH (got a value starting ${JSON.stringify(url.slice(0, 12))})`);
+  // Only the scheme is echoed: the rest may hold a password.
+  problems.push(`DATABASE_URL must be sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (got a value starting ${JSON.stringify(url.split(':')[0]?.slice(0, 12))}:)`);
   return { kind: 'sqlite', path: '' };
 }
 

@@ -134,8 +134,15 @@ export class Portcullis {
           rotationIntervalMs: this.config.keyRotationDays * 86_400_000,
         },
         this.audit,
-        () => ring.reload(),
+        async () => {
+          await ring.reload();
+          this.stores.bus?.publish({ kind: 'keys' });
+        },
       );
+      // Another instance (or `portcullis keys rotate`) changed the keys: load them now, not at the next periodic reload.
+      this.stores.bus?.subscribe((change) => {
+        if (change.kind === 'keys') ring.reload().catch(() => undefined);
+      });
     }
     this.codec = new AccessTokenCodec(
       {
@@ -159,7 +166,7 @@ export class Portcullis {
       sealer: new SuccessorSealer(this.config.secretKey),
       clock: this.clock,
       audit: this.audit,
-      invalidation: this.cache,
+      invalidation: services.invalidation,
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
       ...(deps.loginAttempts && this.config.abuse.rateLimitsEnabled
         ? {

@@ -132,8 +132,14 @@ export interface AuditStore {
  * Tells when another process (the CLI, another instance) may have changed
  * what the in-process caches hold. Cheap and synchronous: called per request.
  */
+/**
+ * Tells caches that another process changed stored state. `version()`
+ * moves when something changed; undefined means "cannot tell right now"
+ * (a shared database with no change bus, or the bus is disconnected), and a
+ * cache must then not trust anything it holds.
+ */
 export interface ChangeSource {
-  version(): number;
+  version(): number | undefined;
 }
 
 export interface KeyStore {

@@ -1,13 +1,16 @@
 /**
  * End-to-end helpers: start the real server (the same wiring as
- * `portcullis serve`) on a free port with a fresh SQLite file in a temp
- * folder, and speak real HTTP to it.
+ * `portcullis serve`) on a free port with a fresh database, and speak real
+ * HTTP to it. The database is a SQLite file in a temp folder, or, when the
+ * suite runs with TEST_DATABASE=postgres, a fresh PostgreSQL database
+ * (dropped when the server stops).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config, type Env } from '../../src/core/config.js';
 import { startServer, type RunningServer } from '../../src/cli/server.js';
+import { createTestDatabase, ON_POSTGRES, type TestDatabase } from './postgres.js';
 
 /** For tests that measure or fuzz the login itself: no rate limit, backoff or spraying throttle may answer first. */
 export const UNTHROTTLED = Object.freeze({
@@ -24,6 +27,8 @@ export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 export interface TestServer extends RunningServer {
   readonly config: Config;
   readonly dataDir: string;
+  /** The settings that point another server (or a restart) at this server's database. */
+  readonly sameDatabase: Env;
   /** fetch against the server: `server.fetch('/users/me', { headers })`. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
@@ -34,7 +39,9 @@ export function makeTempDir(prefix = 'portcullis-test-'): string {
 }
 
 export async function startTestServer(env: Env = {}): Promise<TestServer> {
-  const dataDir = makeTempDir();
+  const dataDir = env.DATA_DIR ?? makeTempDir();
+  // A database of its own on PostgreSQL, unless the test points this server at one (a restart, a second instance).
+  const owned: TestDatabase | undefined = ON_POSTGRES && env.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
   const config = loadConfig({
     SECRET_KEY: TEST_SECRET_KEY,
     HOST: '127.0.0.1',
@@ -48,17 +55,27 @@ export async function startTestServer(env: Env = {}): Promise<TestServer> {
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
     RATE_LIMIT_ACCOUNT_BURST: '100000',
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
+    ...(owned ? { DATABASE_URL: owned.url } : {}),
     ...env,
   });
-  const server = await startServer(config);
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    await owned?.drop();
+    throw error;
+  }
+  const sameDatabase: Env = config.database.kind === 'postgres' ? { DATA_DIR: dataDir, DATABASE_URL: config.database.url } : { DATA_DIR: dataDir };
   return {
     ...server,
     config,
     dataDir,
+    sameDatabase,
     fetch: (path, init) => fetch(`${server.url}${path}`, init),
     async stop() {
       await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await owned?.drop();
+      if (env.DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -140,7 +140,8 @@ describe('signing key rotation', () => {
           rotationIntervalMs,
         },
         new AuditLog(other.audit, clock),
-        async () => undefined,
+        // As another instance does: on PostgreSQL it tells the others; on SQLite they see the file change.
+        async () => other.bus?.publish({ kind: 'keys' }),
       );
       return { clock, service };
     };

@@ -1,5 +1,5 @@
 /**
- * Private signing keys at rest: read straight from the SQLite file, they are
+ * Private signing keys at rest: read straight from the database, they are
  * AES-GCM boxes that give nothing away without SECRET_KEY, that another
  * SECRET_KEY cannot open, and that the right one opens to the PKCS#8 key
  * whose public half is the published JWK. A restart with another SECRET_KEY
@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { startServer, type RunningServer } from '../../src/cli/server.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig, type DatabaseLocation } from '../../src/core/config.js';
+import { openStorage } from '../../src/storage/sql/open-storage.js';
 import { SealedBox } from '../../src/core/sealed-box.js';
 import { bearer, login, TEST_SECRET_KEY, type TestServer } from '../helpers/server.js';
 import { assertNoPrivateMembers, fetchJwks, headerOf, startOnOwnUrl } from '../helpers/signing-keys.js';
@@ -27,31 +27,33 @@ interface KeyRow {
   private_sealed: string;
 }
 
-function readKeyRows(path: string): KeyRow[] {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+/** The rows as stored, through a connection of the test's own (not the server's). */
+async function readKeyRows(database: DatabaseLocation): Promise<KeyRow[]> {
+  const storage = openStorage(database);
   try {
-    return db.prepare('SELECT kid, algorithm, state, public_jwk, private_sealed FROM signing_keys ORDER BY created_at').all() as KeyRow[];
+    return await storage.dialect.db
+      .selectFrom('signing_keys')
+      .select(['kid', 'algorithm', 'state', 'public_jwk', 'private_sealed'])
+      .orderBy('created_at')
+      .execute();
   } finally {
-    db.close();
+    await storage.close();
   }
 }
 
 describe('signing keys at rest', () => {
   let server: TestServer;
-  let dbPath: string;
   let token: string;
 
   before(async () => {
     server = await startOnOwnUrl({ ALGORITHM: 'RS256' });
-    assert.equal(server.config.database.kind, 'sqlite');
-    dbPath = (server.config.database as { path: string }).path;
     await server.portcullis.users.create({ username: 'alice', password: PASSWORD, scopes: ['me'] });
     token = await login(server, 'alice', PASSWORD);
   });
   after(() => server.stop());
 
   it('stores sealed boxes that reveal nothing of the key and that another SECRET_KEY cannot open', async () => {
-    const rows = readKeyRows(dbPath);
+    const rows = await readKeyRows(server.config.database);
     assert.deepEqual(rows.map((row) => row.state).sort(), ['current', 'next']);
     const right = new SealedBox(TEST_SECRET_KEY, PURPOSE);
     const wrongSecret = new SealedBox(OTHER_SECRET_KEY, PURPOSE);
@@ -99,11 +101,11 @@ describe('signing keys at rest', () => {
       ALGORITHM: 'RS256',
       HOST: '127.0.0.1',
       PORT: '0',
-      DATA_DIR: server.dataDir,
+      ...server.sameDatabase,
       ISSUER: server.config.issuer,
       LOG_LEVEL: 'silent',
     };
-    const kidsBefore = readKeyRows(dbPath).map((row) => [row.kid, row.state]);
+    const kidsBefore = (await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]);
 
     let wrong: RunningServer | undefined;
     await assert.rejects(
@@ -117,13 +119,13 @@ describe('signing keys at rest', () => {
       },
     );
     await wrong?.close();
-    assert.deepEqual(readKeyRows(dbPath).map((row) => [row.kid, row.state]), kidsBefore, 'the failed start changed no key');
+    assert.deepEqual((await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]), kidsBefore, 'the failed start changed no key');
 
     const restarted = await startServer(loadConfig({ ...env, SECRET_KEY: TEST_SECRET_KEY }));
     try {
       const me = await fetch(`${restarted.url}/users/me`, { headers: bearer(token) });
       assert.equal(me.status, 200, 'a token from before the restart still works');
-      assert.deepEqual(readKeyRows(dbPath).map((row) => [row.kid, row.state]), kidsBefore, 'the same keys');
+      assert.deepEqual((await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]), kidsBefore, 'the same keys');
       const relogin = await fetch(`${restarted.url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

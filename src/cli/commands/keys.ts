@@ -41,7 +41,8 @@ async function withKeys<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
         rotationIntervalMs: config.keyRotationDays * 86_400_000,
       },
       new AuditLog(storage.audit, systemClock),
-      async () => undefined,
+      // Running servers on PostgreSQL load the new keys at once (on SQLite they see the file change).
+      async () => storage.bus?.publish({ kind: 'keys' }),
     );
     return await work(keys);
   } finally {

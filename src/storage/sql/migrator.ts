@@ -2,10 +2,20 @@
  * Schema migrations, in code, run at start and by `portcullis migrate`.
  * A database that has run a migration this version does not know was written
  * by a newer Portcullis: refuse it rather than guess.
+ *
+ * The bookkeeping tables are Portcullis's own (not Kysely's default
+ * `kysely_migration`), so a host application that embeds Portcullis and
+ * migrates its own schema with Kysely in the same database does not collide.
+ * Kysely takes a lock around the run (an advisory lock on PostgreSQL), so
+ * instances starting together migrate once.
  */
 import { Migrator, type Kysely, type MigrationResult } from 'kysely';
-import { MIGRATIONS } from './migrations/index.js';
+import { MIGRATION_NAMES, migrationsFor } from './migrations/index.js';
 import type { Database } from './schema.js';
+import type { SqlDialect } from './dialects/dialect.js';
+
+export const MIGRATION_TABLE = 'portcullis_migration';
+const MIGRATION_LOCK_TABLE = 'portcullis_migration_lock';
 
 export class SchemaTooNewError extends Error {
   constructor(readonly unknownMigrations: readonly string[]) {
@@ -21,32 +31,30 @@ export interface MigrationSummary {
   readonly current: string | undefined;
 }
 
-function migrator(db: Kysely<Database>): Migrator {
-  return new Migrator({
-    db,
-    provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
-  });
-}
-
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationSummary> {
-  const m = migrator(db);
-  const known = new Set(Object.keys(MIGRATIONS));
-  const newer = (await executedMigrationNames(db)).filter((name) => !known.has(name));
+export async function migrateToLatest(dialect: SqlDialect): Promise<MigrationSummary> {
+  const newer = (await executedMigrationNames(dialect.db)).filter((name) => !MIGRATION_NAMES.includes(name));
   if (newer.length > 0) throw new SchemaTooNewError(newer);
 
-  const { error, results } = await m.migrateToLatest();
+  const migrator = new Migrator({
+    db: dialect.db,
+    provider: { getMigrations: async () => migrationsFor(dialect.columnTypes) },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+  const { error, results } = await migrator.migrateToLatest();
   if (error) throw new Error(`Migration failed: ${describeFailure(results)}`, { cause: error });
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  const all = Object.keys(MIGRATIONS).sort();
-  return { applied, current: all[all.length - 1] };
+  return { applied, current: MIGRATION_NAMES[MIGRATION_NAMES.length - 1] };
 }
 
-async function executedMigrationNames(db: Kysely<Database>): Promise<string[]> {
+/** The migrations a database has run, oldest first ([] for an empty database). */
+export async function executedMigrationNames(db: Kysely<Database>): Promise<string[]> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === 'kysely_migration')) return [];
-  const rows = await (db as unknown as Kysely<{ kysely_migration: { name: string } }>)
-    .selectFrom('kysely_migration')
+  if (!tables.some((t) => t.name === MIGRATION_TABLE)) return [];
+  const rows = await (db as unknown as Kysely<Record<typeof MIGRATION_TABLE, { name: string }>>)
+    .selectFrom(MIGRATION_TABLE)
     .select('name')
+    .orderBy('name')
     .execute();
   return rows.map((row) => row.name);
 }

@@ -2,6 +2,7 @@
 import type { DatabaseLocation } from '../../core/config.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { openSqlite } from './dialects/sqlite.js';
+import { openPostgres } from './dialects/postgres.js';
 import { migrateToLatest, type MigrationSummary } from './migrator.js';
 import { SqlUserStore } from './user-store.js';
 import { SqlSessionStore } from './session-store.js';
@@ -9,6 +10,8 @@ import { SqlClientStore } from './client-store.js';
 import { SqlAuditStore } from './audit-store.js';
 import { SqlKeyStore } from './key-store.js';
 import type { ChangeSource } from '../../core/ports.js';
+import type { ChangeBus } from '../../core/change-bus.js';
+import { PostgresChangeBus } from './postgres-change-bus.js';
 import type { Stores } from '../../core/account-services.js';
 
 export interface SqlStorage {
@@ -18,14 +21,29 @@ export interface SqlStorage {
   readonly clients: SqlClientStore;
   readonly audit: SqlAuditStore;
   readonly keys: SqlKeyStore;
+  /** What other processes changed: SQLite's data_version, or the bus on PostgreSQL. */
   readonly changes: ChangeSource;
+  /** Publishes this process's changes to the others (PostgreSQL); SQLite needs none. */
+  readonly bus: ChangeBus | undefined;
   migrate(): Promise<MigrationSummary>;
   close(): Promise<void>;
 }
 
-export function openStorage(location: DatabaseLocation): SqlStorage {
-  if (location.kind !== 'sqlite') throw new TypeError(`Unsupported database: ${location.kind}`);
-  const dialect = openSqlite(location.path);
+export interface OpenStorageOptions {
+  /** Told when the change bus loses or regains its connection, or cannot publish. */
+  readonly onBusProblem?: (message: string, error?: unknown) => void;
+}
+
+export function openStorage(location: DatabaseLocation, options: OpenStorageOptions = {}): SqlStorage {
+  const dialect = location.kind === 'sqlite' ? openSqlite(location.path) : openPostgres(location.url, location.pool);
+  const bus =
+    location.kind === 'postgres'
+      ? new PostgresChangeBus(dialect.db, {
+          url: location.url,
+          connectTimeoutMs: location.pool.connectTimeoutMs,
+          ...(options.onBusProblem ? { onProblem: options.onBusProblem } : {}),
+        })
+      : undefined;
   return {
     dialect,
     users: new SqlUserStore(dialect),
@@ -33,9 +51,13 @@ export function openStorage(location: DatabaseLocation): SqlStorage {
     clients: new SqlClientStore(dialect),
     audit: new SqlAuditStore(dialect),
     keys: new SqlKeyStore(dialect),
-    changes: { version: () => dialect.externalChangeVersion() },
-    migrate: () => migrateToLatest(dialect.db),
-    close: () => dialect.close(),
+    changes: bus ?? { version: () => dialect.externalChangeVersion() },
+    bus,
+    migrate: () => migrateToLatest(dialect),
+    close: async () => {
+      await bus?.close();
+      await dialect.close();
+    },
   };
 }
 
@@ -48,6 +70,7 @@ export function storageStores(storage: SqlStorage): Stores {
     audit: storage.audit,
     keys: storage.keys,
     changes: storage.changes,
+    ...(storage.bus ? { bus: storage.bus } : {}),
     health: storage.users,
   };
 }

@@ -132,21 +132,14 @@ export class SqlSessionStore implements SessionStore {
     nowMs: number,
     exceptId?: string,
   ): Promise<string[]> {
-    return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
-        let select = trx.selectFrom('sessions').select('id').where(column, '=', value).where('revoked_at', 'is', null);
-        if (exceptId !== undefined) select = select.where('id', '!=', exceptId);
-        const ids = (await select.execute()).map((row) => row.id);
-        if (ids.length > 0) {
-          await trx
-            .updateTable('sessions')
-            .set({ revoked_at: iso(nowMs), revoked_reason: reason })
-            .where('id', 'in', ids)
-            .execute();
-        }
-        return ids;
-      }),
-    );
+    // One statement, so a session created meanwhile is either revoked or not touched, never half-seen.
+    let update = this.db
+      .updateTable('sessions')
+      .set({ revoked_at: iso(nowMs), revoked_reason: reason })
+      .where(column, '=', value)
+      .where('revoked_at', 'is', null);
+    if (exceptId !== undefined) update = update.where('id', '!=', exceptId);
+    return this.guard(async () => (await update.returning('id').execute()).map((row) => row.id));
   }
 }
 

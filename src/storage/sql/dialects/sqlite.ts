@@ -26,6 +26,7 @@ export function openSqlite(path: string): SqlDialect {
   return {
     name: 'sqlite',
     db,
+    columnTypes: { text: 'text' },
     classifyError: classifySqliteError,
     externalChangeVersion: () => (database.open ? (dataVersion.get() as number) : -1),
     close: () => db.destroy(),

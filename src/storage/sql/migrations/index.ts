@@ -1,11 +1,19 @@
 import type { Migration } from 'kysely';
+import type { ColumnTypes } from '../dialects/dialect.js';
 import { init } from './0001-init.js';
 import { lifecycle } from './0002-lifecycle.js';
 import { signingKeys } from './0003-signing-keys.js';
 
-/** Every migration this version knows, by name; names sort in the order they run. */
-export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+/** Names sort in the order the migrations run. */
+const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0001-init': init,
   '0002-lifecycle': lifecycle,
   '0003-signing-keys': signingKeys,
-});
+};
+
+export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
+
+/** Every migration this version knows, for one database's column types. */
+export function migrationsFor(types: ColumnTypes): Record<string, Migration> {
+  return Object.fromEntries(Object.entries(ALL).map(([name, make]) => [name, make(types)]));
+}

@@ -1,0 +1,66 @@
+/**
+ * PostgreSQL through node-postgres: a bounded pool that fails fast. When the
+ * server is away (restarting, unreachable, out of connections) a request
+ * waits at most DATABASE_CONNECT_TIMEOUT_MS for a connection and then gets a
+ * StorageUnavailableError (503); a statement runs at most
+ * DATABASE_STATEMENT_TIMEOUT_MS. Broken connections are dropped by the pool,
+ * and new ones are made as requests need them, so service comes back by
+ * itself once the server does.
+ */
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { PostgresPoolSettings } from '../../../core/config.js';
+import type { Database } from '../schema.js';
+import type { DriverErrorKind, SqlDialect } from './dialect.js';
+
+export function openPostgres(url: string, settings: PostgresPoolSettings): SqlDialect {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: settings.max,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    // The server cancels a statement after this; the client gives up a little later in case the server cannot answer at all.
+    statement_timeout: settings.statementTimeoutMs,
+    query_timeout: settings.statementTimeoutMs + 1000,
+    application_name: 'portcullis',
+    keepAlive: true,
+  });
+  // An idle connection that the server closed (a restart) emits 'error' on the pool; the pool has already
+  // dropped it, and the next request opens a new one. Without a listener the process would crash.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    name: 'postgres',
+    db,
+    columnTypes: { text: sql`text collate "C"` },
+    classifyError: classifyPostgresError,
+    externalChangeVersion: () => undefined,
+    close: () => db.destroy(),
+  };
+}
+
+/** SQLSTATE classes and codes that mean "the database is not there right now", not "this request is wrong". */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown (a restart)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, recovering)
+  '53300', // too_many_connections
+  '57014', // query_canceled (statement_timeout)
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+]);
+
+/** Network-level failures from the socket or from the pool itself (these carry no SQLSTATE). */
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly/i;
+
+export function classifyPostgresError(error: unknown): DriverErrorKind | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (code === '23505') return 'unique_violation';
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || UNAVAILABLE_ERRNOS.has(code)) return 'unavailable';
+    return undefined;
+  }
+  return UNAVAILABLE_MESSAGES.test(error.message) ? 'unavailable' : undefined;
+}
