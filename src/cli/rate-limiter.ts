@@ -12,10 +12,14 @@ import { MemoryRateLimiter } from '../storage/memory/memory-rate-limiter.js';
 import { RedisRateLimiter } from '../storage/redis/redis-rate-limiter.js';
 
 /** `log` is asked at each outage, so it can be the app's logger once there is one. */
-export function createRateLimiter(redis: Redis | undefined, log: () => FastifyBaseLogger | undefined): RateLimiter {
+export function createRateLimiter(
+  redis: Redis | undefined,
+  log: () => FastifyBaseLogger | undefined,
+  keyPrefix = 'portcullis:',
+): RateLimiter {
   const memory = new MemoryRateLimiter();
   if (redis === undefined) return memory;
-  return new FallbackRateLimiter(new RedisRateLimiter(redis), memory, {
+  return new FallbackRateLimiter(new RedisRateLimiter(redis, { keyPrefix: `${keyPrefix}rl:` }), memory, {
     onOutage: (error) =>
       log()?.warn({ err: error }, 'Redis unavailable: rate limits are counted in-process, per instance, until it is back'),
     onRecovery: () => log()?.info('Redis reachable again: rate limits are shared again'),

@@ -66,7 +66,7 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger, sh
     loginAttempts = shared
       ? { store: shared.loginAttempts, close: async () => undefined }
       : await openLoginAttempts(config, { log: () => log, ...(redis ? { redis } : {}) });
-    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher, loginAttempts: loginAttempts.store, rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, () => log) });
+    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher, loginAttempts: loginAttempts.store, rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, () => log, config.redisKeyPrefix) });
     await portcullis.start();
     const app = await buildApp(portcullis, logger ? { logger } : {});
     log = app.log;

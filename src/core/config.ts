@@ -65,6 +65,8 @@ export interface Config {
   readonly abuse: AbuseSettings;
   /** Redis for state shared by instances (rate limits, login backoff); undefined = in-process. */
   readonly redisUrl: string | undefined;
+  /** Prepended to every Redis key, so several deployments can share one Redis. */
+  readonly redisKeyPrefix: string;
   /** `serve`: processes sharing the port (node:cluster); 1 = a single process, no cluster. */
   readonly workers: number;
 }
@@ -238,6 +240,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   }
   const redisUrl = env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'portcullis:');
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisKeyPrefix)) problems.push('REDIS_KEY_PREFIX must be 1..64 of A-Z a-z 0-9 : _ . -');
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -275,6 +279,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       corsOrigins: Object.freeze(abuse.corsOrigins),
     }),
     redisUrl,
+    redisKeyPrefix,
     workers,
   });
 }
