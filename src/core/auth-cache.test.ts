@@ -125,4 +125,24 @@ describe('AuthStateCache', () => {
     await cache.user('u1', users.load);
     assert.equal(users.calls(), 2);
   });
+
+  it('trusts nothing while the change source cannot tell, and starts afresh when it can again', async () => {
+    let version: number | undefined = 1;
+    const cache = new AuthStateCache({ version: () => version }, options);
+    const users = counting(user('u1'));
+    await cache.user('u1', users.load);
+    await cache.user('u1', users.load);
+    assert.equal(users.calls(), 1, 'cached while the bus listens');
+
+    version = undefined; // the listener dropped: a revocation elsewhere could be missed
+    await cache.user('u1', users.load);
+    await cache.user('u1', users.load);
+    assert.equal(users.calls(), 3, 'every look-up reads the store');
+
+    version = 2; // listening again, in a new epoch
+    await cache.user('u1', users.load);
+    assert.equal(users.calls(), 4, 'what was cached before the gap is gone');
+    await cache.user('u1', users.load);
+    assert.equal(users.calls(), 4, 'and caching resumes');
+  });
 });
