@@ -6,6 +6,7 @@ import { PortcullisError } from '../core/errors.js';
 import { auditCommand, type AuditOptions } from './commands/audit.js';
 import { addClientCommand, listClientsCommand, removeClientCommand } from './commands/clients.js';
 import { migrateCommand } from './commands/migrate.js';
+import { dbCopyCommand, type DbCopyOptions } from './commands/db-copy.js';
 import { listKeysCommand, retireKeyCommand, rotateKeysCommand } from './commands/keys.js';
 import { serveCommand } from './commands/serve.js';
 import { listSessionsCommand, revokeSessionsCommand } from './commands/user-sessions.js';
@@ -20,6 +21,7 @@ import {
   updateUserCommand,
 } from './commands/users.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
+import { integerOption } from './options.js';
 import { UsageError } from './prompt.js';
 
 function version(): string {
@@ -41,8 +43,19 @@ function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('serve')
     .description('serve the HTTP API (runs migrations first)')
-    .action(async () => setExitCode(await serveCommand()));
+    .option('--workers <n>', 'processes sharing the port, 1 to 256 (default: WORKERS, else the number of cores; 1: no cluster)')
+    .action(async (options: { workers?: string }) =>
+      setExitCode(await serveCommand({ workers: integerOption(options.workers, '--workers', 1, 256) })),
+    );
   program.command('migrate').description('create or upgrade the database schema').action(migrateCommand);
+  const db = program.command('db').description('move a deployment between databases');
+  db
+    .command('copy')
+    .description('copy every table into a new, empty database (SQLite to PostgreSQL, or back), verifying the row counts')
+    .requiredOption('--from <url>', 'the database to copy: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE')
+    .requiredOption('--to <url>', 'an empty database to copy into (migrated first)')
+    .option('--batch-size <n>', 'rows per read, 1 to 100000 (default 1000)')
+    .action(async (options: DbCopyOptions) => setExitCode(await dbCopyCommand(options)));
 
   const users = program.command('users').description('manage user accounts');
   users

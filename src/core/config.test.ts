@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, OWASP_ARGON2, type Config, type Env, type LoadConfigOptions } from './config.js';
@@ -83,6 +84,14 @@ describe('loadConfig', () => {
       assert.equal(config.passwordMinLength, 8);
       assert.equal(config.hashQueueLimit, 128);
       assert.ok(config.hashConcurrency >= 1);
+    });
+
+    it('shares the cores between workers: each hashes cores ÷ workers at a time by default', () => {
+      const cores = availableParallelism();
+      assert.equal(load({ WORKERS: '1' }).hashConcurrency, cores);
+      assert.equal(load({ WORKERS: '2' }).hashConcurrency, Math.max(1, Math.floor(cores / 2)));
+      assert.equal(load({ WORKERS: String(cores * 4) }).hashConcurrency, 1);
+      assert.equal(load({ WORKERS: '4', HASH_CONCURRENCY: '3' }).hashConcurrency, 3);
     });
 
     it('gives no default scopes and logs at info', () => {

@@ -194,9 +194,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       `ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below OWASP's minimum (got ${argon2.memoryKiB} KiB x ${argon2.iterations}; use at least one of ${OWASP_ARGON2_FLOORS.map(([m, t]) => `${m} KiB x ${t}`).join(', ')})`,
     );
   }
-  const hashConcurrency = read.integer('HASH_CONCURRENCY', availableParallelism(), 1, 256);
+
   const hashQueueLimit = read.integer('HASH_QUEUE_LIMIT', 128, 0, 100_000);
   const workers = read.integer('WORKERS', availableParallelism(), 1, 256);
+  // The cores are shared by the workers: by default each hashes cores ÷ workers at a time, so together they use every core and no more.
+  const hashConcurrency = read.integer('HASH_CONCURRENCY', Math.max(1, Math.floor(availableParallelism() / workers)), 1, 256);
   const logLevel = read.choice('LOG_LEVEL', LOG_LEVELS, 'info');
   const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000;
   const sessionIdleSeconds = read.integer('SESSION_IDLE_TIMEOUT_SECONDS', 14 * DAY_SECONDS, 60, 365 * DAY_SECONDS);

@@ -34,6 +34,12 @@ const SCRUBBED = [
   'TRUSTED_PROXIES',
 ];
 
+/**
+ * What every child gets unless the test says otherwise: one serving process (no cluster), so a
+ * test behaves, and costs, the same whatever the machine's core count.
+ */
+const CHILD_DEFAULTS: CliEnv = { WORKERS: '1' };
+
 export type CliEnv = Record<string, string | undefined>;
 
 export interface CliResult {
@@ -59,7 +65,7 @@ export function makeDataDir(prefix = 'portcullis-cli-'): string {
 export function childEnv(extra: CliEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SCRUBBED) delete env[name];
-  for (const [name, value] of Object.entries(extra)) {
+  for (const [name, value] of Object.entries({ ...CHILD_DEFAULTS, ...extra })) {
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
@@ -131,10 +137,11 @@ export interface ServeProcess {
 /**
  * Starts `portcullis serve` with PORT=0 (LOG_LEVEL=info) and resolves once it has logged the
  * JSON line with its `url`. Rejects with the output if it exits or times out first.
+ * `args` go after `serve` (e.g. `--workers 2`).
  */
-export async function startServe(env: CliEnv, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ServeProcess> {
+export async function startServe(env: CliEnv, timeoutMs = DEFAULT_TIMEOUT_MS, args: readonly string[] = []): Promise<ServeProcess> {
   // The url is logged at level info, so the level is not the caller's to lower.
-  const child = spawnCli(['serve'], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' });
+  const child = spawnCli(['serve', ...args], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' });
   child.stdin!.end();
   let stdout = '';
   let stderr = '';

@@ -1,23 +1,47 @@
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import type { Config } from '../../core/config.js';
 import { createLogger } from '../logger.js';
-import { configFromEnv, describeError, EXIT_FAILURE, EXIT_OK } from '../context.js';
+import { configFromEnv, describeError, EXIT_FAILURE } from '../context.js';
 import { startServer } from '../server.js';
+import { runPrimary } from '../cluster/cluster-primary.js';
+import { runWorker } from '../cluster/cluster-worker.js';
+import { shutDownGracefully } from '../cluster/graceful-shutdown.js';
 
-/** Serves until SIGTERM or SIGINT, then shuts down gracefully. Resolves with the exit code. */
-export async function serveCommand(): Promise<number> {
-  let config;
+export interface ServeOptions {
+  /** `--workers N`: overrides WORKERS. */
+  readonly workers?: number | undefined;
+}
+
+/**
+ * Serves until SIGTERM or SIGINT, then shuts down gracefully. Resolves with the exit code.
+ * WORKERS=1 is one process; more is a node:cluster primary with that many workers, and this
+ * same command, re-run by cluster.fork() in each worker, takes the worker's part.
+ */
+export async function serveCommand(options: ServeOptions = {}): Promise<number> {
+  let config: Config;
   try {
-    config = configFromEnv(process.env, { secretKeyRequired: true });
+    // Through the environment, so that what depends on the worker count (HASH_CONCURRENCY's default) follows the flag too.
+    const env = options.workers === undefined ? process.env : { ...process.env, WORKERS: String(options.workers) };
+    config = configFromEnv(env, { secretKeyRequired: true });
   } catch (error) {
     console.error(`portcullis: ${describeError(error)}`);
     return EXIT_FAILURE;
   }
+  if (cluster.isWorker) return runWorker(config);
   const logger = createLogger(config.logLevel);
+  // Said once, by the process the operator started, not once per worker.
   if (config.registration === 'open' && config.production) {
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
   if (!config.abuse.rateLimitsEnabled) {
     logger.warn('RATE_LIMITS=off: no rate limits and no login backoff; password guessing is limited only by hashing cost');
   }
+  if (config.workers > 1) return runPrimary(config, logger);
+  return serveSingleProcess(config, logger);
+}
+
+async function serveSingleProcess(config: Config, logger: Logger): Promise<number> {
   let server;
   try {
     server = await startServer(config, logger);
@@ -31,30 +55,10 @@ export async function serveCommand(): Promise<number> {
     { url: server.url, database: config.database.kind, algorithm: config.algorithm, registration: config.registration },
     `Portcullis listening on ${server.url}`,
   );
-
   const running = server;
   return new Promise<number>((resolve) => {
-    const shutdown = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
-      const timer = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
-        // Connections still open would keep the process alive: leave now.
-        process.exit(EXIT_FAILURE);
-      }, config.shutdownTimeoutMs);
-      timer.unref();
-      running.close().then(
-        () => {
-          clearTimeout(timer);
-          logger.info('stopped');
-          resolve(EXIT_OK);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          logger.error({ err: error }, 'error during shutdown');
-          resolve(EXIT_FAILURE);
-        },
-      );
-    };
+    // once: a second signal during the shutdown gets its default effect (ends the process at once).
+    const shutdown = (signal: NodeJS.Signals) => resolve(shutDownGracefully(running, config, logger, signal));
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });

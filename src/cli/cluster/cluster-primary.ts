@@ -1,0 +1,31 @@
+/**
+ * The primary of `portcullis serve --workers N` (N > 1). It serves no HTTP:
+ * it does the one-time start-up work (migrations, first signing keys) before
+ * any worker exists, holds the rate limits and login backoff that the workers
+ * share (unless Redis does), and supervises the workers.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../../core/config.js';
+import { describeError, EXIT_FAILURE } from '../context.js';
+import { servePrimaryStores } from './ipc-shared-state.js';
+import { prepareStorage } from './storage-bootstrap.js';
+import { WorkerSupervisor } from './worker-supervisor.js';
+
+/** Resolves with the exit code once every worker has exited. */
+export async function runPrimary(config: Config, logger: Logger): Promise<number> {
+  const log = logger.child({ pid: process.pid, role: 'primary' });
+  try {
+    await prepareStorage(config);
+  } catch (error) {
+    log.fatal({ err: error }, 'could not start');
+    console.error(`portcullis: could not start: ${describeError(error)}`);
+    return EXIT_FAILURE;
+  }
+  log.info({ workers: config.workers }, 'database migrated and signing keys in place; starting the workers');
+  const stopServingStores = config.redisUrl === undefined ? servePrimaryStores(log) : () => undefined;
+  try {
+    return await new WorkerSupervisor(config, log).run();
+  } finally {
+    stopServingStores();
+  }
+}
