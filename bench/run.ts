@@ -69,6 +69,8 @@ const SERVER_ENV: Record<string, string> = {
   LOG_LEVEL: 'warn',
   HOST: '127.0.0.1',
   REGISTRATION: 'open',
+  // One process, as the baseline: the figures compare per-process cost (the README's sizing scales it by cores).
+  WORKERS: '1',
   // The benchmark measures the path, not the throttles.
   ...UNTHROTTLED,
 };
@@ -168,8 +170,6 @@ async function startPortcullis(dataDir: string, secretKey: string): Promise<Chil
     DATABASE_URL: `sqlite:${join(dataDir, 'portcullis.db')}`,
     PORT: String(port),
     ISSUER: 'http://127.0.0.1',
-    // One process, as the baseline: the figures compare per-process cost (the README's sizing scales it by cores).
-    WORKERS: '1',
   };
   const started = performance.now();
   const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });

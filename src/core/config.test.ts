@@ -298,6 +298,10 @@ describe('loadConfig', () => {
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'postgres://u:p@db:notaport/portcullis' }, /not a valid postgres:\/\/ URL/);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'postgres://db/p', DATABASE_POOL_MAX: '0' }, /DATABASE_POOL_MAX/);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'sqlite:' }, /needs a file path/);
+      assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '10.0.0.1 nginx' }, /TRUSTED_PROXIES: "nginx" is not an IP address/);
+      assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '10.0.0.0/33' }, /not an IP address or CIDR/);
+      assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '0.0.0.0/0' }, /trusts every address/);
+      assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).abuse.trustedProxies, ['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8', 'loopback']);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }, /DATABASE_URL must be sqlite:PATH or postgres:/);
       assert.doesNotMatch(problemsOf({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }).join('\n'), /hunter2/);
     });

@@ -3,6 +3,7 @@
  * record. Every mistake is reported (all of them, one line each) in a single
  * ConfigError; the result is frozen. Only the CLI reads process.env.
  */
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAsymmetricAlgorithm, isHmacAlgorithm, type AccessTokenAlgorithm } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';
@@ -221,7 +222,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       perMinute: read.integer('RATE_LIMIT_ACCOUNT_PER_MINUTE', 10, 1, 1_000_000),
       burst: read.integer('RATE_LIMIT_ACCOUNT_BURST', 10, 1, 1_000_000),
     },
-    trustedProxies: read.list('TRUSTED_PROXIES'),
+    trustedProxies: checkTrustedProxies(read.list('TRUSTED_PROXIES'), problems),
     backoffFreeFailures: read.integer('LOGIN_BACKOFF_FREE_FAILURES', 3, 0, 1000),
     backoffBaseSeconds: read.integer('LOGIN_BACKOFF_BASE_SECONDS', 1, 1, 3600),
     backoffMaxSeconds: read.integer('LOGIN_BACKOFF_MAX_SECONDS', 900, 1, 86_400),
@@ -326,6 +327,26 @@ function checkSecretKeyLength(key: string, name: string, problems: string[]): vo
   } else if (PUBLISHED_SECRET_KEYS.has(key.trim())) {
     problems.push(`${name} is the example key published in the FastAPI docs; generate your own with: openssl rand -hex 32`);
   }
+}
+
+/** proxy-addr's named ranges, which Fastify's trustProxy also takes. */
+const NAMED_PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** Addresses and CIDR ranges only, checked here with every other mistake rather than by Fastify at listen time. */
+function checkTrustedProxies(entries: string[], problems: string[]): string[] {
+  for (const entry of entries) {
+    if (NAMED_PROXY_RANGES.has(entry)) continue;
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 6 ? 128 : 32;
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (family === 0 || extra !== undefined || !validPrefix) {
+      problems.push(`TRUSTED_PROXIES: ${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. 10.0.0.5, 10.0.0.0/8, loopback)`);
+    } else if (prefix !== undefined && Number(prefix) === 0) {
+      problems.push(`TRUSTED_PROXIES: ${entry} trusts every address, so any client could name its own IP in X-Forwarded-For; list your proxies' addresses`);
+    }
+  }
+  return entries;
 }
 
 export function parseDatabaseUrl(url: string, pool: PostgresPoolSettings, problems: string[]): DatabaseLocation {
