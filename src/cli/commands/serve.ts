@@ -34,6 +34,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   if (config.registration === 'open' && config.production) {
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
+  if (config.production && !process.env.ISSUER) {
+    logger.warn({ issuer: config.issuer }, 'ISSUER is not set: tokens name this listening address as their issuer; set ISSUER to the public URL (the same on every instance)');
+  }
   if (!config.abuse.rateLimitsEnabled) {
     logger.warn('RATE_LIMITS=off: no rate limits and no login backoff; password guessing is limited only by hashing cost');
   }
