@@ -207,6 +207,11 @@ export class TokenService {
    */
   private async retrySuccessor(record: RefreshTokenRecord, now: number): Promise<string | undefined> {
     if (record.rotatedAt === null || record.successorId === null || record.successorSealed === null) return undefined;
+    // REFRESH_REUSE_GRACE_SECONDS=0 is "no grace" (README). The elapsed-time test alone does not say so:
+    // `now` is read when this request starts, so a concurrent request that rotated the token a moment
+    // later stamps rotatedAt after it (now - rotatedAt <= 0), and the loser of the race was handed the
+    // successor too: two 200s for one refresh token.
+    if (this.deps.refreshReuseGraceSeconds === 0) return undefined;
     if (now - record.rotatedAt > this.deps.refreshReuseGraceSeconds * 1000) return undefined;
     const successor = await this.deps.sessions.findRefreshToken(record.successorId);
     if (!successor || successor.rotatedAt !== null) return undefined;

@@ -17,6 +17,10 @@ import type { Database } from './schema.js';
 export const CHANGE_CHANNEL = 'portcullis_changes';
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
+/** How often the listening connection proves it is alive (a partition sends no reset). */
+const HEARTBEAT_MS = 1_000;
+/** Failed first connections (a busy start) before it is worth a log line. */
+const QUIET_START_FAILURES = 3;
 
 export interface PostgresChangeBusOptions {
   readonly url: string;
@@ -35,6 +39,8 @@ export class PostgresChangeBus implements ChangeBus {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private reportedDown = false;
+  private failures = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly sending = new Set<Promise<void>>();
 
   constructor(
@@ -68,6 +74,7 @@ export class PostgresChangeBus implements ChangeBus {
     await Promise.all([...this.sending]);
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
     this.listening = false;
     await this.client?.end().catch(() => undefined);
   }
@@ -86,10 +93,13 @@ export class PostgresChangeBus implements ChangeBus {
     });
     const lost = (error?: unknown) => {
       if (this.client !== client) return;
+      const wasListening = this.listening;
       this.client = undefined;
       this.listening = false;
-      client.end().catch(() => undefined);
-      this.down(error);
+      clearInterval(this.heartbeat);
+      // Destroy rather than end(): over a partitioned link a polite goodbye would wait forever.
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      this.down(error, wasListening);
     };
     client.on('error', lost);
     client.on('end', () => lost());
@@ -101,16 +111,32 @@ export class PostgresChangeBus implements ChangeBus {
       this.epoch += 1;
       this.listening = true;
       this.retryMs = RETRY_MIN_MS;
+      this.failures = 0;
       if (this.reportedDown) this.options.onProblem?.('listening for changes again; caches were emptied');
       this.reportedDown = false;
+      // A connection that stops delivering without a reset (a partition) would otherwise count as listening
+      // while notifications are held back: an unanswered heartbeat counts as lost, so caches stop trusting.
+      this.heartbeat = setInterval(() => {
+        const timer = setTimeout(() => lost(new Error('the change listener stopped answering')), this.options.connectTimeoutMs);
+        client.query('select 1').then(
+          () => clearTimeout(timer),
+          (error: unknown) => {
+            clearTimeout(timer);
+            lost(error);
+          },
+        );
+      }, HEARTBEAT_MS);
+      this.heartbeat.unref();
     } catch (error) {
       lost(error);
     }
   }
 
-  private down(error: unknown): void {
+  private down(error: unknown, wasListening: boolean): void {
     if (this.closed) return;
-    if (!this.reportedDown) {
+    this.failures += 1;
+    // A start on a busy machine may miss pg's connect timer once or twice: not worth alarming anyone.
+    if (!this.reportedDown && (wasListening || this.failures >= QUIET_START_FAILURES)) {
       this.options.onProblem?.('lost the change listener: authentication reads the database until it is back', error);
       this.reportedDown = true;
     }

@@ -28,6 +28,12 @@ export function openPostgres(url: string, settings: PostgresPoolSettings): SqlDi
   // An idle connection that the server closed (a restart) emits 'error' on the pool; the pool has already
   // dropped it, and the next request opens a new one. Without a listener the process would crash.
   pool.on('error', () => undefined);
+  // The pool listens only to idle clients. A connection that breaks while a request holds it (a query
+  // in flight, or between the statements of a transaction) emits 'error' on its client with nobody
+  // listening, and the process crashed (found by test/scale/faults.test.ts cutting PostgreSQL under
+  // load). The query in flight is rejected anyway (StorageUnavailableError, 503), a later one on the
+  // same client is refused as "not queryable" (also 503), and the pool drops the client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     name: 'postgres',

@@ -23,12 +23,29 @@ export function openSqlite(path: string): SqlDialect {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // data_version changes whenever another connection (the CLI, another process) commits; our own commits do not move it.
   const dataVersion = database.prepare('PRAGMA data_version').pluck();
+  // Read once per turn of the event loop, not once per look-up (it was ~8 % of a /users/me profile).
+  // That is as exact: a request handled in this turn arrived before the turn's poll returned, and
+  // the version is read after that, so a commit made before the request was sent is always seen.
+  let version = -1;
+  let fresh = false;
+  const expire = () => {
+    fresh = false;
+  };
+  const externalChangeVersion = (): number => {
+    if (!database.open) return -1;
+    if (!fresh) {
+      version = dataVersion.get() as number;
+      fresh = true;
+      setImmediate(expire);
+    }
+    return version;
+  };
   return {
     name: 'sqlite',
     db,
     columnTypes: { text: 'text' },
     classifyError: classifySqliteError,
-    externalChangeVersion: () => (database.open ? (dataVersion.get() as number) : -1),
+    externalChangeVersion,
     close: () => db.destroy(),
   };
 }
