@@ -4,7 +4,12 @@
  * timeout, so a Redis outage costs a request milliseconds (and the caller
  * falls back) rather than hanging it. It reconnects in the background.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+
+// Loaded the first time a connection is made: without REDIS_URL, ioredis is never loaded at all.
+const require = createRequire(import.meta.url);
+let RedisClass: typeof Redis | undefined;
 
 export interface RedisClientOptions {
   /** Longest wait for one command; default 200 ms. */
@@ -14,7 +19,8 @@ export interface RedisClientOptions {
 
 /** Not yet connected: call `connect()` (it rejects when Redis is down, and reconnecting goes on). */
 export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
-  const redis = new Redis(url, {
+  RedisClass ??= (require('ioredis') as { Redis: typeof Redis }).Redis;
+  const redis = new RedisClass(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

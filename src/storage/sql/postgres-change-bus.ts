@@ -9,7 +9,8 @@
  * leave a stale "valid" answer behind.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './lazy-pg.js';
 import { sql, type Kysely } from 'kysely';
 import { decodeChange, encodeChange, type Change, type ChangeBus, type ChangeListener } from '../../core/change-bus.js';
 import type { Database } from './schema.js';
@@ -81,7 +82,7 @@ export class PostgresChangeBus implements ChangeBus {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
+    const client = new (loadPg().Client)({
       connectionString: this.options.url,
       connectionTimeoutMillis: this.options.connectTimeoutMs,
       application_name: 'portcullis-changes',

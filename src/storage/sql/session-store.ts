@@ -59,6 +59,21 @@ export class SqlSessionStore implements SessionStore {
     return rows.map(toSession);
   }
 
+  async countActive(nowMs: number): Promise<number> {
+    const now = iso(nowMs);
+    const row = await this.guard(() =>
+      this.db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll().as('active'))
+        .where('revoked_at', 'is', null)
+        .where('idle_expires_at', '>', now)
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow(),
+    );
+    // SQLite answers a number, PostgreSQL a bigint as a string.
+    return Number(row.active);
+  }
+
   async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
     const row = await this.guard(() => this.db.selectFrom('refresh_tokens').selectAll().where('id', '=', id).executeTakeFirst());
     return row && toRefreshToken(row);

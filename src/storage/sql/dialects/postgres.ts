@@ -7,14 +7,14 @@
  * and new ones are made as requests need them, so service comes back by
  * itself once the server does.
  */
-import pg from 'pg';
+import { loadPg } from '../lazy-pg.js';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { PostgresPoolSettings } from '../../../core/config.js';
 import type { Database } from '../schema.js';
 import type { DriverErrorKind, SqlDialect } from './dialect.js';
 
 export function openPostgres(url: string, settings: PostgresPoolSettings): SqlDialect {
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: url,
     max: settings.max,
     connectionTimeoutMillis: settings.connectTimeoutMs,
