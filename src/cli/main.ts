@@ -3,26 +3,23 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../core/config.js';
 import { PortcullisError } from '../core/errors.js';
-import { auditCommand, type AuditOptions } from './commands/audit.js';
-import { addClientCommand, listClientsCommand, removeClientCommand } from './commands/clients.js';
-import { migrateCommand } from './commands/migrate.js';
-import { dbCopyCommand, type DbCopyOptions } from './commands/db-copy.js';
-import { listKeysCommand, retireKeyCommand, rotateKeysCommand } from './commands/keys.js';
-import { serveCommand } from './commands/serve.js';
-import { listSessionsCommand, revokeSessionsCommand } from './commands/user-sessions.js';
-import { importUsersCommand } from './commands/users-import.js';
-import {
-  addUserCommand,
-  listUsersCommand,
-  passwdCommand,
-  removeUserCommand,
-  setDisabledCommand,
-  showUserCommand,
-  updateUserCommand,
-} from './commands/users.js';
+import type { AuditOptions } from './commands/audit.js';
+import type { DbCopyOptions } from './commands/db-copy.js';
+import type { importUsersCommand } from './commands/users-import.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
 import { integerOption } from './options.js';
 import { UsageError } from './prompt.js';
+
+/**
+ * A command's module is loaded when it runs, not when the CLI starts: `serve` does not load the
+ * CSV importer, and `users add` does not load the HTTP server.
+ */
+function lazy<A extends unknown[], R>(load: () => Promise<(...args: A) => R>): (...args: A) => Promise<Awaited<R>> {
+  return async (...args: A): Promise<Awaited<R>> => {
+    const command = await load();
+    return await command(...args);
+  };
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -45,9 +42,9 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .description('serve the HTTP API (runs migrations first)')
     .option('--workers <n>', 'processes sharing the port, 1 to 256 (default: WORKERS, else the number of cores; 1: no cluster)')
     .action(async (options: { workers?: string }) =>
-      setExitCode(await serveCommand({ workers: integerOption(options.workers, '--workers', 1, 256) })),
+      setExitCode(await (await import('./commands/serve.js')).serveCommand({ workers: integerOption(options.workers, '--workers', 1, 256) })),
     );
-  program.command('migrate').description('create or upgrade the database schema').action(migrateCommand);
+  program.command('migrate').description('create or upgrade the database schema').action(lazy(async () => (await import('./commands/migrate.js')).migrateCommand));
   const db = program.command('db').description('move a deployment between databases');
   db
     .command('copy')
@@ -55,7 +52,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .requiredOption('--from <url>', 'the database to copy: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE')
     .requiredOption('--to <url>', 'an empty database to copy into (migrated first)')
     .option('--batch-size <n>', 'rows per read, 1 to 100000 (default 1000)')
-    .action(async (options: DbCopyOptions) => setExitCode(await dbCopyCommand(options)));
+    .action(async (options: DbCopyOptions) => setExitCode(await (await import('./commands/db-copy.js')).dbCopyCommand(options)));
 
   const users = program.command('users').description('manage user accounts');
   users
@@ -67,7 +64,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--full-name <name>', 'full name')
     .option('--disabled', 'create the account disabled')
     .option('--password-stdin', 'read the password from standard input')
-    .action(addUserCommand);
+    .action(lazy(async () => (await import('./commands/users.js')).addUserCommand));
   users
     .command('list')
     .description('list users')
@@ -75,8 +72,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(new Option('--disabled', 'only disabled users').conflicts('enabled'))
     .addOption(new Option('--enabled', 'only enabled users'))
     .option('--json', 'print JSON')
-    .action(listUsersCommand);
-  users.command('show').description('show a user').argument('<name>').option('--json', 'print JSON').action(showUserCommand);
+    .action(lazy(async () => (await import('./commands/users.js')).listUsersCommand));
+  users.command('show').description('show a user').argument('<name>').option('--json', 'print JSON').action(lazy(async () => (await import('./commands/users.js')).showUserCommand));
   users
     .command('update')
     .description("change a user's e-mail, full name, scopes or state (an empty value clears e-mail or name)")
@@ -87,36 +84,36 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(new Option('--disable', 'disable the user: existing tokens stop working').conflicts('enable'))
     .addOption(new Option('--enable', 'enable the user'))
     .option('--json', 'print the user as JSON')
-    .action(updateUserCommand);
+    .action(lazy(async () => (await import('./commands/users.js')).updateUserCommand));
   users
     .command('disable')
     .description('disable a user: no new tokens, existing ones stop working')
     .argument('<name>')
-    .action((name: string) => setDisabledCommand(name, true));
+    .action(async (name: string) => (await import('./commands/users.js')).setDisabledCommand(name, true));
   users
     .command('enable')
     .description('enable a disabled user')
     .argument('<name>')
-    .action((name: string) => setDisabledCommand(name, false));
-  users.command('remove').description('delete a user').argument('<name>').action(removeUserCommand);
+    .action(async (name: string) => (await import('./commands/users.js')).setDisabledCommand(name, false));
+  users.command('remove').description('delete a user').argument('<name>').action(lazy(async () => (await import('./commands/users.js')).removeUserCommand));
   users
     .command('passwd')
     .description("set a user's password")
     .argument('<name>')
     .option('--password-stdin', 'read the password from standard input')
-    .action(passwdCommand);
+    .action(lazy(async () => (await import('./commands/users.js')).passwdCommand));
   users
     .command('sessions')
     .description("list a user's active sessions (logins)")
     .argument('<name>')
     .option('--json', 'print JSON')
-    .action(listSessionsCommand);
+    .action(lazy(async () => (await import('./commands/user-sessions.js')).listSessionsCommand));
   users
     .command('revoke-sessions')
     .description("end a user's sessions: their refresh and access tokens stop working")
     .argument('<name>')
     .option('--session <id>', 'end only this session')
-    .action(revokeSessionsCommand);
+    .action(lazy(async () => (await import('./commands/user-sessions.js')).revokeSessionsCommand));
   users
     .command('import')
     .description('import users exported from the FastAPI guide app (JSON or CSV), keeping their bcrypt hashes')
@@ -125,7 +122,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--scopes <scopes>', 'scopes to grant every imported user')
     .option('--skip-invalid', 'import the valid rows even if some are rejected')
     .action(async (file: string, options: Parameters<typeof importUsersCommand>[1]) =>
-      setExitCode(await importUsersCommand(file, options)),
+      setExitCode(await (await import('./commands/users-import.js')).importUsersCommand(file, options)),
     );
 
   const clients = program.command('clients').description('manage service clients (client_credentials grant)');
@@ -135,13 +132,13 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<name>', 'a name: letters, digits, . _ -')
     .option('--scopes <scopes>', 'comma- or space-separated scopes the client may hold')
     .option('--json', 'print JSON')
-    .action(addClientCommand);
-  clients.command('list').description('list clients (never their secrets)').option('--json', 'print JSON').action(listClientsCommand);
+    .action(lazy(async () => (await import('./commands/clients.js')).addClientCommand));
+  clients.command('list').description('list clients (never their secrets)').option('--json', 'print JSON').action(lazy(async () => (await import('./commands/clients.js')).listClientsCommand));
   clients
     .command('remove')
     .description('delete a client; its tokens stop working')
     .argument('<name-or-id>', 'the client name or client_id')
-    .action(removeClientCommand);
+    .action(lazy(async () => (await import('./commands/clients.js')).removeClientCommand));
 
   program
     .command('audit')
@@ -154,19 +151,19 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--until <time>', 'only events before this ISO 8601 date or date-time')
     .option('--limit <n>', 'at most this many events (default 50)')
     .option('--json', 'print JSON')
-    .action((options: AuditOptions) => auditCommand(options));
+    .action(async (options: AuditOptions) => (await import('./commands/audit.js')).auditCommand(options));
   const keys = program.command('keys').description('manage asymmetric signing keys (ALGORITHM=EdDSA, ES256, RS256, PS256)');
-  keys.command('list').description('list signing keys and their states').option('--json', 'print JSON').action(listKeysCommand);
+  keys.command('list').description('list signing keys and their states').option('--json', 'print JSON').action(lazy(async () => (await import('./commands/keys.js')).listKeysCommand));
   keys
     .command('rotate')
     .description('promote the next key to current, retire the current one, publish a new next key')
     .option('--force', 'rotate even if the next key was published less than JWKS_MAX_AGE_SECONDS ago')
-    .action(rotateKeysCommand);
+    .action(lazy(async () => (await import('./commands/keys.js')).rotateKeysCommand));
   keys
     .command('retire')
     .description('take a key out of use now (a compromised key): tokens it signed stop working')
     .argument('<kid>', 'the key id')
-    .action(retireKeyCommand);
+    .action(lazy(async () => (await import('./commands/keys.js')).retireKeyCommand));
   return program;
 }
 
