@@ -28,3 +28,18 @@ export { MemoryLoginAttemptStore, type MemoryLoginAttemptStoreOptions } from './
 export { RedisLoginAttemptStore, type RedisLoginAttemptStoreOptions } from './storage/redis/redis-login-attempt-store.js';
 export { FallbackLoginAttemptStore, type StoreOutageEvents } from './storage/redis/fallback-login-attempt-store.js';
 export { startServer, type RunningServer } from './cli/server.js';
+// Portcullis inside an application: the Fastify plugin, and the framework-free functions (Express, Hono, ...).
+export { portcullis, type FastifyPortcullis, type PortcullisPluginOptions } from './embed/fastify-plugin.js';
+export {
+  openPortcullis,
+  type AuthenticatedUser,
+  type PortcullisAuth,
+  type RequestInfo,
+  type TokenRequest,
+  type VerifyRequestOptions,
+} from './embed/portcullis-auth.js';
+export type { DatabaseOption, PortcullisOptions } from './embed/embed-options.js';
+export type { HostDatabase } from './embed/host-database.js';
+export { errorResponse, type ErrorResponse, type ErrorResponseOptions } from './embed/error-response.js';
+export { TableConflictError } from './embed/table-conflicts.js';
+export type { CreateUserInput } from './core/users/user-service.js';

@@ -1,22 +1,23 @@
 /**
- * Wires the server together: storage (migrated), hasher, core, HTTP. Used by
- * `portcullis serve` and by the end-to-end tests, so both start it the same way.
+ * The standalone server: the composition that the library shares
+ * (embed/compose-portcullis.ts: storage, hasher, Redis, core, key housekeeping)
+ * behind the HTTP app, listening. Used by `portcullis serve` and by the
+ * end-to-end tests, so both start it the same way.
  */
+import cluster from 'node:cluster';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../core/config.js';
-import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
-import { WorkLimiter } from '../core/passwords/work-limiter.js';
-import { createPortcullis, type Portcullis } from '../core/portcullis.js';
+import type { WorkLimiter } from '../core/passwords/work-limiter.js';
+import type { Portcullis } from '../core/portcullis.js';
+import type { LoginAttemptStore } from '../core/ports.js';
+import { composePortcullis, type SharedAbuseState } from '../embed/compose-portcullis.js';
 import { buildApp } from '../http/app.js';
-import type { LoginAttemptStore, RateLimiter } from '../core/ports.js';
-import { openLoginAttempts, type LoginAttemptsWiring } from './login-attempts.js';
-import { createRateLimiter } from './rate-limiter.js';
-import { createRedisClient } from '../storage/redis/redis-client.js';
-import type { Redis } from 'ioredis';
-import { SYSTEM } from '../core/action-context.js';
+import { PortcullisMetrics } from '../http/metrics/portcullis-metrics.js';
+import { startMetricsServer, type MetricsServer } from '../http/metrics/metrics-server.js';
+import type { SqlStorage } from '../storage/sql/open-storage.js';
+import { shareMetricsWithPrimary } from './cluster/cluster-metrics.js';
 
-const KEY_TICK_MS = 60_000;
-import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
+export type { SharedAbuseState } from '../embed/compose-portcullis.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -27,57 +28,40 @@ export interface RunningServer {
   readonly hashLimiter: WorkLimiter;
   /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
   readonly loginAttempts: LoginAttemptStore;
+  /** The Prometheus metrics (METRICS=on), served at /metrics, or on METRICS_PORT at `metricsUrl`. */
+  readonly metrics: PortcullisMetrics | undefined;
+  /** Where /metrics is served when METRICS_PORT is set (by the primary, in a cluster worker: undefined). */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, lets in-flight requests finish, closes the database. */
   close(): Promise<void>;
 }
 
-/**
- * Abuse-defence state kept elsewhere: a cluster worker passes the primary's (over IPC), so
- * the workers count against one set of buckets. The caller owns it (startServer never closes it).
- */
-export interface SharedAbuseState {
-  readonly rateLimiter: RateLimiter;
-  readonly loginAttempts: LoginAttemptStore;
-}
-
 export async function startServer(config: Config, logger?: FastifyBaseLogger, shared?: SharedAbuseState): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
-  const storage = openStorage(config.database, {
-    onBusProblem: (message, error) => (error === undefined ? log?.info(message) : log?.warn({ err: error }, message)),
-  });
-  let loginAttempts: LoginAttemptsWiring | undefined;
-  let redis: Redis | undefined;
+  const composed = await composePortcullis(config, { log: () => log, shared });
+  const { portcullis, storage, hashLimiter } = composed;
   try {
-    await storage.migrate();
-    const hashLimiter = new WorkLimiter(config.hashConcurrency, config.hashQueueLimit, {
-      maxWaitMs: config.abuse.hashMaxWaitMs,
-    });
-    const hasher = new Argon2PasswordHasher(config.argon2, hashLimiter);
-    // Also the first measurement of a hash's duration, from which admission estimates waits.
-    await hasher.warmUp();
-    // One Redis connection for the state instances share. Down at start is an outage like any
-    // other: the in-process fallbacks serve, and ioredis keeps reconnecting.
-    if (config.redisUrl !== undefined) {
-      redis = createRedisClient(config.redisUrl);
-      await redis
-        .connect()
-        .catch((error: unknown) => log?.warn({ err: error }, 'Redis unreachable at start; state is kept in-process until it answers'));
-    }
-    loginAttempts = shared
-      ? { store: shared.loginAttempts, close: async () => undefined }
-      : await openLoginAttempts(config, { log: () => log, ...(redis ? { redis } : {}) });
-    const portcullis = createPortcullis({ config, stores: storageStores(storage), hasher, loginAttempts: loginAttempts.store, rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, () => log, config.redisKeyPrefix) });
-    await portcullis.start();
-    const app = await buildApp(portcullis, logger ? { logger } : {});
-    log = app.log;
-    // Key housekeeping: retired keys leave the JWKS once their tokens expired; scheduled rotation.
-    const keyTimer = portcullis.keys
-      ? setInterval(() => {
-          portcullis.keys?.tick(SYSTEM).catch((error: unknown) => app.log.error({ err: error }, 'signing key housekeeping failed'));
-        }, KEY_TICK_MS)
+    const metrics = config.metrics.enabled
+      ? new PortcullisMetrics({ audit: portcullis.audit, hashLimiter, sessions: storage.sessions })
       : undefined;
-    keyTimer?.unref();
+    // In a cluster worker, the primary serves METRICS_PORT with every worker's metrics (cluster-metrics.ts).
+    if (metrics && cluster.isWorker) shareMetricsWithPrimary(metrics);
+    const app = await buildApp(portcullis, { ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
+    log = app.log;
     await app.listen({ host: config.host, port: config.port });
+    let metricsServer: MetricsServer | undefined;
+    if (metrics && config.metrics.port !== undefined && !cluster.isWorker) {
+      metricsServer = await startMetricsServer({
+        host: config.host,
+        port: config.metrics.port,
+        token: config.metrics.token,
+        endpoint: metrics,
+        logger: app.log,
+      }).catch(async (error: unknown) => {
+        await app.close();
+        throw error;
+      });
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -88,27 +72,18 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger, sh
       portcullis,
       storage,
       hashLimiter,
-      loginAttempts: loginAttempts.store,
+      loginAttempts: composed.loginAttempts,
+      metrics,
+      metricsUrl: metricsServer?.url,
       close() {
-        clearInterval(keyTimer);
-        const attempts = loginAttempts;
-        closing ??= app
-          .close()
-          .then(() => Promise.all([storage.close(), attempts?.close()]))
-          .then(() => closeRedis(redis));
+        closing ??= Promise.all([app.close(), metricsServer?.close()])
+          .then(() => metrics?.close())
+          .then(() => composed.close());
         return closing;
       },
     };
   } catch (error) {
-    await storage.close().catch(() => undefined);
-    await loginAttempts?.close().catch(() => undefined);
-    await closeRedis(redis);
+    await composed.close().catch(() => undefined);
     throw error;
   }
-}
-
-async function closeRedis(redis: Redis | undefined): Promise<void> {
-  if (redis === undefined) return;
-  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-  else redis.disconnect();
 }

@@ -23,6 +23,8 @@ export interface ChangeBus extends ChangeSource {
   publish(change: Change): void;
   /** Changes published by other processes (not this one's own). */
   subscribe(listener: ChangeListener): void;
+  /** Sends what was published, then stops listening. */
+  close(): Promise<void>;
 }
 
 const KINDS = new Set(['user', 'session', 'sessions-of-user', 'client']);

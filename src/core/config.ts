@@ -70,7 +70,23 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** `serve`: processes sharing the port (node:cluster); 1 = a single process, no cluster. */
   readonly workers: number;
+  /** Serve the interactive API docs (/docs) and the OpenAPI document (/openapi.json). */
+  readonly docs: boolean;
+  /** GET /metrics in the Prometheus text format. */
+  readonly metrics: MetricsSettings;
 }
+
+export interface MetricsSettings {
+  /** METRICS=on (the default) serves /metrics. */
+  readonly enabled: boolean;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. Never log. */
+  readonly token: string | undefined;
+  /** When set, /metrics is served on this port (0: any free one), on HOST, and not on PORT. */
+  readonly port: number | undefined;
+}
+
+/** What `bearerToken` accepts (RFC 6750 token68), and long enough not to be guessed. */
+const METRICS_TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
 
 export interface TokenBucketSettings {
   /** Tokens added per minute. */
@@ -245,6 +261,17 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
   const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'portcullis:');
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisKeyPrefix)) problems.push('REDIS_KEY_PREFIX must be 1..64 of A-Z a-z 0-9 : _ . -');
+  const metrics: MetricsSettings = {
+    enabled: read.choice('METRICS', ['on', 'off'] as const, 'on') === 'on',
+    token: env.METRICS_TOKEN === undefined || env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN,
+    port: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : read.integer('METRICS_PORT', 0, 0, 65_535),
+  };
+  // The value is never echoed: it is a secret.
+  if (metrics.token !== undefined && !METRICS_TOKEN_PATTERN.test(metrics.token)) {
+    problems.push('METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (generate one with: openssl rand -hex 32)');
+  }
+  if (metrics.port !== undefined && metrics.port !== 0 && metrics.port === port) problems.push('METRICS_PORT must differ from PORT');
+  const docs = read.choice('DOCS', ['on', 'off'] as const, 'on') === 'on';
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -284,6 +311,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     redisUrl,
     redisKeyPrefix,
     workers,
+    docs,
+    metrics: Object.freeze(metrics),
   });
 }
 

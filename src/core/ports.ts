@@ -92,6 +92,8 @@ export interface SessionStore {
   find(id: string): Promise<Session | undefined>;
   /** Sessions of a user that are neither revoked nor expired at `nowMs`, newest first. */
   listActive(userId: string, nowMs: number): Promise<Session[]>;
+  /** How many sessions, of all users, are neither revoked nor expired at `nowMs` (for metrics). */
+  countActive(nowMs: number): Promise<number>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
   /**
    * Retires `oldId` and makes `next` the session's current token, extending

@@ -1,6 +1,10 @@
 /**
  * buildApp(portcullis, options): the Fastify application. It never listens
- * (the CLI does), so tests and embedding hosts can use it as they like.
+ * (the CLI does), so tests can use it as they like. Its server-level settings
+ * (trustProxy, timeouts, header limits, request ids, the request log) are the
+ * standalone server's; what the routes themselves need is in
+ * registerPortcullisPlugins and registerPortcullisRoutes, which the embedding
+ * plugin (src/embed) applies to an encapsulated child of a host's app.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -9,18 +13,24 @@ import { handleClientError, registerErrorHandling } from './error-handler.js';
 import { registerAuthentication } from './plugins/authenticate.js';
 import { registerBodyParsers } from './plugins/body-parsers.js';
 import { registerCors } from './plugins/cors.js';
+import { registerOpenApi } from './plugins/openapi.js';
+import { registerMetrics } from './metrics/metrics-plugin.js';
+import type { PortcullisMetrics } from './metrics/portcullis-metrics.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { registerSharedSchemas } from './schemas/common-schemas.js';
 
 export interface AppOptions {
   /** A pino logger; default: none. */
   readonly logger?: FastifyBaseLogger;
   /** Largest body any route accepts; routes set smaller limits of their own. */
   readonly bodyLimitBytes?: number;
+  /** The server's metrics (METRICS=on); without them buildApp makes its own, without the hashing pool or session count. */
+  readonly metrics?: PortcullisMetrics;
 }
 
 export async function buildApp(portcullis: Portcullis, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -47,15 +57,12 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     },
     clientErrorHandler: handleClientError,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
+    ajv: { customOptions: AJV_OPTIONS },
   });
 
-  registerErrorHandling(app);
-  registerSecurityHeaders(app, { hsts: portcullis.config.production });
-  await registerCors(app, limits.corsOrigins);
-  registerBodyParsers(app);
-  registerAuthentication(app, portcullis);
+  await registerPortcullisPlugins(app, portcullis);
   registerRequestLog(app);
+  registerMetrics(app, portcullis, options.metrics);
 
   // While shutting down, ask keep-alive clients to go, so close() need not wait for their idle sockets.
   let closing = false;
@@ -66,12 +73,38 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     if (closing) reply.header('connection', 'close');
   });
 
+  // Before the routes: it documents the routes registered after it.
+  await registerOpenApi(app, portcullis.config);
+  registerPortcullisRoutes(app, portcullis);
+  return app;
+}
+
+/**
+ * How the routes' schemas are checked: no type coercion, unknown fields
+ * refused rather than dropped, no defaults filled in (API.md's 400s depend on it).
+ */
+export const AJV_OPTIONS = Object.freeze({ coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false });
+
+/**
+ * What the routes need before they are declared: the error table, headers, CORS, strict body
+ * parsers, bearer authentication, and the schemas their own schemas refer to.
+ */
+export async function registerPortcullisPlugins(app: FastifyInstance, portcullis: Portcullis): Promise<void> {
+  registerErrorHandling(app);
+  registerSecurityHeaders(app, { hsts: portcullis.config.production });
+  await registerCors(app, portcullis.config.abuse.corsOrigins);
+  registerBodyParsers(app);
+  registerAuthentication(app, portcullis);
+  registerSharedSchemas(app);
+}
+
+/** Every Portcullis route, at the instance's prefix. */
+export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   registerHealthRoutes(app, portcullis);
   registerDiscoveryRoutes(app, portcullis);
   registerTokenRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
-  return app;
 }
 
 /** One line per request: id, method, route, status, latency. Never headers, bodies or query strings. */

@@ -55,6 +55,12 @@ export async function startTestServer(env: Env = {}): Promise<TestServer> {
     RATE_LIMIT_IP_PER_MINUTE: '1000000',
     RATE_LIMIT_ACCOUNT_BURST: '100000',
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
+    // Two test files, a browser and their servers share two cores: waits that answer 503 in production
+    // (a hash queued over a second, a database connection not had in two) are a loaded CI machine here.
+    // The admission-control and fault tests set their own.
+    HASH_MAX_WAIT_MS: '10000',
+    DATABASE_CONNECT_TIMEOUT_MS: '10000',
+    DATABASE_STATEMENT_TIMEOUT_MS: '30000',
     ...(owned ? { DATABASE_URL: owned.url } : {}),
     ...env,
   });

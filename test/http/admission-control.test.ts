@@ -51,8 +51,9 @@ describe('admission control for password hashing', () => {
       assert.equal(body.error, 'temporarily_unavailable');
     }
     assert.deepEqual([...new Set(meStatuses)], [200], 'GET /users/me is never refused');
-    // Far below the time the burst needs to hash (BURST hashes one at a time), so /users/me never waited for it.
-    assert.ok(Math.max(...meLatencies) < 1_000, `GET /users/me took up to ${Math.max(...meLatencies).toFixed(0)} ms`);
+    // Below the time the burst needs to hash (BURST hashes, HASH_MAX_WAIT_MS of queueing), so /users/me never waited
+    // for it; generous, because CI runs a browser test and another test file beside this one.
+    assert.ok(Math.max(...meLatencies) < 2_500, `GET /users/me took up to ${Math.max(...meLatencies).toFixed(0)} ms`);
     const stats = server.hashLimiter.stats();
     assert.ok(stats.rejected >= overloaded.length);
   });

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import { describeError, EXIT_FAILURE } from '../context.js';
+import { serveClusterMetrics } from './cluster-metrics.js';
 import { servePrimaryStores } from './ipc-shared-state.js';
 import { prepareStorage } from './storage-bootstrap.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
@@ -14,8 +15,10 @@ import { WorkerSupervisor } from './worker-supervisor.js';
 /** Resolves with the exit code once every worker has exited. */
 export async function runPrimary(config: Config, logger: Logger): Promise<number> {
   const log = logger.child({ pid: process.pid, role: 'primary' });
+  let stopMetrics: () => Promise<void>;
   try {
     await prepareStorage(config);
+    stopMetrics = await serveClusterMetrics(config, log);
   } catch (error) {
     log.fatal({ err: error }, 'could not start');
     console.error(`portcullis: could not start: ${describeError(error)}`);
@@ -27,5 +30,6 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
     return await new WorkerSupervisor(config, log).run();
   } finally {
     stopServingStores();
+    await stopMetrics();
   }
 }

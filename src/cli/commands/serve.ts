@@ -40,6 +40,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   if (!config.abuse.rateLimitsEnabled) {
     logger.warn('RATE_LIMITS=off: no rate limits and no login backoff; password guessing is limited only by hashing cost');
   }
+  if (config.production && config.metrics.enabled && config.metrics.token === undefined && config.metrics.port === undefined) {
+    logger.warn('/metrics is served on the API port without METRICS_TOKEN: anyone who reaches the port can read operational data; set METRICS_TOKEN or METRICS_PORT (or METRICS=off)');
+  }
   if (config.workers > 1) return runPrimary(config, logger);
   return serveSingleProcess(config, logger);
 }
@@ -55,7 +58,13 @@ async function serveSingleProcess(config: Config, logger: Logger): Promise<numbe
     return EXIT_FAILURE;
   }
   logger.info(
-    { url: server.url, database: config.database.kind, algorithm: config.algorithm, registration: config.registration },
+    {
+      url: server.url,
+      database: config.database.kind,
+      algorithm: config.algorithm,
+      registration: config.registration,
+      ...(server.metricsUrl === undefined ? {} : { metricsUrl: server.metricsUrl }),
+    },
     `Portcullis listening on ${server.url}`,
   );
   const running = server;

@@ -54,6 +54,7 @@ export class WorkLimiter {
   private timedOutCount = 0;
   private waitAverage: number | undefined;
   private taskAverage: number | undefined;
+  private waitListeners: ReadonlyArray<(waitMs: number) => void> = [];
 
   constructor(
     readonly concurrency: number,
@@ -89,6 +90,17 @@ export class WorkLimiter {
       timedOut: this.timedOutCount,
       averageWaitMs: this.waitAverage ?? 0,
       averageTaskMs: this.taskAverage ?? 0,
+    };
+  }
+
+  /**
+   * Tells `listener` each task's wait for a slot, in ms (0 for one that started at once, `maxWaitMs`
+   * for one that gave up), so metrics can keep the distribution, not only the average. Returns the removal.
+   */
+  observeWaits(listener: (waitMs: number) => void): () => void {
+    this.waitListeners = [...this.waitListeners, listener];
+    return () => {
+      this.waitListeners = this.waitListeners.filter((existing) => existing !== listener);
     };
   }
 
@@ -163,6 +175,13 @@ export class WorkLimiter {
 
   private recordWait(ms: number): void {
     this.waitAverage = this.waitAverage === undefined ? ms : this.waitAverage + this.alpha * (ms - this.waitAverage);
+    for (const listener of this.waitListeners) {
+      try {
+        listener(ms);
+      } catch {
+        // Called where a slot changes hands: an observer's fault must not leave a waiter hanging.
+      }
+    }
   }
 
   private recordTask(ms: number): void {

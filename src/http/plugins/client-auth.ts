@@ -24,10 +24,12 @@ function decodeBasicPart(part: string): string {
 export function clientCredentials(request: FastifyRequest, body: ClientFields | undefined): ClientCredentials | undefined {
   const header = request.headers.authorization;
   const basic = header !== undefined && /^basic /i.test(header) ? header.slice(6).trim() : undefined;
+  const decoded = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8');
   const secretInBody = body?.client_secret !== undefined && body.client_secret !== '';
-  if (basic !== undefined) {
+  // An empty id and an empty secret (`Basic Og==`) is what generic OAuth tools, Swagger UI's
+  // password flow among them, send when their client fields are left empty: no client, not a failed one.
+  if (decoded !== undefined && decoded !== ':') {
     if (secretInBody) throw new InvalidRequestError('Use one client authentication method: HTTP Basic or client_secret, not both');
-    const decoded = Buffer.from(basic, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw new InvalidClientError('Malformed HTTP Basic credentials');
     return { clientId: decodeBasicPart(decoded.slice(0, colon)), clientSecret: decodeBasicPart(decoded.slice(colon + 1)) };

@@ -18,6 +18,24 @@ const ALWAYS: Readonly<Record<string, string>> = Object.freeze({
   'cross-origin-resource-policy': 'same-origin',
 });
 
+/**
+ * The one exception: the interactive docs (/docs, Swagger UI from the npm
+ * package) are a page, so they may load their own scripts, styles, images
+ * (and the data: URIs of Swagger UI's icons) and call this server. Nothing
+ * inline, nothing from elsewhere, still never framed. Set by the docs routes
+ * only (src/http/plugins/openapi.ts), after the headers above.
+ */
+export const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 export interface SecurityHeaderOptions {
   /** Adds Strict-Transport-Security. */
   readonly hsts: boolean;

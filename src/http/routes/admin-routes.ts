@@ -19,8 +19,6 @@ import {
   auditQuerySchema,
   createUserBodySchema,
   listUsersQuerySchema,
-  noContentSchema,
-  sessionListSchema,
   sessionParamsSchema,
   setPasswordBodySchema,
   updateUserBodySchema,
@@ -34,12 +32,18 @@ import {
   type UpdateUserBody,
   type UsernameParams,
 } from '../schemas/admin-schemas.js';
-import { errorSchema, publicUserSchema } from '../schemas/user-schemas.js';
+import { bearerSecurity, ERRORS, errorResponses, noContentSchema, TAGS } from '../schemas/common-schemas.js';
+import { publicUserSchema, sessionListSchema } from '../schemas/user-schemas.js';
 
 export const ADMIN_SCOPE = 'admin';
 export const ADMIN_BODY_LIMIT_BYTES = 16 * 1024;
 
-const errors = { '4xx': errorSchema, '5xx': errorSchema };
+/** What every admin route shares in its schema. */
+const admin = { tags: [TAGS.admin], security: bearerSecurity([ADMIN_SCOPE]) };
+const adminErrors = { 401: ERRORS.notAuthenticated, 403: ERRORS.adminOnly };
+const userErrors = errorResponses({ ...adminErrors, 404: ERRORS.userNotFound });
+const invalid = { 400: ERRORS.invalidRequest };
+const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType };
 
 async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   reply.header('cache-control', 'no-store');
@@ -68,7 +72,17 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.get<{ Querystring: ListUsersQuery }>(
     '/admin/users',
-    { ...guarded, schema: { querystring: listUsersQuerySchema, response: { 200: userPageSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminListUsers',
+        summary: 'List users',
+        description: 'A page of users in username order; filter by a username prefix or by `disabled`.',
+        querystring: listUsersQuerySchema,
+        response: { 200: { ...userPageSchema, description: 'A page of users' }, ...errorResponses({ ...invalid, ...adminErrors }) },
+      },
+    },
     async (request) => {
       const { prefix, disabled, after } = request.query;
       const page = await users.list({
@@ -83,7 +97,16 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.get<{ Params: UsernameParams }>(
     '/admin/users/:username',
-    { ...guarded, schema: { params: usernameParamsSchema, response: { 200: publicUserSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminGetUser',
+        summary: 'Get a user',
+        params: usernameParamsSchema,
+        response: { 200: { ...publicUserSchema, description: 'The user' }, ...userErrors },
+      },
+    },
     async (request) => toPublicUser(await users.get(request.params.username)),
   );
 
@@ -92,7 +115,17 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
     {
       ...guarded,
       bodyLimit: ADMIN_BODY_LIMIT_BYTES,
-      schema: { body: createUserBodySchema, response: { 201: publicUserSchema, ...errors } },
+      schema: {
+        ...admin,
+        operationId: 'adminCreateUser',
+        summary: 'Create a user',
+        description: 'Works whether or not `REGISTRATION` is open; `scopes` default to DEFAULT_SCOPES. The password policy applies.',
+        body: createUserBodySchema,
+        response: {
+          201: { ...publicUserSchema, description: 'The new user' },
+          ...errorResponses({ ...invalid, ...adminErrors, 409: 'Username already registered', ...bodyErrors }),
+        },
+      },
     },
     async (request, reply) => {
       const { username, password, email, full_name: fullName, scopes, disabled } = request.body;
@@ -117,7 +150,18 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
     {
       ...guarded,
       bodyLimit: ADMIN_BODY_LIMIT_BYTES,
-      schema: { params: usernameParamsSchema, body: updateUserBodySchema, response: { 200: publicUserSchema, ...errors } },
+      schema: {
+        ...admin,
+        operationId: 'adminUpdateUser',
+        summary: 'Update a user',
+        description: 'Changes the fields given. The tokens of a disabled user are refused at once.',
+        params: usernameParamsSchema,
+        body: updateUserBodySchema,
+        response: {
+          200: { ...publicUserSchema, description: 'The user as updated' },
+          ...errorResponses({ ...invalid, ...adminErrors, 404: ERRORS.userNotFound, ...bodyErrors }),
+        },
+      },
     },
     async (request) => {
       const { email, full_name: fullName, scopes, disabled } = request.body;
@@ -140,7 +184,18 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
     {
       ...guarded,
       bodyLimit: ADMIN_BODY_LIMIT_BYTES,
-      schema: { params: usernameParamsSchema, body: setPasswordBodySchema, response: { 204: noContentSchema, ...errors } },
+      schema: {
+        ...admin,
+        operationId: 'adminSetPassword',
+        summary: "Set a user's password",
+        description: 'The password policy applies. Ends every session of the user and every access token issued before.',
+        params: usernameParamsSchema,
+        body: setPasswordBodySchema,
+        response: {
+          204: noContentSchema,
+          ...errorResponses({ ...invalid, ...adminErrors, 404: ERRORS.userNotFound, ...bodyErrors }),
+        },
+      },
     },
     async (request, reply) => {
       // Ends every session of the user and every access token issued before.
@@ -151,7 +206,17 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.delete<{ Params: UsernameParams }>(
     '/admin/users/:username',
-    { ...guarded, schema: { params: usernameParamsSchema, response: { 204: noContentSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminDeleteUser',
+        summary: 'Delete a user',
+        description: 'The user and all their sessions; their access tokens stop working at once.',
+        params: usernameParamsSchema,
+        response: { 204: noContentSchema, ...userErrors },
+      },
+    },
     async (request, reply) => {
       await users.remove(request.params.username, actionContext(request));
       return reply.code(204).send();
@@ -160,7 +225,16 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.get<{ Params: UsernameParams }>(
     '/admin/users/:username/sessions',
-    { ...guarded, schema: { params: usernameParamsSchema, response: { 200: sessionListSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminListSessions',
+        summary: "List a user's sessions",
+        params: usernameParamsSchema,
+        response: { 200: { ...sessionListSchema, description: 'The live sessions' }, ...userErrors },
+      },
+    },
     async (request) => {
       const user = await users.get(request.params.username);
       return (await sessions.listActive(user)).map((session) => toPublicSession(session));
@@ -169,7 +243,16 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.delete<{ Params: UsernameParams }>(
     '/admin/users/:username/sessions',
-    { ...guarded, schema: { params: usernameParamsSchema, response: { 204: noContentSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminEndSessions',
+        summary: "End all of a user's sessions",
+        params: usernameParamsSchema,
+        response: { 204: noContentSchema, ...userErrors },
+      },
+    },
     async (request, reply) => {
       const user = await users.get(request.params.username);
       await sessions.revokeAll(user, 'revoked_by_admin', actionContext(request));
@@ -179,7 +262,16 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.delete<{ Params: SessionParams }>(
     '/admin/users/:username/sessions/:id',
-    { ...guarded, schema: { params: sessionParamsSchema, response: { 204: noContentSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminEndSession',
+        summary: "End one of a user's sessions",
+        params: sessionParamsSchema,
+        response: { 204: noContentSchema, ...errorResponses({ ...adminErrors, 404: 'No such user, or no such session of theirs' }) },
+      },
+    },
     async (request, reply) => {
       const user = await users.get(request.params.username);
       await sessions.revokeOfUser(user, request.params.id, 'revoked_by_admin', actionContext(request));
@@ -189,7 +281,17 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
 
   app.get<{ Querystring: AuditQuery }>(
     '/admin/audit',
-    { ...guarded, schema: { querystring: auditQuerySchema, response: { 200: auditPageSchema, ...errors } } },
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminListAudit',
+        summary: 'Read the audit log',
+        description: 'A page of audit events, newest first; filter by type, subject, actor, outcome and time.',
+        querystring: auditQuerySchema,
+        response: { 200: { ...auditPageSchema, description: 'A page of events' }, ...errorResponses({ ...invalid, ...adminErrors }) },
+      },
+    },
     async (request) => {
       const { type, subject, actor, outcome, before } = request.query;
       const since = timeParameter('since', request.query.since);

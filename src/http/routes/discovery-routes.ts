@@ -1,6 +1,7 @@
 /** RFC 7517 JWK Set and RFC 8414 authorization server metadata. */
 import type { FastifyInstance } from 'fastify';
 import type { Portcullis } from '../../core/portcullis.js';
+import { errorResponses, TAGS } from '../schemas/common-schemas.js';
 
 const jwkSetSchema = {
   type: 'object',
@@ -52,13 +53,36 @@ export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcu
   const { config } = portcullis;
   const issuer = config.issuer.replace(/\/+$/, '');
 
-  app.get('/.well-known/jwks.json', { schema: { response: { 200: jwkSetSchema } } }, async (_request, reply) => {
-    // A next key is published at least this long before it signs (KeyService.rotate), so caches this long are safe.
-    reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
-    return portcullis.jwks();
-  });
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      schema: {
+        tags: [TAGS.discovery],
+        operationId: 'jwks',
+        summary: 'The public signing keys (JWKS)',
+        description:
+          'RFC 7517: the public keys that verify access tokens, for the asymmetric algorithms; empty with an HMAC `ALGORITHM`. ' +
+          'Cacheable for `JWKS_MAX_AGE_SECONDS`.',
+        response: { 200: { ...jwkSetSchema, description: 'The JWK Set' }, ...errorResponses() },
+      },
+    },
+    async (_request, reply) => {
+      // A next key is published at least this long before it signs (KeyService.rotate), so caches this long are safe.
+      reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
+      return portcullis.jwks();
+    },
+  );
 
-  app.get('/.well-known/oauth-authorization-server', { schema: { response: { 200: metadataSchema } } }, async (_request, reply) => {
+  const metadataRoute = {
+    schema: {
+      tags: [TAGS.discovery],
+      operationId: 'authorizationServerMetadata',
+      summary: 'Authorization server metadata',
+      description: 'RFC 8414: the endpoints, grant types, scopes and signing algorithm of this server.',
+      response: { 200: { ...metadataSchema, description: 'The metadata' }, ...errorResponses() },
+    },
+  };
+  app.get('/.well-known/oauth-authorization-server', metadataRoute, async (_request, reply) => {
     reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
     const clientAuth = ['client_secret_basic', 'client_secret_post'];
     return {

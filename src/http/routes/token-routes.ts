@@ -8,7 +8,15 @@ import { clientCredentials } from '../plugins/client-auth.js';
 import { deviceTokenOf, setDeviceCookie } from '../plugins/device-cookie.js';
 import { rateLimit } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
-import { errorSchema } from '../schemas/user-schemas.js';
+import {
+  clientSecurity,
+  ERRORS,
+  errorResponses,
+  FORM_OR_JSON,
+  noContentSchema,
+  optionalClientSecurity,
+  TAGS,
+} from '../schemas/common-schemas.js';
 import {
   introspectionResponseSchema,
   revocationBodySchema,
@@ -18,8 +26,20 @@ import {
   type TokenBody,
 } from '../schemas/token-schemas.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** An OAuth endpoint: its errors also carry RFC 6749 §5.2 `error` and `error_description` (error-handler.ts). */
+    oauth?: boolean;
+  }
+}
+
 /** Enough for a 1024-character password percent-encoded, and little else. */
 export const TOKEN_BODY_LIMIT_BYTES = 8 * 1024;
+
+/** What the OAuth endpoints share in their schemas. */
+const oauthEndpoint = { tags: [TAGS.oauth], consumes: FORM_OR_JSON };
+const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType, 429: ERRORS.rateLimited };
+const invalidClient = 'Client authentication failed (`invalid_client`, `WWW-Authenticate: Basic`)';
 
 function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token'): string {
   const value = body[name];
@@ -76,8 +96,29 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       config: { oauth: true },
       preHandler: rateLimit(portcullis, 'token', passwordGrantUsername(portcullis)),
       schema: {
+        ...oauthEndpoint,
+        operationId: 'token',
+        summary: 'Get tokens (log in, refresh, client credentials)',
+        description:
+          'The token endpoint (RFC 6749 §4.3, §4.4, §6), as in the FastAPI guide: a form (or JSON) body. ' +
+          '`grant_type=password` (or absent): `username`, `password`; `refresh_token`: `refresh_token`; ' +
+          '`client_credentials`: a service client, by HTTP Basic or `client_id` and `client_secret`. ' +
+          'The password and refresh grants need no client. Responses are never cached.',
+        security: optionalClientSecurity,
         body: tokenBodySchema,
-        response: { 200: tokenResponseSchema, '4xx': errorSchema, '5xx': errorSchema },
+        response: {
+          200: { ...tokenResponseSchema, description: 'The tokens (no refresh token for client credentials)' },
+          ...errorResponses({
+            400:
+              'A missing parameter or a malformed scope (`invalid_request`), another grant_type ' +
+              '(`unsupported_grant_type`), a scope wider than the grant (`invalid_scope`)',
+            401:
+              'Incorrect username or password, inactive user, or a bad refresh token ' +
+              `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); or ${invalidClient}`,
+            ...bodyErrors,
+            503: ERRORS.overloaded,
+          }),
+        },
       },
       onSend: noStore,
     },
@@ -123,7 +164,20 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       bodyLimit: TOKEN_BODY_LIMIT_BYTES,
       config: { oauth: true },
       preHandler: rateLimit(portcullis, 'revoke'),
-      schema: { body: revocationBodySchema, response: { '4xx': errorSchema, '5xx': errorSchema } },
+      schema: {
+        ...oauthEndpoint,
+        operationId: 'revoke',
+        summary: 'Revoke a token',
+        description:
+          'RFC 7009: ends the session of a refresh token or of an access token. 200 whether or not there was anything to revoke. ' +
+          'A confidential client authenticates, and may revoke only its own tokens.',
+        security: optionalClientSecurity,
+        body: revocationBodySchema,
+        response: {
+          200: { ...noContentSchema, description: 'Revoked, or nothing to revoke' },
+          ...errorResponses({ 400: 'Missing token (`invalid_request`)', 401: invalidClient, ...bodyErrors }),
+        },
+      },
       onSend: noStore,
     },
     async (request, reply) => {
@@ -144,7 +198,20 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       bodyLimit: TOKEN_BODY_LIMIT_BYTES,
       config: { oauth: true },
       preHandler: rateLimit(portcullis, 'introspect'),
-      schema: { body: revocationBodySchema, response: { 200: introspectionResponseSchema, '4xx': errorSchema, '5xx': errorSchema } },
+      schema: {
+        ...oauthEndpoint,
+        operationId: 'introspect',
+        summary: 'Introspect a token',
+        description:
+          'RFC 7662, for resource servers: whether a token is active, and its claims. Needs a service client ' +
+          '(HTTP Basic, or `client_id` and `client_secret` in the body).',
+        security: clientSecurity,
+        body: revocationBodySchema,
+        response: {
+          200: { ...introspectionResponseSchema, description: '`{"active": false}` for any token that is not active' },
+          ...errorResponses({ 400: 'Missing token (`invalid_request`)', 401: invalidClient, ...bodyErrors }),
+        },
+      },
       onSend: noStore,
     },
     async (request) => {

@@ -7,19 +7,25 @@ import { toPublicUser } from '../../core/users/user.js';
 import { userAuth } from '../plugins/authenticate.js';
 import { rateLimit } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
+import { bearerSecurity, ERRORS, errorResponses, noContentSchema, TAGS } from '../schemas/common-schemas.js';
 import {
   changePasswordBodySchema,
-  errorSchema,
-  publicSessionSchema,
+  logoutQuerySchema,
   publicUserSchema,
+  sessionIdParamsSchema,
+  sessionListSchema,
   signUpBodySchema,
   type ChangePasswordBody,
+  type LogoutQuery,
+  type SessionIdParams,
   type SignUpBody,
 } from '../schemas/user-schemas.js';
 
 export const SIGN_UP_BODY_LIMIT_BYTES = 16 * 1024;
 
-const errors = { '4xx': errorSchema, '5xx': errorSchema };
+/** What every route for the signed-in user shares in its schema. */
+const signedIn = { tags: [TAGS.users], security: bearerSecurity() };
+const signedInErrors = { 401: ERRORS.notAuthenticated, 403: ERRORS.userOnly };
 
 function signedInUsername(request: FastifyRequest): string {
   return userAuth(request).user.username;
@@ -28,7 +34,16 @@ function signedInUsername(request: FastifyRequest): string {
 export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   app.get(
     '/users/me',
-    { preHandler: app.requireUser(), schema: { response: { 200: publicUserSchema, ...errors } } },
+    {
+      preHandler: app.requireUser(),
+      schema: {
+        ...signedIn,
+        operationId: 'getCurrentUser',
+        summary: 'The signed-in user',
+        description: 'The user the bearer token belongs to. Never a password hash.',
+        response: { 200: { ...publicUserSchema, description: 'The user' }, ...errorResponses(signedInErrors) },
+      },
+    },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
       return toPublicUser(userAuth(request).user);
@@ -40,7 +55,26 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     {
       bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
       preHandler: rateLimit(portcullis, 'sign_up'),
-      schema: { body: signUpBodySchema, response: { 201: publicUserSchema, ...errors } },
+      schema: {
+        tags: [TAGS.users],
+        operationId: 'signUp',
+        summary: 'Sign up',
+        description:
+          'Creates a user holding the DEFAULT_SCOPES; open to anyone unless `REGISTRATION=closed`. ' +
+          'Usernames are compared case- and width-insensitively.',
+        body: signUpBodySchema,
+        response: {
+          201: { ...publicUserSchema, description: 'The new user' },
+          ...errorResponses({
+            400: 'An invalid username, e-mail or full name, or a password the policy refuses; `detail` says which rule',
+            403: 'Registration is closed',
+            409: 'Username already registered',
+            413: ERRORS.tooLarge,
+            415: ERRORS.mediaType,
+            429: ERRORS.rateLimited,
+          }),
+        },
+      },
     },
     async (request, reply) => {
       const { username, password, email, full_name: fullName } = request.body;
@@ -59,7 +93,25 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
       bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
       // After authentication (cheap, no hash): the token says whose account it is.
       preHandler: [app.requireUser(), rateLimit(portcullis, 'password_change', signedInUsername)],
-      schema: { body: changePasswordBodySchema, response: errors },
+      schema: {
+        ...signedIn,
+        operationId: 'changePassword',
+        summary: 'Change the password',
+        description:
+          'Needs the current password. Ends every other session of the user, and every access token issued before ' +
+          '(this session refreshes to get a new one).',
+        body: changePasswordBodySchema,
+        response: {
+          204: noContentSchema,
+          ...errorResponses({
+            400: 'Current password is incorrect, or the new one is refused by the password policy',
+            ...signedInErrors,
+            413: ERRORS.tooLarge,
+            415: ERRORS.mediaType,
+            429: ERRORS.rateLimited,
+          }),
+        },
+      },
     },
     async (request, reply) => {
       const { current_password: current, new_password: next } = request.body;
@@ -72,7 +124,13 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     '/users/me/sessions',
     {
       preHandler: app.requireUser(),
-      schema: { response: { 200: { type: 'array', items: publicSessionSchema }, ...errors } },
+      schema: {
+        ...signedIn,
+        operationId: 'listMySessions',
+        summary: "The user's sessions",
+        description: 'Every live login of the user; `current` marks the one of this token.',
+        response: { 200: { ...sessionListSchema, description: 'The sessions' }, ...errorResponses(signedInErrors) },
+      },
     },
     async (request, reply) => {
       const auth = userAuth(request);
@@ -81,11 +139,21 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete<{ Params: SessionIdParams }>(
     '/users/me/sessions/:id',
     {
       preHandler: app.requireUser(),
-      schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } }, response: errors },
+      schema: {
+        ...signedIn,
+        operationId: 'endMySession',
+        summary: 'End one of the sessions',
+        description: 'Revokes the session: its refresh token, and every access token of it at once.',
+        params: sessionIdParamsSchema,
+        response: {
+          204: noContentSchema,
+          ...errorResponses({ ...signedInErrors, 404: 'No such session of this user, or it has already ended' }),
+        },
+      },
     },
     async (request, reply) => {
       const auth = userAuth(request);
@@ -94,11 +162,18 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     },
   );
 
-  app.post<{ Querystring: { scope?: string } }>(
+  app.post<{ Querystring: LogoutQuery }>(
     '/logout',
     {
       preHandler: app.requireUser(),
-      schema: { querystring: { type: 'object', properties: { scope: { type: 'string', maxLength: 16 } } }, response: errors },
+      schema: {
+        ...signedIn,
+        operationId: 'logout',
+        summary: 'Log out',
+        description: 'Ends this session (its refresh token and every access token of it); `?scope=global` ends all of them.',
+        querystring: logoutQuerySchema,
+        response: { 204: noContentSchema, ...errorResponses({ 400: 'scope is neither `local` nor `global`', ...signedInErrors }) },
+      },
     },
     async (request, reply) => {
       const scope = request.query.scope;

@@ -5,7 +5,8 @@
  * the route.
  */
 import { AUDIT_EVENT_TYPES } from '../../core/audit/audit-event.js';
-import { publicSessionSchema, publicUserSchema } from './user-schemas.js';
+import type { FromSchema } from './from-schema.js';
+import { publicUserSchema } from './user-schemas.js';
 
 export const ADMIN_LIST_LIMIT_MAX = 500;
 export const ADMIN_LIST_LIMIT_DEFAULT = 50;
@@ -35,9 +36,7 @@ export const usernameParamsSchema = {
   additionalProperties: false,
 } as const;
 
-export interface UsernameParams {
-  username: string;
-}
+export type UsernameParams = FromSchema<typeof usernameParamsSchema>;
 
 export const sessionParamsSchema = {
   type: 'object',
@@ -46,10 +45,7 @@ export const sessionParamsSchema = {
   additionalProperties: false,
 } as const;
 
-export interface SessionParams {
-  username: string;
-  id: string;
-}
+export type SessionParams = FromSchema<typeof sessionParamsSchema>;
 
 export const listUsersQuerySchema = {
   type: 'object',
@@ -62,12 +58,7 @@ export const listUsersQuerySchema = {
   additionalProperties: false,
 } as const;
 
-export interface ListUsersQuery {
-  prefix?: string;
-  disabled?: 'true' | 'false';
-  limit?: string;
-  after?: string;
-}
+export type ListUsersQuery = FromSchema<typeof listUsersQuerySchema>;
 
 export const userPageSchema = {
   type: 'object',
@@ -93,14 +84,7 @@ export const createUserBodySchema = {
   additionalProperties: false,
 } as const;
 
-export interface CreateUserBody {
-  username: string;
-  password: string;
-  email?: string | null;
-  full_name?: string | null;
-  scopes?: string[];
-  disabled?: boolean;
-}
+export type CreateUserBody = FromSchema<typeof createUserBodySchema>;
 
 export const updateUserBodySchema = {
   type: 'object',
@@ -114,12 +98,7 @@ export const updateUserBodySchema = {
   additionalProperties: false,
 } as const;
 
-export interface UpdateUserBody {
-  email?: string | null;
-  full_name?: string | null;
-  scopes?: string[];
-  disabled?: boolean;
-}
+export type UpdateUserBody = FromSchema<typeof updateUserBodySchema>;
 
 export const setPasswordBodySchema = {
   type: 'object',
@@ -128,11 +107,7 @@ export const setPasswordBodySchema = {
   additionalProperties: false,
 } as const;
 
-export interface SetPasswordBody {
-  password: string;
-}
-
-export const sessionListSchema = { type: 'array', items: publicSessionSchema } as const;
+export type SetPasswordBody = FromSchema<typeof setPasswordBodySchema>;
 
 export const auditQuerySchema = {
   type: 'object',
@@ -149,16 +124,7 @@ export const auditQuerySchema = {
   additionalProperties: false,
 } as const;
 
-export interface AuditQuery {
-  type?: string;
-  subject?: string;
-  actor?: string;
-  outcome?: 'success' | 'failure';
-  since?: string;
-  until?: string;
-  limit?: string;
-  before?: string;
-}
+export type AuditQuery = FromSchema<typeof auditQuerySchema>;
 
 export const publicAuditEventSchema = {
   type: 'object',
@@ -188,5 +154,3 @@ export const auditPageSchema = {
   },
   additionalProperties: false,
 } as const;
-
-export const noContentSchema = { type: 'null', description: 'No Content' } as const;

@@ -3,28 +3,30 @@
  * fields a grant requires is checked by the route, since it depends on
  * grant_type. Unknown parameters are ignored, as RFC 6749 §3.1 requires.
  */
+import type { FromSchema } from './from-schema.js';
+
 export const tokenBodySchema = {
   type: 'object',
   properties: {
-    grant_type: { type: 'string', maxLength: 128 },
-    username: { type: 'string', maxLength: 256 },
-    password: { type: 'string', maxLength: 1024 },
-    scope: { type: 'string', maxLength: 2048 },
-    client_id: { type: 'string', maxLength: 256 },
-    client_secret: { type: 'string', maxLength: 512 },
-    refresh_token: { type: 'string', maxLength: 1024 },
+    grant_type: {
+      type: 'string',
+      maxLength: 128,
+      description: '`password` (the default when absent), `refresh_token` or `client_credentials`',
+    },
+    username: { type: 'string', maxLength: 256, description: 'password grant' },
+    password: { type: 'string', maxLength: 1024, description: 'password grant' },
+    scope: {
+      type: 'string',
+      maxLength: 2048,
+      description: 'Space-separated scopes to narrow the token to; absent: all the user (or client) holds',
+    },
+    client_id: { type: 'string', maxLength: 256, description: 'Optional for the password and refresh grants; or HTTP Basic' },
+    client_secret: { type: 'string', maxLength: 512, description: 'With client_id; or HTTP Basic' },
+    refresh_token: { type: 'string', maxLength: 1024, description: 'refresh_token grant' },
   },
 } as const;
 
-export interface TokenBody {
-  grant_type?: string;
-  username?: string;
-  password?: string;
-  scope?: string;
-  client_id?: string;
-  client_secret?: string;
-  refresh_token?: string;
-}
+export type TokenBody = FromSchema<typeof tokenBodySchema>;
 
 export const tokenResponseSchema = {
   type: 'object',
@@ -43,19 +45,14 @@ export const tokenResponseSchema = {
 export const revocationBodySchema = {
   type: 'object',
   properties: {
-    token: { type: 'string', maxLength: 4096 },
-    token_type_hint: { type: 'string', maxLength: 64 },
+    token: { type: 'string', maxLength: 4096, description: 'An access token or a refresh token (required)' },
+    token_type_hint: { type: 'string', maxLength: 64, description: '`access_token` or `refresh_token`; both are tried anyway' },
     client_id: { type: 'string', maxLength: 256 },
     client_secret: { type: 'string', maxLength: 512 },
   },
 } as const;
 
-export interface RevocationBody {
-  token?: string;
-  token_type_hint?: string;
-  client_id?: string;
-  client_secret?: string;
-}
+export type RevocationBody = FromSchema<typeof revocationBodySchema>;
 
 export const introspectionResponseSchema = {
   type: 'object',

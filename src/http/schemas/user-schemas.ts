@@ -1,4 +1,6 @@
 /** JSON Schemas for user bodies and responses; responses are serialised through them, so no other field can leak. */
+import type { FromSchema } from './from-schema.js';
+
 export const publicUserSchema = {
   type: 'object',
   required: ['username', 'email', 'full_name', 'disabled', 'scopes', 'created_at'],
@@ -25,22 +27,7 @@ export const signUpBodySchema = {
   additionalProperties: false,
 } as const;
 
-export interface SignUpBody {
-  username: string;
-  password: string;
-  email?: string | null;
-  full_name?: string | null;
-}
-
-export const errorSchema = {
-  type: 'object',
-  required: ['detail'],
-  properties: {
-    detail: { type: 'string' },
-    error: { type: 'string' },
-    error_description: { type: 'string' },
-  },
-} as const;
+export type SignUpBody = FromSchema<typeof signUpBodySchema>;
 
 export const changePasswordBodySchema = {
   type: 'object',
@@ -52,10 +39,28 @@ export const changePasswordBodySchema = {
   additionalProperties: false,
 } as const;
 
-export interface ChangePasswordBody {
-  current_password: string;
-  new_password: string;
-}
+export type ChangePasswordBody = FromSchema<typeof changePasswordBodySchema>;
+
+export const sessionIdParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 64, description: 'The session id, as GET /users/me/sessions lists it' } },
+} as const;
+
+export type SessionIdParams = FromSchema<typeof sessionIdParamsSchema>;
+
+export const logoutQuerySchema = {
+  type: 'object',
+  properties: {
+    scope: {
+      type: 'string',
+      maxLength: 16,
+      description: '`local` (the default) ends this session; `global` ends every session of the user',
+    },
+  },
+} as const;
+
+export type LogoutQuery = FromSchema<typeof logoutQuerySchema>;
 
 export const publicSessionSchema = {
   type: 'object',
@@ -73,3 +78,5 @@ export const publicSessionSchema = {
   },
   additionalProperties: false,
 } as const;
+
+export const sessionListSchema = { type: 'array', items: publicSessionSchema } as const;

@@ -44,6 +44,11 @@ export function openStorage(location: DatabaseLocation, options: OpenStorageOpti
           ...(options.onBusProblem ? { onProblem: options.onBusProblem } : {}),
         })
       : undefined;
+  return storageOn(dialect, bus);
+}
+
+/** The stores over a dialect (opened here, or a host application's connection); `bus` tells other processes of changes. */
+export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
   return {
     dialect,
     users: new SqlUserStore(dialect),

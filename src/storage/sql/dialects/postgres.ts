@@ -11,7 +11,10 @@ import { loadPg } from '../lazy-pg.js';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { PostgresPoolSettings } from '../../../core/config.js';
 import type { Database } from '../schema.js';
-import type { DriverErrorKind, SqlDialect } from './dialect.js';
+import type { ColumnTypes, DriverErrorKind, SqlDialect } from './dialect.js';
+
+/** Code-point order for keys, ids and ISO timestamps, as SQLite compares them. */
+export const POSTGRES_COLUMN_TYPES: ColumnTypes = Object.freeze({ text: sql`text collate "C"` });
 
 export function openPostgres(url: string, settings: PostgresPoolSettings): SqlDialect {
   const pool = new (loadPg().Pool)({
@@ -38,7 +41,7 @@ export function openPostgres(url: string, settings: PostgresPoolSettings): SqlDi
   return {
     name: 'postgres',
     db,
-    columnTypes: { text: sql`text collate "C"` },
+    columnTypes: POSTGRES_COLUMN_TYPES,
     classifyError: classifyPostgresError,
     externalChangeVersion: () => undefined,
     close: () => db.destroy(),

@@ -7,7 +7,9 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
-import type { DriverErrorKind, SqlDialect } from './dialect.js';
+import type { ColumnTypes, DriverErrorKind, SqlDialect } from './dialect.js';
+
+export const SQLITE_COLUMN_TYPES: ColumnTypes = Object.freeze({ text: 'text' });
 
 export function openSqlite(path: string): SqlDialect {
   if (path !== ':memory:') {
@@ -43,14 +45,14 @@ export function openSqlite(path: string): SqlDialect {
   return {
     name: 'sqlite',
     db,
-    columnTypes: { text: 'text' },
+    columnTypes: SQLITE_COLUMN_TYPES,
     classifyError: classifySqliteError,
     externalChangeVersion,
     close: () => db.destroy(),
   };
 }
 
-function classifySqliteError(error: unknown): DriverErrorKind | undefined {
+export function classifySqliteError(error: unknown): DriverErrorKind | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique_violation';

@@ -1,0 +1,123 @@
+/**
+ * The one composition of a running Portcullis: storage (checked and migrated),
+ * the hashing pool, Redis when configured, the abuse defences, core, and the
+ * signing-key housekeeping. `portcullis serve` (src/cli/server.ts) puts HTTP in
+ * front of it; the library (openPortcullis, the Fastify plugin) hands it to a
+ * host application. Both start it here, so they cannot drift apart.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { SYSTEM } from '../core/action-context.js';
+import type { Config } from '../core/config.js';
+import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
+import { WorkLimiter } from '../core/passwords/work-limiter.js';
+import { createPortcullis, type Portcullis } from '../core/portcullis.js';
+import type { LoginAttemptStore, RateLimiter } from '../core/ports.js';
+import { openLoginAttempts, type LoginAttemptsWiring } from '../cli/login-attempts.js';
+import { createRateLimiter } from '../cli/rate-limiter.js';
+import { createRedisClient } from '../storage/redis/redis-client.js';
+import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
+import { assertNoForeignTables } from './table-conflicts.js';
+
+const KEY_TICK_MS = 60_000;
+
+/**
+ * Abuse-defence state kept elsewhere: a cluster worker passes the primary's (over IPC), so
+ * the workers count against one set of buckets. The caller owns it (it is never closed here).
+ */
+export interface SharedAbuseState {
+  readonly rateLimiter: RateLimiter;
+  readonly loginAttempts: LoginAttemptStore;
+}
+
+export interface ComposeOptions {
+  /** Asked at each thing worth logging, so it can become the app's logger once there is one. */
+  readonly log?: () => FastifyBaseLogger | undefined;
+  readonly shared?: SharedAbuseState;
+  /** Storage to use instead of opening `config.database` (a host's connection); its close() is called at close. */
+  readonly storage?: SqlStorage;
+}
+
+export interface ComposedPortcullis {
+  readonly portcullis: Portcullis;
+  readonly storage: SqlStorage;
+  readonly hasher: Argon2PasswordHasher;
+  /** The hashing pool's admission control; its stats() are the counters for metrics. */
+  readonly hashLimiter: WorkLimiter;
+  /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
+  readonly loginAttempts: LoginAttemptStore;
+  /** Stops the key housekeeping, closes the storage, the login-attempt store and Redis. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function composePortcullis(config: Config, options: ComposeOptions = {}): Promise<ComposedPortcullis> {
+  const log = options.log ?? (() => undefined);
+  const storage =
+    options.storage ??
+    openStorage(config.database, {
+      onBusProblem: (message, error) => (error === undefined ? log()?.info(message) : log()?.warn({ err: error }, message)),
+    });
+  let loginAttempts: LoginAttemptsWiring | undefined;
+  let redis: Redis | undefined;
+  try {
+    await assertNoForeignTables(storage.dialect);
+    await storage.migrate();
+    const hashLimiter = new WorkLimiter(config.hashConcurrency, config.hashQueueLimit, {
+      maxWaitMs: config.abuse.hashMaxWaitMs,
+    });
+    const hasher = new Argon2PasswordHasher(config.argon2, hashLimiter);
+    // Also the first measurement of a hash's duration, from which admission estimates waits.
+    await hasher.warmUp();
+    // One Redis connection for the state instances share. Down at start is an outage like any
+    // other: the in-process fallbacks serve, and ioredis keeps reconnecting.
+    if (config.redisUrl !== undefined) {
+      redis = createRedisClient(config.redisUrl);
+      await redis
+        .connect()
+        .catch((error: unknown) => log()?.warn({ err: error }, 'Redis unreachable at start; state is kept in-process until it answers'));
+    }
+    const shared = options.shared;
+    loginAttempts = shared
+      ? { store: shared.loginAttempts, close: async () => undefined }
+      : await openLoginAttempts(config, { log, ...(redis ? { redis } : {}) });
+    const portcullis = createPortcullis({
+      config,
+      stores: storageStores(storage),
+      hasher,
+      loginAttempts: loginAttempts.store,
+      rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, log, config.redisKeyPrefix),
+    });
+    await portcullis.start();
+    // Key housekeeping: retired keys leave the JWKS once their tokens expired; scheduled rotation.
+    const keyTimer = portcullis.keys
+      ? setInterval(() => {
+          portcullis.keys?.tick(SYSTEM).catch((error: unknown) => log()?.error({ err: error }, 'signing key housekeeping failed'));
+        }, KEY_TICK_MS)
+      : undefined;
+    keyTimer?.unref();
+    const attempts = loginAttempts;
+    let closing: Promise<void> | undefined;
+    return {
+      portcullis,
+      storage,
+      hasher,
+      hashLimiter,
+      loginAttempts: loginAttempts.store,
+      close() {
+        clearInterval(keyTimer);
+        closing ??= Promise.all([storage.close(), attempts.close()]).then(() => closeRedis(redis));
+        return closing;
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([storage.close(), loginAttempts?.close()]);
+    await closeRedis(redis);
+    throw error;
+  }
+}
+
+async function closeRedis(redis: Redis | undefined): Promise<void> {
+  if (redis === undefined) return;
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}

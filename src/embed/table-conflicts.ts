@@ -1,0 +1,51 @@
+/**
+ * Portcullis's tables have plain names (users, sessions, ...), so a database
+ * it shares with a host application may already hold a table of that name
+ * that is the host's. Migrating over it would fail half-way (SQLite runs DDL
+ * outside transactions) or, worse, leave Portcullis reading the host's rows.
+ * Before migrating, a table that exists although the migration creating it
+ * has not run is refused, by name.
+ */
+import { sql } from 'kysely';
+import type { Database } from '../storage/sql/schema.js';
+import type { SqlDialect } from '../storage/sql/dialects/dialect.js';
+import { executedMigrationNames, MIGRATION_TABLE } from '../storage/sql/migrator.js';
+
+/** The migration that creates each table; typed by the schema, so a new table cannot be forgotten here. */
+export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object.freeze({
+  users: '0001-init',
+  sessions: '0002-lifecycle',
+  refresh_tokens: '0002-lifecycle',
+  clients: '0002-lifecycle',
+  audit_events: '0002-lifecycle',
+  signing_keys: '0003-signing-keys',
+});
+
+export class TableConflictError extends Error {
+  constructor(readonly tables: readonly string[]) {
+    super(
+      `The database already has ${tables.length === 1 ? 'a table' : 'tables'} named ${tables.join(', ')} that Portcullis did not create; ` +
+        `it will not migrate over ${tables.length === 1 ? 'it' : 'them'}. Portcullis needs the names ` +
+        `${[...Object.keys(TABLE_MIGRATIONS), MIGRATION_TABLE].join(', ')} for itself: give it a database of its own`,
+    );
+    this.name = 'TableConflictError';
+  }
+}
+
+export async function assertNoForeignTables(dialect: SqlDialect): Promise<void> {
+  const executed = new Set(await executedMigrationNames(dialect.db));
+  const present = await tableNames(dialect);
+  const foreign = Object.entries(TABLE_MIGRATIONS)
+    .filter(([table, migration]) => present.has(table) && !executed.has(migration))
+    .map(([table]) => table);
+  if (foreign.length > 0) throw new TableConflictError(foreign);
+}
+
+/** Tables and views where unqualified names resolve: PostgreSQL's current schema (others may hold a `users` of their own). */
+async function tableNames(dialect: SqlDialect): Promise<Set<string>> {
+  const tables = await dialect.db.introspection.getTables();
+  if (dialect.name !== 'postgres') return new Set(tables.map((table) => table.name));
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(dialect.db);
+  const schema = rows[0]?.schema;
+  return new Set(tables.filter((table) => table.schema === schema).map((table) => table.name));
+}

@@ -1,0 +1,133 @@
+/**
+ * GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI), made from the
+ * route schemas by @fastify/swagger: the schemas that validate requests and
+ * serialise responses are the ones published. Registered before the routes,
+ * so that its onRoute hook sees every one of them. DOCS=off registers neither.
+ *
+ * Every URL in the document is relative (the server, the token endpoint), so
+ * that it stays right behind a proxy that mounts Portcullis under a prefix.
+ */
+import { readFileSync } from 'node:fs';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../core/config.js';
+import { ADMIN_SCOPE } from '../routes/admin-routes.js';
+import { SECURITY_SCHEMES, TAGS } from '../schemas/common-schemas.js';
+import { DOCS_CONTENT_SECURITY_POLICY } from './security-headers.js';
+
+export const OPENAPI_PATH = '/openapi.json';
+export const DOCS_PREFIX = '/docs';
+
+/** Relative to the server URL, as OpenAPI 3.1 says URLs are resolved: `<server>/token`. */
+const TOKEN_URL = 'token';
+/**
+ * Swagger UI resolves a relative tokenUrl against its page (/docs/), not
+ * against the server (it only resolves against an absolute server URL), so
+ * the document it reads says where the token endpoint is from there.
+ */
+const DOCS_TOKEN_URL = '../token';
+
+function packageVersion(): string {
+  // src/http/plugins and dist/http/plugins are both three levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The scopes Portcullis gives out: `admin` (the admin API) and DEFAULT_SCOPES (new users). */
+function knownScopes(config: Config): Record<string, string> {
+  const scopes: Record<string, string> = { [ADMIN_SCOPE]: 'The admin API (/admin/...)' };
+  for (const scope of config.defaultScopes) scopes[scope] ??= 'Given to new users (DEFAULT_SCOPES)';
+  return scopes;
+}
+
+function securitySchemes(config: Config, tokenUrl: string) {
+  const scopes = knownScopes(config);
+  return {
+    [SECURITY_SCHEMES.oauth2]: {
+      type: 'oauth2',
+      description:
+        'Log in at POST /token as a user (password flow: no client needed; leave client_id and client_secret empty) ' +
+        'or as a service client (client credentials). The access token is then sent as `Authorization: Bearer`.',
+      flows: {
+        password: { tokenUrl, refreshUrl: tokenUrl, scopes },
+        clientCredentials: { tokenUrl, scopes },
+      },
+    },
+    [SECURITY_SCHEMES.bearer]: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'An access token from POST /token (a JWT, `typ: at+jwt`)',
+    },
+    [SECURITY_SCHEMES.clientBasic]: {
+      type: 'http',
+      scheme: 'basic',
+      description: "A service client's client_id and client_secret (RFC 6749 §2.3.1); or the same fields in the body",
+    },
+  } as const;
+}
+
+const TAG_LIST = [
+  { name: TAGS.oauth, description: 'The token endpoint, revocation (RFC 7009) and introspection (RFC 7662)' },
+  { name: TAGS.users, description: 'Sign-up, and the signed-in user: profile, password, sessions, logout' },
+  { name: TAGS.admin, description: 'User management and the audit log; needs the `admin` scope' },
+  { name: TAGS.discovery, description: 'What clients and resource servers need to verify tokens' },
+  { name: TAGS.health, description: 'Probes for load balancers and orchestrators' },
+];
+
+export async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
+  if (!config.docs) return;
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Portcullis',
+        version: packageVersion(),
+        description:
+          'A self-hosted authentication server: password login (the FastAPI JWT guide\'s form-encoded `POST /token`), ' +
+          'JWT access tokens, rotating refresh tokens, user management. Every error is JSON with a `detail`.',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      // Relative: the server is wherever this document was fetched from.
+      servers: [{ url: '.', description: 'This server' }],
+      tags: TAG_LIST,
+      components: { securitySchemes: securitySchemes(config, TOKEN_URL) },
+    },
+    // Base-path stripping needs absolute server URLs; there is no base path to strip anyway.
+    stripBasePath: false,
+    // Shared schemas (PortcullisError) are listed under components.schemas by their $id.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+  });
+
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
+
+  const docsSecuritySchemes = securitySchemes(config, DOCS_TOKEN_URL);
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    staticCSP: DOCS_CONTENT_SECURITY_POLICY,
+    // Swagger UI reads the document from /docs/json, one level below /openapi.json: the server is `..` from there.
+    transformSpecification: (document) => ({
+      ...document,
+      servers: [{ url: '..', description: 'This server' }],
+      components: { ...(document.components as object), securitySchemes: docsSecuritySchemes },
+    }),
+    uiConfig: {
+      // Without the top bar: its logo is an SVG with an inline <style> (refused by the CSP), and its
+      // "Explore" box would load documents from elsewhere (refused too).
+      layout: 'BaseLayout',
+      persistAuthorization: false,
+      displayRequestDuration: true,
+      defaultModelsExpandDepth: 0,
+    },
+    uiHooks: {
+      // The page's asset links are relative only with the trailing slash; a relative Location keeps a proxy's prefix.
+      onRequest: async (request, reply) => {
+        if (request.url === DOCS_PREFIX) return reply.redirect(`${DOCS_PREFIX.slice(1)}/`);
+      },
+    },
+    theme: { title: 'Portcullis API' },
+  });
+}
