@@ -139,6 +139,20 @@ export interface ServeProcess {
  * JSON line with its `url`. Rejects with the output if it exits or times out first.
  * `args` go after `serve` (e.g. `--workers 2`).
  */
+/** The JSON log lines in a process's output (a line still being written is skipped). */
+export function jsonLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
 export async function startServe(env: CliEnv, timeoutMs = DEFAULT_TIMEOUT_MS, args: readonly string[] = []): Promise<ServeProcess> {
   // The url is logged at level info, so the level is not the caller's to lower.
   const child = spawnCli(['serve', ...args], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' });
@@ -148,17 +162,7 @@ export async function startServe(env: CliEnv, timeoutMs = DEFAULT_TIMEOUT_MS, ar
   const output = () => ({ stdout, stderr });
   const exited = waitForExit(child, output, 'portcullis serve', 120_000);
   exited.catch(() => undefined);
-  const parseLines = () =>
-    stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
+  const parseLines = () => jsonLines(stdout);
   const url = await new Promise<string>((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -59,3 +59,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     drop: () => withAdmin((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }
+
+/** Portcullis change listeners connected to a database (one per instance), seen from PostgreSQL's side. */
+export async function changeListenerCount(databaseName: string): Promise<number> {
+  return withAdmin(async (client) => {
+    // Not by its last query: the listener's heartbeat (select 1) replaces the LISTEN there.
+    const result = await client.query<{ n: string }>(
+      `select count(*) as n from pg_stat_activity where datname = $1 and application_name = 'portcullis-changes' and backend_type = 'client backend'`,
+      [databaseName],
+    );
+    return Number(result.rows[0]?.n ?? 0);
+  });
+}

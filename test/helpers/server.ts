@@ -12,15 +12,7 @@ import { loadConfig, type Config, type Env } from '../../src/core/config.js';
 import { startServer, type RunningServer } from '../../src/cli/server.js';
 import { createTestDatabase, ON_POSTGRES, type TestDatabase } from './postgres.js';
 
-/** For tests that measure or fuzz the login itself: no rate limit, backoff or spraying throttle may answer first. */
-export const UNTHROTTLED = Object.freeze({
-  RATE_LIMIT_IP_BURST: '1000000',
-  RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  RATE_LIMIT_ACCOUNT_BURST: '1000000',
-  RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
-  LOGIN_BACKOFF_FREE_FAILURES: '1000',
-  SPRAY_ACCOUNTS_PER_HOUR: '1000000',
-});
+export { UNTHROTTLED } from './unthrottled.js';
 
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 

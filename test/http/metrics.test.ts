@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 import { ConfigError, loadConfig } from '../../src/core/config.js';
 import { formPostWith, passwordLogin, refresh, refreshOk, sessionIdOf } from '../helpers/lifecycle.js';
 import { bearer, makeTempDir, signUp, startTestServer, TEST_SECRET_KEY, type TestServer } from '../helpers/server.js';
+import { jsonLines } from '../helpers/cli.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -505,17 +506,7 @@ describe('GET /metrics of serve --workers 2 with METRICS_PORT', () => {
   const dataDir = makeTempDir('portcullis-metrics-cluster-');
   let child: ChildProcess;
   let stdout = '';
-  const lines = () =>
-    stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as Record<string, unknown>];
-        } catch {
-          return []; // a line still being written
-        }
-      });
+  const lines = () => jsonLines(stdout);
   let url: string;
   let metricsUrl: string;
 

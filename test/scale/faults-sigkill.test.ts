@@ -13,19 +13,11 @@ import { cliEnv, makeDataDir, startServe, type CliEnv, type ServeProcess } from 
 import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStorage } from '../../src/storage/sql/open-storage.js';
+import { UNTHROTTLED } from '../helpers/unthrottled.js';
 
 const PASSWORD = 'killed-mid-sentence-3';
 /** Not test/helpers/server.ts's: that module loads the whole server in-process, and these tests only spawn it. */
 const SECRET_KEY = 'scale-test-secret-key-that-is-long-enough-0123';
-/** No rate limit, backoff or spraying throttle may answer first (as test/helpers/server.ts's UNTHROTTLED). */
-const UNTHROTTLED = {
-  RATE_LIMIT_IP_BURST: '1000000',
-  RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  RATE_LIMIT_ACCOUNT_BURST: '1000000',
-  RATE_LIMIT_ACCOUNT_PER_MINUTE: '1000000',
-  LOGIN_BACKOFF_FREE_FAILURES: '1000',
-  SPRAY_ACCOUNTS_PER_HOUR: '1000000',
-};
 /** The load runs at least this long before the kill, and until it has answered enough to check. */
 const MIN_LOAD_MS = 1000;
 const MAX_LOAD_MS = 15_000;

@@ -13,9 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import pg from 'pg';
 import { cliEnv, makeDataDir, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
-import { createTestDatabase, postgresSkipReason, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/postgres.js';
+import { changeListenerCount, createTestDatabase, postgresSkipReason, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/postgres.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { randomClientIp } from '../helpers/rate-limits.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -115,22 +114,7 @@ async function waitUntil(condition: () => Promise<boolean>, what: string, timeou
   return performance.now() - started;
 }
 
-/** Change listeners on the database (one per instance), seen from PostgreSQL's side. */
-async function listenerCount(databaseName: string): Promise<number> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const result = await client.query<{ n: string }>(
-      // Not by its last query: the listener's heartbeat (select 1) replaces the LISTEN there.
-      `select count(*) as n from pg_stat_activity where datname = $1 and application_name = 'portcullis-changes' and backend_type = 'client backend'`,
-      [databaseName],
-    );
-    return Number(result.rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
-}
+const listenerCount = changeListenerCount;
 
 interface Sample {
   readonly op: string;

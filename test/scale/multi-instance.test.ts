@@ -13,10 +13,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { cliEnv, makeDataDir, runCli, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
-import { createTestDatabase, postgresSkipReason, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/postgres.js';
+import { changeListenerCount, createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStorage, type SqlStorage } from '../../src/storage/sql/open-storage.js';
@@ -114,21 +113,7 @@ async function withStorage<T>(databaseUrl: string, work: (db: Kysely<Database>, 
   }
 }
 
-/** Change listeners connected to the database: each instance listens on a connection of its own. */
-async function listenerCount(databaseName: string): Promise<number> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const result = await client.query<{ n: string }>(
-      `select count(*) as n from pg_stat_activity where datname = $1 and application_name = 'portcullis-changes' and backend_type = 'client backend'`,
-      [databaseName],
-    );
-    return Number(result.rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
-}
+const listenerCount = changeListenerCount;
 
 async function waitForListeners(databaseName: string, expected: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
