@@ -69,8 +69,9 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // Before the routes: it documents the routes registered after it.
@@ -107,9 +108,13 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerAdminRoutes(app, portcullis);
 }
 
+const LEVELS_WITH_INFO = new Set(['trace', 'debug', 'info']);
+
 /** One line per request: id, method, route, status, latency. Never headers, bodies or query strings. */
 function registerRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // Below LOG_LEVEL=info the line would be dropped anyway: then the hook costs nothing at all.
+  if (!LEVELS_WITH_INFO.has(app.log.level)) return;
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
         method: request.method,
@@ -119,5 +124,6 @@ function registerRequestLog(app: FastifyInstance): void {
       },
       'request',
     );
+    done();
   });
 }

@@ -42,9 +42,11 @@ export interface SecurityHeaderOptions {
 }
 
 export function registerSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): void {
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook, not an async one: no promise per response on the hot path.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.headers(ALWAYS);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     if (options.hsts) reply.header('strict-transport-security', HSTS);
+    done(null, payload);
   });
 }
