@@ -301,6 +301,8 @@ describe('loadConfig', () => {
       assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '10.0.0.1 nginx' }, /TRUSTED_PROXIES: "nginx" is not an IP address/);
       assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '10.0.0.0/33' }, /not an IP address or CIDR/);
       assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '0.0.0.0/0' }, /trusts every address/);
+      assertOneProblem({ SECRET_KEY: KEY, SQLITE_SYNCHRONOUS: 'off' }, /SQLITE_SYNCHRONOUS must be one of full, normal/);
+      assert.equal(load({}).sqliteSynchronous, 'full');
       assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).abuse.trustedProxies, ['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8', 'loopback']);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }, /DATABASE_URL must be sqlite:PATH or postgres:/);
       assert.doesNotMatch(problemsOf({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }).join('\n'), /hunter2/);

@@ -68,6 +68,12 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
+  /**
+   * SQLite's commit durability: 'full' (default) syncs every commit to disk, so an answered write survives
+   * a power cut; 'normal' (WAL) survives a crash of the process but may lose the last commits on a power
+   * cut or OS crash, for several times the write rate. A loosening: logged at start.
+   */
+  readonly sqliteSynchronous: 'full' | 'normal';
   /** `serve`: processes sharing the port (node:cluster); 1 = a single process, no cluster. */
   readonly workers: number;
   /** Serve the interactive API docs (/docs) and the OpenAPI document (/openapi.json). */
@@ -260,6 +266,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const redisUrl = env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
   const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'portcullis:');
+  const sqliteSynchronous = read.choice('SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full');
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisKeyPrefix)) problems.push('REDIS_KEY_PREFIX must be 1..64 of A-Z a-z 0-9 : _ . -');
   const metrics: MetricsSettings = {
     enabled: read.choice('METRICS', ['on', 'off'] as const, 'on') === 'on',
@@ -310,6 +317,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     }),
     redisUrl,
     redisKeyPrefix,
+    sqliteSynchronous,
     workers,
     docs,
     metrics: Object.freeze(metrics),

@@ -55,6 +55,7 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
   const storage =
     options.storage ??
     openStorage(config.database, {
+      sqliteSynchronous: config.sqliteSynchronous,
       onBusProblem: (message, error) => (error === undefined ? log()?.info(message) : log()?.warn({ err: error }, message)),
     });
   let loginAttempts: LoginAttemptsWiring | undefined;

@@ -34,6 +34,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   if (config.registration === 'open' && config.production) {
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
+  if (config.database.kind === 'sqlite' && config.sqliteSynchronous === 'normal') {
+    logger.warn('SQLITE_SYNCHRONOUS=normal: commits survive a crash of Portcullis, but the last ones may be lost on a power cut or OS crash');
+  }
   if (config.production && !process.env.ISSUER) {
     logger.warn({ issuer: config.issuer }, 'ISSUER is not set: tokens name this listening address as their issuer; set ISSUER to the public URL (the same on every instance)');
   }

@@ -32,10 +32,12 @@ export interface SqlStorage {
 export interface OpenStorageOptions {
   /** Told when the change bus loses or regains its connection, or cannot publish. */
   readonly onBusProblem?: (message: string, error?: unknown) => void;
+  /** SQLite's commit durability (SQLITE_SYNCHRONOUS); default 'full'. */
+  readonly sqliteSynchronous?: 'full' | 'normal';
 }
 
 export function openStorage(location: DatabaseLocation, options: OpenStorageOptions = {}): SqlStorage {
-  const dialect = location.kind === 'sqlite' ? openSqlite(location.path) : openPostgres(location.url, location.pool);
+  const dialect = location.kind === 'sqlite' ? openSqlite(location.path, options.sqliteSynchronous) : openPostgres(location.url, location.pool);
   const bus =
     location.kind === 'postgres'
       ? new PostgresChangeBus(dialect.db, {

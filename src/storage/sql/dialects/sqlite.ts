@@ -1,5 +1,5 @@
 /**
- * SQLite through better-sqlite3: one file, WAL mode, synchronous=FULL so a
+ * SQLite through better-sqlite3: one file, WAL mode, by default synchronous=FULL so a
  * commit that was acknowledged survives a crash of the process or the host.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { ColumnTypes, DriverErrorKind, SqlDialect } from './dialect.js';
 
 export const SQLITE_COLUMN_TYPES: ColumnTypes = Object.freeze({ text: 'text' });
 
-export function openSqlite(path: string): SqlDialect {
+export function openSqlite(path: string, synchronous: 'full' | 'normal' = 'full'): SqlDialect {
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // The file holds password hashes: create it readable by its owner only (SQLite gives -wal and -shm the same mode).
@@ -19,7 +19,7 @@ export function openSqlite(path: string): SqlDialect {
   }
   const database = new BetterSqlite3(path);
   database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
+  database.pragma(synchronous === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
