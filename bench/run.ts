@@ -159,7 +159,7 @@ async function waitFor200(proc: ChildProcess, url: string, timeoutMs: number): P
 }
 
 /** Starts Portcullis; resolves once /healthz answered 200, with the time that took from spawn. */
-async function startPortcullis(dataDir: string, secretKey: string): Promise<Child & { startMs: number }> {
+async function startPortcullis(dataDir: string, secretKey: string, extraEnv: Record<string, string> = {}): Promise<Child & { startMs: number }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...SERVER_ENV,
@@ -170,6 +170,7 @@ async function startPortcullis(dataDir: string, secretKey: string): Promise<Chil
     DATABASE_URL: `sqlite:${join(dataDir, 'portcullis.db')}`,
     PORT: String(port),
     ISSUER: 'http://127.0.0.1',
+    ...extraEnv,
   };
   const started = performance.now();
   const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -271,13 +272,43 @@ async function login(url: string): Promise<{ access_token: string; refresh_token
   return (await response.json()) as { access_token: string; refresh_token?: string };
 }
 
+interface LoopSummary {
+  perSecond: number;
+  ok: number;
+  failed: Record<string, number>;
+  p50Ms: number;
+  p99Ms: number;
+  seconds: number;
+}
+
+interface BackendResult {
+  backend: string;
+  refresh: LoopSummary;
+  signUp: LoopSummary;
+}
+
+/** What bench/login-storm.ts reports (the parts used here). */
+interface StormResult {
+  idle: { p99Ms: number };
+  storm: { p99Ms: number };
+  ratio: { p99: number };
+  logins: { perSecond: number };
+}
+
+/** A fresh PostgreSQL database for the bench, or undefined when none answers. */
+async function benchPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+  const { postgresSkipReason, createTestDatabase } = await import('../test/helpers/postgres.js');
+  if ((await postgresSkipReason().catch(() => 'unreachable')) !== undefined) return undefined;
+  return createTestDatabase();
+}
+
 /** `loops` concurrent fetch loops, each calling `step` until the time is up; counts successes. */
 async function loops(
   count: number,
   seconds: number,
   init: (i: number) => Promise<unknown>,
   step: (state: unknown, i: number) => Promise<{ ok: boolean; state: unknown; status: number }>,
-): Promise<{ perSecond: number; ok: number; failed: Record<string, number>; p50Ms: number; p99Ms: number; seconds: number }> {
+): Promise<LoopSummary> {
   const states = await Promise.all(Array.from({ length: count }, (_, i) => init(i)));
   const times: number[] = [];
   const failed: Record<string, number> = {};
@@ -319,6 +350,84 @@ function peakRssMiB(pid: number | undefined): number | null {
 }
 
 // ---------------------------------------------------------------- main
+/** Refresh rotations (CHAINS chains, each presenting the token the previous answer returned) and sign-ups (CHAINS loops). */
+async function writePaths(url: string): Promise<{ refresh: LoopSummary; signUps: LoopSummary }> {
+  const refresh = await loops(
+    CHAINS,
+    PLAN.refreshSeconds,
+    async () => {
+      const tokens = await login(url);
+      if (tokens.refresh_token === undefined) throw new Error('the login returned no refresh_token');
+      return tokens.refresh_token;
+    },
+    async (state) => {
+      const response = await fetch(`${url}/token`, { method: 'POST', headers: FORM, body: form({ grant_type: 'refresh_token', refresh_token: String(state) }) });
+      if (response.status !== 200) {
+        await response.arrayBuffer();
+        return { ok: false, state: undefined, status: response.status };
+      }
+      const body = (await response.json()) as { refresh_token?: string };
+      return { ok: body.refresh_token !== undefined, state: body.refresh_token, status: 200 };
+    },
+  );
+  const runId = randomBytes(4).toString('hex');
+  let signUpCount = 0;
+  const signUps = await loops(
+    CHAINS,
+    PLAN.signUpSeconds,
+    async () => null,
+    async (_state, i) => {
+      const username = `su-${runId}-${i}-${signUpCount++}`;
+      const response = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }) });
+      await response.arrayBuffer();
+      return { ok: response.status === 201, state: null, status: response.status };
+    },
+  );
+  return { refresh, signUps };
+}
+
+/** The other backends' write paths: SQLite with SQLITE_SYNCHRONOUS=normal, and PostgreSQL where one answers. */
+async function otherBackends(secretKey: string): Promise<BackendResult[]> {
+  const results: BackendResult[] = [];
+  const variants: { name: string; env: Record<string, string>; cleanup?: () => Promise<void> }[] = [
+    { name: 'sqlite, SQLITE_SYNCHRONOUS=normal', env: { SQLITE_SYNCHRONOUS: 'normal' } },
+  ];
+  const postgres = await benchPostgresDatabase();
+  if (postgres) variants.push({ name: 'postgres (127.0.0.1, same machine)', env: { DATABASE_URL: postgres.url }, cleanup: postgres.drop });
+  else console.log('PostgreSQL: not reachable at 127.0.0.1:5432 (TEST_POSTGRES_URL); its write paths are skipped');
+  for (const variant of variants) {
+    const dataDir = mkdtempSync(join(os.tmpdir(), 'portcullis-bench-'));
+    const server = await startPortcullis(dataDir, secretKey, variant.env);
+    try {
+      const signUp = await fetch(`${server.url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PASSWORD }) });
+      if (signUp.status !== 201) throw new Error(`${variant.name}: sign-up failed: ${signUp.status}`);
+      const { refresh, signUps } = await writePaths(server.url);
+      console.log(`${variant.name}: ${round(refresh.perSecond, 1)} refresh rotations/s, ${round(signUps.perSecond, 1)} sign-ups/s`);
+      results.push({ backend: variant.name, refresh, signUp: signUps });
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      await variant.cleanup?.();
+    }
+  }
+  return results;
+}
+
+/** The storm phase: bench/login-storm.ts in its own processes (it starts its own server); its RESULT. */
+async function loginStorm(): Promise<StormResult | undefined> {
+  const args = ['--import', 'tsx', join(ROOT, 'bench/login-storm.ts'), ...(SHORT ? ['--short'] : [])];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const line = output.split('\n').find((candidate) => candidate.startsWith('RESULT '));
+  if (code !== 0 || !line) {
+    console.error(`login storm: exited ${code}; no result`);
+    return undefined;
+  }
+  return JSON.parse(line.slice('RESULT '.length)) as StormResult;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const build = ensureBuilt();
@@ -385,41 +494,20 @@ async function main(): Promise<void> {
     );
     const loginRatio = round(logins.perSecond / hashCapacity, 3);
 
-    // 4. write paths: refresh rotations (chains) and sign-ups
-    const refresh = await loops(
-      CHAINS,
-      PLAN.refreshSeconds,
-      async () => {
-        const tokens = await login(url);
-        if (tokens.refresh_token === undefined) throw new Error('the login returned no refresh_token');
-        return tokens.refresh_token;
-      },
-      async (state) => {
-        const response = await fetch(`${url}/token`, { method: 'POST', headers: FORM, body: form({ grant_type: 'refresh_token', refresh_token: String(state) }) });
-        if (response.status !== 200) {
-          await response.arrayBuffer();
-          return { ok: false, state: undefined, status: response.status };
-        }
-        const body = (await response.json()) as { refresh_token?: string };
-        return { ok: body.refresh_token !== undefined, state: body.refresh_token, status: 200 };
-      },
-    );
-    const runId = randomBytes(4).toString('hex');
-    let signUpCount = 0;
-    const signUps = await loops(
-      CHAINS,
-      PLAN.signUpSeconds,
-      async () => null,
-      async (_state, i) => {
-        const username = `su-${runId}-${i}-${signUpCount++}`;
-        const response = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }) });
-        await response.arrayBuffer();
-        return { ok: response.status === 201, state: null, status: response.status };
-      },
-    );
-
+    // 4. write paths: refresh rotations (chains) and sign-ups, on the default backend
+    const { refresh, signUps } = await writePaths(url);
     // 5. peak RSS
     const peakRss = peakRssMiB(portcullis.proc.pid);
+    // The next phases start servers of their own: nothing else may run beside them.
+    await baseline.stop();
+    await portcullis.stop();
+    children.length = 0;
+
+    // 6. the write paths on the other backends
+    const backends = await otherBackends(secretKey);
+
+    // 7. GET /users/me latency idle and during a login storm
+    const storm = await loginStorm();
 
     const result = {
       date: new Date().toISOString(),
@@ -435,6 +523,8 @@ async function main(): Promise<void> {
       login: { ...logins, ratioToHashCapacity: loginRatio },
       refresh,
       signUp: signUps,
+      backends,
+      storm: storm ? { idleP99Ms: storm.idle.p99Ms, stormP99Ms: storm.storm.p99Ms, ratio: storm.ratio.p99, loginsPerSecond: storm.logins.perSecond } : null,
       peakRssMiB: peakRss,
       build,
       seconds: 0,
@@ -454,6 +544,13 @@ async function main(): Promise<void> {
       ['POST /token logins', n(logins.perSecond, 1), n(logins.p50Ms, 1), n(logins.p99Ms, 1), n(loginRatio, 3), `vs hash capacity ${n(hashCapacity, 1)}/s, ${JSON.stringify(logins.statuses)}`],
       ['refresh rotations', n(refresh.perSecond, 1), n(refresh.p50Ms, 1), n(refresh.p99Ms, 1), '', `${CHAINS} chains, ${n(refresh.perSecond / CORES, 0)}/s per core, failed ${JSON.stringify(refresh.failed)}`],
       ['sign-ups', n(signUps.perSecond, 1), n(signUps.p50Ms, 1), n(signUps.p99Ms, 1), '', `${CHAINS} loops, failed ${JSON.stringify(signUps.failed)}`],
+      ...backends.flatMap((b) => [
+        [`refresh rotations, ${b.backend}`, n(b.refresh.perSecond, 1), n(b.refresh.p50Ms, 1), n(b.refresh.p99Ms, 1), '', `${n(b.refresh.perSecond / CORES, 0)}/s per core, failed ${JSON.stringify(b.refresh.failed)}`],
+        [`sign-ups, ${b.backend}`, n(b.signUp.perSecond, 1), n(b.signUp.p50Ms, 1), n(b.signUp.p99Ms, 1), '', `failed ${JSON.stringify(b.signUp.failed)}`],
+      ]),
+      storm
+        ? ['GET /users/me p99 in a login storm', '', '', n(storm.storm.p99Ms, 2), n(storm.ratio.p99, 2), `vs idle p99 ${n(storm.idle.p99Ms, 2)} ms at the same rate (bench/login-storm.ts)`]
+        : ['GET /users/me p99 in a login storm', '', '', '', '', 'the storm phase failed (see above)'],
       ['argon2id hash', n(hashCapacity, 1), n(hashMedianMs, 1), '', '', `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`],
       ['cold start', '', n(median(coldMs), 0), '', '', `spawn → first 200 /healthz: ${coldMs.join(', ')} ms`],
       ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases)`],

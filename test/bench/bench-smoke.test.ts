@@ -6,11 +6,11 @@ import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { resultLine, runScript } from '../helpers/script.js';
 
-const KEYS = ['date', 'short', 'cores', 'settings', 'hash', 'coldStart', 'me', 'login', 'refresh', 'signUp', 'peakRssMiB', 'seconds', 'file'];
+const KEYS = ['date', 'short', 'cores', 'settings', 'hash', 'coldStart', 'me', 'login', 'refresh', 'signUp', 'backends', 'storm', 'peakRssMiB', 'seconds', 'file'];
 
 describe('npm run bench -- --short', () => {
   it('runs to the end, prints a RESULT line with every measure and writes its JSON outside bench/results', async () => {
-    const { code, stdout, stderr } = await runScript('bench/run.ts', ['--short'], 90_000);
+    const { code, stdout, stderr } = await runScript('bench/run.ts', ['--short'], 240_000);
     assert.equal(code, 0, stderr);
     const result = resultLine(stdout) as Record<string, unknown> | undefined;
     assert.ok(result, 'a RESULT line');
@@ -28,6 +28,11 @@ describe('npm run bench -- --short', () => {
       for (const key of ['perSecond', 'p99Ms', 'ratioToHashCapacity']) assert.ok(key in (result.login as object), `login.${key}`);
       for (const key of ['medianMs', 'capacityPerSecond']) assert.ok(key in (result.hash as object), `hash.${key}`);
       assert.ok('perSecond' in (result.refresh as object) && 'perSecond' in (result.signUp as object));
+      const backends = result.backends as { backend: string; refresh: object; signUp: object }[];
+      assert.ok(backends.some((b) => b.backend.includes('SQLITE_SYNCHRONOUS=normal')), 'the relaxed SQLite write paths');
+      if (process.env.CI === 'true') assert.ok(backends.some((b) => b.backend.startsWith('postgres')), 'PostgreSQL write paths (required under CI=true)');
+      for (const b of backends) assert.ok('perSecond' in b.refresh && 'perSecond' in b.signUp, b.backend);
+      assert.ok(result.storm !== null && 'ratio' in (result.storm as object), 'the login-storm phase');
       assert.ok('medianMs' in (result.coldStart as object));
     } finally {
       rmSync(dirname(String(result.file)), { recursive: true, force: true });
