@@ -1,5 +1,5 @@
 /** What the CLI commands share: configuration from the environment, and opening storage for user management. */
-import { ConfigError, loadConfig, type Config } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
 import { systemClock } from '../core/clock.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
@@ -8,9 +8,7 @@ import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open
 import { loadOrCreateSecretKey } from './secret-key-file.js';
 
 /** Exit codes: 0 ok, 1 usage, 2 failure. */
-export const EXIT_OK = 0;
-export const EXIT_USAGE = 1;
-export const EXIT_FAILURE = 2;
+export { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): Config {
   return loadConfig(env, { fallbackSecretKey: loadOrCreateSecretKey, secretKeyRequired: options.secretKeyRequired });
@@ -35,10 +33,4 @@ export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): 
   } finally {
     await storage.close();
   }
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

@@ -6,7 +6,7 @@ import { PortcullisError } from '../core/errors.js';
 import type { AuditOptions } from './commands/audit.js';
 import type { DbCopyOptions } from './commands/db-copy.js';
 import type { importUsersCommand } from './commands/users-import.js';
-import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
+import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { integerOption } from './options.js';
 import { UsageError } from './prompt.js';
 

@@ -1,4 +1,4 @@
-/** Smoke check that `npm run bench` still runs end to end; numbers are never asserted. */
+/** Smoke check that `npm run bench` still runs end to end (its storm phase runs `npm run bench:storm -- --short`); numbers are never asserted. */
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
