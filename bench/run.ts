@@ -413,19 +413,23 @@ async function otherBackends(secretKey: string): Promise<BackendResult[]> {
   return results;
 }
 
-/** The storm phase: bench/login-storm.ts in its own processes (it starts its own server); its RESULT. */
-async function loginStorm(): Promise<StormResult | undefined> {
-  const args = ['--import', 'tsx', join(ROOT, 'bench/login-storm.ts'), ...(SHORT ? ['--short'] : [])];
+/** Another bench script in a process of its own (it starts its own server if it needs one); its RESULT. */
+async function scriptResult<T>(script: string): Promise<T | undefined> {
+  const args = ['--import', 'tsx', join(ROOT, script), ...(SHORT ? ['--short'] : [])];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const line = output.split('\n').find((candidate) => candidate.startsWith('RESULT '));
   if (code !== 0 || !line) {
-    console.error(`login storm: exited ${code}; no result`);
+    console.error(`${script}: exited ${code}; no result`);
     return undefined;
   }
-  return JSON.parse(line.slice('RESULT '.length)) as StormResult;
+  return JSON.parse(line.slice('RESULT '.length)) as T;
+}
+
+interface AlgorithmsResult {
+  rows: { algorithm: string; signsPerSecond: number; verifiesPerSecond: number }[];
 }
 
 async function main(): Promise<void> {
@@ -507,7 +511,10 @@ async function main(): Promise<void> {
     const backends = await otherBackends(secretKey);
 
     // 7. GET /users/me latency idle and during a login storm
-    const storm = await loginStorm();
+    const storm = await scriptResult<StormResult>('bench/login-storm.ts');
+
+    // 8. tokens signed and verified per second on one core, per algorithm
+    const algorithms = await scriptResult<AlgorithmsResult>('bench/algorithms.ts');
 
     const result = {
       date: new Date().toISOString(),
@@ -525,6 +532,7 @@ async function main(): Promise<void> {
       signUp: signUps,
       backends,
       storm: storm ? { idleP99Ms: storm.idle.p99Ms, stormP99Ms: storm.storm.p99Ms, ratio: storm.ratio.p99, loginsPerSecond: storm.logins.perSecond } : null,
+      algorithms: algorithms?.rows ?? null,
       peakRssMiB: peakRss,
       build,
       seconds: 0,
@@ -551,6 +559,14 @@ async function main(): Promise<void> {
       storm
         ? ['GET /users/me p99 in a login storm', '', '', n(storm.storm.p99Ms, 2), n(storm.ratio.p99, 2), `vs idle p99 ${n(storm.idle.p99Ms, 2)} ms at the same rate (bench/login-storm.ts)`]
         : ['GET /users/me p99 in a login storm', '', '', '', '', 'the storm phase failed (see above)'],
+      ...(algorithms?.rows ?? []).map((row) => [
+        `${row.algorithm} verify (one core)`,
+        n(row.verifiesPerSecond),
+        '',
+        '',
+        '',
+        `signs ${n(row.signsPerSecond)}/s (bench/algorithms.ts)`,
+      ]),
       ['argon2id hash', n(hashCapacity, 1), n(hashMedianMs, 1), '', '', `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`],
       ['cold start', '', n(median(coldMs), 0), '', '', `spawn → first 200 /healthz: ${coldMs.join(', ')} ms`],
       ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases)`],

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { resultLine, runScript } from '../helpers/script.js';
 
-const KEYS = ['date', 'short', 'cores', 'settings', 'hash', 'coldStart', 'me', 'login', 'refresh', 'signUp', 'backends', 'storm', 'peakRssMiB', 'seconds', 'file'];
+const KEYS = ['date', 'short', 'cores', 'settings', 'hash', 'coldStart', 'me', 'login', 'refresh', 'signUp', 'backends', 'storm', 'algorithms', 'peakRssMiB', 'seconds', 'file'];
 
 describe('npm run bench -- --short', () => {
   it('runs to the end, prints a RESULT line with every measure and writes its JSON outside bench/results', async () => {
@@ -33,6 +33,8 @@ describe('npm run bench -- --short', () => {
       if (process.env.CI === 'true') assert.ok(backends.some((b) => b.backend.startsWith('postgres')), 'PostgreSQL write paths (required under CI=true)');
       for (const b of backends) assert.ok('perSecond' in b.refresh && 'perSecond' in b.signUp, b.backend);
       assert.ok(result.storm !== null && 'ratio' in (result.storm as object), 'the login-storm phase');
+      const algorithms = result.algorithms as { algorithm: string; verifiesPerSecond: number }[];
+      assert.deepEqual(algorithms.map((row) => row.algorithm), ['HS256', 'EdDSA', 'ES256', 'RS256', 'PS256']);
       assert.ok('medianMs' in (result.coldStart as object));
     } finally {
       rmSync(dirname(String(result.file)), { recursive: true, force: true });

@@ -40,7 +40,7 @@ export interface SigningKeys {
   jwks(): { readonly keys: readonly PublicJwk[] };
 }
 
-function pinnedVerifier(key: string | Buffer, algorithm: AccessTokenAlgorithm, policy: VerifierPolicy): VerifyFunction {
+export function pinnedVerifier(key: string | Buffer, algorithm: AccessTokenAlgorithm, policy: VerifierPolicy): VerifyFunction {
   return createVerifier({
     key,
     algorithms: [algorithm],
@@ -56,7 +56,7 @@ function pinnedVerifier(key: string | Buffer, algorithm: AccessTokenAlgorithm, p
   }) as VerifyFunction;
 }
 
-function signerFor(key: string | Buffer, algorithm: AccessTokenAlgorithm, kid: string): TokenSigner {
+export function signerFor(key: string | Buffer, algorithm: AccessTokenAlgorithm, kid: string): TokenSigner {
   const sign = createSigner({ key, algorithm, kid, header: { alg: algorithm, typ: ACCESS_TOKEN_TYPE } }) as (
     payload: Record<string, unknown>,
   ) => string;
