@@ -7,10 +7,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { cliEnv, makeDataDir, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
 import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
+import { sleep, uniqueName, type Tokens } from '../helpers/scale.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStorage } from '../../src/storage/sql/open-storage.js';
 import { UNTHROTTLED } from '../helpers/unthrottled.js';
@@ -26,13 +26,6 @@ const MIN_REFRESH_TOKENS = 6;
 
 const postgresSkip = await postgresSkipReason();
 
-interface Tokens {
-  readonly access_token: string;
-  readonly refresh_token: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const uniqueName = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
 
 function post(server: ServeProcess, path: string, body: { form?: Record<string, string>; json?: unknown }): Promise<Response> {
   return server.fetch(path, {

@@ -11,10 +11,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { cliEnv, makeDataDir, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
 import { changeListenerCount, createTestDatabase, postgresSkipReason, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/postgres.js';
+import { sleep, uniqueName, type Tokens } from '../helpers/scale.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { randomClientIp } from '../helpers/rate-limits.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -37,13 +37,6 @@ const STORAGE_UNAVAILABLE = 'Service temporarily unavailable';
 const postgresSkip = await postgresSkipReason();
 const skip = postgresSkip ?? (await redisSkipReason());
 
-interface Tokens {
-  readonly access_token: string;
-  readonly refresh_token: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const uniqueName = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
 
 /**
  * Every request comes "from" an address of its own (TRUSTED_PROXIES=127.0.0.1 believes

@@ -10,12 +10,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { cliEnv, makeDataDir, runCli, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
 import { changeListenerCount, createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
+import { sleep, uniqueName, type Tokens } from '../helpers/scale.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStorage, type SqlStorage } from '../../src/storage/sql/open-storage.js';
@@ -32,16 +32,6 @@ const PROPAGATION_BOUND_MS = 1000;
 const postgresSkip = await postgresSkipReason();
 const skip = postgresSkip ?? (await redisSkipReason());
 
-interface Tokens {
-  readonly access_token: string;
-  readonly refresh_token: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function uniqueName(prefix: string): string {
-  return `${prefix}${randomBytes(4).toString('hex')}`;
-}
 
 function jsonPost(server: ServeProcess, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return server.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
