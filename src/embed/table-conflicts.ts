@@ -32,13 +32,31 @@ export class TableConflictError extends Error {
   }
 }
 
+/**
+ * Another instance may be migrating the same database right now (instances starting together):
+ * its tables can appear a moment before its migration records do (SQLite runs DDL outside
+ * Kysely's migration transaction). So the tables are read before the records, and a conflict is
+ * looked at again a few times before it is believed.
+ */
+const RECHECKS = 4;
+const RECHECK_DELAY_MS = 500;
+
 export async function assertNoForeignTables(dialect: SqlDialect): Promise<void> {
-  const executed = new Set(await executedMigrationNames(dialect.db));
+  for (let attempt = 1; ; attempt += 1) {
+    const foreign = await foreignTables(dialect);
+    if (foreign.length === 0) return;
+    if (attempt >= RECHECKS) throw new TableConflictError(foreign);
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_DELAY_MS));
+  }
+}
+
+async function foreignTables(dialect: SqlDialect): Promise<string[]> {
+  // Tables first: a migration's record commits with or after its tables, never before.
   const present = await tableNames(dialect);
-  const foreign = Object.entries(TABLE_MIGRATIONS)
+  const executed = new Set(await executedMigrationNames(dialect.db));
+  return Object.entries(TABLE_MIGRATIONS)
     .filter(([table, migration]) => present.has(table) && !executed.has(migration))
     .map(([table]) => table);
-  if (foreign.length > 0) throw new TableConflictError(foreign);
 }
 
 /** Tables and views where unqualified names resolve: PostgreSQL's current schema (others may hold a `users` of their own). */
