@@ -10,3 +10,11 @@ export function printTable(header: readonly string[], rows: ReadonlyArray<readon
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
+
+/**
+ * A credential shown once, as the command's result on stdout (`name=value` lines, for scripts to
+ * capture): never through a logger, never on stderr, and the only place the CLI prints one.
+ */
+export function printCredentials(fields: Readonly<Record<string, string>>): void {
+  process.stdout.write(Object.entries(fields).map(([name, value]) => `${name}=${value}\n`).join(''));
+}

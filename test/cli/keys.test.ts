@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SealedBox } from '../../src/core/sealed-box.js';
 import { cliEnv, makeDataDir, runCli, startServe, tokenRequest, type CliResult, type ServeProcess } from '../helpers/cli.js';
-import { sleep } from '../helpers/lifecycle.js';
 import { headerOf } from '../helpers/signing-keys.js';
+import { eventually } from '../helpers/wait.js';
 
 const SECRET_KEY = 'cli-keys-secret-key-that-is-long-enough-0123456789';
 const OTHER_SECRET_KEY = 'another-secret-key-that-is-long-enough-9876543210';
@@ -58,14 +58,6 @@ describe('portcullis keys', () => {
     return response.status;
   };
   const jwksKids = async () => ((await (await serve!.fetch('/.well-known/jwks.json')).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
-  /** A running server notices another process's change within a request or two. */
-  const eventually = async (check: () => Promise<boolean>, label: string) => {
-    for (let attempt = 0; attempt < 20; attempt += 1) {
-      if (await check()) return;
-      await sleep(25);
-    }
-    assert.fail(label);
-  };
 
   before(() => {
     dataDir = makeDataDir();

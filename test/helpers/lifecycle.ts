@@ -30,7 +30,7 @@ export interface AccessClaims {
   readonly iat: number;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from './wait.js';
 
 /** A form POST with extra headers (User-Agent, Authorization: Basic). */
 export function formPostWith(

@@ -16,9 +16,10 @@ import { KeyService } from '../../src/core/keys/key-service.js';
 import type { SigningKeyRecord } from '../../src/core/keys/signing-key.js';
 import { SealedBox } from '../../src/core/sealed-box.js';
 import { openStorage, type SqlStorage } from '../../src/storage/sql/open-storage.js';
-import { assertAccessRefused, meStatus, sleep } from '../helpers/lifecycle.js';
+import { assertAccessRefused, meStatus } from '../helpers/lifecycle.js';
 import { login, TEST_SECRET_KEY, type TestServer } from '../helpers/server.js';
 import { fetchJwks, headerOf, startOnOwnUrl } from '../helpers/signing-keys.js';
+import { eventually } from '../helpers/wait.js';
 
 const PASSWORD = 'alice-password-1';
 const ALG = 'ES256';
@@ -144,14 +145,6 @@ describe('signing key rotation', () => {
         async () => other.bus?.publish({ kind: 'keys' }),
       );
       return { clock, service };
-    };
-    /** The server notices another connection's change within a request or two. */
-    const eventually = async (check: () => Promise<boolean>, label: string) => {
-      for (let attempt = 0; attempt < 20; attempt += 1) {
-        if (await check()) return;
-        await sleep(25);
-      }
-      assert.fail(label);
     };
 
     before(() => {

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { cliEnv, makeDataDir, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
 import { changeListenerCount, createTestDatabase, postgresSkipReason, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/postgres.js';
-import { sleep, uniqueName, type Tokens } from '../helpers/scale.js';
+import { sleep, startTogether, uniqueName, type Tokens } from '../helpers/scale.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { randomClientIp } from '../helpers/rate-limits.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -149,18 +149,6 @@ function startLoad(ops: ReadonlyArray<readonly [string, () => Promise<Response>]
       return samples;
     },
   };
-}
-
-/** Starts them together; if one fails, stops the others (no process outlives the test) and throws its error. */
-async function startTogether(starts: ReadonlyArray<() => Promise<ServeProcess>>): Promise<ServeProcess[]> {
-  const settled = await Promise.allSettled(starts.map((start) => start()));
-  const failed = settled.find((result) => result.status === 'rejected');
-  const started = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  if (failed) {
-    await Promise.all(started.map((server) => server.stop('SIGKILL')));
-    throw failed.reason;
-  }
-  return started;
 }
 
 /** A crash (an unhandled error on a lost connection) would otherwise show only as refused connections later. */

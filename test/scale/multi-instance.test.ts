@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { cliEnv, makeDataDir, runCli, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
 import { changeListenerCount, createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
-import { sleep, uniqueName, type Tokens } from '../helpers/scale.js';
+import { sleep, startTogether, uniqueName, type Tokens } from '../helpers/scale.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openStorage, type SqlStorage } from '../../src/storage/sql/open-storage.js';
@@ -61,18 +61,6 @@ async function meStatus(server: ServeProcess, accessToken: string): Promise<numb
   const response = await server.fetch('/users/me', { headers: { authorization: `Bearer ${accessToken}` } });
   await response.arrayBuffer();
   return response.status;
-}
-
-/** Starts them together; if one fails, stops the others (no process outlives the test) and throws its error. */
-async function startTogether(starts: ReadonlyArray<() => Promise<ServeProcess>>): Promise<ServeProcess[]> {
-  const settled = await Promise.allSettled(starts.map((start) => start()));
-  const failed = settled.find((result) => result.status === 'rejected');
-  const started = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  if (failed) {
-    await Promise.all(started.map((server) => server.stop('SIGKILL')));
-    throw failed.reason;
-  }
-  return started;
 }
 
 /** Polls until GET /users/me answers `status`; returns how long that took, or fails after `timeoutMs`. */

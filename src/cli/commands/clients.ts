@@ -7,7 +7,7 @@ import { CLI } from '../../core/action-context.js';
 import { toPublicClient } from '../../core/clients/client.js';
 import { withUserAdmin } from '../context.js';
 import { scopesOption } from '../options.js';
-import { printJson, printTable } from '../table.js';
+import { printCredentials, printJson, printTable } from '../table.js';
 
 export async function addClientCommand(name: string, options: { readonly scopes?: string; readonly json?: boolean }): Promise<void> {
   const scopes = scopesOption(options.scopes) ?? [];
@@ -17,8 +17,7 @@ export async function addClientCommand(name: string, options: { readonly scopes?
     if (options.json) {
       printJson({ ...toPublicClient(client), client_secret: secret });
     } else {
-      console.log(`client_id=${client.id}`);
-      console.log(`client_secret=${secret}`);
+      printCredentials({ client_id: client.id, client_secret: secret });
     }
     console.error(
       `Created client ${client.name}${client.scopes.length ? ` with scopes: ${client.scopes.join(' ')}` : ''}. ` +
@@ -48,6 +47,6 @@ export async function listClientsCommand(options: { readonly json?: boolean }): 
 export async function removeClientCommand(nameOrId: string): Promise<void> {
   await withUserAdmin(async ({ clients }) => {
     await clients.remove(nameOrId, CLI.actor);
-    console.log(`Removed client ${nameOrId}; its tokens stop working.`);
+    process.stdout.write(`Removed client ${nameOrId}; its tokens stop working.\n`);
   });
 }
