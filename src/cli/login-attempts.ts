@@ -29,7 +29,7 @@ export async function openLoginAttempts(config: Config, options: LoginAttemptsOp
   const memory = new MemoryLoginAttemptStore();
   if (config.redisUrl === undefined && options.redis === undefined) return { store: memory, close: async () => undefined };
   const owned = options.redis === undefined;
-  const redis = options.redis ?? createRedisClient(config.redisUrl!);
+  const redis = options.redis ?? createRedisClient(config.redisUrl!, { commandTimeoutMs: config.redisCommandTimeoutMs });
   const store = new FallbackLoginAttemptStore(new RedisLoginAttemptStore(redis, { keyPrefix: `${config.redisKeyPrefix}login:` }), memory, {
     onOutage: (error) =>
       options.log()?.warn({ err: error }, 'Redis unavailable: login backoff and spraying counts are kept in-process until it is back'),

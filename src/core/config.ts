@@ -68,6 +68,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
+  /** Longest wait for one Redis command before the caller falls back to in-process state. */
+  readonly redisCommandTimeoutMs: number;
   /**
    * SQLite's commit durability: 'full' (default) syncs every commit to disk, so an answered write survives
    * a power cut; 'normal' (WAL) survives a crash of the process but may lose the last commits on a power
@@ -266,6 +268,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const redisUrl = env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
   const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'portcullis:');
+  const redisCommandTimeoutMs = read.integer('REDIS_COMMAND_TIMEOUT_MS', 200, 10, 10_000);
   const sqliteSynchronous = read.choice('SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full');
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisKeyPrefix)) problems.push('REDIS_KEY_PREFIX must be 1..64 of A-Z a-z 0-9 : _ . -');
   const metrics: MetricsSettings = {
@@ -317,6 +320,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     }),
     redisUrl,
     redisKeyPrefix,
+    redisCommandTimeoutMs,
     sqliteSynchronous,
     workers,
     docs,

@@ -72,7 +72,7 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
     // One Redis connection for the state instances share. Down at start is an outage like any
     // other: the in-process fallbacks serve, and ioredis keeps reconnecting.
     if (config.redisUrl !== undefined) {
-      redis = createRedisClient(config.redisUrl);
+      redis = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
       await redis
         .connect()
         .catch((error: unknown) => log()?.warn({ err: error }, 'Redis unreachable at start; state is kept in-process until it answers'));

@@ -51,6 +51,8 @@ export async function startTestServer(env: Env = {}): Promise<TestServer> {
     // (a hash queued over a second, a database connection not had in two) are a loaded CI machine here.
     // The admission-control and fault tests set their own.
     HASH_MAX_WAIT_MS: '10000',
+    // A Redis reply read after 200 ms (the process descheduled) would count a request in-process.
+    REDIS_COMMAND_TIMEOUT_MS: '5000',
     DATABASE_CONNECT_TIMEOUT_MS: '10000',
     DATABASE_STATEMENT_TIMEOUT_MS: '30000',
     ...(owned ? { DATABASE_URL: owned.url } : {}),

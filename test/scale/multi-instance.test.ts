@@ -115,6 +115,8 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: `${uniqueName('scale-multi-')}:`,
+      // On a loaded machine a reply read after the default 200 ms would count a request in-process.
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
       SECRET_KEY,
       // One issuer for all: a token minted by one instance must verify on the others.
       ISSUER: 'http://portcullis.scale.test',

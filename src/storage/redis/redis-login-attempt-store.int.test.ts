@@ -19,7 +19,7 @@ const skip = await redisSkipReason();
 
 /** Each run under its own prefix; its keys are deleted afterwards. */
 async function openRedis(prefix: string): Promise<{ redis: Redis; store: RedisLoginAttemptStore; close(): Promise<void> }> {
-  const redis = createRedisClient(REDIS_URL);
+  const redis = createRedisClient(REDIS_URL, { commandTimeoutMs: 5000 });
   await redis.connect();
   return {
     redis,

@@ -13,7 +13,7 @@ import { RATE_LIMIT_KEY_PREFIX, RedisRateLimiter } from './redis-rate-limiter.js
 const skip = await redisSkipReason();
 
 async function connected(url = TEST_REDIS_URL): Promise<Redis> {
-  const redis = createRedisClient(url);
+  const redis = createRedisClient(url, { commandTimeoutMs: 5000 });
   await redis.connect();
   return redis;
 }
