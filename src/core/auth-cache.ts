@@ -24,7 +24,7 @@ export interface Invalidation {
   clientChanged(clientId: string): void;
 }
 
-interface Slot<T> {
+export interface Slot<T> {
   readonly value: T | undefined;
 }
 
@@ -66,6 +66,18 @@ export class AuthStateCache implements Invalidation {
     return this.through(this.clients, id, load);
   }
 
+  /**
+   * What the cache holds for a user, without loading: `{ value }` (value undefined = known not to
+   * exist) or undefined on a miss, or whenever the cache cannot be trusted (then load through user()).
+   */
+  peekUser(id: string): Slot<User> | undefined {
+    return this.peek(this.users, id);
+  }
+
+  peekSession(id: string): Slot<Session> | undefined {
+    return this.peek(this.sessions, id);
+  }
+
   userChanged(userId: string): void {
     this.generation += 1;
     this.users?.delete(userId);
@@ -96,27 +108,38 @@ export class AuthStateCache implements Invalidation {
     this.clients?.clear();
   }
 
-  private async through<T>(
-    cache: LRUCache<string, Slot<T>> | undefined,
-    id: string,
-    load: () => Promise<T | undefined>,
-  ): Promise<T | undefined> {
-    if (!cache) return load();
+  /** The cache to read, or undefined when nothing cached may be used: the same version check as through(). */
+  private current<T>(cache: LRUCache<string, Slot<T>> | undefined): LRUCache<string, Slot<T>> | undefined {
+    if (!cache) return undefined;
     const version = this.changes.version();
     // Nothing can tell this process what others changed: every answer comes from the database.
     if (version === undefined) {
       this.seenVersion = undefined;
-      return load();
+      return undefined;
     }
     if (version !== this.seenVersion) {
       this.seenVersion = version;
       this.clear();
     }
-    const hit = cache.get(id);
+    return cache;
+  }
+
+  private peek<T>(cache: LRUCache<string, Slot<T>> | undefined, id: string): Slot<T> | undefined {
+    return this.current(cache)?.get(id);
+  }
+
+  private async through<T>(
+    cache: LRUCache<string, Slot<T>> | undefined,
+    id: string,
+    load: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const usable = this.current(cache);
+    if (!usable) return load();
+    const hit = usable.get(id);
     if (hit) return hit.value;
     const generation = this.generation;
     const value = await load();
-    if (generation === this.generation && this.changes.version() === this.seenVersion) cache.set(id, { value });
+    if (generation === this.generation && this.changes.version() === this.seenVersion) usable.set(id, { value });
     return value;
   }
 }

@@ -152,6 +152,8 @@ export class Portcullis {
         audience: this.config.audience,
         ttlSeconds: this.config.accessTokenTtlSeconds,
         clockToleranceSeconds: this.config.clockToleranceSeconds,
+        // As many and as long as the auth cache's entries (AUTH_CACHE_*; a TTL of 0 turns both off).
+        verifiedTokens: { maxEntries: this.config.authCacheTtlSeconds > 0 ? this.config.authCacheMaxEntries : 0, ttlMs: this.config.authCacheTtlSeconds * 1000 },
       },
       this.clock,
       keys,
@@ -251,30 +253,41 @@ export class Portcullis {
    */
   async authenticate(token: string): Promise<AuthContext> {
     const claims = await this.codec.verify(token);
-    const scopes = new Set(claims.scope.split(' ').filter((scope) => scope !== ''));
     if (claims.sid !== undefined) {
       const sid = claims.sid;
       const session = await this.cache.session(sid, () => this.stores.sessions.find(sid));
       if (!session || !isSessionActive(session, this.clock.now())) throw new InvalidTokenError();
       const user = await this.cache.user(session.userId, () => this.stores.users.findById(session.userId));
-      if (
-        !user ||
-        user.disabled ||
-        claims.ver !== user.tokenVersion ||
-        usernameKey(claims.sub) !== user.usernameKey ||
-        (claims.client_id ?? null) !== session.clientId
-      ) {
-        throw new InvalidTokenError();
-      }
-      return { kind: 'user', user, session, claims, scopes };
+      const context = userContext(claims, session, user);
+      if (!context) throw new InvalidTokenError();
+      return context;
     }
     if (claims.client_id !== undefined && claims.client_id === claims.sub) {
       const clientId = claims.client_id;
       const client = await this.cache.client(clientId, () => this.stores.clients.findById(clientId));
       if (!client) throw new InvalidTokenError();
-      return { kind: 'client', client, claims, scopes };
+      return { kind: 'client', client, claims, scopes: scopesOf(claims) };
     }
     throw new InvalidTokenError();
+  }
+
+  /**
+   * authenticate() for a user's token, answered at once from what this process holds (the token's
+   * key; its session and user in the auth cache), for the hot path of GET /users/me. Undefined
+   * whenever authenticate() would do anything else — load from the database, look up a key, or
+   * refuse the token — so the caller then goes the whole way, which gives the same answer.
+   */
+  authenticateCachedUser(token: string): UserAuthContext | undefined {
+    let claims: AccessTokenClaims | undefined;
+    try {
+      claims = this.codec.verifyKnown(token);
+    } catch {
+      return undefined;
+    }
+    if (claims?.sid === undefined) return undefined;
+    const session = this.cache.peekSession(claims.sid)?.value;
+    if (!session || !isSessionActive(session, this.clock.now())) return undefined;
+    return userContext(claims, session, this.cache.peekUser(session.userId)?.value);
   }
 
   /** Throws InsufficientScopeError unless the context holds every required scope. */
@@ -419,4 +432,22 @@ export class Portcullis {
 
 export function createPortcullis(deps: PortcullisDependencies): Portcullis {
   return new Portcullis(deps);
+}
+
+/** A user token's context, if the user behind its session still holds it; undefined otherwise. */
+function userContext(claims: AccessTokenClaims, session: Session, user: User | undefined): UserAuthContext | undefined {
+  if (
+    !user ||
+    user.disabled ||
+    claims.ver !== user.tokenVersion ||
+    usernameKey(claims.sub) !== user.usernameKey ||
+    (claims.client_id ?? null) !== session.clientId
+  ) {
+    return undefined;
+  }
+  return { kind: 'user', user, session, claims, scopes: scopesOf(claims) };
+}
+
+function scopesOf(claims: AccessTokenClaims): ReadonlySet<string> {
+  return new Set(claims.scope.split(' ').filter((scope) => scope !== ''));
 }

@@ -7,6 +7,7 @@
  * plugin (src/embed) applies to an encapsulated child of a host's app.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
 import { handleClientError, registerErrorHandling } from './error-handler.js';
@@ -23,6 +24,14 @@ import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
+import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The standalone server's GET /users/me fast path (see users-me-fast-path.ts). */
+    readonly usersMeFastPath: UsersMeFastPath;
+  }
+}
 
 export interface AppOptions {
   /** A pino logger; default: none. */
@@ -35,6 +44,11 @@ export interface AppOptions {
 
 export async function buildApp(portcullis: Portcullis, options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = portcullis.config.abuse;
+  const fastPath = new UsersMeFastPath(portcullis, {
+    hsts: portcullis.config.production,
+    varyOrigin: portcullis.config.abuse.corsOrigins.length > 0,
+    ...(options.logger && LEVELS_WITH_INFO.has(options.logger.level) ? { requestLog: options.logger } : {}),
+  });
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -56,18 +70,31 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs / 4),
     },
     clientErrorHandler: handleClientError,
+    // node:http as Fastify would make it (see its getServerInstance), with the /users/me fast path in front.
+    serverFactory: (handler, settings) => {
+      const server = createServer(settings.http ?? {}, (request: IncomingMessage, response: ServerResponse) => {
+        if (!fastPath.handle(request, response)) handler(request, response);
+      });
+      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.setTimeout(limits.requestTimeoutMs);
+      return server;
+    },
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     ajv: { customOptions: AJV_OPTIONS },
   });
 
   await registerPortcullisPlugins(app, portcullis);
   registerRequestLog(app);
-  registerMetrics(app, portcullis, options.metrics);
+  app.decorate('usersMeFastPath', fastPath);
+  const metrics = registerMetrics(app, portcullis, options.metrics);
+  fastPath.observe = metrics?.requestObserver('GET', USERS_ME_ROUTE, 200);
 
   // While shutting down, ask keep-alive clients to go, so close() need not wait for their idle sockets.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    fastPath.closing = true;
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');

@@ -327,3 +327,49 @@ describe('AccessTokenCodec', () => {
     });
   });
 });
+
+describe('AccessTokenCodec remembering verified tokens', () => {
+  const remembering = (clock: Clock) => new AccessTokenCodec(settings({ verifiedTokens: { maxEntries: 100, ttlMs: 60_000 } }), clock);
+
+  it('answers a token presented again with the same claims, synchronously through verifyKnown', async () => {
+    const clock = fixedClock(NOW_MS);
+    const tokens = remembering(clock);
+    const { token, claims } = tokens.issue('alice', ['me']);
+    assert.deepEqual(await tokens.verify(token), claims);
+    assert.deepEqual(tokens.verifyKnown(token), claims);
+    assert.deepEqual(await tokens.verify(token), claims);
+  });
+
+  it('still refuses a remembered token once it has expired, or before its nbf', async () => {
+    const clock = fixedClock(NOW_MS);
+    const tokens = remembering(clock);
+    const { token } = tokens.issue('alice', ['me']);
+    await tokens.verify(token);
+    clock.advance((TTL_S + 6) * 1000);
+    await assertInvalid(tokens, token);
+    assert.throws(() => tokens.verifyKnown(token), InvalidTokenError);
+    const early = remembering(fixedClock(NOW_MS - 60_000));
+    await assertInvalid(early, token);
+  });
+
+  it('does not let a remembered token vouch for a tampered one, nor remember a refusal', async () => {
+    const tokens = remembering(fixedClock(NOW_MS));
+    const { token } = tokens.issue('alice', ['me']);
+    await tokens.verify(token);
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${b64url({ ...decodeJwt(token), scope: 'admin' })}.${signature}`;
+    await assertInvalid(tokens, forged);
+    await assertInvalid(tokens, forged);
+    const badSignature = `${token.slice(0, -6)}${token.slice(-6) === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}`;
+    await assertInvalid(tokens, badSignature);
+  });
+
+  it('refuses a token of another SECRET_KEY with the same header bytes', async () => {
+    const tokens = remembering(fixedClock(NOW_MS));
+    const { token } = tokens.issue('alice', ['me']);
+    await tokens.verify(token);
+    const [header, payload] = token.split('.');
+    const other = createHmac('sha256', randomBytes(32)).update(`${header}.${payload}`).digest('base64url');
+    await assertInvalid(tokens, `${header}.${payload}.${other}`);
+  });
+});

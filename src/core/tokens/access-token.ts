@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createDecoder, TokenError } from 'fast-jwt';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { InvalidTokenError } from '../errors.js';
 import { HmacKeys, type SigningKeys, type VerifyFunction } from '../keys/key-ring.js';
@@ -48,6 +49,8 @@ export interface AccessTokenSettings {
   readonly audience: string | undefined;
   readonly ttlSeconds: number;
   readonly clockToleranceSeconds: number;
+  /** How many verified tokens to remember and for how long (0 entries: none); see AccessTokenCodec. */
+  readonly verifiedTokens?: { readonly maxEntries: number; readonly ttlMs: number };
 }
 
 export interface IssuedAccessToken {
@@ -68,8 +71,26 @@ const decodeHeader = createDecoder({ complete: true, checkTyp: undefined }) as (
   header: Record<string, unknown>;
 };
 
+/** How many distinct token headers verifierFor() remembers the kid of. */
+const MAX_REMEMBERED_HEADERS = 64;
+
 export class AccessTokenCodec {
   private readonly keys: SigningKeys;
+  /**
+   * The kid of each token header seen with a kid this ring holds, by the header's exact base64url
+   * segment: every token one key signs has the same header bytes, so the header is decoded once
+   * per key, not per request. It only chooses the verifier; the verifier checks the whole token.
+   */
+  private readonly kidByHeader = new Map<string, string>();
+  /**
+   * What fast-jwt answered for tokens it verified, by the exact token and the verifier that
+   * checked it: a token presented again (every request of a client, until it refreshes) is not
+   * decoded and its signature not recomputed. A hit needs the same verifier to be the token's
+   * kid's now, so a key that is gone takes its tokens with it; exp and nbf are checked on every
+   * use. Only successes are kept. (fast-jwt's own cache keys entries by a SHA-2 hash of the
+   * token, which costs about what it saves; keyed by the token itself it warns at start.)
+   */
+  private readonly verified: LRUCache<string, { readonly verify: VerifyFunction; readonly payload: Record<string, unknown> }> | undefined;
 
   /** `keys` defaults to SECRET_KEY as the one HMAC key (an HMAC `algorithm` is then required). */
   constructor(
@@ -77,6 +98,8 @@ export class AccessTokenCodec {
     private readonly clock: Clock,
     keys?: SigningKeys,
   ) {
+    const remember = settings.verifiedTokens;
+    this.verified = remember && remember.maxEntries > 0 && remember.ttlMs > 0 ? new LRUCache({ max: remember.maxEntries, ttl: remember.ttlMs }) : undefined;
     if (keys) {
       this.keys = keys;
     } else if (isHmacAlgorithm(settings.algorithm)) {
@@ -110,14 +133,28 @@ export class AccessTokenCodec {
 
   /** Returns the claims of a valid token; throws InvalidTokenError for anything else. */
   async verify(token: string): Promise<AccessTokenClaims> {
-    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new InvalidTokenError();
-    let payload: Record<string, unknown>;
-    try {
-      payload = (await this.verifierFor(token))(token);
-    } catch (error) {
-      if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
-      throw error;
-    }
+    const known = this.verifyKnown(token);
+    if (known !== undefined) return known;
+    // A kid this process does not know may be a key another instance just created: the ring looks
+    // again (rate limited) before the token is refused.
+    await this.keys.reloadForUnknownKid();
+    const verify = this.verifierFor(token);
+    if (!verify) throw new InvalidTokenError({ cause: 'unknown kid' });
+    return this.claimsOf(verify, token);
+  }
+
+  /**
+   * verify() without going to the key store: the claims of a valid token, InvalidTokenError for an
+   * invalid one, and undefined only when the token names a kid this process does not hold (then
+   * verify() looks the key up).
+   */
+  verifyKnown(token: string): AccessTokenClaims | undefined {
+    const verify = this.verifierFor(token);
+    return verify === undefined ? undefined : this.claimsOf(verify, token);
+  }
+
+  private claimsOf(verify: VerifyFunction, token: string): AccessTokenClaims {
+    const payload = this.payloadOf(verify, token);
     const { sub, scope, iss, aud, iat, nbf, exp, jti, sid, ver, client_id: clientId } = payload;
     if (
       typeof sub !== 'string' ||
@@ -153,26 +190,50 @@ export class AccessTokenCodec {
     };
   }
 
+  private payloadOf(verify: VerifyFunction, token: string): Record<string, unknown> {
+    const remembered = this.verified?.get(token);
+    if (remembered?.verify === verify) return remembered.payload;
+    let payload: Record<string, unknown>;
+    try {
+      payload = verify(token);
+    } catch (error) {
+      if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
+      throw error;
+    }
+    this.verified?.set(token, { verify, payload });
+    return payload;
+  }
+
   /**
-   * The verifier of the token's `kid`. A kid this process does not know may
-   * be a key another instance just created: the ring looks again (rate
-   * limited) before the token is refused. HMAC tokens without a kid are
-   * checked against the one HMAC key.
+   * The verifier of the token's `kid`, or undefined for a kid this process does not hold. HMAC
+   * tokens without a kid are checked against the one HMAC key. Throws InvalidTokenError for a
+   * token too long or without a usable kid.
    */
-  private async verifierFor(token: string): Promise<VerifyFunction> {
-    const { header } = decodeHeader(token);
+  private verifierFor(token: string): VerifyFunction | undefined {
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new InvalidTokenError();
+    const headerSegment = token.slice(0, Math.max(0, token.indexOf('.')));
+    const rememberedKid = this.kidByHeader.get(headerSegment);
+    const remembered = rememberedKid === undefined ? undefined : this.keys.verifier(rememberedKid);
+    if (remembered) return remembered;
+    let header: Record<string, unknown>;
+    try {
+      header = decodeHeader(token).header;
+    } catch (error) {
+      if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
+      throw error;
+    }
     const kid = header.kid;
     if (kid === undefined && isHmacAlgorithm(this.keys.algorithm)) {
       const only = this.keys.verifier(this.keys.signer().kid);
       if (only) return only;
     }
     if (typeof kid !== 'string') throw new InvalidTokenError({ cause: 'no kid' });
-    let verify = this.keys.verifier(kid);
-    if (!verify) {
-      await this.keys.reloadForUnknownKid();
-      verify = this.keys.verifier(kid);
+    const verify = this.keys.verifier(kid);
+    if (verify) {
+      // Variants of a header (another field order, extra members) can only fill it; then it starts over.
+      if (this.kidByHeader.size >= MAX_REMEMBERED_HEADERS) this.kidByHeader.clear();
+      this.kidByHeader.set(headerSegment, kid);
     }
-    if (!verify) throw new InvalidTokenError({ cause: 'unknown kid' });
     return verify;
   }
 

@@ -3,7 +3,8 @@
  * request by route pattern (never the raw URL; "unmatched" for a 404 no
  * route matched), a hook that sees the errors requests end with (rate-limit
  * refusals, refresh outcomes), and GET /metrics itself unless METRICS_PORT
- * serves it elsewhere. Scrapes of /metrics are not counted: they would only
+ * serves it elsewhere. Returns the metrics in use (undefined with
+ * METRICS=off). Scrapes of /metrics are not counted: they would only
  * measure the scraper.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -17,9 +18,9 @@ import { PortcullisMetrics } from './portcullis-metrics.js';
  * session count, see cli/server.ts); without it, one is made here that counts
  * requests, logins and refreshes, and is closed with the app.
  */
-export function registerMetrics(app: FastifyInstance, portcullis: Portcullis, metrics: PortcullisMetrics | undefined): void {
+export function registerMetrics(app: FastifyInstance, portcullis: Portcullis, metrics: PortcullisMetrics | undefined): PortcullisMetrics | undefined {
   const settings = portcullis.config.metrics;
-  if (!settings.enabled) return;
+  if (!settings.enabled) return undefined;
   let used = metrics;
   if (used === undefined) {
     const own = new PortcullisMetrics({ audit: portcullis.audit });
@@ -44,6 +45,7 @@ export function registerMetrics(app: FastifyInstance, portcullis: Portcullis, me
     done();
   });
   if (settings.port === undefined) registerMetricsRoute(app, observed, settings.token);
+  return observed;
 }
 
 function isRefreshGrant(request: FastifyRequest): boolean {

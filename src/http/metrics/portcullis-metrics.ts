@@ -130,6 +130,17 @@ export class PortcullisMetrics {
     this.durations.observe({ method: verb, route, status_class: statusClass(status) }, durationSeconds);
   }
 
+  /** observeRequest() for one fixed (method, route, status), with the label look-ups done once. */
+  requestObserver(method: string, route: string, status: number): (durationSeconds: number) => void {
+    const verb = methodLabel(method);
+    const count = this.requests.labels({ method: verb, route, status: String(status) });
+    const duration = this.durations.labels({ method: verb, route, status_class: statusClass(status) });
+    return (durationSeconds) => {
+      count.inc();
+      duration.observe(durationSeconds);
+    };
+  }
+
   /** An error a request ended with: counts the rate-limit refusals, and the refresh's outcome when it was one. */
   observeError(error: unknown, refreshGrant: boolean): void {
     const bucket = rateLimitBucketOf(error);

@@ -20,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+export const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** The bearer credential, or undefined when the request carries none. */
 export function bearerToken(request: FastifyRequest): string | undefined {

@@ -8,9 +8,9 @@
 import type { FastifyInstance } from 'fastify';
 
 /** One year, the common preload-eligible value. */
-const HSTS = 'max-age=31536000; includeSubDomains';
+export const HSTS_HEADER = 'max-age=31536000; includeSubDomains';
 
-const ALWAYS: Readonly<Record<string, string>> = Object.freeze({
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
@@ -44,9 +44,9 @@ export interface SecurityHeaderOptions {
 export function registerSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): void {
   // A callback hook, not an async one: no promise per response on the hot path.
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.headers(ALWAYS);
+    reply.headers(SECURITY_HEADERS);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    if (options.hsts) reply.header('strict-transport-security', HSTS);
+    if (options.hsts) reply.header('strict-transport-security', HSTS_HEADER);
     done(null, payload);
   });
 }

@@ -1,0 +1,114 @@
+/**
+ * The hot path of the standalone server: `GET /users/me` with a valid bearer
+ * token whose session and user this process already holds in its auth cache,
+ * answered on node:http before Fastify's request lifecycle starts.
+ *
+ * It answers exactly what the Fastify route would (same status, headers and
+ * bytes; tests compare both) and takes nothing else: any other method, URL,
+ * a query string, a body, an `Origin` (CORS), a token it cannot verify at
+ * once, a cache miss, a refusal, a server shutting down — every such
+ * request goes to Fastify unchanged, which gives the full answer (401s with
+ * their `detail`, loads from the database, 503 while closing). It counts and
+ * times its answers in the same metrics, and writes the same request log
+ * line when LOG_LEVEL is info or below.
+ *
+ * Why: the profile of `/users/me` was dominated by Fastify's per-request work
+ * (routing, hooks, promises, schema serialization) rather than by ours; see
+ * docs/PERFORMANCE.md for what this path measured.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Portcullis } from '../core/portcullis.js';
+import { toPublicUser, type User } from '../core/users/user.js';
+import { TOKEN68 } from './plugins/authenticate.js';
+import { HSTS_HEADER, SECURITY_HEADERS } from './plugins/security-headers.js';
+
+export const USERS_ME_ROUTE = '/users/me';
+
+/** Counts and times one answered request (the route's own labels, bound once). */
+export type RequestObserver = (durationSeconds: number) => void;
+
+export interface UsersMeFastPathOptions {
+  /** Adds Strict-Transport-Security, as the security-headers hook does. */
+  readonly hsts: boolean;
+  /** Adds `Vary: Origin`, as @fastify/cors does on every response when CORS_ORIGINS is set. */
+  readonly varyOrigin: boolean;
+  /** The request log, when it is on (LOG_LEVEL info or below); undefined: no line. */
+  readonly requestLog?: FastifyBaseLogger;
+}
+
+export class UsersMeFastPath {
+  /** Set once the server starts closing: from then on Fastify answers (503, `connection: close`). */
+  closing = false;
+  /** Set when metrics are on. */
+  observe: RequestObserver | undefined;
+  /** Requests this path has answered (the rest went to Fastify). */
+  answered = 0;
+  private readonly headerPairs: readonly string[];
+  /** Serialized bodies per user object: the auth cache replaces a user's object whenever it changes. */
+  private readonly bodies = new WeakMap<User, Buffer>();
+
+  constructor(
+    private readonly portcullis: Portcullis,
+    private readonly options: UsersMeFastPathOptions,
+  ) {
+    // In the order the Fastify route sends them.
+    this.headerPairs = [
+      ...(options.varyOrigin ? ['vary', 'Origin'] : []),
+      'cache-control',
+      'no-store',
+      'content-type',
+      'application/json; charset=utf-8',
+      ...Object.entries(SECURITY_HEADERS).flat(),
+      ...(options.hsts ? ['strict-transport-security', HSTS_HEADER] : []),
+    ];
+  }
+
+  /** Answers the request and returns true, or returns false and leaves it untouched for Fastify. */
+  handle(request: IncomingMessage, response: ServerResponse): boolean {
+    if (request.url !== USERS_ME_ROUTE || request.method !== 'GET' || this.closing) return false;
+    const headers = request.headers;
+    if (headers.origin !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
+      return false;
+    }
+    const token = bearerCredential(headers.authorization);
+    if (token === undefined) return false;
+    const started = this.observe !== undefined || this.options.requestLog !== undefined ? performance.now() : 0;
+    const auth = this.portcullis.authenticateCachedUser(token);
+    if (auth === undefined) return false;
+    const body = this.bodyOf(auth.user);
+    response.writeHead(200, [...this.headerPairs, 'content-length', String(body.length)]);
+    response.end(body);
+    this.answered += 1;
+    if (started !== 0) this.record(started);
+    return true;
+  }
+
+  private bodyOf(user: User): Buffer {
+    let body = this.bodies.get(user);
+    if (body === undefined) {
+      body = Buffer.from(JSON.stringify(toPublicUser(user)));
+      this.bodies.set(user, body);
+    }
+    return body;
+  }
+
+  private record(started: number): void {
+    const elapsedMs = performance.now() - started;
+    this.observe?.(elapsedMs / 1000);
+    this.options.requestLog?.info(
+      { reqId: randomUUID(), method: 'GET', route: USERS_ME_ROUTE, status: 200, latencyMs: Math.round(elapsedMs * 100) / 100 },
+      'request',
+    );
+  }
+}
+
+/** `Bearer <token68>` (scheme case-insensitive), or undefined for anything else, which Fastify then answers. */
+function bearerCredential(header: string | undefined): string | undefined {
+  if (header === undefined || header.length < 8) return undefined;
+  const space = header.indexOf(' ');
+  if (space !== 6 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  const token = header.slice(7);
+  return TOKEN68.test(token) ? token : undefined;
+}
