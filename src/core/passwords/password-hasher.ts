@@ -1,6 +1,7 @@
 /**
- * Password hashing: argon2id for every new hash (through @node-rs/argon2,
- * which hashes on libuv's thread pool, off the event loop), verification of
+ * Password hashing: argon2id for every new hash (through @node-rs/argon2, off
+ * the event loop: on the server's own lower-priority hashing threads when it
+ * has them, see hash-threads.ts, else on libuv's thread pool), verification of
  * imported bcrypt hashes ($2a$, $2b$, $2y$, as passlib writes them) through
  * @node-rs/bcrypt, and the rule for when a stored hash should be upgraded.
  * All hashing goes through one WorkLimiter so that a burst of logins cannot
@@ -12,6 +13,7 @@ import { verify as bcryptVerify } from '@node-rs/bcrypt';
 import type { Argon2Parameters } from '../config.js';
 import type { PasswordHasher } from '../ports.js';
 import { normalizePassword } from './password-policy.js';
+import type { HashJob, HashThreads } from './hash-threads.js';
 import type { WorkLimiter } from './work-limiter.js';
 
 /** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read). */
@@ -35,21 +37,16 @@ export function isSupportedHash(stored: string): boolean {
 export class Argon2PasswordHasher implements PasswordHasher {
   private dummyHash: Promise<string> | undefined;
 
+  /** Without `threads`, hashes run on libuv's pool (one-off commands). */
   constructor(
     private readonly params: Argon2Parameters,
     private readonly limiter: WorkLimiter,
+    private readonly threads?: HashThreads,
   ) {}
 
   /** Hashes the NFKC-normalised password with argon2id at the configured parameters. */
   hash(password: string): Promise<string> {
-    return this.limiter.run(() =>
-      argon2Hash(normalizePassword(password), {
-        algorithm: ARGON2ID,
-        memoryCost: this.params.memoryKiB,
-        timeCost: this.params.iterations,
-        parallelism: this.params.parallelism,
-      }),
-    );
+    return this.limiter.run(() => this.execute({ op: 'argon2-hash', password: normalizePassword(password), params: this.params }) as Promise<string>);
   }
 
   /**
@@ -59,9 +56,9 @@ export class Argon2PasswordHasher implements PasswordHasher {
   verify(stored: string, password: string): Promise<boolean> {
     switch (hashKind(stored)) {
       case 'argon2id':
-        return this.limiter.run(() => argon2Verify(stored, normalizePassword(password)).catch(() => false));
+        return this.limiter.run(() => this.check({ op: 'argon2-verify', hash: stored, password: normalizePassword(password) }));
       case 'bcrypt':
-        return this.limiter.run(() => bcryptVerify(password, stored).catch(() => false));
+        return this.limiter.run(() => this.check({ op: 'bcrypt-verify', hash: stored, password }));
       default:
         return this.verifyDummy(password);
     }
@@ -70,8 +67,31 @@ export class Argon2PasswordHasher implements PasswordHasher {
   /** Costs what a real verification costs, for logins of users that do not exist. */
   async verifyDummy(password: string): Promise<false> {
     const dummy = await this.dummy();
-    await this.limiter.run(() => argon2Verify(dummy, normalizePassword(password)).catch(() => false));
+    await this.limiter.run(() => this.check({ op: 'argon2-verify', hash: dummy, password: normalizePassword(password) }));
     return false;
+  }
+
+  /** A verification. A stored hash the library cannot read counts as a mismatch (on a hashing thread too). */
+  private async check(job: HashJob): Promise<boolean> {
+    return (await this.execute(job)) === true;
+  }
+
+  /** A failure here is the machinery's (a hashing thread gone), never a wrong password. */
+  private execute(job: HashJob): Promise<string | boolean> {
+    if (this.threads) return this.threads.run(job);
+    switch (job.op) {
+      case 'argon2-hash':
+        return argon2Hash(job.password, {
+          algorithm: ARGON2ID,
+          memoryCost: job.params.memoryKiB,
+          timeCost: job.params.iterations,
+          parallelism: job.params.parallelism,
+        });
+      case 'argon2-verify':
+        return argon2Verify(job.hash, job.password).catch(() => false);
+      case 'bcrypt-verify':
+        return bcryptVerify(job.password, job.hash).catch(() => false);
+    }
   }
 
   /** Prepares the dummy hash ahead of the first login, so that login is not slower than the rest. */

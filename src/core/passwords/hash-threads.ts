@@ -1,0 +1,148 @@
+/**
+ * Password hashing on threads of its own, at a lower scheduling priority
+ * than the event loop (HASH_THREAD_NICE, default 10 on Linux).
+ *
+ * Why not libuv's pool, where @node-rs/argon2's async functions run: there a
+ * login storm's hashes compete with the event loop for the cores as equals,
+ * so token checks and every other route slow down while logins run; and a
+ * thread that finishes a hash waits for the event loop to hand it the next
+ * one. Here the kernel gives the event loop the CPU whenever it wants it
+ * (the hashes take the rest), and each thread keeps a second task queued in
+ * its port, so it goes straight on to it. Each thread's memory is also its
+ * own: at most `size` hashes' buffers stay mapped, not one per libuv thread.
+ *
+ * A thread that dies (it should not) fails the tasks it held and is
+ * replaced. Admission control stays with the WorkLimiter in front of this.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Argon2Parameters } from '../config.js';
+
+export type HashTask =
+  | { readonly id: number; readonly op: 'argon2-hash'; readonly password: string; readonly params: Argon2Parameters }
+  | { readonly id: number; readonly op: 'argon2-verify'; readonly hash: string; readonly password: string }
+  | { readonly id: number; readonly op: 'bcrypt-verify'; readonly hash: string; readonly password: string };
+
+/** What a task is, without the id the pool gives it. */
+export type HashJob = HashTask extends infer T ? (T extends HashTask ? Omit<T, 'id'> : never) : never;
+
+export type HashTaskResult =
+  | { readonly id: number; readonly ok: true; readonly value: string | boolean }
+  | { readonly id: number; readonly ok: false; readonly message: string };
+
+export interface HashThreadData {
+  readonly nice: number;
+}
+
+/** How many tasks a thread holds at once: the one it runs and the next. */
+export const TASKS_PER_THREAD = 2;
+
+/** The worker: the .js file beside this one in dist/; under tsx (the tests), the .ts one, loaded through tsx's API. */
+function workerScript(): { readonly script: URL | string; readonly eval: boolean } {
+  const extension = extname(fileURLToPath(import.meta.url));
+  const url = new URL(`./hash-thread-worker${extension}`, import.meta.url);
+  if (extension !== '.ts') return { script: url, eval: false };
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return { script: `import(${api}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, eval: true };
+}
+const WORKER = workerScript();
+
+interface Pending {
+  readonly resolve: (value: string | boolean) => void;
+  readonly reject: (error: Error) => void;
+}
+
+class HashThread {
+  readonly pending = new Map<number, Pending>();
+  readonly worker: Worker;
+  /** The nice value the thread runs at (null: could not be set), once it has started. */
+  readonly started: Promise<number | null>;
+
+  constructor(nice: number, onExit: (thread: HashThread) => void) {
+    this.worker = new Worker(WORKER.script, { eval: WORKER.eval, workerData: { nice } satisfies HashThreadData });
+    // Referenced only while it holds tasks: an idle pool never keeps the process alive.
+    this.worker.unref();
+    let started: (nice: number | null) => void = () => undefined;
+    this.started = new Promise((resolve, reject) => {
+      started = resolve;
+      this.worker.once('error', reject);
+      this.worker.once('exit', () => reject(new Error('hashing thread exited before it started')));
+    });
+    this.started.catch(() => undefined);
+    this.worker.on('message', (message: HashTaskResult | { readonly ready: true; readonly nice: number | null }) => {
+      if ('ready' in message) started(message.nice);
+      else this.settle(message);
+    });
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.once('exit', (code) => {
+      this.failAll(new Error(`hashing thread exited (code ${code})`));
+      onExit(this);
+    });
+  }
+
+  post(task: HashTask, pending: Pending): void {
+    if (this.pending.size === 0) this.worker.ref();
+    this.pending.set(task.id, pending);
+    this.worker.postMessage(task);
+  }
+
+  private settle(result: HashTaskResult): void {
+    const pending = this.pending.get(result.id);
+    if (!pending) return;
+    this.pending.delete(result.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (result.ok) pending.resolve(result.value);
+    else pending.reject(new Error(result.message));
+  }
+
+  private failAll(error: Error): void {
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+    this.worker.unref();
+  }
+}
+
+export class HashThreads {
+  private threads: HashThread[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly nice: number,
+  ) {
+    if (!Number.isInteger(size) || size < 1) throw new TypeError('size must be a positive integer');
+    for (let i = 0; i < size; i += 1) this.threads.push(this.spawn());
+  }
+
+  /** Resolves once every thread runs; the nice value each one got (null where it could not be set). */
+  async ready(): Promise<Array<number | null>> {
+    return Promise.all(this.threads.map((thread) => thread.started));
+  }
+
+  /** Runs a task on the thread holding the fewest. The caller bounds how many are in flight. */
+  run(job: HashJob): Promise<string | boolean> {
+    if (this.closed) return Promise.reject(new Error('hashing threads are closed'));
+    let target = this.threads[0]!;
+    for (const thread of this.threads) if (thread.pending.size < target.pending.size) target = thread;
+    const task = { ...job, id: this.nextId++ } as HashTask;
+    return new Promise((resolve, reject) => target.post(task, { resolve, reject }));
+  }
+
+  /** Stops every thread; tasks still held fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const threads = this.threads;
+    this.threads = [];
+    await Promise.all(threads.map((thread) => thread.worker.terminate()));
+  }
+
+  private spawn(): HashThread {
+    return new HashThread(this.nice, (gone) => {
+      if (this.closed) return;
+      const index = this.threads.indexOf(gone);
+      if (index !== -1) this.threads[index] = this.spawn();
+    });
+  }
+}
