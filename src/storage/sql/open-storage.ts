@@ -34,10 +34,15 @@ export interface OpenStorageOptions {
   readonly onBusProblem?: (message: string, error?: unknown) => void;
   /** SQLite's commit durability (SQLITE_SYNCHRONOUS); default 'full'. */
   readonly sqliteSynchronous?: 'full' | 'normal';
+  /** SQLite: overlapping transactions share one COMMIT (SQLITE_GROUP_COMMIT); default true. */
+  readonly sqliteGroupCommit?: boolean;
 }
 
 export function openStorage(location: DatabaseLocation, options: OpenStorageOptions = {}): SqlStorage {
-  const dialect = location.kind === 'sqlite' ? openSqlite(location.path, options.sqliteSynchronous) : openPostgres(location.url, location.pool);
+  const dialect =
+    location.kind === 'sqlite'
+      ? openSqlite(location.path, options.sqliteSynchronous, options.sqliteGroupCommit)
+      : openPostgres(location.url, location.pool);
   const bus =
     location.kind === 'postgres'
       ? new PostgresChangeBus(dialect.db, {
