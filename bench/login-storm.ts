@@ -57,6 +57,8 @@ const PASSWORD = 'storm-password-0123';
 /** Settings for the server; the environment may override these. */
 const DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'warn',
+  // One serving process, as in bench/run.ts: its hashing threads get the cores (HASH_CONCURRENCY = cores ÷ WORKERS).
+  WORKERS: '1',
   ...UNTHROTTLED,
 };
 

@@ -222,7 +222,9 @@ describe('WorkLimiter', () => {
       await Promise.all(runs);
     });
 
-    it('admits on the queue limit alone until a task time has been measured', async () => {
+    it('admits on the queue limit alone until a task time has been measured', async (t) => {
+      // The fixed clock says no time passes; the real timers must agree (on a loaded machine 10 ms do pass).
+      t.mock.timers.enable({ apis: ['setTimeout'] });
       const limiter = new WorkLimiter(1, 3, { clock: fixedClock(0), maxWaitMs: 10 });
       const gates = ['a', 'b', 'c', 'd'].map((name) => gate(name));
       const runs = gates.map((g) => limiter.run(g.task));
