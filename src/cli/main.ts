@@ -1,8 +1,9 @@
 /** The `portcullis` command line. Exit codes: 0 ok, 1 usage, 2 failure. */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import type * as Commander from 'commander';
+import type { Command } from 'commander';
 import { ConfigError } from '../core/config.js';
 import { PortcullisError } from '../core/errors.js';
+import { packageVersion } from '../package-info.js';
 import type { AuditOptions } from './commands/audit.js';
 import type { DbCopyOptions } from './commands/db-copy.js';
 import type { importUsersCommand } from './commands/users-import.js';
@@ -21,15 +22,16 @@ function lazy<A extends unknown[], R>(load: () => Promise<(...args: A) => R>): (
   };
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
-function buildProgram(setExitCode: (code: number) => void): Command {
+/** The option parser, loaded when there are options to parse (see main). */
+let commander: typeof Commander | undefined;
+
+async function buildProgram(setExitCode: (code: number) => void): Promise<Command> {
+  commander ??= await import('commander');
+  const { Command, Option } = commander;
   const program = new Command('portcullis')
     .description('Self-hosted authentication server: password login, JWT access tokens, user management.')
-    .version(version())
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError('(run portcullis --help for usage)')
     .addHelpText(
@@ -168,15 +170,25 @@ function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // `portcullis serve` as a service manager or container runs it: nothing to parse, so the start does not wait
+  // for the option parser to load. Anything else (options, --help, other commands) goes through commander.
+  if (argv.length === 1 && argv[0] === 'serve') return run(async () => (await import('./commands/serve.js')).serveCommand({}));
   let exitCode = EXIT_OK;
-  const program = buildProgram((code) => {
+  const program = await buildProgram((code) => {
     exitCode = code;
   });
-  try {
+  return run(async () => {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
+  });
+}
+
+/** A command's exit code; what it throws is reported on stderr and becomes the exit code. */
+async function run(command: () => Promise<number>): Promise<number> {
+  try {
+    return await command();
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (commander !== undefined && error instanceof commander.CommanderError) {
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     console.error(`portcullis: ${describeError(error)}`);

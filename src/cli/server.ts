@@ -38,7 +38,8 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger?: FastifyBaseLogger, shared?: SharedAbuseState): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
-  const composed = await composePortcullis(config, { log: () => log, shared });
+  // The warm-up hash runs (on the hashing threads) while the HTTP app is built; awaited before listening.
+  const composed = await composePortcullis(config, { log: () => log, shared, deferWarmUp: true });
   const { portcullis, storage, hashLimiter } = composed;
   try {
     const metrics = config.metrics.enabled
@@ -48,6 +49,7 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger, sh
     if (metrics && cluster.isWorker) shareMetricsWithPrimary(metrics);
     const app = await buildApp(portcullis, { ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
     log = app.log;
+    await composed.warmedUp;
     await app.listen({ host: config.host, port: config.port });
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics.port !== undefined && !cluster.isWorker) {

@@ -246,6 +246,7 @@ describe('loadConfig', () => {
       assertOneProblem({ SECRET_KEY: KEY, ACCESS_TOKEN_EXPIRE_MINUTES: '1441' }, /between 1 and 1440/);
       assertOneProblem({ SECRET_KEY: KEY, PASSWORD_MIN_LENGTH: '7' }, /PASSWORD_MIN_LENGTH must be between 8 and 128/);
       assertOneProblem({ SECRET_KEY: KEY, HASH_CONCURRENCY: '0' }, /HASH_CONCURRENCY must be between 1 and 256/);
+      assertOneProblem({ SECRET_KEY: KEY, HASH_THREAD_NICE: '20' }, /HASH_THREAD_NICE must be between 0 and 19/);
     });
 
     it('accepts surrounding whitespace', () => {
@@ -303,6 +304,9 @@ describe('loadConfig', () => {
       assertOneProblem({ SECRET_KEY: KEY, TRUSTED_PROXIES: '0.0.0.0/0' }, /trusts every address/);
       assertOneProblem({ SECRET_KEY: KEY, SQLITE_SYNCHRONOUS: 'off' }, /SQLITE_SYNCHRONOUS must be one of full, normal/);
       assert.equal(load({}).sqliteSynchronous, 'full');
+      assertOneProblem({ SECRET_KEY: KEY, SQLITE_GROUP_COMMIT: 'yes' }, /SQLITE_GROUP_COMMIT must be one of on, off/);
+      assert.equal(load({}).sqliteGroupCommit, true);
+      assert.equal(load({ SQLITE_GROUP_COMMIT: 'off' }).sqliteGroupCommit, false);
       assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).abuse.trustedProxies, ['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8', 'loopback']);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }, /DATABASE_URL must be sqlite:PATH or postgres:/);
       assert.doesNotMatch(problemsOf({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }).join('\n'), /hunter2/);

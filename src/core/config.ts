@@ -51,6 +51,8 @@ export interface Config {
   readonly argon2: Argon2Parameters;
   readonly hashConcurrency: number;
   readonly hashQueueLimit: number;
+  /** The nice value of the hashing threads (0-19; Linux): above 0 the event loop goes first. */
+  readonly hashThreadNice: number;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   readonly sessionIdleSeconds: number;
@@ -76,6 +78,8 @@ export interface Config {
    * cut or OS crash, for several times the write rate. A loosening: logged at start.
    */
   readonly sqliteSynchronous: 'full' | 'normal';
+  /** SQLITE_GROUP_COMMIT=on (default): overlapping SQLite transactions share one synced COMMIT, each answered after it. */
+  readonly sqliteGroupCommit: boolean;
   /** `serve`: processes sharing the port (node:cluster); 1 = a single process, no cluster. */
   readonly workers: number;
   /** Serve the interactive API docs (/docs) and the OpenAPI document (/openapi.json). */
@@ -221,6 +225,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   }
 
   const hashQueueLimit = read.integer('HASH_QUEUE_LIMIT', 128, 0, 100_000);
+  const hashThreadNice = read.integer('HASH_THREAD_NICE', 10, 0, 19);
   const workers = read.integer('WORKERS', availableParallelism(), 1, 256);
   // The cores are shared by the workers: by default each hashes cores ÷ workers at a time, so together they use every core and no more.
   const hashConcurrency = read.integer('HASH_CONCURRENCY', Math.max(1, Math.floor(availableParallelism() / workers)), 1, 256);
@@ -270,6 +275,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'portcullis:');
   const redisCommandTimeoutMs = read.integer('REDIS_COMMAND_TIMEOUT_MS', 200, 10, 10_000);
   const sqliteSynchronous = read.choice('SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full');
+  const sqliteGroupCommit = read.choice('SQLITE_GROUP_COMMIT', ['on', 'off'] as const, 'on') === 'on';
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisKeyPrefix)) problems.push('REDIS_KEY_PREFIX must be 1..64 of A-Z a-z 0-9 : _ . -');
   const metrics: MetricsSettings = {
     enabled: read.choice('METRICS', ['on', 'off'] as const, 'on') === 'on',
@@ -302,6 +308,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     argon2: Object.freeze(argon2),
     hashConcurrency,
     hashQueueLimit,
+    hashThreadNice,
     logLevel,
     shutdownTimeoutMs,
     sessionIdleSeconds,
@@ -322,6 +329,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     redisKeyPrefix,
     redisCommandTimeoutMs,
     sqliteSynchronous,
+    sqliteGroupCommit,
     workers,
     docs,
     metrics: Object.freeze(metrics),

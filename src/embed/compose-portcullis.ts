@@ -9,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { SYSTEM } from '../core/action-context.js';
 import type { Config } from '../core/config.js';
+import { HashThreads, TASKS_PER_THREAD } from '../core/passwords/hash-threads.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
 import { createPortcullis, type Portcullis } from '../core/portcullis.js';
@@ -36,6 +37,12 @@ export interface ComposeOptions {
   readonly shared?: SharedAbuseState;
   /** Storage to use instead of opening `config.database` (a host's connection); its close() is called at close. */
   readonly storage?: SqlStorage;
+  /**
+   * Resolve without waiting for the warm-up hash (the first measurement of a hash's duration, from
+   * which admission control estimates waits): the caller awaits `warmedUp` before it serves, and
+   * meanwhile does its own start-up work (the standalone server builds its HTTP app).
+   */
+  readonly deferWarmUp?: boolean;
 }
 
 export interface ComposedPortcullis {
@@ -46,6 +53,8 @@ export interface ComposedPortcullis {
   readonly hashLimiter: WorkLimiter;
   /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
   readonly loginAttempts: LoginAttemptStore;
+  /** Settles once the warm-up hash is done (already, unless `deferWarmUp`); rejects if it failed. */
+  readonly warmedUp: Promise<void>;
   /** Stops the key housekeeping, closes the storage, the login-attempt store and Redis. Idempotent. */
   close(): Promise<void>;
 }
@@ -56,19 +65,25 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
     options.storage ??
     openStorage(config.database, {
       sqliteSynchronous: config.sqliteSynchronous,
+      sqliteGroupCommit: config.sqliteGroupCommit,
       onBusProblem: (message, error) => (error === undefined ? log()?.info(message) : log()?.warn({ err: error }, message)),
     });
   let loginAttempts: LoginAttemptsWiring | undefined;
   let redis: Redis | undefined;
+  // Started first: the threads boot while the database is checked and migrated.
+  const hashThreads = new HashThreads(config.hashConcurrency, config.hashThreadNice);
   try {
     await assertNoForeignTables(storage.dialect);
     await storage.migrate();
-    const hashLimiter = new WorkLimiter(config.hashConcurrency, config.hashQueueLimit, {
+    // Each thread holds the hash it runs and the next one (hash-threads.ts).
+    const hashLimiter = new WorkLimiter(config.hashConcurrency * TASKS_PER_THREAD, config.hashQueueLimit, {
       maxWaitMs: config.abuse.hashMaxWaitMs,
     });
-    const hasher = new Argon2PasswordHasher(config.argon2, hashLimiter);
+    const hasher = new Argon2PasswordHasher(config.argon2, hashLimiter, hashThreads);
     // Also the first measurement of a hash's duration, from which admission estimates waits.
-    await hasher.warmUp();
+    const warmedUp = hasher.warmUp();
+    if (options.deferWarmUp) warmedUp.catch(() => undefined); // the caller's to await
+    else await warmedUp;
     // One Redis connection for the state instances share. Down at start is an outage like any
     // other: the in-process fallbacks serve, and ioredis keeps reconnecting.
     if (config.redisUrl !== undefined) {
@@ -104,14 +119,15 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
       hasher,
       hashLimiter,
       loginAttempts: loginAttempts.store,
+      warmedUp,
       close() {
         clearInterval(keyTimer);
-        closing ??= Promise.all([storage.close(), attempts.close()]).then(() => closeRedis(redis));
+        closing ??= Promise.all([storage.close(), attempts.close(), hashThreads.close()]).then(() => closeRedis(redis));
         return closing;
       },
     };
   } catch (error) {
-    await Promise.allSettled([storage.close(), loginAttempts?.close()]);
+    await Promise.allSettled([storage.close(), loginAttempts?.close(), hashThreads.close()]);
     await closeRedis(redis);
     throw error;
   }

@@ -11,6 +11,7 @@ import type { Config } from '../../core/config.js';
 import { EXIT_FAILURE, EXIT_OK } from '../context.js';
 import { isLifecycleMessage } from './cluster-messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
+import { workerExecArgv } from './worker-node-flags.js';
 
 /** Past SHUTDOWN_TIMEOUT the workers exit by themselves; this much later the primary kills what is left. */
 const KILL_GRACE_MS = 2_000;
@@ -61,6 +62,8 @@ export class WorkerSupervisor {
         process.off('SIGINT', onSignal);
         resolve(code);
       };
+      // Before the first fork: the workers start with a smaller young generation (worker-node-flags.ts).
+      cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
       for (let i = 0; i < this.config.workers; i += 1) this.fork();
     });
   }
