@@ -58,8 +58,11 @@ class HashThread {
   readonly worker: Worker;
   /** The nice value the thread runs at (null: could not be set), once it has started. */
   readonly started: Promise<number | null>;
+  private running = false;
+  private exited = false;
 
-  constructor(nice: number, onExit: (thread: HashThread) => void) {
+  /** `onExit` learns whether the thread had started: one that could not start is not worth restarting. */
+  constructor(nice: number, onExit: (thread: HashThread, hadStarted: boolean) => void) {
     this.worker = new Worker(WORKER.script, { eval: WORKER.eval, workerData: { nice } satisfies HashThreadData });
     // Referenced only while it holds tasks: an idle pool never keeps the process alive.
     this.worker.unref();
@@ -71,17 +74,23 @@ class HashThread {
     });
     this.started.catch(() => undefined);
     this.worker.on('message', (message: HashTaskResult | { readonly ready: true; readonly nice: number | null }) => {
-      if ('ready' in message) started(message.nice);
-      else this.settle(message);
+      if ('ready' in message) {
+        this.running = true;
+        started(message.nice);
+      } else {
+        this.settle(message);
+      }
     });
     this.worker.on('error', (error) => this.failAll(error));
     this.worker.once('exit', (code) => {
+      this.exited = true;
       this.failAll(new Error(`hashing thread exited (code ${code})`));
-      onExit(this);
+      onExit(this, this.running);
     });
   }
 
   post(task: HashTask, pending: Pending): void {
+    if (this.exited) return pending.reject(new Error('hashing thread exited'));
     if (this.pending.size === 0) this.worker.ref();
     this.pending.set(task.id, pending);
     this.worker.postMessage(task);
@@ -124,7 +133,8 @@ export class HashThreads {
   /** Runs a task on the thread holding the fewest. The caller bounds how many are in flight. */
   run(job: HashJob): Promise<string | boolean> {
     if (this.closed) return Promise.reject(new Error('hashing threads are closed'));
-    let target = this.threads[0]!;
+    let target = this.threads[0];
+    if (!target) return Promise.reject(new Error('no hashing thread could start'));
     for (const thread of this.threads) if (thread.pending.size < target.pending.size) target = thread;
     const task = { ...job, id: this.nextId++ } as HashTask;
     return new Promise((resolve, reject) => target.post(task, { resolve, reject }));
@@ -139,10 +149,14 @@ export class HashThreads {
   }
 
   private spawn(): HashThread {
-    return new HashThread(this.nice, (gone) => {
+    return new HashThread(this.nice, (gone, hadStarted) => {
       if (this.closed) return;
       const index = this.threads.indexOf(gone);
-      if (index !== -1) this.threads[index] = this.spawn();
+      if (index === -1) return;
+      // A thread that died while working is replaced; one that never started (its script or the
+      // native module would not load) would only fail again: it leaves the pool.
+      if (hadStarted) this.threads[index] = this.spawn();
+      else this.threads.splice(index, 1);
     });
   }
 }
