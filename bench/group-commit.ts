@@ -12,12 +12,10 @@
  *   SqlSessionStore on a temp SQLite file) in this process; `chains` concurrent chains,
  *   each presenting the refresh token the previous rotation returned.
  * http: `portcullis serve` (WORKERS=1, or --workers=N; from src/ through tsx, not dist/) as a
- *   child process, and `http-chains` fetch loops of POST /token grant_type=refresh_token from here.
+ *   child process, and `http-chains` keep-alive node:http loops of POST /token grant_type=refresh_token from here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/core/config.js';
 import { composePortcullis } from '../src/embed/compose-portcullis.js';
 import { UNTHROTTLED } from '../test/helpers/unthrottled.js';
+import { freePort, post } from './http-client.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Map(
@@ -148,17 +147,6 @@ async function serviceRun(setting: Setting, chains: number): Promise<Run> {
 }
 
 // ---------------------------------------------------------------- the HTTP server, as a child process
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startServe(setting: Setting, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -209,21 +197,9 @@ async function stopServe(child: ChildProcess): Promise<void> {
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
 
-/** node:http with keep-alive: several times less client CPU per request than fetch, which shares the two cores with the server. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 async function postToken(url: string, fields: Record<string, string>): Promise<string> {
-  const body = form(fields);
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const request = httpRequest(`${url}/token`, { method: 'POST', agent, headers: { ...FORM, 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
+  const { status, text } = await post(url, '/token', FORM['content-type'], form(fields));
   const token = status === 200 ? (JSON.parse(text) as { refresh_token?: string }).refresh_token : undefined;
   if (token === undefined) throw new Error(`POST /token answered ${status}`);
   return token;
@@ -299,7 +275,7 @@ if (PART === 'both' || PART === 'service') {
 }
 if (PART === 'both' || PART === 'http') {
   for (const chains of HTTP_CHAINS) {
-    console.log(`http (portcullis serve, WORKERS=${WORKERS}, child process), ${chains} fetch loops:`);
+    console.log(`http (portcullis serve, WORKERS=${WORKERS}, child process), ${chains} keep-alive loops:`);
     await compare(`http/${chains}`, (setting) => httpRun(setting, chains));
   }
 }

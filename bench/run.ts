@@ -1,7 +1,7 @@
 /**
  * bench/run.ts — `npm run bench`: the whole performance picture in one run.
  *
- * Servers run in child processes; the load generator (autocannon, fetch loops) runs here, so no
+ * Servers run in child processes; the load generator (autocannon, keep-alive node:http loops) runs here, so no
  * server shares a process with its load:
  *   - Portcullis: `node bin/portcullis.js serve` (the built dist/, rebuilt first with tsc -p
  *     tsconfig.build.json when a src/ file is newer than its dist/ file), production settings (NODE_ENV=production, a random
@@ -35,8 +35,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -44,10 +42,10 @@ import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import { loadConfig } from '../src/core/config.js';
+import { argon2idOptions } from '../src/core/passwords/argon2-options.js';
 import { UNTHROTTLED } from '../test/helpers/server.js';
+import { freePort, post } from './http-client.js';
 
-/** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read). */
-const ARGON2ID = 2;
 
 const SHORT = process.argv.includes('--short');
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -60,7 +58,7 @@ const CORES = os.availableParallelism();
  */
 const CONNECTIONS = 10;
 /**
- * Concurrent fetch loops for the write paths: each refresh chain always presents the token the
+ * Concurrent loops for the write paths: each refresh chain always presents the token the
  * previous answer returned, so a chain has one request in flight; 16 keep one server process busy
  * (and give SQLite's group commit something to group, as many clients would).
  */
@@ -94,17 +92,6 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Source files whose compiled dist/ file is missing or older than they are. */
 function staleSources(dir = join(ROOT, 'src')): string[] {
@@ -316,7 +303,7 @@ async function benchPostgresDatabase(): Promise<{ url: string; drop: () => Promi
   return createTestDatabase();
 }
 
-/** `loops` concurrent fetch loops, each calling `step` until the time is up; counts successes. */
+/** `loops` concurrent loops, each calling `step` until the time is up; counts successes. */
 async function loops(
   count: number,
   seconds: number,
@@ -367,25 +354,6 @@ function peakRssMiB(pid: number | undefined): number | null {
 
 // ---------------------------------------------------------------- main
 /** Refresh rotations (CHAINS chains, each presenting the token the previous answer returned) and sign-ups (CHAINS loops). */
-/** node:http with keep-alive for the write paths' loops: several times less client CPU per request than fetch, on the cores the server uses too. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-function post(url: string, path: string, contentType: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      `${url}${path}`,
-      { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
 
 async function writePaths(url: string): Promise<{ refresh: LoopSummary; signUps: LoopSummary }> {
   const refresh = await loops(
@@ -508,12 +476,12 @@ async function main(): Promise<void> {
   try {
     console.log(
       `Portcullis benchmark${SHORT ? ' (--short)' : ''}: ${CORES} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ` +
-        `${build}; ${CONNECTIONS} connections, ${CHAINS} fetch loops`,
+        `${build}; ${CONNECTIONS} connections, ${CHAINS} write-path loops`,
     );
 
     // 0. hashing capacity, measured here while nothing else runs
     const argon2 = config.argon2;
-    const hashOptions = { algorithm: ARGON2ID, memoryCost: argon2.memoryKiB, timeCost: argon2.iterations, parallelism: argon2.parallelism };
+    const hashOptions = argon2idOptions(argon2);
     if (!(await hash('warm-up', hashOptions)).startsWith('$argon2id$v=19$m=')) throw new Error('not an argon2id hash');
     const hashTimes: number[] = [];
     for (let i = 0; i < PLAN.hashes; i++) {

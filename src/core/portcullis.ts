@@ -272,12 +272,13 @@ export class Portcullis {
   }
 
   /**
-   * authenticate() for a user's token, answered at once from what this process holds (the token's
-   * key; its session and user in the auth cache), for the hot path of GET /users/me. Undefined
-   * whenever authenticate() would do anything else — load from the database, look up a key, or
-   * refuse the token — so the caller then goes the whole way, which gives the same answer.
+   * The user behind a user's token, answered at once from what this process holds (the token's
+   * key; its session and user in the auth cache), for the hot path of GET /users/me: the same
+   * decision as authenticate(). Undefined whenever authenticate() would do anything else — load
+   * from the database, look up a key, or refuse the token — so the caller then goes the whole way,
+   * which gives the same answer.
    */
-  authenticateCachedUser(token: string): UserAuthContext | undefined {
+  cachedTokenUser(token: string): User | undefined {
     let claims: AccessTokenClaims | undefined;
     try {
       claims = this.codec.verifyKnown(token);
@@ -287,7 +288,8 @@ export class Portcullis {
     if (claims?.sid === undefined) return undefined;
     const session = this.cache.peekSession(claims.sid)?.value;
     if (!session || !isSessionActive(session, this.clock.now())) return undefined;
-    return userContext(claims, session, this.cache.peekUser(session.userId)?.value);
+    const user = this.cache.peekUser(session.userId)?.value;
+    return stillHolds(claims, session, user) ? user : undefined;
   }
 
   /** Throws InsufficientScopeError unless the context holds every required scope. */
@@ -436,16 +438,19 @@ export function createPortcullis(deps: PortcullisDependencies): Portcullis {
 
 /** A user token's context, if the user behind its session still holds it; undefined otherwise. */
 function userContext(claims: AccessTokenClaims, session: Session, user: User | undefined): UserAuthContext | undefined {
-  if (
-    !user ||
-    user.disabled ||
-    claims.ver !== user.tokenVersion ||
-    usernameKey(claims.sub) !== user.usernameKey ||
-    (claims.client_id ?? null) !== session.clientId
-  ) {
-    return undefined;
-  }
-  return { kind: 'user', user, session, claims, scopes: scopesOf(claims) };
+  return stillHolds(claims, session, user) ? { kind: 'user', user, session, claims, scopes: scopesOf(claims) } : undefined;
+}
+
+/** Whether the user behind a token's session still holds it: enabled, the same account, no password change since, the same client. */
+function stillHolds(claims: AccessTokenClaims, session: Session, user: User | undefined): user is User {
+  return (
+    user !== undefined &&
+    !user.disabled &&
+    claims.ver === user.tokenVersion &&
+    // The name as issued is the usual case; otherwise compare as usernames compare.
+    (claims.sub === user.username || usernameKey(claims.sub) === user.usernameKey) &&
+    (claims.client_id ?? null) === session.clientId
+  );
 }
 
 function scopesOf(claims: AccessTokenClaims): ReadonlySet<string> {

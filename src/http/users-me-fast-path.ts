@@ -21,7 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
 import { toPublicUser, type User } from '../core/users/user.js';
-import { TOKEN68 } from './plugins/authenticate.js';
+import { bearerCredential } from './plugins/authenticate.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from './plugins/security-headers.js';
 
 export const USERS_ME_ROUTE = '/users/me';
@@ -46,8 +46,8 @@ export class UsersMeFastPath {
   /** Requests this path has answered (the rest went to Fastify). */
   answered = 0;
   private readonly headerPairs: readonly string[];
-  /** Serialized bodies per user object: the auth cache replaces a user's object whenever it changes. */
-  private readonly bodies = new WeakMap<User, Buffer>();
+  /** The answer per user object (the auth cache replaces a user's object whenever it changes). */
+  private readonly answers = new WeakMap<User, { readonly body: Buffer; readonly headers: string[] }>();
 
   constructor(
     private readonly portcullis: Portcullis,
@@ -73,25 +73,26 @@ export class UsersMeFastPath {
       return false;
     }
     const token = bearerCredential(headers.authorization);
-    if (token === undefined) return false;
+    if (typeof token !== 'string') return false;
     const started = this.observe !== undefined || this.options.requestLog !== undefined ? performance.now() : 0;
-    const auth = this.portcullis.authenticateCachedUser(token);
-    if (auth === undefined) return false;
-    const body = this.bodyOf(auth.user);
-    response.writeHead(200, [...this.headerPairs, 'content-length', String(body.length)]);
-    response.end(body);
+    const user = this.portcullis.cachedTokenUser(token);
+    if (user === undefined) return false;
+    const answer = this.answerFor(user);
+    response.writeHead(200, answer.headers);
+    response.end(answer.body);
     this.answered += 1;
     if (started !== 0) this.record(started);
     return true;
   }
 
-  private bodyOf(user: User): Buffer {
-    let body = this.bodies.get(user);
-    if (body === undefined) {
-      body = Buffer.from(JSON.stringify(toPublicUser(user)));
-      this.bodies.set(user, body);
+  private answerFor(user: User): { readonly body: Buffer; readonly headers: string[] } {
+    let answer = this.answers.get(user);
+    if (answer === undefined) {
+      const body = Buffer.from(JSON.stringify(toPublicUser(user)));
+      answer = { body, headers: [...this.headerPairs, 'content-length', String(body.length)] };
+      this.answers.set(user, answer);
     }
-    return body;
+    return answer;
   }
 
   private record(started: number): void {
@@ -102,13 +103,4 @@ export class UsersMeFastPath {
       'request',
     );
   }
-}
-
-/** `Bearer <token68>` (scheme case-insensitive), or undefined for anything else, which Fastify then answers. */
-function bearerCredential(header: string | undefined): string | undefined {
-  if (header === undefined || header.length < 8) return undefined;
-  const space = header.indexOf(' ');
-  if (space !== 6 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
-  const token = header.slice(7);
-  return TOKEN68.test(token) ? token : undefined;
 }

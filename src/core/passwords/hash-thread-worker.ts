@@ -10,9 +10,8 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { hashSync as argon2HashSync, verifySync as argon2VerifySync } from '@node-rs/argon2';
 import { verifySync as bcryptVerifySync } from '@node-rs/bcrypt';
+import { argon2idOptions } from './argon2-options.js';
 import type { HashTask, HashTaskResult, HashThreadData } from './hash-threads.js';
-
-const ARGON2ID = 2;
 
 /**
  * Lowers this thread's priority (Linux: a thread's nice value is its own, set through its
@@ -34,12 +33,7 @@ function lowerPriority(nice: number): number | undefined {
 function run(task: HashTask): string | boolean {
   switch (task.op) {
     case 'argon2-hash':
-      return argon2HashSync(task.password, {
-        algorithm: ARGON2ID,
-        memoryCost: task.params.memoryKiB,
-        timeCost: task.params.iterations,
-        parallelism: task.params.parallelism,
-      });
+      return argon2HashSync(task.password, argon2idOptions(task.params));
     // A stored hash the library cannot read is a mismatch, as on libuv's pool.
     case 'argon2-verify':
       return mismatchOnError(() => argon2VerifySync(task.hash, task.password));

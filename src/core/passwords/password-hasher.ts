@@ -13,11 +13,10 @@ import { verify as bcryptVerify } from '@node-rs/bcrypt';
 import type { Argon2Parameters } from '../config.js';
 import type { PasswordHasher } from '../ports.js';
 import { normalizePassword } from './password-policy.js';
+import { argon2idOptions } from './argon2-options.js';
 import type { HashJob, HashThreads } from './hash-threads.js';
 import type { WorkLimiter } from './work-limiter.js';
 
-/** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read). */
-const ARGON2ID = 2;
 const ARGON2ID_PREFIX = '$argon2id$';
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const ARGON2_PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
@@ -81,12 +80,7 @@ export class Argon2PasswordHasher implements PasswordHasher {
     if (this.threads) return this.threads.run(job);
     switch (job.op) {
       case 'argon2-hash':
-        return argon2Hash(job.password, {
-          algorithm: ARGON2ID,
-          memoryCost: job.params.memoryKiB,
-          timeCost: job.params.iterations,
-          parallelism: job.params.parallelism,
-        });
+        return argon2Hash(job.password, argon2idOptions(job.params));
       case 'argon2-verify':
         return argon2Verify(job.hash, job.password).catch(() => false);
       case 'bcrypt-verify':

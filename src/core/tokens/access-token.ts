@@ -83,14 +83,14 @@ export class AccessTokenCodec {
    */
   private readonly kidByHeader = new Map<string, string>();
   /**
-   * What fast-jwt answered for tokens it verified, by the exact token and the verifier that
-   * checked it: a token presented again (every request of a client, until it refreshes) is not
+   * The claims of tokens fast-jwt verified (and whose claims had the right types), by the exact
+   * token and the verifier that checked it: a token presented again (every request of a client, until it refreshes) is not
    * decoded and its signature not recomputed. A hit needs the same verifier to be the token's
    * kid's now, so a key that is gone takes its tokens with it; exp and nbf are checked on every
    * use. Only successes are kept. (fast-jwt's own cache keys entries by a SHA-2 hash of the
    * token, which costs about what it saves; keyed by the token itself it warns at start.)
    */
-  private readonly verified: LRUCache<string, { readonly verify: VerifyFunction; readonly payload: Record<string, unknown> }> | undefined;
+  private readonly verified: LRUCache<string, { readonly verify: VerifyFunction; readonly claims: AccessTokenClaims }> | undefined;
 
   /** `keys` defaults to SECRET_KEY as the one HMAC key (an HMAC `algorithm` is then required). */
   constructor(
@@ -153,8 +153,26 @@ export class AccessTokenCodec {
     return verify === undefined ? undefined : this.claimsOf(verify, token);
   }
 
+  /** The claims of a token its kid's verifier accepts, checked against the clock on every use. */
   private claimsOf(verify: VerifyFunction, token: string): AccessTokenClaims {
-    const payload = this.payloadOf(verify, token);
+    const remembered = this.verified?.get(token);
+    const claims = remembered?.verify === verify ? remembered.claims : this.verifiedClaims(verify, token);
+    const nowMs = this.clock.now();
+    const toleranceMs = this.settings.clockToleranceSeconds * 1000;
+    if (!(nowMs <= claims.exp * 1000 + toleranceMs)) throw new InvalidTokenError({ cause: 'expired' });
+    if (!(nowMs >= claims.nbf * 1000 - toleranceMs)) throw new InvalidTokenError({ cause: 'not yet valid' });
+    return claims;
+  }
+
+  /** fast-jwt's verification and the claims' types, remembered for the token when it passes both. */
+  private verifiedClaims(verify: VerifyFunction, token: string): AccessTokenClaims {
+    let payload: Record<string, unknown>;
+    try {
+      payload = verify(token);
+    } catch (error) {
+      if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
+      throw error;
+    }
     const { sub, scope, iss, aud, iat, nbf, exp, jti, sid, ver, client_id: clientId } = payload;
     if (
       typeof sub !== 'string' ||
@@ -171,11 +189,8 @@ export class AccessTokenCodec {
     ) {
       throw new InvalidTokenError({ cause: 'claim types' });
     }
-    const nowMs = this.clock.now();
-    const toleranceMs = this.settings.clockToleranceSeconds * 1000;
-    if (!(nowMs <= exp * 1000 + toleranceMs)) throw new InvalidTokenError({ cause: 'expired' });
-    if (!(nowMs >= nbf * 1000 - toleranceMs)) throw new InvalidTokenError({ cause: 'not yet valid' });
-    return {
+    // Frozen: one object answers every request that presents this token.
+    const claims: AccessTokenClaims = Object.freeze({
       sub,
       scope,
       iss,
@@ -187,21 +202,9 @@ export class AccessTokenCodec {
       ...(typeof sid === 'string' ? { sid } : {}),
       ...(typeof ver === 'number' ? { ver } : {}),
       ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
-    };
-  }
-
-  private payloadOf(verify: VerifyFunction, token: string): Record<string, unknown> {
-    const remembered = this.verified?.get(token);
-    if (remembered?.verify === verify) return remembered.payload;
-    let payload: Record<string, unknown>;
-    try {
-      payload = verify(token);
-    } catch (error) {
-      if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
-      throw error;
-    }
-    this.verified?.set(token, { verify, payload });
-    return payload;
+    });
+    this.verified?.set(token, { verify, claims });
+    return claims;
   }
 
   /**

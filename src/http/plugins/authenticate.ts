@@ -20,17 +20,25 @@ declare module 'fastify' {
   }
 }
 
-export const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-/** The bearer credential, or undefined when the request carries none. */
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+/**
+ * The bearer credential of an Authorization header: the token, undefined when the header carries
+ * none, null when it carries one that is not a token68.
+ */
+export function bearerCredential(header: string | undefined): string | undefined | null {
   if (header === undefined) return undefined;
   const space = header.indexOf(' ');
   if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') return undefined;
   const token = header.slice(space + 1).trim();
   if (token === '') return undefined;
-  if (!TOKEN68.test(token)) throw new InvalidTokenError();
+  return TOKEN68.test(token) ? token : null;
+}
+
+/** The bearer credential, or undefined when the request carries none. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const token = bearerCredential(request.headers.authorization);
+  if (token === null) throw new InvalidTokenError();
   return token;
 }
 

@@ -112,6 +112,16 @@ function instantiate(factory: ModuleFactory, require: NodeJS.Require): unknown {
 const loadedValidators = new Map<number, ReturnType<FastifySchemaCompiler<unknown>>>();
 const loadedSerializers = new Map<number, (data: unknown) => string>();
 
+/** The precompiled function at `index`, instantiated the first time a route asks for it. */
+function loadOnce<T>(loaded: Map<number, T>, index: number, factory: ModuleFactory, require: NodeJS.Require): T {
+  let compiled = loaded.get(index);
+  if (compiled === undefined) {
+    compiled = instantiate(factory, require) as T;
+    loaded.set(index, compiled);
+  }
+  return compiled;
+}
+
 let recorder: CompileRecord[] | undefined;
 
 /**
@@ -156,14 +166,7 @@ function buildValidator(externalSchemas: unknown, options: unknown): FastifySche
     const key = compileKey(base, req);
     const index = generatedCodeUsable(tools) ? VALIDATORS[key] : undefined;
     recorder?.push({ kind: 'validator', key, precompiled: index !== undefined, externalSchemas, options, request: req });
-    if (index !== undefined) {
-      let validate = loadedValidators.get(index);
-      if (validate === undefined) {
-        validate = instantiate(VALIDATOR_MODULES[index] as ModuleFactory, tools.ajvRequire) as ReturnType<FastifySchemaCompiler<unknown>>;
-        loadedValidators.set(index, validate);
-      }
-      return validate;
-    }
+    if (index !== undefined) return loadOnce(loadedValidators, index, VALIDATOR_MODULES[index] as ModuleFactory, tools.ajvRequire);
     fallback ??= fallbackValidatorBuilder(tools)(externalSchemas, options);
     return fallback(request);
   };
@@ -179,14 +182,7 @@ function buildSerializer(externalSchemas: unknown, options: unknown): FastifySer
     const key = compileKey(base, req);
     const index = generatedCodeUsable(tools) ? SERIALIZERS[key] : undefined;
     recorder?.push({ kind: 'serializer', key, precompiled: index !== undefined, externalSchemas, options, request: req });
-    if (index !== undefined) {
-      let serialize = loadedSerializers.get(index);
-      if (serialize === undefined) {
-        serialize = instantiate(SERIALIZER_MODULES[index] as ModuleFactory, tools.fjsRequire) as (data: unknown) => string;
-        loadedSerializers.set(index, serialize);
-      }
-      return serialize;
-    }
+    if (index !== undefined) return loadOnce(loadedSerializers, index, SERIALIZER_MODULES[index] as ModuleFactory, tools.fjsRequire);
     fallback ??= fallbackSerializerBuilder(tools)(externalSchemas, options);
     return fallback(request);
   };
