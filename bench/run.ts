@@ -111,15 +111,27 @@ function staleSources(dir = join(ROOT, 'src')): string[] {
   return stale;
 }
 
-/** `portcullis serve` runs dist/: rebuild it (tsc -p tsconfig.build.json) when src/ is newer. */
+/** Whether dist/bundle/ (what bin/portcullis.js runs) is missing or older than the last tsc build. */
+function bundleStale(): boolean {
+  const bundle = join(ROOT, 'dist/bundle/portcullis.cjs.v8cache');
+  const buildInfo = join(ROOT, 'dist/.tsbuildinfo');
+  return !existsSync(bundle) || (existsSync(buildInfo) && statSync(bundle).mtimeMs < statSync(buildInfo).mtimeMs);
+}
+
+/** `portcullis serve` runs dist/bundle/: rebuild it (npm run build: tsc, then scripts/bundle.mjs) when src/ is newer. */
 function ensureBuilt(): string {
   const stale = staleSources();
-  if (stale.length === 0) return 'dist/ is up to date with src/';
+  if (stale.length === 0 && !bundleStale()) return 'dist/ is up to date with src/';
   const started = performance.now();
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`the build failed (tsc exit ${result.status})`);
-  return `rebuilt dist/ (${stale.length} changed source files) in ${round((performance.now() - started) / 1000, 1)} s`;
+  const steps: Array<[string, string[]]> = [
+    ...(stale.length > 0 ? [['tsc', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']] as [string, string[]]] : []),
+    ['bundle', [join(ROOT, 'scripts/bundle.mjs')]],
+  ];
+  for (const [name, args] of steps) {
+    const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`the build failed (${name} exit ${result.status})`);
+  }
+  return `rebuilt dist/ (${stale.length} changed source files) and its bundle in ${round((performance.now() - started) / 1000, 1)} s`;
 }
 
 // ---------------------------------------------------------------- servers
@@ -352,6 +364,37 @@ function peakRssMiB(pid: number | undefined): number | null {
   return match?.[1] ? round(Number(match[1]) / 1024, 1) : null;
 }
 
+/**
+ * Each phase's own peak RSS: Linux resets a process's VmHWM to its current RSS when "5" is written to
+ * /proc/<pid>/clear_refs. `sinceStart` is the peak over the whole run (the reset can fail, e.g. without
+ * permission: then every phase reports the peak so far, and says so).
+ */
+function phasePeaks(pid: number | undefined): { mark(phase: string): void; readonly phases: Record<string, number | null>; resettable: boolean } {
+  const phases: Record<string, number | null> = {};
+  let overall = peakRssMiB(pid);
+  const reset = (): boolean => {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const tracker = {
+    phases,
+    resettable: reset(),
+    mark(phase: string): void {
+      const peak = peakRssMiB(pid);
+      phases[phase] = peak;
+      overall = Math.max(overall ?? 0, peak ?? 0);
+      phases.sinceStart = overall;
+      if (tracker.resettable) reset();
+    },
+  };
+  phases.start = overall;
+  return tracker;
+}
+
 // ---------------------------------------------------------------- main
 /** Refresh rotations (CHAINS chains, each presenting the token the previous answer returned) and sign-ups (CHAINS loops). */
 
@@ -505,6 +548,7 @@ async function main(): Promise<void> {
     const portcullis = await startPortcullis(dataDir, secretKey);
     children.push(portcullis);
     const url = portcullis.url;
+    const rss = phasePeaks(portcullis.proc.pid);
     const signUp = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PASSWORD }) });
     if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
     const { access_token: token } = await login(url);
@@ -534,6 +578,7 @@ async function main(): Promise<void> {
     const mePortcullis = middle.portcullis;
     const meRatio = middle.ratio;
     console.log(`GET /users/me ratio per round (baseline, then Portcullis, ${PLAN.meSeconds} s each): ${meRounds.map((m) => m.ratio).join(', ')}`);
+    rss.mark('usersMe');
 
     // 3. logins
     const logins = await cannon(
@@ -541,11 +586,17 @@ async function main(): Promise<void> {
       200,
     );
     const loginRatio = round(logins.perSecond / hashCapacity, 3);
+    rss.mark('logins');
 
     // 4. write paths: refresh rotations (chains) and sign-ups, on the default backend
     const { refresh, signUps } = await writePaths(url);
-    // 5. peak RSS
-    const peakRss = peakRssMiB(portcullis.proc.pid);
+    rss.mark('writePaths');
+    // 5. peak RSS: over the whole run, and each phase's own
+    const peakRss = rss.phases.sinceStart ?? peakRssMiB(portcullis.proc.pid);
+    const rssByPhase = rss.resettable
+      ? `start ${rss.phases.start}, /users/me ${rss.phases.usersMe}, logins ${rss.phases.logins}, write paths ${rss.phases.writePaths} MiB`
+      : 'per phase: not available (/proc/<pid>/clear_refs could not be written)';
+    console.log(`peak RSS: ${peakRss} MiB over the run; each phase's own peak: ${rssByPhase}`);
     // The next phases start servers of their own: nothing else may run beside them.
     await baseline.stop();
     await portcullis.stop();
@@ -578,6 +629,7 @@ async function main(): Promise<void> {
       storm: storm ? { idleP99Ms: storm.idle.p99Ms, stormP99Ms: storm.storm.p99Ms, ratio: storm.ratio.p99, loginsPerSecond: storm.logins.perSecond } : null,
       algorithms: algorithms?.rows ?? null,
       peakRssMiB: peakRss,
+      peakRssByPhaseMiB: rss.resettable ? rss.phases : null,
       targets: targetsOf({
         meRatio,
         loginRatio,
@@ -621,7 +673,7 @@ async function main(): Promise<void> {
       ]),
       ['argon2id hash', n(hashCapacity, 1), n(hashMedianMs, 1), '', '', `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`],
       ['cold start', '', n(median(coldMs), 0), '', '', `spawn → first 200 /healthz: ${coldMs.join(', ')} ms`],
-      ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases)`],
+      ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases); ${rssByPhase}`],
     ];
     const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
     console.log('');

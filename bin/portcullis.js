@@ -1,4 +1,32 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// The `portcullis` command: runs the bundled command line (dist/bundle/portcullis.cjs, made by
+// `npm run build`, see scripts/bundle.mjs) with V8's code cache for it, so that a start neither
+// walks hundreds of module files nor compiles what the cache already holds.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 
-process.exitCode = await main(process.argv.slice(2));
+const bundle = fileURLToPath(new URL('../dist/bundle/portcullis.cjs', import.meta.url));
+if (!existsSync(bundle)) {
+  console.error(`portcullis: ${bundle} is missing; run npm run build`);
+  process.exit(2);
+}
+const codeCache = `${bundle}.v8cache`;
+let cachedData;
+try {
+  cachedData = readFileSync(codeCache);
+} catch {
+  // No cache (or unreadable): V8 compiles as usual.
+}
+const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+const bundled = { exports: {}, filename: bundle, id: bundle, loaded: false };
+script.runInThisContext().call(bundled.exports, bundled.exports, createRequire(bundle), bundled, bundle, dirname(bundle));
+bundled.loaded = true;
+
+// Set by scripts/bundle.mjs only: record the cache, with what this start compiled, as the process ends.
+const cacheOut = process.env.PORTCULLIS_CODE_CACHE_OUT;
+if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, script.createCachedData()));
+
+process.exitCode = await bundled.exports.main(process.argv.slice(2));

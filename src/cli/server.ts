@@ -32,13 +32,30 @@ export interface RunningServer {
   readonly metrics: PortcullisMetrics | undefined;
   /** Where /metrics is served when METRICS_PORT is set (by the primary, in a cluster worker: undefined). */
   readonly metricsUrl: string | undefined;
+  /** Settles once the warm-up hash is done (already, unless `listenBeforeWarmUp`); rejects if hashing cannot start. */
+  readonly warmedUp: Promise<void>;
   /** Stops accepting, lets in-flight requests finish, closes the database. */
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger?: FastifyBaseLogger, shared?: SharedAbuseState): Promise<RunningServer> {
+export interface StartOptions {
+  /**
+   * Listen without waiting for the warm-up hash (the hashing threads' boot and first hash, ~100 ms
+   * on a 2-core machine): `portcullis serve` answers sooner, and a login that comes meanwhile waits
+   * for the threads like any queued hash. The caller must then watch `warmedUp`, which rejects when
+   * the threads cannot hash at all. Default: listen only once the warm-up hash is done.
+   */
+  readonly listenBeforeWarmUp?: boolean;
+}
+
+export async function startServer(
+  config: Config,
+  logger?: FastifyBaseLogger,
+  shared?: SharedAbuseState,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
-  // The warm-up hash runs (on the hashing threads) while the HTTP app is built; awaited before listening.
+  // The warm-up hash runs (on the hashing threads) while the HTTP app is built.
   const composed = await composePortcullis(config, { log: () => log, shared, deferWarmUp: true });
   const { portcullis, storage, hashLimiter } = composed;
   try {
@@ -49,7 +66,7 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger, sh
     if (metrics && cluster.isWorker) shareMetricsWithPrimary(metrics);
     const app = await buildApp(portcullis, { ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
     log = app.log;
-    await composed.warmedUp;
+    if (!options.listenBeforeWarmUp) await composed.warmedUp;
     await app.listen({ host: config.host, port: config.port });
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics.port !== undefined && !cluster.isWorker) {
@@ -77,6 +94,7 @@ export async function startServer(config: Config, logger?: FastifyBaseLogger, sh
       loginAttempts: composed.loginAttempts,
       metrics,
       metricsUrl: metricsServer?.url,
+      warmedUp: composed.warmedUp,
       close() {
         closing ??= Promise.all([app.close(), metricsServer?.close()])
           .then(() => metrics?.close())

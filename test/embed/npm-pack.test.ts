@@ -55,7 +55,8 @@ function readmeEmbedExample(): string {
 }
 
 function packageFrom(source: string, copy: string): void {
-  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src']) {
+  // scripts/: the build's bundle step (scripts/bundle.mjs).
+  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'scripts']) {
     cpSync(join(source, entry), join(copy, entry), { recursive: true });
   }
   symlinkSync(join(source, 'node_modules'), join(copy, 'node_modules'), 'dir');
@@ -157,7 +158,7 @@ describe('the packed package', { timeout: 3 * STEP_LIMIT_MS }, () => {
   });
 
   it('holds the built code, its declarations and the binary, and no sources, tests or data', () => {
-    for (const file of ['package.json', 'README.md', 'bin/portcullis.js', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier/index.js', 'dist/verifier/index.d.ts', 'dist/embed/fastify-plugin.d.ts']) {
+    for (const file of ['package.json', 'README.md', 'bin/portcullis.js', 'dist/bundle/portcullis.cjs', 'dist/bundle/portcullis.cjs.v8cache', 'dist/bundle/hash-thread-worker.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier/index.js', 'dist/verifier/index.d.ts', 'dist/embed/fastify-plugin.d.ts']) {
       assert.ok(files.includes(`package/${file}`), `${file} is packed`);
     }
     const unwanted = files.filter(
@@ -172,6 +173,11 @@ describe('the packed package', { timeout: 3 * STEP_LIMIT_MS }, () => {
         assert.ok(files.includes(`package/${path.replace(/^\.\//, '')}`), `exports["${subpath}"] → ${path} is packed`);
       }
     }
+  });
+
+  it('runs the installed portcullis command from its bundle', async () => {
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    assert.equal((await run(process.execPath, [join(app, 'node_modules/portcullis/bin/portcullis.js'), '--version'], app)).trim(), version);
   });
 
   it("runs the README's embedding example as printed: 401 without a token, 200 after logging in at /auth/token", async () => {

@@ -53,7 +53,7 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
 async function serveSingleProcess(config: Config, logger: Logger): Promise<number> {
   let server;
   try {
-    server = await startServer(config, logger);
+    server = await startServer(config, logger, undefined, { listenBeforeWarmUp: true });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     // Also for a person reading the terminal, and when LOG_LEVEL=silent.
@@ -73,8 +73,25 @@ async function serveSingleProcess(config: Config, logger: Logger): Promise<numbe
   const running = server;
   return new Promise<number>((resolve) => {
     // once: a second signal during the shutdown gets its default effect (ends the process at once).
-    const shutdown = (signal: NodeJS.Signals) => resolve(shutDownGracefully(running, config, logger, signal));
+    let stopping = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+      stopping = true;
+      resolve(shutDownGracefully(running, config, logger, signal));
+    };
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
+    // Listening began before the warm-up hash: hashing that cannot start at all (a native module that
+    // will not load) ends the process as a failed start would, rather than failing every login.
+    // (Stopping while the warm-up runs ends its thread: that is no failure.)
+    running.warmedUp.catch(async (error: unknown) => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGTERM', shutdown);
+      process.off('SIGINT', shutdown);
+      logger.fatal({ err: error }, 'could not start: password hashing failed');
+      console.error(`portcullis: could not start: password hashing failed: ${describeError(error)}`);
+      await shutDownGracefully(running, config, logger, 'SIGTERM');
+      resolve(EXIT_FAILURE);
+    });
   });
 }

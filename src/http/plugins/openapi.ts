@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
+import type * as SwaggerUiModule from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../../core/config.js';
 import { packageVersion } from '../../package-info.js';
@@ -263,7 +264,9 @@ export const lazySwaggerUi: FastifyPluginAsync<FastifySwaggerUiOptions> = async 
   const failures = new Map<string, unknown>();
   let forwardCount = 0;
   const build = async (): Promise<FastifyInstance> => {
-    const [{ default: Fastify }, { default: swaggerUi }] = await Promise.all([import('fastify'), import('@fastify/swagger-ui')]);
+    const { default: Fastify } = await import('fastify');
+    // Through require(), as @fastify/swagger above: the bundle leaves it in node_modules (scripts/bundle.mjs).
+    const { default: swaggerUi } = requireHere('@fastify/swagger-ui') as typeof SwaggerUiModule;
     const docs = Fastify({ routerOptions: ROUTER_OPTIONS });
     // @fastify/swagger-ui depends on @fastify/swagger by name and reads the document through fastify.swagger().
     await docs.register(
