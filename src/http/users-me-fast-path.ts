@@ -68,11 +68,9 @@ export class UsersMeFastPath {
   /** Answers the request and returns true, or returns false and leaves it untouched for Fastify. */
   handle(request: IncomingMessage, response: ServerResponse): boolean {
     if (request.url !== USERS_ME_ROUTE || request.method !== 'GET' || this.closing) return false;
-    const headers = request.headers;
-    if (headers.origin !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
-      return false;
-    }
-    const token = bearerCredential(headers.authorization);
+    const authorization = fastPathAuthorization(request.rawHeaders);
+    if (authorization === undefined) return false;
+    const token = bearerCredential(authorization);
     if (typeof token !== 'string') return false;
     const started = this.observe !== undefined || this.options.requestLog !== undefined ? performance.now() : 0;
     const user = this.portcullis.cachedTokenUser(token);
@@ -103,4 +101,35 @@ export class UsersMeFastPath {
       'request',
     );
   }
+}
+
+/**
+ * The one Authorization header of a request this path may answer, read from `rawHeaders` (so that
+ * Node need not build `request.headers` for it); undefined when there is none, more than one, or a
+ * header that makes it Fastify's: `Origin` (CORS), `Content-Length` or `Transfer-Encoding` (a body).
+ */
+function fastPathAuthorization(raw: readonly string[]): string | undefined {
+  let authorization: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Only names of a length that could match are lower-cased and compared.
+    switch (name.length) {
+      case 13:
+        if (name.toLowerCase() === 'authorization') {
+          if (authorization !== undefined) return undefined;
+          authorization = raw[i + 1];
+        }
+        break;
+      case 6:
+        if (name.toLowerCase() === 'origin') return undefined;
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') return undefined;
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') return undefined;
+        break;
+    }
+  }
+  return authorization;
 }

@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/core/config.js';
@@ -79,6 +80,30 @@ describe('GET /users/me fast path', () => {
     assert.equal(cors.headers.get('access-control-allow-origin'), 'https://app.example');
     await cors.arrayBuffer();
     assert.equal(answered(), before);
+  });
+
+  it('leaves to Fastify a request with two Authorization headers, or with a body', async () => {
+    const send = (rawHeaders: string[], body?: string) =>
+      new Promise<number>((resolve, reject) => {
+        // Given as a list, the headers are sent as they are: Host too.
+        const request = httpRequest(`${server.url}/users/me`, { method: 'GET', headers: ['Host', new URL(server.url).host, ...rawHeaders] }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+    const warm = await me(bearer(token));
+    assert.equal(warm.status, 200);
+    await warm.arrayBuffer();
+    const before = answered();
+    assert.equal(await send(['Authorization', `Bearer ${token}`]), 200);
+    assert.equal(answered(), before + 1, 'the fast path answers the same request with one header, read from rawHeaders');
+    await send(['Authorization', `Bearer ${token}`, 'authorization', `Bearer ${token}`]);
+    await send(['Authorization', `Bearer ${token}`, 'Content-Length', '2'], '{}');
+    await send(['Authorization', `Bearer ${token}`, 'Transfer-Encoding', 'chunked'], '{}');
+    await send(['Authorization', `Bearer ${token}`, 'ORIGIN', 'https://app.example']);
+    assert.equal(answered(), before + 1);
   });
 
   it('refuses the token on the next request after logout (the cache is invalidated, Fastify answers 401)', async () => {
