@@ -40,10 +40,11 @@ export interface RunningServer {
 
 export interface StartOptions {
   /**
-   * Listen without waiting for the warm-up hash (the hashing threads' boot and first hash, ~100 ms
-   * on a 2-core machine): `portcullis serve` answers sooner, and a login that comes meanwhile waits
-   * for the threads like any queued hash. The caller must then watch `warmedUp`, which rejects when
-   * the threads cannot hash at all. Default: listen only once the warm-up hash is done.
+   * Start the hashing threads and their warm-up hash only once listening (their boot and first hash
+   * take ~100 ms of CPU, which on a 2-core machine the start-up would otherwise share): `portcullis
+   * serve` answers sooner, and a login that comes meanwhile waits for the threads like any queued
+   * hash. The caller must then watch `warmedUp`, which rejects when the threads cannot hash at all.
+   * Default: the warm-up runs while the app is built, and listening waits for it.
    */
   readonly listenBeforeWarmUp?: boolean;
 }
@@ -55,7 +56,6 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
-  // The warm-up hash runs (on the hashing threads) while the HTTP app is built.
   const composed = await composePortcullis(config, { log: () => log, shared, deferWarmUp: true });
   const { portcullis, storage, hashLimiter } = composed;
   try {
@@ -64,10 +64,15 @@ export async function startServer(
       : undefined;
     // In a cluster worker, the primary serves METRICS_PORT with every worker's metrics (cluster-metrics.ts).
     if (metrics && cluster.isWorker) shareMetricsWithPrimary(metrics);
+    // By default the warm-up hash runs (on the hashing threads) while the HTTP app is built.
+    const warmingUp = options.listenBeforeWarmUp ? undefined : composed.warmUp();
+    warmingUp?.catch(() => undefined); // awaited below
     const app = await buildApp(portcullis, { ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
     log = app.log;
-    if (!options.listenBeforeWarmUp) await composed.warmedUp;
+    if (warmingUp) await warmingUp;
     await app.listen({ host: config.host, port: config.port });
+    const warmedUp = warmingUp ?? composed.warmUp();
+    warmedUp.catch(() => undefined); // the caller's to watch (RunningServer.warmedUp)
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics.port !== undefined && !cluster.isWorker) {
       metricsServer = await startMetricsServer({
@@ -94,7 +99,7 @@ export async function startServer(
       loginAttempts: composed.loginAttempts,
       metrics,
       metricsUrl: metricsServer?.url,
-      warmedUp: composed.warmedUp,
+      warmedUp,
       close() {
         closing ??= Promise.all([app.close(), metricsServer?.close()])
           .then(() => metrics?.close())

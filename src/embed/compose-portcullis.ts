@@ -38,9 +38,10 @@ export interface ComposeOptions {
   /** Storage to use instead of opening `config.database` (a host's connection); its close() is called at close. */
   readonly storage?: SqlStorage;
   /**
-   * Resolve without waiting for the warm-up hash (the first measurement of a hash's duration, from
-   * which admission control estimates waits): the caller awaits `warmedUp` before it serves, and
-   * meanwhile does its own start-up work (the standalone server builds its HTTP app).
+   * Leave the warm-up hash (the hashing threads' boot and the first measurement of a hash's
+   * duration, from which admission control estimates waits) to the caller, who starts it with
+   * `warmUp()` when it suits: the standalone server overlaps it with building its HTTP app, or
+   * starts it once it listens.
    */
   readonly deferWarmUp?: boolean;
 }
@@ -53,8 +54,8 @@ export interface ComposedPortcullis {
   readonly hashLimiter: WorkLimiter;
   /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
   readonly loginAttempts: LoginAttemptStore;
-  /** Settles once the warm-up hash is done (already, unless `deferWarmUp`); rejects if it failed. */
-  readonly warmedUp: Promise<void>;
+  /** Starts the warm-up hash (once; done already unless `deferWarmUp`); rejects if hashing cannot start. */
+  warmUp(): Promise<void>;
   /** Stops the key housekeeping, closes the storage, the login-attempt store and Redis. Idempotent. */
   close(): Promise<void>;
 }
@@ -70,8 +71,9 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
     });
   let loginAttempts: LoginAttemptsWiring | undefined;
   let redis: Redis | undefined;
-  // Started first: the threads boot while the database is checked and migrated.
   const hashThreads = new HashThreads(config.hashConcurrency, config.hashThreadNice);
+  // Unless the caller warms up later: the threads boot while the database is checked and migrated.
+  if (!options.deferWarmUp) hashThreads.start();
   try {
     await assertNoForeignTables(storage.dialect);
     await storage.migrate();
@@ -81,9 +83,9 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
     });
     const hasher = new Argon2PasswordHasher(config.argon2, hashLimiter, hashThreads);
     // Also the first measurement of a hash's duration, from which admission estimates waits.
-    const warmedUp = hasher.warmUp();
-    if (options.deferWarmUp) warmedUp.catch(() => undefined); // the caller's to await
-    else await warmedUp;
+    let warmedUp: Promise<void> | undefined;
+    const warmUp = (): Promise<void> => (warmedUp ??= hasher.warmUp());
+    if (!options.deferWarmUp) await warmUp();
     // One Redis connection for the state instances share. Down at start is an outage like any
     // other: the in-process fallbacks serve, and ioredis keeps reconnecting.
     if (config.redisUrl !== undefined) {
@@ -119,7 +121,7 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
       hasher,
       hashLimiter,
       loginAttempts: loginAttempts.store,
-      warmedUp,
+      warmUp,
       close() {
         clearInterval(keyTimer);
         closing ??= Promise.all([storage.close(), attempts.close(), hashThreads.close()]).then(() => closeRedis(redis));

@@ -20,14 +20,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
+import type { RequestObserver } from './metrics/request-metrics.js';
 import { toPublicUser, type User } from '../core/users/user.js';
 import { bearerCredential } from './plugins/authenticate.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from './plugins/security-headers.js';
 
 export const USERS_ME_ROUTE = '/users/me';
 
-/** Counts and times one answered request (the route's own labels, bound once). */
-export type RequestObserver = (durationSeconds: number) => void;
 
 export interface UsersMeFastPathOptions {
   /** Adds Strict-Transport-Security, as the security-headers hook does. */

@@ -115,24 +115,34 @@ class HashThread {
 export class HashThreads {
   private threads: HashThread[] = [];
   private nextId = 1;
+  private started = false;
   private closed = false;
 
+  /** The threads boot at start(), or at the first task. */
   constructor(
     readonly size: number,
     private readonly nice: number,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new TypeError('size must be a positive integer');
-    for (let i = 0; i < size; i += 1) this.threads.push(this.spawn());
+  }
+
+  /** Boots the threads, once (ready() and run() call it). */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    for (let i = 0; i < this.size; i += 1) this.threads.push(this.spawn());
   }
 
   /** Resolves once every thread runs; the nice value each one got (null where it could not be set). */
   async ready(): Promise<Array<number | null>> {
+    this.start();
     return Promise.all(this.threads.map((thread) => thread.started));
   }
 
   /** Runs a task on the thread holding the fewest. The caller bounds how many are in flight. */
   run(job: HashJob): Promise<string | boolean> {
     if (this.closed) return Promise.reject(new Error('hashing threads are closed'));
+    this.start();
     let target = this.threads[0];
     if (!target) return Promise.reject(new Error('no hashing thread could start'));
     for (const thread of this.threads) if (thread.pending.size < target.pending.size) target = thread;

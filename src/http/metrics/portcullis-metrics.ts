@@ -16,15 +16,14 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import type { WorkLimiter } from '../../core/passwords/work-limiter.js';
 import type { SessionStore } from '../../core/ports.js';
 import { CachedCount } from './cached-count.js';
+import { RequestMetrics, type RequestObserver } from './request-metrics.js';
 import {
   LOGIN_OUTCOMES,
   loginOutcomeOf,
-  methodLabel,
   RATE_LIMIT_BUCKETS,
   rateLimitBucketOf,
   REFRESH_OUTCOMES,
   refreshFailureOutcome,
-  statusClass,
 } from './metric-labels.js';
 
 export const METRIC_PREFIX = 'portcullis_';
@@ -49,8 +48,7 @@ export interface MetricsSources {
 
 export class PortcullisMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly durations: Histogram<'method' | 'route' | 'status_class'>;
+  private readonly http: RequestMetrics;
   private readonly logins: Counter<'outcome'>;
   private readonly refreshes: Counter<'outcome'>;
   private readonly reuseDetected: Counter;
@@ -59,18 +57,12 @@ export class PortcullisMetrics {
 
   constructor(sources: MetricsSources = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: `${METRIC_PREFIX}http_requests_total`,
-      help: 'HTTP requests answered, by method, route pattern and status.',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.durations = new Histogram({
-      name: `${METRIC_PREFIX}http_request_duration_seconds`,
-      help: 'Time from receiving a request to answering it, by method, route pattern and status class.',
-      labelNames: ['method', 'route', 'status_class'],
+    this.http = new RequestMetrics(this.registry, {
+      counterName: `${METRIC_PREFIX}http_requests_total`,
+      counterHelp: 'HTTP requests answered, by method, route pattern and status.',
+      histogramName: `${METRIC_PREFIX}http_request_duration_seconds`,
+      histogramHelp: 'Time from receiving a request to answering it, by method, route pattern and status class.',
       buckets: REQUEST_BUCKETS_SECONDS,
-      registers,
     });
     this.logins = new Counter({
       name: `${METRIC_PREFIX}logins_total`,
@@ -125,20 +117,12 @@ export class PortcullisMetrics {
 
   /** A request answered (`route` is the route pattern, or UNMATCHED_ROUTE). */
   observeRequest(method: string, route: string, status: number, durationSeconds: number): void {
-    const verb = methodLabel(method);
-    this.requests.inc({ method: verb, route, status: String(status) });
-    this.durations.observe({ method: verb, route, status_class: statusClass(status) }, durationSeconds);
+    this.http.observe(method, route, status, durationSeconds);
   }
 
-  /** observeRequest() for one fixed (method, route, status), with the label look-ups done once. */
-  requestObserver(method: string, route: string, status: number): (durationSeconds: number) => void {
-    const verb = methodLabel(method);
-    const count = this.requests.labels({ method: verb, route, status: String(status) });
-    const duration = this.durations.labels({ method: verb, route, status_class: statusClass(status) });
-    return (durationSeconds) => {
-      count.inc();
-      duration.observe(durationSeconds);
-    };
+  /** observeRequest() for one fixed (method, route, status), with the series found once. */
+  requestObserver(method: string, route: string, status: number): RequestObserver {
+    return this.http.observer(method, route, status);
   }
 
   /** An error a request ended with: counts the rate-limit refusals, and the refresh's outcome when it was one. */
