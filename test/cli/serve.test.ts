@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cliEnv, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 
 const PASSWORD = 'shut-the-gate-gently-7';
@@ -127,6 +128,28 @@ describe('portcullis serve: start and graceful shutdown', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('exits 2 when password hashing cannot start (its native binding will not load on the hashing threads)', async () => {
+    // serve listens before its hashing threads warm up; threads that cannot hash at all still fail the start.
+    const preload = join(dataDir, 'no-argon2-on-threads.cjs');
+    writeFileSync(
+      preload,
+      `const { isMainThread } = require('node:worker_threads');
+if (!isMainThread) {
+  const Module = require('node:module');
+  const load = Module._load;
+  Module._load = function (request, ...rest) {
+    if (request === '@node-rs/argon2') throw new Error('test: the argon2 binding will not load');
+    return load.call(this, request, ...rest);
+  };
+}
+`,
+    );
+    const result = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', NODE_OPTIONS: `--require ${preload}` }) });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stdout, /Portcullis listening/);
+    assert.match(result.stderr, /could not start: password hashing failed/);
   });
 
   it('exits 0 on SIGINT', async () => {
