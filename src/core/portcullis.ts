@@ -276,12 +276,13 @@ export class Portcullis {
    * key; its session and user in the auth cache), for the hot path of GET /users/me: the same
    * decision as authenticate(). Undefined whenever authenticate() would do anything else — load
    * from the database, look up a key, or refuse the token — so the caller then goes the whole way,
-   * which gives the same answer.
+   * which gives the same answer. With `rememberedOnly`, also undefined for a token this process
+   * has not verified before (so the caller need not have checked its syntax: see AccessTokenCodec).
    */
-  cachedTokenUser(token: string): User | undefined {
+  cachedTokenUser(token: string, rememberedOnly = false): User | undefined {
     let claims: AccessTokenClaims | undefined;
     try {
-      claims = this.codec.verifyKnown(token);
+      claims = this.codec.verifyKnown(token, rememberedOnly);
     } catch {
       return undefined;
     }

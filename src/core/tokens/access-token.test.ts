@@ -340,6 +340,20 @@ describe('AccessTokenCodec remembering verified tokens', () => {
     assert.deepEqual(await tokens.verify(token), claims);
   });
 
+  it('verifies nothing new when asked for remembered tokens only', async () => {
+    const clock = fixedClock(NOW_MS);
+    const tokens = remembering(clock);
+    const { token, claims } = tokens.issue('alice', ['me']);
+    assert.equal(tokens.verifyKnown(token, true), undefined, 'valid, but not verified before');
+    assert.deepEqual(tokens.verifyKnown(token), claims);
+    assert.deepEqual(tokens.verifyKnown(token, true), claims);
+    assert.equal(tokens.verifyKnown(`${token} `, true), undefined, 'not the remembered string');
+    const expiring = remembering(clock);
+    expiring.verifyKnown(token);
+    clock.advance(3_600_000);
+    assert.throws(() => expiring.verifyKnown(token, true), InvalidTokenError);
+  });
+
   it('still refuses a remembered token once it has expired, or before its nbf', async () => {
     const clock = fixedClock(NOW_MS);
     const tokens = remembering(clock);

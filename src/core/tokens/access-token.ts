@@ -150,17 +150,33 @@ export class AccessTokenCodec {
   /**
    * verify() without going to the key store: the claims of a valid token, InvalidTokenError for an
    * invalid one, and undefined only when the token names a kid this process does not hold (then
-   * verify() looks the key up).
+   * verify() looks the key up). With `rememberedOnly`, undefined also for a token it has not
+   * verified before (it verifies nothing new).
    */
-  verifyKnown(token: string): AccessTokenClaims | undefined {
+  verifyKnown(token: string, rememberedOnly = false): AccessTokenClaims | undefined {
     const verify = this.verifierFor(token);
-    return verify === undefined ? undefined : this.claimsOf(verify, token);
+    if (verify === undefined) return undefined;
+    if (!rememberedOnly) return this.claimsOf(verify, token);
+    const remembered = this.rememberedClaims(verify, token);
+    return remembered === undefined ? undefined : this.current(remembered);
   }
 
   /** The claims of a token its kid's verifier accepts, checked against the clock on every use. */
   private claimsOf(verify: VerifyFunction, token: string): AccessTokenClaims {
+    return this.current(this.rememberedClaims(verify, token) ?? this.verifiedClaims(verify, token));
+  }
+
+  /**
+   * The claims remembered for exactly this token and verifier. Only compact JWS strings are
+   * remembered, so verifyKnown's `rememberedOnly` caller need not have checked the token's syntax.
+   */
+  private rememberedClaims(verify: VerifyFunction, token: string): AccessTokenClaims | undefined {
     const remembered = this.verified?.get(signatureSegment(token));
-    const claims = remembered?.verify === verify && remembered.token === token ? remembered.claims : this.verifiedClaims(verify, token);
+    return remembered?.verify === verify && remembered.token === token ? remembered.claims : undefined;
+  }
+
+  /** The claims, if the clock is within their exp and nbf (with the configured tolerance). */
+  private current(claims: AccessTokenClaims): AccessTokenClaims {
     const nowMs = this.clock.now();
     const toleranceMs = this.settings.clockToleranceSeconds * 1000;
     if (!(nowMs <= claims.exp * 1000 + toleranceMs)) throw new InvalidTokenError({ cause: 'expired' });
@@ -207,7 +223,9 @@ export class AccessTokenCodec {
       ...(typeof ver === 'number' ? { ver } : {}),
       ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
     });
-    this.verified?.set(signatureSegment(token), { token, verify, claims });
+    // Only compact JWS strings (three base64url segments): what a bearer header may carry, whatever
+    // the caller checked (introspection takes any string; fast-jwt's base64 decoding is lenient).
+    if (COMPACT_JWS.test(token)) this.verified?.set(signatureSegment(token), { token, verify, claims });
     return claims;
   }
 
@@ -254,3 +272,5 @@ export class AccessTokenCodec {
 function signatureSegment(token: string): string {
   return token.slice(token.lastIndexOf('.') + 1);
 }
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
