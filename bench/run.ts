@@ -575,6 +575,8 @@ async function main(): Promise<void> {
     children.push(baseline);
     const check = await fetch(`${baseline.url}/users/me`);
     if ((await check.text()) !== meBody) throw new Error('the baseline does not answer the same body');
+    // The set-up's sign-up and login hash (as does the warm-up after start): their own phase.
+    rss.mark('setUp');
 
     // 2. GET /users/me
     const meLoad = (target: string, seconds: number): Promise<LoadSummary> =>
@@ -611,7 +613,7 @@ async function main(): Promise<void> {
     // 5. peak RSS: over the whole run, and each phase's own
     const peakRss = rss.phases.sinceStart ?? peakRssMiB(portcullis.proc.pid);
     const rssByPhase = rss.resettable
-      ? `start ${rss.phases.start}, /users/me ${rss.phases.usersMe}, logins ${rss.phases.logins}, write paths ${rss.phases.writePaths} MiB`
+      ? `start ${rss.phases.start}, set-up (warm-up, one sign-up, one login) ${rss.phases.setUp}, /users/me ${rss.phases.usersMe}, logins ${rss.phases.logins}, write paths ${rss.phases.writePaths} MiB`
       : 'per phase: not available (/proc/<pid>/clear_refs could not be written)';
     console.log(`peak RSS: ${peakRss} MiB over the run; each phase's own peak: ${rssByPhase}`);
     // The next phases start servers of their own: nothing else may run beside them.
