@@ -86,23 +86,11 @@ export class RequestMetrics {
   }
 
   private counterSeries(labels: Labels): CounterSeries {
-    const key = JSON.stringify(labels);
-    let series = this.counters.get(key);
-    if (series === undefined) {
-      series = { labels, value: 0 };
-      this.counters.set(key, series);
-    }
-    return series;
+    return seriesOf(this.counters, labels, () => ({ labels, value: 0 }));
   }
 
   private histogramSeries(labels: Labels): HistogramSeries {
-    const key = JSON.stringify(labels);
-    let series = this.histograms.get(key);
-    if (series === undefined) {
-      series = { labels, buckets: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
-      this.histograms.set(key, series);
-    }
-    return series;
+    return seriesOf(this.histograms, labels, () => ({ labels, buckets: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }));
   }
 
   private counterValues(): MetricValueWithName<string>[] {
@@ -145,4 +133,15 @@ export class RequestMetrics {
     };
     return metric as unknown as Metric;
   }
+}
+
+/** The series of these labels in `map`, made by `create` the first time. */
+function seriesOf<T>(map: Map<string, T>, labels: Labels, create: () => T): T {
+  const key = JSON.stringify(labels);
+  let series = map.get(key);
+  if (series === undefined) {
+    series = create();
+    map.set(key, series);
+  }
+  return series;
 }
