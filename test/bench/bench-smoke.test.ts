@@ -25,8 +25,14 @@ describe('npm run bench -- --short', () => {
       for (const key of ['perSecond', 'p50Ms', 'p99Ms', 'statuses']) {
         assert.ok(key in (me.baseline as object) && key in (me.portcullis as object), `me.*.${key}`);
       }
-      for (const key of ['perSecond', 'p99Ms', 'ratioToHashCapacity']) assert.ok(key in (result.login as object), `login.${key}`);
-      for (const key of ['medianMs', 'capacityPerSecond']) assert.ok(key in (result.hash as object), `hash.${key}`);
+      for (const key of ['perSecond', 'p99Ms', 'ratioToHashCapacity', 'ratioToParallelHashing']) assert.ok(key in (result.login as object), `login.${key}`);
+      for (const key of ['medianMs', 'capacityPerSecond', 'parallelPerSecond']) assert.ok(key in (result.hash as object), `hash.${key}`);
+      if (process.platform === 'linux') {
+        const phases = result.peakRssByPhaseMiB as Record<string, number> | null;
+        assert.ok(phases, 'each phase its own peak RSS (Linux: /proc/<pid>/clear_refs)');
+        for (const phase of ['start', 'setUp', 'usersMe', 'logins', 'writePaths', 'sinceStart']) assert.ok((phases[phase] ?? 0) > 0, `peak RSS of ${phase}`);
+        assert.equal(phases.sinceStart, result.peakRssMiB);
+      }
       assert.ok('perSecond' in (result.refresh as object) && 'perSecond' in (result.signUp as object));
       const backends = result.backends as { backend: string; refresh: object; signUp: object }[];
       assert.ok(backends.some((b) => b.backend.includes('SQLITE_SYNCHRONOUS=normal')), 'the relaxed SQLite write paths');
