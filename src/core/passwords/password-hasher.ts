@@ -8,14 +8,27 @@
  * starve the event loop or grow an unbounded queue.
  */
 import { randomBytes } from 'node:crypto';
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { createRequire } from 'node:module';
+import type * as Argon2 from '@node-rs/argon2';
+import type * as Bcrypt from '@node-rs/bcrypt';
 import type { Argon2Parameters } from '../config.js';
 import type { PasswordHasher } from '../ports.js';
 import { normalizePassword } from './password-policy.js';
 import { argon2idOptions } from './argon2-options.js';
 import type { HashJob, HashThreads } from './hash-threads.js';
 import type { WorkLimiter } from './work-limiter.js';
+
+const requireHere = createRequire(import.meta.url);
+let poolBindings: { readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt } | undefined;
+
+/**
+ * The bindings for hashing on libuv's pool, loaded on first use: a server hashes on its own threads
+ * (which load their own), so its start need not load these native modules too (~10 ms).
+ */
+function libuvPoolBindings(): { readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt } {
+  poolBindings ??= { argon2: requireHere('@node-rs/argon2') as typeof Argon2, bcrypt: requireHere('@node-rs/bcrypt') as typeof Bcrypt };
+  return poolBindings;
+}
 
 const ARGON2ID_PREFIX = '$argon2id$';
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -78,13 +91,14 @@ export class Argon2PasswordHasher implements PasswordHasher {
   /** A failure here is the machinery's (a hashing thread gone), never a wrong password. */
   private execute(job: HashJob): Promise<string | boolean> {
     if (this.threads) return this.threads.run(job);
+    const { argon2, bcrypt } = libuvPoolBindings();
     switch (job.op) {
       case 'argon2-hash':
-        return argon2Hash(job.password, argon2idOptions(job.params));
+        return argon2.hash(job.password, argon2idOptions(job.params));
       case 'argon2-verify':
-        return argon2Verify(job.hash, job.password).catch(() => false);
+        return argon2.verify(job.hash, job.password).catch(() => false);
       case 'bcrypt-verify':
-        return bcryptVerify(job.password, job.hash).catch(() => false);
+        return bcrypt.verify(job.password, job.hash).catch(() => false);
     }
   }
 
