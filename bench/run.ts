@@ -118,19 +118,13 @@ function bundleStale(): boolean {
   return !existsSync(bundle) || (existsSync(buildInfo) && statSync(bundle).mtimeMs < statSync(buildInfo).mtimeMs);
 }
 
-/** `portcullis serve` runs dist/bundle/: rebuild it (npm run build: tsc, then scripts/bundle.mjs) when src/ is newer. */
+/** `portcullis serve` runs dist/bundle/: rebuild it (`npm run build`: tsc, then scripts/bundle.mjs) when src/ is newer. */
 function ensureBuilt(): string {
   const stale = staleSources();
   if (stale.length === 0 && !bundleStale()) return 'dist/ is up to date with src/';
   const started = performance.now();
-  const steps: Array<[string, string[]]> = [
-    ...(stale.length > 0 ? [['tsc', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']] as [string, string[]]] : []),
-    ['bundle', [join(ROOT, 'scripts/bundle.mjs')]],
-  ];
-  for (const [name, args] of steps) {
-    const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
-    if (result.status !== 0) throw new Error(`the build failed (${name} exit ${result.status})`);
-  }
+  const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`the build failed (npm run build exit ${result.status})`);
   return `rebuilt dist/ (${stale.length} changed source files) and its bundle in ${round((performance.now() - started) / 1000, 1)} s`;
 }
 

@@ -24,9 +24,8 @@ try {
   // No cache (or unreadable): V8 compiles as usual.
 }
 const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
-const bundled = { exports: {}, filename: bundle, id: bundle, loaded: false };
+const bundled = { exports: {} };
 script.runInThisContext().call(bundled.exports, bundled.exports, createRequire(bundle), bundled, bundle, dirname(bundle));
-bundled.loaded = true;
 
 // Set by scripts/bundle.mjs only: record the cache, with what this start compiled, as the process
 // ends (written aside and renamed: the workers of one cluster record the same file).

@@ -64,14 +64,14 @@ export async function startServer(
       : undefined;
     // In a cluster worker, the primary serves METRICS_PORT with every worker's metrics (cluster-metrics.ts).
     if (metrics && cluster.isWorker) shareMetricsWithPrimary(metrics);
-    // By default the warm-up hash runs (on the hashing threads) while the HTTP app is built.
-    const warmingUp = options.listenBeforeWarmUp ? undefined : composed.warmUp();
-    warmingUp?.catch(() => undefined); // awaited below
+    // By default the warm-up hash runs (on the hashing threads) while the HTTP app is built, and
+    // listening waits for it; else it starts once listening. warmUp() starts it once, then returns it.
+    if (!options.listenBeforeWarmUp) composed.warmUp().catch(() => undefined); // awaited below
     const app = await buildApp(portcullis, { ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
     log = app.log;
-    if (warmingUp) await warmingUp;
+    if (!options.listenBeforeWarmUp) await composed.warmUp();
     await app.listen({ host: config.host, port: config.port });
-    const warmedUp = warmingUp ?? composed.warmUp();
+    const warmedUp = composed.warmUp();
     warmedUp.catch(() => undefined); // the caller's to watch (RunningServer.warmedUp)
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics.port !== undefined && !cluster.isWorker) {

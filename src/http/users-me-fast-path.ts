@@ -20,13 +20,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
-import type { RequestObserver } from './metrics/request-metrics.js';
 import { toPublicUser, type User } from '../core/users/user.js';
+import type { RequestObserver } from './metrics/request-metrics.js';
 import { bearerCredential } from './plugins/authenticate.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from './plugins/security-headers.js';
 
 export const USERS_ME_ROUTE = '/users/me';
-
 
 export interface UsersMeFastPathOptions {
   /** Adds Strict-Transport-Security, as the security-headers hook does. */

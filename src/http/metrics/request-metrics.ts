@@ -53,8 +53,20 @@ export class RequestMetrics {
       if (!(options.buckets[i]! > options.buckets[i - 1]!)) throw new TypeError('buckets must be ascending');
     }
     this.bounds = Float64Array.from(options.buckets);
-    registry.registerMetric(this.metric(options.counterName, options.counterHelp, 'counter', () => this.counterValues()));
-    registry.registerMetric(this.metric(options.histogramName, options.histogramHelp, 'histogram', () => this.histogramValues()));
+    registry.registerMetric(
+      this.metric(options.counterName, options.counterHelp, 'counter', () => this.counterValues(), () => {
+        for (const series of this.counters.values()) series.value = 0;
+      }),
+    );
+    registry.registerMetric(
+      this.metric(options.histogramName, options.histogramHelp, 'histogram', () => this.histogramValues(), () => {
+        for (const series of this.histograms.values()) {
+          series.buckets.fill(0);
+          series.sum = 0;
+          series.count = 0;
+        }
+      }),
+    );
   }
 
   /** One request answered with `status` on `route` (a route pattern), taking `durationSeconds`. */
@@ -115,21 +127,20 @@ export class RequestMetrics {
   }
 
   /** What a prom-client Registry reads of a metric: its description, get() (scrapes, cluster JSON) and reset(). */
-  private metric(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValueWithName<string>[]): Metric {
+  private metric(
+    name: string,
+    help: string,
+    type: 'counter' | 'histogram',
+    values: () => MetricValueWithName<string>[],
+    reset: () => void,
+  ): Metric {
     const metric = {
       name,
       help,
       type,
       aggregator: 'sum',
       get: async (): Promise<MetricObjectWithValues<MetricValueWithName<string>>> => ({ name, help, type, aggregator: 'sum', values: values() }) as never,
-      reset: (): void => {
-        for (const series of this.counters.values()) series.value = 0;
-        for (const series of this.histograms.values()) {
-          series.buckets.fill(0);
-          series.sum = 0;
-          series.count = 0;
-        }
-      },
+      reset,
     };
     return metric as unknown as Metric;
   }
