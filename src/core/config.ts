@@ -107,6 +107,13 @@ export interface TokenBucketSettings {
   readonly burst: number;
 }
 
+export interface LoginChallengeSettings {
+  /** PBKDF2-SHA256 iterations a solve takes at most at the lowest difficulty (on average 3/4 of it). */
+  readonly work: number;
+  /** How often the work may double as an attack on the account, pair or source goes on. */
+  readonly maxDoublings: number;
+}
+
 export interface AbuseSettings {
   /** false turns every rate limit and the login backoff off (a loosening: logged at start). */
   readonly rateLimitsEnabled: boolean;
@@ -122,6 +129,8 @@ export interface AbuseSettings {
   readonly backoffMaxSeconds: number;
   /** Spraying: distinct accounts one source may fail on per hour before it is throttled. */
   readonly sprayAccountsPerHour: number;
+  /** The proof-of-work challenge that lets a refused login through to the password check (login-challenge.ts). */
+  readonly challenge: LoginChallengeSettings;
   /** The longest a password hash may wait for the hashing pool before the request gets 503. */
   readonly hashMaxWaitMs: number;
   /** Browser origins allowed by CORS; empty = CORS off. */
@@ -256,6 +265,10 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     backoffBaseSeconds: read.integer('LOGIN_BACKOFF_BASE_SECONDS', 1, 1, 3600),
     backoffMaxSeconds: read.integer('LOGIN_BACKOFF_MAX_SECONDS', 900, 1, 86_400),
     sprayAccountsPerHour: read.integer('SPRAY_ACCOUNTS_PER_HOUR', 20, 1, 1_000_000),
+    challenge: {
+      work: read.integer('LOGIN_CHALLENGE_WORK', 8_000_000, 1000, 1_000_000_000),
+      maxDoublings: read.integer('LOGIN_CHALLENGE_MAX_DOUBLINGS', 5, 0, 10),
+    },
     hashMaxWaitMs: read.integer('HASH_MAX_WAIT_MS', 1000, 10, 60_000),
     corsOrigins: read.list('CORS_ORIGINS'),
     headersTimeoutMs: read.integer('HEADERS_TIMEOUT_SECONDS', 10, 1, 600) * 1000,

@@ -3,6 +3,7 @@
  * humans and never carry a password, hash or token. `http/error-handler.ts`
  * maps codes to statuses; nothing else in core knows about HTTP.
  */
+import type { LoginChallenge } from './login/login-challenge.js';
 import type { RateCheck } from './rate-limit/rate-limits.js';
 
 export abstract class PortcullisError extends Error {
@@ -107,7 +108,11 @@ export class OverloadedError extends PortcullisError {
 export class RateLimitedError extends PortcullisError {
   readonly code = 'ERR_RATE_LIMITED';
   readonly retryAfterSeconds: number;
-  constructor(readonly check: RateCheck) {
+  constructor(
+    readonly check: RateCheck,
+    /** On a password attempt: solving it lets the attempt through (core/login/login-challenge.ts). */
+    readonly challenge?: LoginChallenge,
+  ) {
     super('Too many requests');
     this.retryAfterSeconds = check.decision.retryAfterSeconds;
   }
@@ -191,7 +196,11 @@ export class WrongPrincipalError extends PortcullisError {
  */
 export class LoginThrottledError extends PortcullisError {
   readonly code = 'ERR_LOGIN_THROTTLED';
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many failed login attempts; try again later');
+  constructor(
+    readonly retryAfterSeconds: number,
+    /** Solving it lets the attempt through at once (core/login/login-challenge.ts). */
+    readonly challenge?: LoginChallenge,
+  ) {
+    super('Too many failed login attempts; try again later, or solve the challenge');
   }
 }

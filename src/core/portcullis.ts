@@ -23,7 +23,7 @@ import {
 } from './errors.js';
 import { LoginGuard } from './login/login-guard.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
-import { RateLimits } from './rate-limit/rate-limits.js';
+import { RateLimits, type RateCheck } from './rate-limit/rate-limits.js';
 import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
 import { isSessionActive, type Session } from './sessions/session.js';
 import type { SessionService } from './sessions/session-service.js';
@@ -33,13 +33,13 @@ import { isHmacAlgorithm } from './tokens/algorithms.js';
 import { AsymmetricKeyRing, HmacKeys, type SigningKeys } from './keys/key-ring.js';
 import { KeyService } from './keys/key-service.js';
 import { SealedBox } from './sealed-box.js';
-import { TokenService, type PasswordLogin, type TokenResponse } from './tokens/token-service.js';
+import { TokenService, type PasswordGrantInput, type PasswordLogin, type TokenResponse } from './tokens/token-service.js';
 import type { User } from './users/user.js';
-import { loginKey, usernameKey } from './users/user-fields.js';
-import { DeviceTokens } from './login/device-token.js';
+import { usernameKey } from './users/user-fields.js';
+import { LoginChallenges } from './login/login-challenge.js';
 import type { CreateUserInput, UserService } from './users/user-service.js';
 
-export type { PasswordLogin, TokenResponse } from './tokens/token-service.js';
+export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
 
 export interface PortcullisDependencies {
   readonly config: Config;
@@ -94,7 +94,8 @@ export class Portcullis {
   readonly keys: KeyService | undefined;
   private readonly codec: AccessTokenCodec;
   private readonly tokens: TokenService;
-  private readonly devices: DeviceTokens;
+  /** Backoff, spraying, the buckets of password attempts and their challenge; undefined with RATE_LIMITS=off or no login store. */
+  private readonly loginGuard: LoginGuard | undefined;
 
   constructor(deps: PortcullisDependencies) {
     this.config = deps.config;
@@ -113,6 +114,7 @@ export class Portcullis {
       audit: this.audit,
       users: this.stores.users,
     });
+    this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
     const algorithm = this.config.algorithm;
     let keys: SigningKeys;
@@ -158,7 +160,6 @@ export class Portcullis {
       this.clock,
       keys,
     );
-    this.devices = new DeviceTokens(this.config.secretKey, this.clock);
     this.tokens = new TokenService({
       users: this.stores.users,
       sessions: this.stores.sessions,
@@ -170,38 +171,32 @@ export class Portcullis {
       audit: this.audit,
       invalidation: services.invalidation,
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
-      ...(deps.loginAttempts && this.config.abuse.rateLimitsEnabled
-        ? {
-            loginGuard: new LoginGuard({
-              store: deps.loginAttempts,
-              settings: {
-                freeFailures: this.config.abuse.backoffFreeFailures,
-                baseSeconds: this.config.abuse.backoffBaseSeconds,
-                maxSeconds: this.config.abuse.backoffMaxSeconds,
-                sprayAccountsPerHour: this.config.abuse.sprayAccountsPerHour,
-              },
-              secretKey: this.config.secretKey,
-              clock: this.clock,
-              audit: this.audit,
-            }),
-          }
-        : {}),
+      rateLimits: this.rateLimits,
+      ...(this.loginGuard ? { loginGuard: this.loginGuard } : {}),
     });
   }
 
-  /**
-   * Whether the client presents a valid device token of this account (a
-   * device that logged in as it before). Such a login is not counted against
-   * the account's rate limit, so a botnet exhausting that limit cannot lock
-   * the owner out; its IP limit and the login backoff still apply.
-   */
-  isKnownDevice(username: string, deviceToken: string | undefined): boolean {
-    if (deviceToken === undefined) return false;
-    return this.devices.verify(deviceToken, loginKey(username)) !== undefined;
+  private static loginGuard(config: Config, clock: Clock, audit: AuditLog, rateLimits: RateLimits, store: LoginAttemptStore | undefined): LoginGuard | undefined {
+    if (store === undefined || !config.abuse.rateLimitsEnabled) return undefined;
+    return new LoginGuard({
+      store,
+      settings: {
+        freeFailures: config.abuse.backoffFreeFailures,
+        baseSeconds: config.abuse.backoffBaseSeconds,
+        maxSeconds: config.abuse.backoffMaxSeconds,
+        sprayAccountsPerHour: config.abuse.sprayAccountsPerHour,
+      },
+      secretKey: config.secretKey,
+      clock,
+      audit,
+      rateLimits: rateLimits.enabled ? rateLimits : undefined,
+      challenges: new LoginChallenges(config.secretKey, clock, config.abuse.challenge),
+      accountBurst: config.abuse.accountLimit.burst,
+    });
   }
 
   async passwordGrant(
-    grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[] },
+    grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[]; readonly challengeSolution?: string },
     client: Client | undefined,
     context: ActionContext,
   ): Promise<TokenResponse> {
@@ -211,14 +206,12 @@ export class Portcullis {
   /**
    * The password grant with the device signal: `deviceToken` is what the
    * client kept from an earlier login (the device cookie); the answer carries
-   * the one to keep now (undefined when the login defences are off).
+   * the one to keep now (undefined when the login defences are off). A
+   * throttled attempt throws LoginThrottledError or RateLimitedError with a
+   * challenge; `challengeSolution` is its solution.
    */
-  passwordLogin(
-    grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[]; readonly deviceToken?: string },
-    client: Client | undefined,
-    context: ActionContext,
-  ): Promise<PasswordLogin> {
-    return this.tokens.passwordGrant(grant.username, grant.password, grant.scopes, client, context, grant.deviceToken);
+  passwordLogin(grant: PasswordGrantInput, client: Client | undefined, context: ActionContext): Promise<PasswordLogin> {
+    return this.tokens.passwordGrant(grant, client, context);
   }
 
   refreshGrant(
@@ -310,20 +303,47 @@ export class Portcullis {
     else await this.sessions.revoke(auth.session, 'logout', context, auth.user.username);
   }
 
-  /** Needs the current password; ends every other session and every access token issued before. */
-  async changeOwnPassword(auth: UserAuthContext, currentPassword: string, newPassword: string, context: ActionContext): Promise<void> {
-    if (!(await this.hasher.verify(auth.user.passwordHash, currentPassword))) {
+  /**
+   * Needs the current password; ends every other session and every access token issued before.
+   * A wrong current password counts as a failed login of the account from this address (the
+   * same backoff, buckets and challenge as the password grant), so a stolen session cannot
+   * guess the password faster than a login could.
+   */
+  async changeOwnPassword(
+    auth: UserAuthContext,
+    change: {
+      readonly currentPassword: string;
+      readonly newPassword: string;
+      readonly challengeSolution?: string | undefined;
+      /** As for the password grant: the tightest bucket, before the password is checked. */
+      readonly onRateCheck?: ((check: RateCheck) => void) | undefined;
+    },
+    context: ActionContext,
+  ): Promise<void> {
+    const user = auth.user;
+    const admission = this.loginGuard
+      ? await this.loginGuard.admit(
+          'password_change',
+          { username: user.username, usernameKey: user.usernameKey, deviceToken: undefined, tokenVersion: user.tokenVersion, challengeSolution: change.challengeSolution },
+          context,
+          async () => user.username,
+        )
+      : { ticket: undefined, rateCheck: await this.rateLimits.check({ action: 'password_change', username: user.username }, context) };
+    if (admission.rateCheck) change.onRateCheck?.(admission.rateCheck);
+    if (!(await this.hasher.verify(user.passwordHash, change.currentPassword))) {
+      if (admission.ticket) await this.loginGuard?.failed(admission.ticket);
       await this.audit.record({
         type: 'password.changed',
         outcome: 'failure',
-        actor: auth.user.username,
-        subject: auth.user.username,
+        actor: user.username,
+        subject: user.username,
         ip: context.ip,
         details: { reason: 'wrong_current_password' },
       });
       throw new WrongPasswordError();
     }
-    await this.users.setPassword(auth.user.username, newPassword, context, auth.session.id);
+    await this.users.setPassword(user.username, change.newPassword, context, auth.session.id);
+    if (admission.ticket) await this.loginGuard?.clear(admission.ticket);
   }
 
   /**

@@ -45,6 +45,11 @@ export interface RequestInfo {
 export interface TokenRequest extends RequestInfo {
   /** Narrow the token to these scopes (of those the account or the refreshed session holds). */
   readonly scopes?: readonly string[];
+  /**
+   * issueTokens: the solution of the `challenge` that a throttled attempt's error
+   * (LoginThrottledError or RateLimitedError) carried; it lets this attempt through to the password check.
+   */
+  readonly challengeSolution?: string;
 }
 
 export interface VerifyRequestOptions {
@@ -100,8 +105,12 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis):
       checkParameter('username', username, LIMITS.username.maxLength);
       checkParameter('password', password, LIMITS.password.maxLength);
       const context = actionContext(request);
-      await core.rateLimits.check({ action: 'token', username }, context);
-      return core.passwordGrant({ username, password, ...scopesOf(request) }, undefined, context);
+      // The rate limits, the login backoff and the challenge are core's, as for POST /token.
+      return core.passwordGrant(
+        { username, password, ...scopesOf(request), ...(request.challengeSolution === undefined ? {} : { challengeSolution: request.challengeSolution }) },
+        undefined,
+        context,
+      );
     },
     async refreshTokens(refreshToken: string, request: TokenRequest = {}) {
       checkParameter('refresh_token', refreshToken, LIMITS.refresh_token.maxLength);

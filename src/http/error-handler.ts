@@ -126,10 +126,13 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     setRateLimitHeaders(reply, error.check);
   }
   const oauth = (request.routeOptions.config as { oauth?: boolean } | undefined)?.oauth === true;
-  const body: Record<string, string> = { detail };
+  const body: Record<string, unknown> = { detail };
   if (oauth && mapping.oauthError) {
     body.error = mapping.oauthError;
     body.error_description = detail;
+  }
+  if ((error instanceof LoginThrottledError || error instanceof RateLimitedError) && error.challenge !== undefined) {
+    body.challenge = error.challenge;
   }
   return reply.code(mapping.status).type('application/json; charset=utf-8').send(body);
 }

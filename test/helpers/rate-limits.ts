@@ -51,7 +51,14 @@ export function rateHeaders(response: Response): RateHeaders {
 }
 
 /** A 429 as API.md gives it: Retry-After, the RateLimit-* headers, and the OAuth error body where the route is OAuth's. */
-export async function assertRateLimited(response: Response, expected: { limit: number; policy: string; oauth: boolean }): Promise<void> {
+/**
+ * A 429 of a bucket. `challenge`: a password attempt's refusal carries a login challenge
+ * (its content is random; its shape is checked by the login-challenge tests).
+ */
+export async function assertRateLimited(
+  response: Response,
+  expected: { limit: number; policy: string; oauth: boolean; challenge?: boolean },
+): Promise<void> {
   assert.equal(response.status, 429);
   const headers = rateHeaders(response);
   assert.ok(Number(headers.retryAfter) >= 1, `Retry-After ${headers.retryAfter}`);
@@ -59,7 +66,8 @@ export async function assertRateLimited(response: Response, expected: { limit: n
   assert.equal(headers.remaining, '0');
   assert.ok(Number(headers.reset) >= Number(headers.retryAfter), `RateLimit-Reset ${headers.reset}`);
   assert.equal(headers.policy, expected.policy);
-  const body = await response.json();
+  const { challenge, ...body } = (await response.json()) as Record<string, unknown>;
+  assert.equal(challenge !== undefined, expected.challenge === true, `a challenge: ${JSON.stringify(challenge)}`);
   assert.deepEqual(
     body,
     expected.oauth

@@ -249,7 +249,7 @@ describe('GET /openapi.json', () => {
   it('documents the error body the server sends', async () => {
     const error = ((doc.components as Json).schemas as Json).PortcullisError as Json;
     assert.deepEqual(error.required, ['detail']);
-    assert.deepEqual(Object.keys(error.properties as Json).sort(), ['detail', 'error', 'error_description']);
+    assert.deepEqual(Object.keys(error.properties as Json).sort(), ['challenge', 'detail', 'error', 'error_description']);
     const notAuthenticated = await server.fetch('/users/me');
     assert.deepEqual(await notAuthenticated.json(), { detail: 'Not authenticated' });
     const badLogin = await formPost(server, '/token', { username: 'nobody', password: 'wrong password' });

@@ -27,8 +27,9 @@ describe('rate limits (in-process)', () => {
     it('limits POST /token, /users, /revoke, /introspect and PUT /users/me/password, and nothing else', async () => {
       await signUp(server, 'walker', 'walker-password-1', {});
       const { access_token: token } = await passwordLogin(server, 'walker', 'walker-password-1', { headers: from(randomClientIp()) });
-      const routes: Array<[string, (ip: string) => Promise<Response>, boolean]> = [
-        ['POST /token', (ip) => formPostWith(server, '/token', { username: 'walker', password: 'wrong-password' }, from(ip)), true],
+      // [route, send, OAuth error body, a password attempt (its 429 carries a login challenge)]
+      const routes: Array<[string, (ip: string) => Promise<Response>, boolean, boolean?]> = [
+        ['POST /token', (ip) => formPostWith(server, '/token', { username: 'walker', password: 'wrong-password' }, from(ip)), true, true],
         ['POST /users', (ip) => jsonPost(server, '/users', { username: 'x', password: 'short' }, from(ip)), false],
         ['POST /revoke', (ip) => formPostWith(server, '/revoke', { token: 'x' }, from(ip)), true],
         ['POST /introspect', (ip) => formPostWith(server, '/introspect', { token: 'x' }, from(ip)), true],
@@ -41,9 +42,10 @@ describe('rate limits (in-process)', () => {
               body: JSON.stringify({ current_password: 'wrong-password', new_password: 'new-walker-password-2' }),
             }),
           false,
+          true,
         ],
       ];
-      for (const [label, send, oauth] of routes) {
+      for (const [label, send, oauth, challenge] of routes) {
         const ip = randomClientIp();
         for (let i = 0; i < 3; i += 1) {
           const response = await send(ip);
@@ -51,7 +53,7 @@ describe('rate limits (in-process)', () => {
           assert.notEqual(response.status, 429, `${label} #${i + 1}`);
           assert.equal(response.headers.get('ratelimit-limit'), '3', `${label} reports its bucket even when it fails otherwise`);
         }
-        await assertRateLimited(await send(ip), { limit: 3, policy: '3;w=3', oauth });
+        await assertRateLimited(await send(ip), { limit: 3, policy: '3;w=3', oauth, challenge: challenge === true });
       }
       // The bucket is the address's, across routes; other routes are not limited.
       const ip = randomClientIp();
@@ -94,7 +96,7 @@ describe('rate limits (in-process)', () => {
     it("trips for one account while another account from the same address still gets in", async () => {
       for (let i = 0; i < 3; i += 1) await passwordLogin(server, i === 1 ? 'ALICE' : 'alice', 'alice-password-1');
       const refused = await formPostWith(server, '/token', { username: 'Alice', password: 'alice-password-1' });
-      await assertRateLimited(refused, { limit: 3, policy: '3;w=3', oauth: true });
+      await assertRateLimited(refused, { limit: 3, policy: '3;w=3', oauth: true, challenge: true });
       const bob = await formPostWith(server, '/token', { username: 'bob', password: 'bob-password-12' });
       assert.equal(bob.status, 200);
       assert.equal(bob.headers.get('ratelimit-limit'), '3', 'the account bucket is the tighter one');
@@ -116,7 +118,7 @@ describe('rate limits (in-process)', () => {
           body: JSON.stringify({ current_password: 'guess', new_password: 'new-carol-password-2' }),
         });
       for (let i = 0; i < 2; i += 1) assert.equal((await change()).status, 400);
-      await assertRateLimited(await change(), { limit: 3, policy: '3;w=3', oauth: false });
+      await assertRateLimited(await change(), { limit: 3, policy: '3;w=3', oauth: false, challenge: true });
     });
   });
 

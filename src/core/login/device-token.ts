@@ -2,7 +2,8 @@
  * The "known good client" signal: after a successful password login the
  * client gets a device token bound to the account (an HMAC over the account's
  * key, a random device id and the time of issue, under a key derived from
- * SECRET_KEY). Presented again for that account, it lets the login be keyed by
+ * SECRET_KEY), and to the account's token version, so a password change
+ * retires every device token issued before it. Presented again for that account, it lets the login be keyed by
  * the device instead of the address, so an attacker hammering the account
  * from elsewhere does not slow the owner down.
  */
@@ -26,14 +27,14 @@ export class DeviceTokens {
   }
 
   /** `deviceId.issuedAtSeconds.mac`; keeps `deviceId` when given (a device that logs in again). */
-  issue(usernameKey: string, deviceId: string = randomBytes(DEVICE_ID_BYTES).toString('base64url')): string {
+  issue(usernameKey: string, tokenVersion: number, deviceId: string = randomBytes(DEVICE_ID_BYTES).toString('base64url')): string {
     const issuedAt = Math.floor(this.clock.now() / 1000);
-    return `${deviceId}.${issuedAt}.${this.mac(usernameKey, deviceId, issuedAt).toString('base64url')}`;
+    return `${deviceId}.${issuedAt}.${this.mac(usernameKey, tokenVersion, deviceId, issuedAt).toString('base64url')}`;
   }
 
-  /** The device id when `token` is a current token of this account; undefined otherwise. */
-  verify(token: string | undefined, usernameKey: string | undefined): string | undefined {
-    if (token === undefined || usernameKey === undefined) return undefined;
+  /** The device id when `token` is a current token of this account at this token version; undefined otherwise. */
+  verify(token: string | undefined, usernameKey: string | undefined, tokenVersion: number | undefined): string | undefined {
+    if (token === undefined || usernameKey === undefined || tokenVersion === undefined) return undefined;
     const match = TOKEN_PATTERN.exec(token);
     if (!match) return undefined;
     const [, deviceId, issued, mac] = match as unknown as [string, string, string, string];
@@ -41,12 +42,12 @@ export class DeviceTokens {
     const now = this.clock.now() / 1000;
     if (issuedAt > now + FUTURE_SKEW_SECONDS || now - issuedAt > DEVICE_TOKEN_TTL_SECONDS) return undefined;
     const given = Buffer.from(mac, 'base64url');
-    const expected = this.mac(usernameKey, deviceId, issuedAt);
+    const expected = this.mac(usernameKey, tokenVersion, deviceId, issuedAt);
     return given.length === expected.length && timingSafeEqual(given, expected) ? deviceId : undefined;
   }
 
-  private mac(usernameKey: string, deviceId: string, issuedAt: number): Buffer {
+  private mac(usernameKey: string, tokenVersion: number, deviceId: string, issuedAt: number): Buffer {
     // JSON keeps the fields apart whatever characters a username holds.
-    return createHmac('sha256', this.key).update(JSON.stringify(['device/v1', usernameKey, deviceId, issuedAt])).digest();
+    return createHmac('sha256', this.key).update(JSON.stringify(['device/v2', usernameKey, tokenVersion, deviceId, issuedAt])).digest();
   }
 }

@@ -11,6 +11,16 @@
  *   `sprayAccountsPerHour` distinct accounts within the last hour (a sliding
  *   window) is refused until enough of those failures are an hour old.
  *
+ * The guard also takes the attempt's tokens from the rate limits' buckets (the
+ * client address's, then the account's, spent only by an attempt nothing else
+ * refused, and never by a device that logged in to the account before).
+ *
+ * No throttle is a lockout: a refusal carries a proof-of-work challenge
+ * (login-challenge.ts) whose solution lets one attempt through to the password
+ * check. Its work doubles with the attack (the pair's failures past the free
+ * ones, the account's failures in the last hour, the source's sprayed
+ * accounts), up to a cap that bounds the owner's wait to one solve.
+ *
  * A refused attempt never reaches the password hash. Unknown usernames get
  * the same bookkeeping as real ones, so neither the answer nor its timing says
  * whether an account exists. Keys are HMACs under a key derived from
@@ -18,14 +28,19 @@
  * username field.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
+import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { LoginThrottledError } from '../errors.js';
+import { InvalidRequestError, LoginThrottledError, RateLimitedError } from '../errors.js';
 import type { LoginAttemptStore, LoginAttemptView } from '../ports.js';
 import { clientAddressKey } from '../rate-limit/client-address.js';
+import { RateLimits, type RateCheck } from '../rate-limit/rate-limits.js';
 import { DeviceTokens } from './device-token.js';
+import { CHALLENGE_LIFETIME_MS, type LoginChallenge, type LoginChallenges } from './login-challenge.js';
 
 export const SPRAY_WINDOW_MS = 3_600_000;
+/** An account's failures (from any source) are counted until an hour passes without one. */
+export const ACCOUNT_FAILURE_TTL_MS = 3_600_000;
 /** A throttle decision is audited at most once per key in this long. */
 export const THROTTLE_AUDIT_INTERVAL_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -38,6 +53,9 @@ export interface LoginGuardSettings {
 }
 
 export type ThrottleReason = 'backoff' | 'spraying';
+
+/** The password attempts the guard stands before: the password grant, and the current password of a password change. */
+export type GuardedAction = 'token' | 'password_change';
 
 /** What admit() found out, for failed() / succeeded() to use. */
 export interface LoginTicket {
@@ -55,7 +73,24 @@ export interface LoginAttemptInput {
   readonly username: string;
   readonly usernameKey: string | undefined;
   readonly deviceToken: string | undefined;
-  readonly ip: string | null;
+  /** The account's token version when it exists: device tokens are bound to it (a password change retires them). */
+  readonly tokenVersion: number | undefined;
+  /** The solution of a challenge this guard handed out earlier (the `challenge_solution` parameter). */
+  readonly challengeSolution?: string | undefined;
+}
+
+/** An admitted attempt: what failed()/succeeded() need, and the bucket closest to running out (for RateLimit-* headers). */
+export interface Admission {
+  readonly ticket: LoginTicket;
+  readonly rateCheck: RateCheck | undefined;
+  /** Let through by a solved challenge rather than by the throttles. */
+  readonly challenged: boolean;
+}
+
+/** 0 below `2 × unit`, then 1 more for each doubling of `count` (20 of 10 is 1, 40 is 2, 80 is 3, ...). */
+export function doublings(count: number, unit: number): number {
+  if (unit <= 0 || count < 2 * unit) return 0;
+  return Math.floor(Math.log2(count / unit));
 }
 
 /** Seconds a pair with `failures` failures waits after its last one (0: no wait). */
@@ -71,6 +106,11 @@ export interface LoginGuardDependencies {
   readonly secretKey: string;
   readonly clock: Clock;
   readonly audit: AuditLog;
+  /** The address and account buckets; undefined: none. */
+  readonly rateLimits: RateLimits | undefined;
+  readonly challenges: LoginChallenges;
+  /** The account bucket's burst: the account's failures in an hour before its challenges grow harder. */
+  readonly accountBurst: number;
 }
 
 export class LoginGuard {
@@ -90,44 +130,101 @@ export class LoginGuard {
   }
 
   /**
-   * Before the password is checked: LoginThrottledError when the attempt must
-   * wait. `subject` names the account for the audit log, or null when it does
-   * not exist; it is asked only when a decision is recorded.
+   * Before the password is checked: throws LoginThrottledError or RateLimitedError (each with a
+   * challenge) when the attempt must wait, InvalidRequestError for a malformed challenge solution.
+   * `subject` names the account for the audit log, or null when it does not exist; it is asked only
+   * when a decision is recorded.
    */
-  async admit(attempt: LoginAttemptInput, subject: () => Promise<string | null>): Promise<LoginTicket> {
-    const ticket = this.ticket(attempt);
+  async admit(
+    action: GuardedAction,
+    attempt: LoginAttemptInput,
+    context: ActionContext,
+    subject: () => Promise<string | null>,
+  ): Promise<Admission> {
+    const ticket = this.ticket(attempt, context.ip);
     const now = this.deps.clock.now();
+    // A solution that is not accepted (expired, used, another account's) is as good as none: the refusal brings a new challenge.
+    if (attempt.challengeSolution !== undefined) {
+      const check = await this.deps.challenges.check(attempt.challengeSolution, ticket.accountKey);
+      if (check.outcome === 'malformed') throw new InvalidRequestError('Malformed challenge_solution');
+      if (check.outcome === 'ok' && (await this.deps.store.claimOnce(`challenge:${check.id}`, now, CHALLENGE_LIFETIME_MS))) {
+        return { ticket, rateCheck: undefined, challenged: true };
+      }
+    }
+    const request = { action, username: attempt.username };
+    let ipCheck: RateCheck | undefined;
+    try {
+      ipCheck = await this.deps.rateLimits?.checkIp(request, context);
+    } catch (error) {
+      if (error instanceof RateLimitedError) throw new RateLimitedError(error.check, await this.challenge(ticket, undefined));
+      throw error;
+    }
     const view = await this.deps.store.inspect(ticket.pairKey, ticket.sourceKey, now, SPRAY_WINDOW_MS);
     const refusal = this.refusal(view, ticket, now);
     if (refusal) {
-      await this.report(refusal.reason, refusal.retryAfterSeconds, ticket, attempt.ip, subject);
-      throw new LoginThrottledError(refusal.retryAfterSeconds);
+      await this.report(refusal.reason, refusal.retryAfterSeconds, ticket, context.ip, subject);
+      throw new LoginThrottledError(refusal.retryAfterSeconds, await this.challenge(ticket, view));
     }
-    return ticket;
+    // The account's bucket is spent only by attempts nothing else refused, and never by a device that logged in to it before.
+    let accountCheck: RateCheck | undefined;
+    if (ticket.deviceId === undefined) {
+      try {
+        accountCheck = await this.deps.rateLimits?.checkAccount(request, context);
+      } catch (error) {
+        if (error instanceof RateLimitedError) throw new RateLimitedError(error.check, await this.challenge(ticket, view));
+        throw error;
+      }
+    }
+    return { ticket, rateCheck: RateLimits.tighter(ipCheck, accountCheck), challenged: false };
   }
 
+  /**
+   * The challenge for a refused attempt. Its level is the attack's: the pair's failures past the
+   * free ones (as the backoff doubles), the account's failures this hour past the account bucket's
+   * burst, the source's sprayed accounts past the limit (both by doublings).
+   */
+  private async challenge(ticket: LoginTicket, known: LoginAttemptView | undefined): Promise<LoginChallenge> {
+    const now = this.deps.clock.now();
+    const { settings, store, accountBurst } = this.deps;
+    const view = known ?? (await store.inspect(ticket.pairKey, ticket.sourceKey, now, SPRAY_WINDOW_MS));
+    const account = (await store.inspect(this.accountFailuresKey(ticket), ticket.sourceKey, now, SPRAY_WINDOW_MS)).failures?.count ?? 0;
+    const pairLevel = Math.max(0, (view.failures?.count ?? 0) - settings.freeFailures);
+    const accountLevel = doublings(account, accountBurst);
+    const sprayLevel = ticket.deviceId === undefined ? doublings(view.sprayAccounts, settings.sprayAccountsPerHour + 1) : 0;
+    return this.deps.challenges.issue(ticket.accountKey, Math.max(pairLevel, accountLevel, sprayLevel));
+  }
+
+  /** Counts a failure of the pair, of the account from any source (for the challenge's level) and of the source (spraying). */
   async failed(ticket: LoginTicket): Promise<void> {
-    await this.deps.store.recordFailure({
-      pairKey: ticket.pairKey,
-      sourceKey: ticket.sourceKey,
-      accountKey: ticket.accountKey,
-      nowMs: this.deps.clock.now(),
-      pairTtlMs: this.pairTtlMs,
-      sprayWindowMs: SPRAY_WINDOW_MS,
-    });
+    const record = { sourceKey: ticket.sourceKey, accountKey: ticket.accountKey, nowMs: this.deps.clock.now(), sprayWindowMs: SPRAY_WINDOW_MS };
+    await this.deps.store.recordFailure({ ...record, pairKey: ticket.pairKey, pairTtlMs: this.pairTtlMs });
+    // The same (source, account) again: the spraying count does not change.
+    await this.deps.store.recordFailure({ ...record, pairKey: this.accountFailuresKey(ticket), pairTtlMs: ACCOUNT_FAILURE_TTL_MS });
   }
 
-  /** Clears the pair's failures; the device token to hand the client (the same device id when it had one). */
-  async succeeded(ticket: LoginTicket, usernameKey: string): Promise<string> {
+  /**
+   * Clears the pair's failures (the account's stay: they measure the attack, not the owner); the
+   * device token to hand the client (the same device id when it had one), bound to `tokenVersion`.
+   */
+  async succeeded(ticket: LoginTicket, usernameKey: string, tokenVersion: number): Promise<string> {
+    await this.clear(ticket);
+    return this.devices.issue(usernameKey, tokenVersion, ticket.deviceId);
+  }
+
+  /** Forgets the pair's failures: the right password was given. */
+  async clear(ticket: LoginTicket): Promise<void> {
     await this.deps.store.clearFailures(ticket.pairKey);
-    return this.devices.issue(usernameKey, ticket.deviceId);
   }
 
-  private ticket(attempt: LoginAttemptInput): LoginTicket {
+  private accountFailuresKey(ticket: LoginTicket): string {
+    return this.opaque('account-failures', ticket.accountKey);
+  }
+
+  private ticket(attempt: LoginAttemptInput, ip: string | null): LoginTicket {
     const accountKey = this.opaque('account', attempt.usernameKey ?? `raw:${attempt.username.normalize('NFKC')}`);
-    const source = clientAddressKey(attempt.ip);
+    const source = clientAddressKey(ip);
     const sourceKey = this.opaque('source', source);
-    const deviceId = this.devices.verify(attempt.deviceToken, attempt.usernameKey);
+    const deviceId = this.devices.verify(attempt.deviceToken, attempt.usernameKey, attempt.tokenVersion);
     const pairKey = this.opaque('pair', accountKey, deviceId === undefined ? `ip:${source}` : `device:${deviceId}`);
     return { usernameKey: attempt.usernameKey, accountKey, pairKey, sourceKey, deviceId };
   }

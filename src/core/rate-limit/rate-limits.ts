@@ -59,17 +59,39 @@ export class RateLimits {
    * undefined when rate limits are off.
    */
   async check(request: RateLimitRequest, context: ActionContext): Promise<RateCheck | undefined> {
+    const ip = await this.checkIp(request, context);
+    if (ip === undefined || !ACCOUNT_LIMITED.has(request.action)) return ip;
+    const account = await this.checkAccount(request, context);
+    return RateLimits.tighter(ip, account);
+  }
+
+  /** Takes a token from the client address's bucket; RateLimitedError when it is empty, undefined when limits are off. */
+  async checkIp(request: RateLimitRequest, context: ActionContext): Promise<RateCheck | undefined> {
     const limiter = this.deps.limiter;
     if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return undefined;
-    const { ipLimit, accountLimit } = this.deps.settings;
+    const { ipLimit } = this.deps.settings;
     const ipKey = `ip:${clientAddressKey(context.ip)}`;
     const ip: RateCheck = { bucket: 'ip', settings: ipLimit, decision: await limiter.consume(ipKey, ipLimit) };
     if (!ip.decision.allowed) return this.refuse(ip, ipKey, request, context);
-    if (!ACCOUNT_LIMITED.has(request.action) || request.username === undefined || request.username === '') return ip;
+    return ip;
+  }
+
+  /** Takes a token from the account's bucket; RateLimitedError when it is empty, undefined when limits are off or no account is named. */
+  async checkAccount(request: RateLimitRequest, context: ActionContext): Promise<RateCheck | undefined> {
+    const limiter = this.deps.limiter;
+    if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return undefined;
+    if (request.username === undefined || request.username === '') return undefined;
+    const { accountLimit } = this.deps.settings;
     const accountKey = `account:${boundedKey(usernameKey(request.username))}`;
     const account: RateCheck = { bucket: 'account', settings: accountLimit, decision: await limiter.consume(accountKey, accountLimit) };
     if (!account.decision.allowed) return this.refuse(account, accountKey, request, context);
-    return share(account) < share(ip) ? account : ip;
+    return account;
+  }
+
+  /** The check closer to running out, for the RateLimit-* headers. */
+  static tighter(a: RateCheck | undefined, b: RateCheck | undefined): RateCheck | undefined {
+    if (a === undefined || b === undefined) return a ?? b;
+    return share(b) < share(a) ? b : a;
   }
 
   private async refuse(check: RateCheck, key: string, request: RateLimitRequest, context: ActionContext): Promise<never> {

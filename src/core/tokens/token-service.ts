@@ -9,6 +9,7 @@ import type { Invalidation } from '../auth-cache.js';
 import type { Client } from '../clients/client.js';
 import type { Clock } from '../clock.js';
 import type { LoginGuard } from '../login/login-guard.js';
+import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import {
   InactiveUserError,
   InvalidClientError,
@@ -41,6 +42,19 @@ export interface PasswordLogin {
   readonly deviceToken: string | undefined;
 }
 
+/** The password grant's parameters. */
+export interface PasswordGrantInput {
+  readonly username: string;
+  readonly password: string;
+  readonly scopes?: readonly string[] | undefined;
+  /** What the client kept from an earlier login (the device cookie). */
+  readonly deviceToken?: string | undefined;
+  /** The solution of the challenge a refused attempt was given (`challenge_solution`). */
+  readonly challengeSolution?: string | undefined;
+  /** Told the bucket closest to running out once the attempt is admitted, before the password is checked (RateLimit-* headers). */
+  readonly onRateCheck?: ((check: RateCheck) => void) | undefined;
+}
+
 export interface TokenServiceDependencies {
   readonly users: UserStore;
   readonly sessions: SessionStore;
@@ -52,8 +66,10 @@ export interface TokenServiceDependencies {
   readonly audit: AuditLog;
   readonly invalidation: Invalidation;
   readonly refreshReuseGraceSeconds: number;
-  /** Backoff and spraying defences; undefined = off. */
+  /** Backoff, spraying, the buckets and the challenge; undefined = off. */
   readonly loginGuard?: LoginGuard;
+  /** The buckets, used directly only when there is no login guard. */
+  readonly rateLimits?: RateLimits;
 }
 
 export class TokenService {
@@ -65,20 +81,21 @@ export class TokenService {
    * the login guard, a throttled attempt is refused before any hashing, and
    * unknown and known users go through the same bookkeeping.
    */
-  async passwordGrant(
-    username: string,
-    password: string,
-    requested: readonly string[] | undefined,
-    client: Client | undefined,
-    context: ActionContext,
-    deviceToken?: string,
-  ): Promise<PasswordLogin> {
+  async passwordGrant(grant: PasswordGrantInput, client: Client | undefined, context: ActionContext): Promise<PasswordLogin> {
     const { users, hasher, audit, loginGuard } = this.deps;
+    const { username, password } = grant;
     const key = loginKey(username);
-    const ticket = await loginGuard?.admit({ username, usernameKey: key, deviceToken, ip: context.ip }, async () =>
-      key === undefined ? null : ((await users.findByKey(key))?.username ?? null),
-    );
     const user = key === undefined ? undefined : await users.findByKey(key);
+    const admission = loginGuard
+      ? await loginGuard.admit(
+          'token',
+          { username, usernameKey: key, deviceToken: grant.deviceToken, tokenVersion: user?.tokenVersion, challengeSolution: grant.challengeSolution },
+          context,
+          async () => user?.username ?? null,
+        )
+      : { ticket: undefined, rateCheck: await this.deps.rateLimits?.check({ action: 'token', username }, context) };
+    if (admission.rateCheck) grant.onRateCheck?.(admission.rateCheck);
+    const ticket = admission.ticket;
     const valid = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !valid) {
       if (ticket) await loginGuard?.failed(ticket);
@@ -100,7 +117,7 @@ export class TokenService {
       const upgraded = await hasher.hash(password);
       await users.setPasswordHash(user.usernameKey, upgraded, this.deps.clock.now(), user.passwordHash);
     }
-    const scopes = grantScopes(user.scopes, requested);
+    const scopes = grantScopes(user.scopes, grant.scopes);
     const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context);
     await audit.record({
       type: 'login.success',
@@ -110,7 +127,7 @@ export class TokenService {
       ip: context.ip,
       details: { session: session.id, ...(client ? { client: client.id } : {}) },
     });
-    const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey) : undefined;
+    const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey, user.tokenVersion) : undefined;
     return { tokens: this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
   }
 

@@ -1,12 +1,12 @@
 /** POST /token (RFC 6749 §4.3, §4.4, §6), POST /revoke (RFC 7009), POST /introspect (RFC 7662). */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Client } from '../../core/clients/client.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
 import type { Portcullis, TokenTypeHint } from '../../core/portcullis.js';
 import { parseScopeParameter } from '../../core/tokens/scopes.js';
 import { clientCredentials } from '../plugins/client-auth.js';
 import { deviceTokenOf, setDeviceCookie } from '../plugins/device-cookie.js';
-import { rateLimit } from '../plugins/rate-limit.js';
+import { rateLimit, setRateLimitHeaders } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
 import {
   clientSecurity,
@@ -75,16 +75,16 @@ async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<v
 }
 
 /**
- * The account whose rate limit a /token request spends: the password grant's
- * username (the grant type may be left out, as in the guide), unless the
- * client is a device that has logged in as that account before.
+ * The rate limits of /token's other grants. A password grant's (the grant type may be left out,
+ * as in the guide) are core's: the login guard spends them with the backoff, and answers a
+ * refusal with a challenge.
  */
-function passwordGrantUsername(portcullis: Portcullis): (request: FastifyRequest) => string | undefined {
-  return (request) => {
+function otherGrantsRateLimit(portcullis: Portcullis): preHandlerAsyncHookHandler {
+  const limit = rateLimit(portcullis, 'token');
+  return async function (request, reply) {
     const body = (request.body ?? {}) as TokenBody;
     const grantType = body.grant_type === undefined || body.grant_type === '' ? 'password' : body.grant_type;
-    if (grantType !== 'password' || body.username === undefined) return undefined;
-    return portcullis.isKnownDevice(body.username, deviceTokenOf(request)) ? undefined : body.username;
+    if (grantType !== 'password') await limit.call(this, request, reply);
   };
 }
 
@@ -94,7 +94,7 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
     {
       bodyLimit: TOKEN_BODY_LIMIT_BYTES,
       config: { oauth: true },
-      preHandler: rateLimit(portcullis, 'token', passwordGrantUsername(portcullis)),
+      preHandler: otherGrantsRateLimit(portcullis),
       schema: {
         ...oauthEndpoint,
         operationId: 'token',
@@ -132,9 +132,15 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           const password = requireField(body, 'password');
           const scopes = requestedScopes(body);
           const client = await authenticatedClient(portcullis, request, body);
-          const deviceToken = deviceTokenOf(request);
           const login = await portcullis.passwordLogin(
-            { username, password, ...(scopes ? { scopes } : {}), ...(deviceToken ? { deviceToken } : {}) },
+            {
+              username,
+              password,
+              scopes,
+              deviceToken: deviceTokenOf(request),
+              challengeSolution: body.challenge_solution || undefined,
+              onRateCheck: (check) => setRateLimitHeaders(reply, check),
+            },
             client,
             context,
           );

@@ -1,11 +1,11 @@
 /** The signed-in user's routes: profile, sign-up, password, sessions, logout. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import { toPublicSession } from '../../core/sessions/session.js';
 import { toPublicUser } from '../../core/users/user.js';
 import { userAuth } from '../plugins/authenticate.js';
-import { rateLimit } from '../plugins/rate-limit.js';
+import { rateLimit, setRateLimitHeaders } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
 import { bearerSecurity, ERRORS, errorResponses, noContentSchema, TAGS } from '../schemas/common-schemas.js';
 import {
@@ -26,10 +26,6 @@ export const SIGN_UP_BODY_LIMIT_BYTES = 16 * 1024;
 /** What every route for the signed-in user shares in its schema. */
 const signedIn = { tags: [TAGS.users], security: bearerSecurity() };
 const signedInErrors = { 401: ERRORS.notAuthenticated, 403: ERRORS.userOnly };
-
-function signedInUsername(request: FastifyRequest): string {
-  return userAuth(request).user.username;
-}
 
 export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   app.get(
@@ -91,8 +87,9 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
     '/users/me/password',
     {
       bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
-      // After authentication (cheap, no hash): the token says whose account it is.
-      preHandler: [app.requireUser(), rateLimit(portcullis, 'password_change', signedInUsername)],
+      // After authentication (cheap, no hash): the token says whose account it is. The rate limits, the login
+      // backoff and the challenge are core's (changeOwnPassword), as for a login.
+      preHandler: app.requireUser(),
       schema: {
         ...signedIn,
         operationId: 'changePassword',
@@ -114,8 +111,12 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
       },
     },
     async (request, reply) => {
-      const { current_password: current, new_password: next } = request.body;
-      await portcullis.changeOwnPassword(userAuth(request), current, next, actionContext(request));
+      const { current_password: currentPassword, new_password: newPassword, challenge_solution: challengeSolution } = request.body;
+      await portcullis.changeOwnPassword(
+        userAuth(request),
+        { currentPassword, newPassword, challengeSolution: challengeSolution || undefined, onRateCheck: (check) => setRateLimitHeaders(reply, check) },
+        actionContext(request),
+      );
       return reply.code(204).send();
     },
   );

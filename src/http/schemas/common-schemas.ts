@@ -19,6 +19,17 @@ export const errorSchema = {
     detail: { type: 'string', description: 'What went wrong, for people' },
     error: { type: 'string', description: 'The OAuth 2.0 error code, e.g. invalid_grant' },
     error_description: { type: 'string', description: 'The same text as detail' },
+    challenge: {
+      type: 'object',
+      description:
+        'On a 429 of a password attempt (`POST /token`, `PUT /users/me/password`): an ALTCHA v2 proof-of-work challenge. ' +
+        'Send its solution as `challenge_solution` with the same attempt to be let through to the password check (docs/SECURITY.md).',
+      required: ['parameters', 'signature'],
+      properties: {
+        parameters: { type: 'object', additionalProperties: true },
+        signature: { type: 'string' },
+      },
+    },
   },
 } as const;
 
@@ -40,7 +51,7 @@ export const ERRORS = Object.freeze({
   userNotFound: 'No such user',
   tooLarge: 'Request body too large',
   mediaType: 'Unsupported Content-Type or charset',
-  rateLimited: 'Too many requests, or login backoff (`Retry-After`)',
+  rateLimited: 'Too many requests, or login backoff (`Retry-After`); on a password attempt with a `challenge` that lets it through',
   overloaded: 'Password hashing is overloaded (`Retry-After`)',
 });
 

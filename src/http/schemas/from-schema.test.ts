@@ -17,7 +17,7 @@ type Expect<T extends true> = T;
 
 export type Checks = [
   Expect<Equal<SignUpBody, { username: string; password: string; email?: string | null; full_name?: string | null }>>,
-  Expect<Equal<ChangePasswordBody, { current_password: string; new_password: string }>>,
+  Expect<Equal<ChangePasswordBody, { current_password: string; new_password: string; challenge_solution?: string }>>,
   Expect<Equal<SessionIdParams, { id: string }>>,
   Expect<Equal<LogoutQuery, { scope?: string }>>,
   Expect<
@@ -31,6 +31,7 @@ export type Checks = [
         client_id?: string;
         client_secret?: string;
         refresh_token?: string;
+        challenge_solution?: string;
       }
     >
   >,

@@ -8,67 +8,67 @@ export const TOOLCHAIN: { readonly ajv: string; readonly fastJsonStringify: stri
 
 /** Compilation fingerprint → index in VALIDATOR_MODULES. */
 export const VALIDATORS: Readonly<Record<string, number>> = {
-  'Qm7ZFRA_f92hMfU7zNPkvIIkrAHSPQYx': 0,
-  'c_rJSRPuY3IvvhRxsweCV87RdxzjvL-F': 1,
-  '1CcCdvwym3TU-HOyq9TvrIyks9u77m-g': 2,
-  'Wy90EJ7FWLnBtRM5IvmRxwQt9knmsEGz': 3,
-  'l9RdXpvsga6srYUC8_8ppk-uEX4gXGNu': 4,
-  'HFvIllevwNk1EgWiDJR1FYSMXiMX40DQ': 5,
-  '8hdC-iWWJfJ24tud16f1SlXAQtuCDVmy': 6,
-  'NpCoyj6BHZPTIA_6VwbPhiCanikEnogE': 7,
-  '93XThT_y7Y43U_g_L16CdY0H4_ouG0vc': 8,
-  '8ZpIBVmz8CFOriKvHz9eXS-yf3GSeuhL': 9,
-  'kdu99de0-F4xPKdtoGVKTXAF9rmiyJRl': 10,
-  'lQciEi3-MQdEvlZed4X3r0GvYuq7yQ-i': 11,
-  'mtVCPYu-aOQyuwqB-iamH_JvOEA0-gGb': 12,
+  'Kb-md9siZ2OxDfzDFEBl50XigDNQskym': 0,
+  '-DdsD15hNQJPzFaXmxkkZpSgc4AOCb3H': 1,
+  '6bzJ1G5zjIY00SEVliRxVmUa6mourT-v': 2,
+  'L3uZyUZxUlHgKfxVnfA9AXPIvfBpZZEz': 3,
+  'pfNEq6ByPVc_fNsEEahwVNx5ddOlPOd-': 4,
+  'YRdzxu9mtmMDZL6CZO1Mau_oCJuYnolG': 5,
+  'RjG9WIEretq-Lz0JKfW5D2dGLHq7Gv-o': 6,
+  'th8yhtLr0HAuIEjBX8KjYewBwvoTvhGp': 7,
+  '-paDVCYqClVqTKsemG7Gge1STpjJ7SQO': 8,
+  'T8wgXKy8cr8fX6MF6L2yjA-MyoL1f7l-': 9,
+  'f9ce3tl17BJq1dfZKOOJ6wGGMuF8Mijx': 10,
+  'd5U5-mSJ_cVv0kd7G0S9OZhwdsma2I0P': 11,
+  'p8oYTiNDiZWqldQXCyDlI9l14JCuuTSu': 12,
 };
 
 /** Compilation fingerprint → index in SERIALIZER_MODULES. */
 export const SERIALIZERS: Readonly<Record<string, number>> = {
-  'Kqf9Fgp3oVtlOfgHFuo69B76ANnbzjQd': 0,
-  't6JsJg2ulvOemwUFBfNXfFWFPtms32l6': 1,
-  'iV4R6DhlzkFiknikHW9lV97b_KNTvhU2': 1,
-  'r2YTTmdZVkaOjIRKn2DUpizCjnwxqxIT': 0,
-  'pc6E3R-_ZOx_cnY1s5R8M4LtU48l8ePM': 1,
-  '_RxVYtdCI93loEcOTgkZ0yezDbxd_ZtQ': 2,
-  'UILRxfgpC5M3YbQ47sEXgUrA8sJ-Frco': 3,
-  'lZcuhqCN4O4I6jtb6zDjeHAMuuvzx8sh': 4,
-  'yyNbUExRrDiCEotqEqv4JKJrsGbCz0Lp': 1,
-  'Aq09BgMt2cgdPL4e6FRi-sIaSEdQT42H': 1,
-  '9tOoKoIQYfP5a3OglgPFKuQPpx3iEylt': 1,
-  'OD7jgwWMhmeoSuHvdvsWpA1F6oqI-fK2': 1,
-  'wsc4cJxZXPiHZUCJmWHX1T2wUt1ABjm8': 1,
-  'ptmyQQpZas1ro0cWXhNJhmA5IVFfXWfX': 1,
-  'am_OWMl99WpgBiWAG4cibO56pTI5H5th': 5,
-  'VMRzpCq0Fsfks05JC2PElevyzPP3vxO3': 1,
-  'XeaGsSk8d23pRa51lUo-yTcSDiwCRyPL': 1,
-  'MBPHbN4Z-CqoZMa4_UyT5GQQCO-dsWfp': 6,
-  'Q5gBoNxVYHrMxv9E9jHgAYw-3LakPz_D': 7,
-  'LCbyKCz9gXZQ9JqjcaToiirZDfUDjPvo': 1,
-  'mCir2b0dmhudQPfvZYkCBI-DzsugIy63': 1,
-  '-YRRwyz_y-gM2-AmSWqUQDsXrr6x4Mpt': 7,
-  'b7yLaV0on3UXdfwHwLIHmYTRQONiBJTW': 1,
-  '-NIITtrpwZTrcnKUBiGdjnBhH7ELH2Nr': 1,
-  'SICFSYBq8ZLPRGp9L5sUSkZBqzmtzfpS': 1,
-  'VJFs_rT_JBkp0dquwbufOs4XgGniu2wg': 5,
-  'rWWEUTgWxvVy9jYuywg-fypbun9sMdE9': 1,
-  'jNBhu0569W3zYDsUrcf1tXUiEAC0NmBW': 8,
-  'kBAfub-NNl1_rFKS_O1-sDmdD0xZO0Jw': 1,
-  '8bX4FRSH9ICg1wXhfbC_XKZrzXttN6m4': 1,
-  'd88o-VYO8iFfrJZOEldZuX85EeXfbB08': 9,
-  'w91FBUoj0HbkQK577Tab0Z-qV_56dkxA': 1,
-  'kuQCWBjBjBQpr_RboZVNnIF_szetpDgy': 1,
-  'nPAnzmblaP5lXzywTDjhPdwn1-bCfCDt': 1,
-  'Qbn15MYp1oph-QHNxlNcIdnm655R-tNO': 7,
-  '6rP1L7rbvPb_i_1ai9tHGwUeRtecEeq6': 8,
-  '4xrQUg_dnXCM0iDnegkHaUhA8jBiyZ5h': 1,
-  'c1eCPLu3K33mNEktcG7BEEXBfjC-rVey': 10,
+  'LgHE4TH4ebgGin__Rav75_9QWQ8Mh_c-': 0,
+  'Tf8F7K3DM8Rv7LTuvnOooA3a1dTvw54E': 1,
+  'duzpQskDbVaK00d5UxEsgG7QXXEv_cLZ': 1,
+  '_Lbs8JZKub1dywFLBuK1nCwW2Ci4ejGu': 0,
+  'wQoBEJ2zialzg4krk93TyO8qlOXXaR1Z': 1,
+  'nuVtylWS452l0rJvgrASSfyUR4tl3NnQ': 2,
+  'DgECg4FvoYJEFvYP8iQ3sp5RmGi5qnij': 3,
+  'aLO39W3vprqYOu_kOcgK902jS8PVEZUs': 4,
+  'eAyJmQ5mqfxo9lKa_b19Pr6cp5JZvHeg': 1,
+  'B0CwQe_MhN_K7GKu11DvCcupkIaV7-lJ': 1,
+  'K6oLDPLR5LbkJ419zflIOHJTv2dADs7z': 1,
+  'IiUI4TfKZ9JgFZzgE0Fh04MdvgUiiM7m': 1,
+  'fudfD985dtw9DfUMW7xmZDxrILG1Fp-O': 1,
+  'HrD5YgB5I2s5Lly_hInej-gWQ-bM18Bg': 1,
+  'fy_ZT-imhrkXTOTdGaQPl5rCaixTvzbQ': 5,
+  'ms6cAXfEaiz5eFicMeFzLlINaa8TLiNF': 1,
+  'JxiHf82xMRd_W6-KPtCrf-pDsC3Yz5z7': 1,
+  'Vxhk5Fx-dWqaPZP5g-3LAnB0t1mdMCD9': 6,
+  'izzm3luuE0SIDFEI5-4DZbmJcummxXTX': 7,
+  'LSxI9Wg9KEQD39n5dWecXzseYgK6tg-s': 1,
+  'Y9mdaa8ci_PV-czjud8pHuoIgq8ne55_': 1,
+  'N4luc5OJp5yvlq4a643NMdC4SBvo5CYY': 7,
+  'Xf7Z3j_sF8U39BugydzEDIFs__Pb-9V8': 1,
+  'mX6bqrYQtQecBoKPGT9p0opQ0i__o5rp': 1,
+  'so4Az18Zhz_FZIe9bTIiwf3DWCVGv9FY': 1,
+  'WFToxae84Wl1xOt_aJoM_guGUc1WOcyq': 5,
+  'z6qnp_E3vXfXpKGjt6OzfERXD8UsorW3': 1,
+  'v9iAf5DBEGvW9P5k7b-r0Wy-wu2eRhAR': 8,
+  'F-VJrda_Cu-xgidqO4qKX6Qh8QfSE3G4': 1,
+  'dL-qe5BAFiTklYI1KMLzP3Un3IJIBEWe': 1,
+  'p5dRRZgBWzIV1ZjHZmqJXy-LkPEsC5qC': 9,
+  'VtroLCG85vb3PmZUvBlQwWKarOGOvh8i': 1,
+  'raVQmm56bFM6NItg0Y6WbjEQ646TVFm3': 1,
+  '0jyF-GYHAp0vk5duOJN9TvTFRSiGT23f': 1,
+  'XlvwPguObmxjGnfJPquIILcFeya-QRE9': 7,
+  'LUk3Bl7i1LxfFzY67q_EB_YyuDOoPAyH': 8,
+  'KafsJxcAORL0nXcEfyNaEXERr3ctibVI': 1,
+  'eDn5pgF23ao_wkFiJk9uNWFVeBNBZDmm': 10,
 };
 
 export const VALIDATOR_MODULES: readonly unknown[] = [
   // 0
   (module, exports, require) => {
-"use strict";module.exports = validate10;module.exports.default = validate10;const schema11 = {"type":"object","properties":{"grant_type":{"type":"string","maxLength":128,"description":"`password` (the default when absent), `refresh_token` or `client_credentials`"},"username":{"type":"string","maxLength":256,"description":"password grant"},"password":{"type":"string","maxLength":1024,"description":"password grant"},"scope":{"type":"string","maxLength":2048,"description":"Space-separated scopes to narrow the token to; absent: all the user (or client) holds"},"client_id":{"type":"string","maxLength":256,"description":"Optional for the password and refresh grants; or HTTP Basic"},"client_secret":{"type":"string","maxLength":512,"description":"With client_id; or HTTP Basic"},"refresh_token":{"type":"string","maxLength":1024,"description":"refresh_token grant"}}};const func2 = require("ajv/dist/runtime/ucs2length").default;function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){let vErrors = null;let errors = 0;if(errors === 0){if(data && typeof data == "object" && !Array.isArray(data)){if(data.grant_type !== undefined){let data0 = data.grant_type;const _errs1 = errors;if(errors === _errs1){if(typeof data0 === "string"){if(func2(data0) > 128){validate10.errors = [{instancePath:instancePath+"/grant_type",schemaPath:"#/properties/grant_type/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/grant_type",schemaPath:"#/properties/grant_type/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs1 === errors;}else {var valid0 = true;}if(valid0){if(data.username !== undefined){let data1 = data.username;const _errs3 = errors;if(errors === _errs3){if(typeof data1 === "string"){if(func2(data1) > 256){validate10.errors = [{instancePath:instancePath+"/username",schemaPath:"#/properties/username/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/username",schemaPath:"#/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs3 === errors;}else {var valid0 = true;}if(valid0){if(data.password !== undefined){let data2 = data.password;const _errs5 = errors;if(errors === _errs5){if(typeof data2 === "string"){if(func2(data2) > 1024){validate10.errors = [{instancePath:instancePath+"/password",schemaPath:"#/properties/password/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/password",schemaPath:"#/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs5 === errors;}else {var valid0 = true;}if(valid0){if(data.scope !== undefined){let data3 = data.scope;const _errs7 = errors;if(errors === _errs7){if(typeof data3 === "string"){if(func2(data3) > 2048){validate10.errors = [{instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs7 === errors;}else {var valid0 = true;}if(valid0){if(data.client_id !== undefined){let data4 = data.client_id;const _errs9 = errors;if(errors === _errs9){if(typeof data4 === "string"){if(func2(data4) > 256){validate10.errors = [{instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs9 === errors;}else {var valid0 = true;}if(valid0){if(data.client_secret !== undefined){let data5 = data.client_secret;const _errs11 = errors;if(errors === _errs11){if(typeof data5 === "string"){if(func2(data5) > 512){validate10.errors = [{instancePath:instancePath+"/client_secret",schemaPath:"#/properties/client_secret/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/client_secret",schemaPath:"#/properties/client_secret/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs11 === errors;}else {var valid0 = true;}if(valid0){if(data.refresh_token !== undefined){let data6 = data.refresh_token;const _errs13 = errors;if(errors === _errs13){if(typeof data6 === "string"){if(func2(data6) > 1024){validate10.errors = [{instancePath:instancePath+"/refresh_token",schemaPath:"#/properties/refresh_token/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/refresh_token",schemaPath:"#/properties/refresh_token/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs13 === errors;}else {var valid0 = true;}}}}}}}}else {validate10.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];return false;}}validate10.errors = vErrors;return errors === 0;}
+"use strict";module.exports = validate10;module.exports.default = validate10;const schema11 = {"type":"object","properties":{"grant_type":{"type":"string","maxLength":128,"description":"`password` (the default when absent), `refresh_token` or `client_credentials`"},"username":{"type":"string","maxLength":256,"description":"password grant"},"password":{"type":"string","maxLength":1024,"description":"password grant"},"scope":{"type":"string","maxLength":2048,"description":"Space-separated scopes to narrow the token to; absent: all the user (or client) holds"},"client_id":{"type":"string","maxLength":256,"description":"Optional for the password and refresh grants; or HTTP Basic"},"client_secret":{"type":"string","maxLength":512,"description":"With client_id; or HTTP Basic"},"refresh_token":{"type":"string","maxLength":1024,"description":"refresh_token grant"},"challenge_solution":{"type":"string","maxLength":4096,"description":"password grant: the solution of the `challenge` a refused (429) attempt carried, which lets this attempt through to the password check (base64 JSON `{challenge, solution}`, as the ALTCHA widget and `altcha-lib` produce; see docs/SECURITY.md)"}}};const func2 = require("ajv/dist/runtime/ucs2length").default;function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){let vErrors = null;let errors = 0;if(errors === 0){if(data && typeof data == "object" && !Array.isArray(data)){if(data.grant_type !== undefined){let data0 = data.grant_type;const _errs1 = errors;if(errors === _errs1){if(typeof data0 === "string"){if(func2(data0) > 128){validate10.errors = [{instancePath:instancePath+"/grant_type",schemaPath:"#/properties/grant_type/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/grant_type",schemaPath:"#/properties/grant_type/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs1 === errors;}else {var valid0 = true;}if(valid0){if(data.username !== undefined){let data1 = data.username;const _errs3 = errors;if(errors === _errs3){if(typeof data1 === "string"){if(func2(data1) > 256){validate10.errors = [{instancePath:instancePath+"/username",schemaPath:"#/properties/username/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/username",schemaPath:"#/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs3 === errors;}else {var valid0 = true;}if(valid0){if(data.password !== undefined){let data2 = data.password;const _errs5 = errors;if(errors === _errs5){if(typeof data2 === "string"){if(func2(data2) > 1024){validate10.errors = [{instancePath:instancePath+"/password",schemaPath:"#/properties/password/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/password",schemaPath:"#/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs5 === errors;}else {var valid0 = true;}if(valid0){if(data.scope !== undefined){let data3 = data.scope;const _errs7 = errors;if(errors === _errs7){if(typeof data3 === "string"){if(func2(data3) > 2048){validate10.errors = [{instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs7 === errors;}else {var valid0 = true;}if(valid0){if(data.client_id !== undefined){let data4 = data.client_id;const _errs9 = errors;if(errors === _errs9){if(typeof data4 === "string"){if(func2(data4) > 256){validate10.errors = [{instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs9 === errors;}else {var valid0 = true;}if(valid0){if(data.client_secret !== undefined){let data5 = data.client_secret;const _errs11 = errors;if(errors === _errs11){if(typeof data5 === "string"){if(func2(data5) > 512){validate10.errors = [{instancePath:instancePath+"/client_secret",schemaPath:"#/properties/client_secret/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/client_secret",schemaPath:"#/properties/client_secret/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs11 === errors;}else {var valid0 = true;}if(valid0){if(data.refresh_token !== undefined){let data6 = data.refresh_token;const _errs13 = errors;if(errors === _errs13){if(typeof data6 === "string"){if(func2(data6) > 1024){validate10.errors = [{instancePath:instancePath+"/refresh_token",schemaPath:"#/properties/refresh_token/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/refresh_token",schemaPath:"#/properties/refresh_token/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs13 === errors;}else {var valid0 = true;}if(valid0){if(data.challenge_solution !== undefined){let data7 = data.challenge_solution;const _errs15 = errors;if(errors === _errs15){if(typeof data7 === "string"){if(func2(data7) > 4096){validate10.errors = [{instancePath:instancePath+"/challenge_solution",schemaPath:"#/properties/challenge_solution/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];return false;}}else {validate10.errors = [{instancePath:instancePath+"/challenge_solution",schemaPath:"#/properties/challenge_solution/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs15 === errors;}else {var valid0 = true;}}}}}}}}}else {validate10.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];return false;}}validate10.errors = vErrors;return errors === 0;}
   },
   // 1
   (module, exports, require) => {
@@ -80,7 +80,7 @@ export const VALIDATOR_MODULES: readonly unknown[] = [
   },
   // 3
   (module, exports, require) => {
-"use strict";module.exports = validate13;module.exports.default = validate13;const schema14 = {"type":"object","required":["current_password","new_password"],"properties":{"current_password":{"type":"string","minLength":1,"maxLength":4096},"new_password":{"type":"string","minLength":1,"maxLength":4096}},"additionalProperties":false};const func2 = require("ajv/dist/runtime/ucs2length").default;function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){let vErrors = null;let errors = 0;if(errors === 0){if(data && typeof data == "object" && !Array.isArray(data)){let missing0;if(((data.current_password === undefined) && (missing0 = "current_password")) || ((data.new_password === undefined) && (missing0 = "new_password"))){validate13.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];return false;}else {const _errs1 = errors;for(const key0 in data){if(!((key0 === "current_password") || (key0 === "new_password"))){validate13.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];return false;break;}}if(_errs1 === errors){if(data.current_password !== undefined){let data0 = data.current_password;const _errs2 = errors;if(errors === _errs2){if(typeof data0 === "string"){if(func2(data0) > 4096){validate13.errors = [{instancePath:instancePath+"/current_password",schemaPath:"#/properties/current_password/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];return false;}else {if(func2(data0) < 1){validate13.errors = [{instancePath:instancePath+"/current_password",schemaPath:"#/properties/current_password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];return false;}}}else {validate13.errors = [{instancePath:instancePath+"/current_password",schemaPath:"#/properties/current_password/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs2 === errors;}else {var valid0 = true;}if(valid0){if(data.new_password !== undefined){let data1 = data.new_password;const _errs4 = errors;if(errors === _errs4){if(typeof data1 === "string"){if(func2(data1) > 4096){validate13.errors = [{instancePath:instancePath+"/new_password",schemaPath:"#/properties/new_password/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];return false;}else {if(func2(data1) < 1){validate13.errors = [{instancePath:instancePath+"/new_password",schemaPath:"#/properties/new_password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];return false;}}}else {validate13.errors = [{instancePath:instancePath+"/new_password",schemaPath:"#/properties/new_password/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs4 === errors;}else {var valid0 = true;}}}}}else {validate13.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];return false;}}validate13.errors = vErrors;return errors === 0;}
+"use strict";module.exports = validate13;module.exports.default = validate13;const schema14 = {"type":"object","required":["current_password","new_password"],"properties":{"current_password":{"type":"string","minLength":1,"maxLength":4096},"new_password":{"type":"string","minLength":1,"maxLength":4096},"challenge_solution":{"type":"string","maxLength":4096,"description":"The solution of the challenge a refused (429) attempt carried; see docs/SECURITY.md"}},"additionalProperties":false};const func2 = require("ajv/dist/runtime/ucs2length").default;function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){let vErrors = null;let errors = 0;if(errors === 0){if(data && typeof data == "object" && !Array.isArray(data)){let missing0;if(((data.current_password === undefined) && (missing0 = "current_password")) || ((data.new_password === undefined) && (missing0 = "new_password"))){validate13.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];return false;}else {const _errs1 = errors;for(const key0 in data){if(!(((key0 === "current_password") || (key0 === "new_password")) || (key0 === "challenge_solution"))){validate13.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];return false;break;}}if(_errs1 === errors){if(data.current_password !== undefined){let data0 = data.current_password;const _errs2 = errors;if(errors === _errs2){if(typeof data0 === "string"){if(func2(data0) > 4096){validate13.errors = [{instancePath:instancePath+"/current_password",schemaPath:"#/properties/current_password/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];return false;}else {if(func2(data0) < 1){validate13.errors = [{instancePath:instancePath+"/current_password",schemaPath:"#/properties/current_password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];return false;}}}else {validate13.errors = [{instancePath:instancePath+"/current_password",schemaPath:"#/properties/current_password/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs2 === errors;}else {var valid0 = true;}if(valid0){if(data.new_password !== undefined){let data1 = data.new_password;const _errs4 = errors;if(errors === _errs4){if(typeof data1 === "string"){if(func2(data1) > 4096){validate13.errors = [{instancePath:instancePath+"/new_password",schemaPath:"#/properties/new_password/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];return false;}else {if(func2(data1) < 1){validate13.errors = [{instancePath:instancePath+"/new_password",schemaPath:"#/properties/new_password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];return false;}}}else {validate13.errors = [{instancePath:instancePath+"/new_password",schemaPath:"#/properties/new_password/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs4 === errors;}else {var valid0 = true;}if(valid0){if(data.challenge_solution !== undefined){let data2 = data.challenge_solution;const _errs6 = errors;if(errors === _errs6){if(typeof data2 === "string"){if(func2(data2) > 4096){validate13.errors = [{instancePath:instancePath+"/challenge_solution",schemaPath:"#/properties/challenge_solution/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];return false;}}else {validate13.errors = [{instancePath:instancePath+"/challenge_solution",schemaPath:"#/properties/challenge_solution/type",keyword:"type",params:{type: "string"},message:"must be string"}];return false;}}var valid0 = _errs6 === errors;}else {var valid0 = true;}}}}}}else {validate13.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];return false;}}validate13.errors = vErrors;return errors === 0;}
   },
   // 4
   (module, exports, require) => {
@@ -248,6 +248,82 @@ const asInteger = serializer.asInteger.bind(serializer)
     
   
     
+      // "PortcullisError#/properties/challenge/properties/parameters"
+      function anonymous2 (input) {
+        const obj = (input && typeof input.toJSON === 'function')
+    ? input.toJSON()
+    : input
+  
+        if (obj === null) return JSON_STR_EMPTY_OBJECT
+        let json = ''
+
+        let addComma_7 = false
+
+    for (const key of Object.keys(obj)) {
+      
+      const value = obj[key]
+      if (
+        value === undefined ||
+        typeof value === 'function' ||
+        typeof value === 'symbol'
+      ) continue
+  
+        json += addComma_7 ? JSON_STR_COMMA : ((addComma_7 = true), JSON_STR_BEGIN_OBJECT)
+        json += asString(key) + JSON_STR_COLONS + JSON.stringify(value)
+      
+    }
+  if (!addComma_7) json += JSON_STR_BEGIN_OBJECT
+
+return json + JSON_STR_END_OBJECT
+
+      }
+    
+
+      // "PortcullisError#/properties/challenge"
+      function anonymous1 (input) {
+        const obj = (input && typeof input.toJSON === 'function')
+    ? input.toJSON()
+    : input
+  
+        if (obj === null) return JSON_STR_EMPTY_OBJECT
+        let json = ''
+
+        
+      const value_parameters_6 = obj["parameters"]
+      if (value_parameters_6 !== undefined) {
+        json += "{\"parameters\":"
+        json += anonymous2(value_parameters_6)
+      } else {
+        throw new Error('"parameters" is required!')
+      }
+      
+      const value_signature_8 = obj["signature"]
+      if (value_signature_8 !== undefined) {
+        json += ",\"signature\":"
+        
+        if (typeof value_signature_8 !== 'string') {
+          if (value_signature_8 === null) {
+            json += JSON_STR_EMPTY_STRING
+          } else if (value_signature_8 instanceof Date) {
+            json += asDateTime(value_signature_8)
+          } else if (value_signature_8 instanceof RegExp) {
+            json += asString(value_signature_8.source)
+          } else {
+            json += asString(value_signature_8.toString())
+          }
+        } else {
+          json += asString(value_signature_8)
+        }
+        
+      } else {
+        throw new Error('"signature" is required!')
+      }
+      
+return json + JSON_STR_END_OBJECT
+
+      }
+    
+
       // "PortcullisError#"
       function anonymous0 (input) {
         const obj = (input && typeof input.toJSON === 'function')
@@ -318,6 +394,12 @@ const asInteger = serializer.asInteger.bind(serializer)
           json += asString(value_error_description_3)
         }
         
+      }
+
+      const value_challenge_4 = obj["challenge"]
+      if (value_challenge_4 !== undefined) {
+        json += ",\"challenge\":"
+        json += anonymous1(value_challenge_4)
       }
 
 return json + JSON_STR_END_OBJECT

@@ -23,6 +23,13 @@ export const tokenBodySchema = {
     client_id: { type: 'string', maxLength: 256, description: 'Optional for the password and refresh grants; or HTTP Basic' },
     client_secret: { type: 'string', maxLength: 512, description: 'With client_id; or HTTP Basic' },
     refresh_token: { type: 'string', maxLength: 1024, description: 'refresh_token grant' },
+    challenge_solution: {
+      type: 'string',
+      maxLength: 4096,
+      description:
+        'password grant: the solution of the `challenge` a refused (429) attempt carried, which lets this attempt through ' +
+        'to the password check (base64 JSON `{challenge, solution}`, as the ALTCHA widget and `altcha-lib` produce; see docs/SECURITY.md)',
+    },
   },
 } as const;
 

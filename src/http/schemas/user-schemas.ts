@@ -35,6 +35,11 @@ export const changePasswordBodySchema = {
   properties: {
     current_password: { type: 'string', minLength: 1, maxLength: 4096 },
     new_password: { type: 'string', minLength: 1, maxLength: 4096 },
+    challenge_solution: {
+      type: 'string',
+      maxLength: 4096,
+      description: 'The solution of the challenge a refused (429) attempt carried; see docs/SECURITY.md',
+    },
   },
   additionalProperties: false,
 } as const;
