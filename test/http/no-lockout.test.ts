@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { challengeOf, solve } from '../helpers/challenge.js';
+import { runScript } from '../helpers/script.js';
 import { formPostWith } from '../helpers/lifecycle.js';
 import { from, randomClientIp } from '../helpers/rate-limits.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -39,7 +40,7 @@ describe('no lockout (default limits)', () => {
       RATE_LIMIT_ACCOUNT_BURST: '10',
       LOGIN_CHALLENGE_WORK: '1000',
     });
-    for (const name of ['victim', 'slow-victim', 'colleague', 'flooded', 'changer', 'guessed']) {
+    for (const name of ['victim', 'slow-victim', 'colleague', 'flooded', 'changer', 'guessed', 'example-user']) {
       await server.portcullis.users.create({ username: name, password: PASSWORD });
     }
   });
@@ -128,6 +129,16 @@ describe('no lockout (default limits)', () => {
     }
     // Each failure past the free ones doubles the work, up to LOGIN_CHALLENGE_MAX_DOUBLINGS (5).
     assert.deepEqual(levels, [0, 1, 2, 3, 4, 5, 5]);
+  });
+
+  it('the client example (examples/challenge-client/login.mjs) logs in through a challenge', async () => {
+    // The address of the test client (127.0.0.1, a trusted proxy here that sends no X-Forwarded-For) is backed off for this account.
+    for (let i = 0; i < 3; i += 1) await formPostWith(server, '/token', { username: 'example-user', password: `guess-${i}` });
+    assert.equal((await formPostWith(server, '/token', { username: 'example-user', password: PASSWORD })).status, 429);
+    const { code, stdout, stderr } = await runScript('examples/challenge-client/login.mjs', [server.url, 'example-user', PASSWORD]);
+    assert.equal(code, 0, `${stdout}\n${stderr}`);
+    assert.match(stderr, /solving the login challenge/);
+    assert.equal(typeof (JSON.parse(stdout) as { access_token?: unknown }).access_token, 'string');
   });
 
   it('a device cookie stops counting once the password changes', async () => {
