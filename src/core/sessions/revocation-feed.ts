@@ -20,7 +20,7 @@ import type { RevocationFeedStore } from '../ports.js';
  */
 export const REVOCATION_MARGIN_SECONDS = 60;
 
-/** The longest ACCESS_TOKEN_EXPIRE_MINUTES and CLOCK_TOLERANCE_SECONDS loadConfig accepts (config.test.ts holds them to it). */
+/** The longest ACCESS_TOKEN_EXPIRE_MINUTES and CLOCK_TOLERANCE_SECONDS loadConfig accepts (revocation-feed.test.ts holds them to it). */
 export const LONGEST_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 export const LONGEST_CLOCK_TOLERANCE_SECONDS = 300;
 
