@@ -10,13 +10,25 @@ import type { ChangeBus } from './change-bus.js';
 import { ClientService } from './clients/client-service.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { AuditStore, ChangeSource, ClientStore, KeyStore, PasswordHasher, SessionStore, StorageHealth, UserStore } from './ports.js';
+import type {
+  AuditStore,
+  ChangeSource,
+  ClientStore,
+  KeyStore,
+  PasswordHasher,
+  RevocationFeedStore,
+  SessionStore,
+  StorageHealth,
+  UserStore,
+} from './ports.js';
 import { SessionService } from './sessions/session-service.js';
 import { UserService } from './users/user-service.js';
 
 export interface Stores {
   readonly users: UserStore;
   readonly sessions: SessionStore;
+  /** The log of revoked sessions that the SessionStore writes, for GET /revocations. */
+  readonly revocations: RevocationFeedStore;
   readonly clients: ClientStore;
   readonly audit: AuditStore;
   readonly keys: KeyStore;

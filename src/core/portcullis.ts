@@ -25,6 +25,7 @@ import { LoginGuard } from './login/login-guard.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
 import { RateLimits, type RateCheck } from './rate-limit/rate-limits.js';
 import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
+import { readRevocationFeed, type RevocationFeedResponse } from './sessions/revocation-feed.js';
 import { isSessionActive, type Session } from './sessions/session.js';
 import type { SessionService } from './sessions/session-service.js';
 import { secretMatches } from './secrets.js';
@@ -373,6 +374,15 @@ export class Portcullis {
       if (answer) return answer;
     }
     return inactive;
+  }
+
+  /**
+   * GET /revocations: sessions revoked after the cursor `since`, for resource
+   * servers that verify tokens themselves. Only authenticated clients may read it.
+   */
+  revocationFeed(since: string | undefined, limit: string | undefined, client: Client | undefined): Promise<RevocationFeedResponse> {
+    if (!client) throw new InvalidClientError('Client authentication is required for the revocation feed');
+    return readRevocationFeed(this.stores.revocations, this.config, this.clock.now(), since, limit);
   }
 
   ready(): Promise<void> {

@@ -110,10 +110,49 @@ export interface SessionStore {
   }): Promise<boolean>;
   /** false when no such session or already revoked. */
   revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean>;
-  /** Revokes every active session of the user (but `exceptId`); returns the ids revoked. */
-  revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]>;
+  /**
+   * Revokes every active session of the user; returns the ids revoked. With
+   * `keep`, that session goes on, but its tokens below `minTokenVersion` are
+   * revoked (a password change: the revocation feed tells resource servers).
+   */
+  revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, keep?: KeptSession): Promise<string[]>;
   /** Revokes every active session opened by the client; returns the ids revoked. */
   revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]>;
+}
+
+/** The session a revocation of all of a user's sessions spares, and the token version its tokens need from now on. */
+export interface KeptSession {
+  readonly sessionId: string;
+  readonly minTokenVersion: number;
+}
+
+/** An entry of the revocation feed: every token of the session, or only those whose `ver` is below `minTokenVersion`. */
+export interface RevokedSession {
+  readonly sessionId: string;
+  readonly minTokenVersion?: number;
+}
+
+/** A page of the revocation feed. */
+export interface RevocationPage {
+  /** Everything up to this number is in this page or was in earlier ones; pass it back as `since`. */
+  readonly cursor: number;
+  /** The page starts from the beginning (no cursor, or one the log no longer continues from), not from `since`. */
+  readonly full: boolean;
+  /** More entries follow: ask again with `cursor` at once. */
+  readonly more: boolean;
+  readonly sessions: readonly RevokedSession[];
+}
+
+/**
+ * The log of revoked sessions behind GET /revocations, written by the
+ * SessionStore in the transaction of each revocation, numbered in commit order.
+ */
+export interface RevocationFeedStore {
+  /**
+   * Entries after `since` (undefined: from the start) revoked at or after
+   * `revokedSinceMs`, at most `limit`, oldest first.
+   */
+  read(since: number | undefined, revokedSinceMs: number, limit: number): Promise<RevocationPage>;
 }
 
 export interface ClientStore {

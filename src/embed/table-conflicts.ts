@@ -19,6 +19,8 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   clients: '0002-lifecycle',
   audit_events: '0002-lifecycle',
   signing_keys: '0003-signing-keys',
+  session_revocations: '0004-revocation-feed',
+  revocation_sequence: '0004-revocation-feed',
 });
 
 export class TableConflictError extends Error {

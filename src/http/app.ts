@@ -20,6 +20,7 @@ import type { PortcullisMetrics } from './metrics/portcullis-metrics.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
@@ -134,6 +135,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerHealthRoutes(app, portcullis);
   registerDiscoveryRoutes(app, portcullis);
   registerTokenRoutes(app, portcullis);
+  registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
 }

@@ -4,7 +4,12 @@
  * body's human string, as the Portcullis server words it) and
  * `wwwAuthenticate` (RFC 6750 §3). Messages never contain the token.
  */
-export type VerifierErrorCode = 'ERR_NO_TOKEN' | 'ERR_INVALID_TOKEN' | 'ERR_INSUFFICIENT_SCOPE' | 'ERR_JWKS_UNAVAILABLE';
+export type VerifierErrorCode =
+  | 'ERR_NO_TOKEN'
+  | 'ERR_INVALID_TOKEN'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_JWKS_UNAVAILABLE'
+  | 'ERR_REVOCATIONS_UNAVAILABLE';
 
 export abstract class VerifierError extends Error {
   abstract readonly code: VerifierErrorCode;
@@ -48,6 +53,18 @@ export class InvalidTokenError extends VerifierError {
   }
 }
 
+/**
+ * A well-signed token whose session the revocation feed lists as revoked
+ * (logged out, ended, its user disabled or removed, or its password changed
+ * since the token was issued). An InvalidTokenError (`ERR_INVALID_TOKEN`,
+ * 401), answered as the Portcullis server answers a revoked token.
+ */
+export class RevokedTokenError extends InvalidTokenError {
+  constructor() {
+    super('session revoked');
+  }
+}
+
 /** A valid token that lacks one of the scopes the resource needs. */
 export class InsufficientScopeError extends VerifierError {
   readonly code = 'ERR_INSUFFICIENT_SCOPE';
@@ -69,6 +86,23 @@ export class InsufficientScopeError extends VerifierError {
  */
 export class JwksUnavailableError extends VerifierError {
   readonly code = 'ERR_JWKS_UNAVAILABLE';
+  readonly status = 503;
+  readonly detail = 'Service temporarily unavailable';
+  readonly wwwAuthenticate = undefined;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The revocation feed has not answered for longer than `maxStalenessSeconds`
+ * (or not yet at all), and the verifier is set to refuse tokens then
+ * (`whenStale: 'refuse'`, the default): it cannot tell whether the token's
+ * session was revoked. The token may well be valid, hence 503, not 401.
+ */
+export class RevocationsUnavailableError extends VerifierError {
+  readonly code = 'ERR_REVOCATIONS_UNAVAILABLE';
   readonly status = 503;
   readonly detail = 'Service temporarily unavailable';
   readonly wwwAuthenticate = undefined;

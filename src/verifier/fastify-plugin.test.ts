@@ -85,6 +85,25 @@ describe('portcullisVerifier (Fastify plugin)', () => {
     await down.close();
   });
 
+  it('answers 503 while its revocation feed cannot be reached, logging that through the app', async () => {
+    const lines: string[] = [];
+    const stream = { write: (line: string) => void lines.push(line) };
+    const down = Fastify({ logger: { level: 'warn', stream } });
+    await down.register(portcullisVerifier, {
+      secret: SECRET,
+      issuer: ISSUER,
+      revocations: { url: `${await deadUrl()}/revocations`, clientId: 'pc_rs', clientSecret: 'secret' },
+    });
+    down.get('/me', { preHandler: down.requireAuth() }, async () => ({}));
+    const response = await down.inject({ url: '/me', headers: { authorization: `Bearer ${await token({ sid: 's1', ver: 0 })}` } });
+    assert.equal(response.statusCode, 503);
+    assert.deepEqual(response.json(), { detail: 'Service temporarily unavailable' });
+    assert.equal(response.headers['retry-after'], '1');
+    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    assert.ok(messages.some((message) => /the revocation feed failed/.test(message)), messages.join('\n'));
+    await down.close();
+  });
+
   it('fails registration on bad options', async () => {
     const bad = Fastify();
     await assert.rejects(async () => {

@@ -39,8 +39,22 @@ export function sendVerifierError(error: VerifierError, reply: FastifyReply): Fa
   return reply.code(error.status).type('application/json; charset=utf-8').send({ detail: error.detail });
 }
 
+/** The options, with the revocation feed's outages logged through the app's logger unless a log is given. */
+function withAppLog(fastify: FastifyInstance, options: VerifierOptions): VerifierOptions {
+  const revocations = options.revocations;
+  if (revocations === undefined || revocations === null || revocations.log !== undefined) return options;
+  return { ...options, revocations: { ...revocations, log: (message: string) => fastify.log.warn(message) } };
+}
+
 async function plugin(fastify: FastifyInstance, options: PortcullisVerifierOptions): Promise<void> {
-  const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
+  let verifier: Verifier;
+  if ('verifier' in options) {
+    verifier = options.verifier;
+  } else {
+    verifier = createVerifier(withAppLog(fastify, options));
+    // One the plugin made, the plugin stops (its revocation feed) with the app; a verifier passed in stays its owner's.
+    fastify.addHook('onClose', async () => verifier.close());
+  }
   fastify.decorateRequest('verifiedToken', undefined);
   fastify.decorate('requireAuth', (scopes: readonly string[] = []): preHandlerAsyncHookHandler => {
     const requiredScopes = checkScopes(scopes, 'requireAuth scopes'); // a bad scope fails at route definition

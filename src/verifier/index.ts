@@ -2,7 +2,8 @@
  * The verifier library for resource servers (`portcullis/verifier`): verify
  * Portcullis access tokens with the issuer's JWKS or the shared secret.
  * Loads jose and nothing else of Portcullis; the Fastify plugin needs only
- * Fastify's types.
+ * Fastify's types. With the `revocations` option it also follows the
+ * server's revocation feed (GET /revocations).
  */
 export { createVerifier, ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, type Verifier, type VerifyOptions } from './verifier.js';
 export { assertScopes, parseScope, type VerifiedToken } from './claims.js';
@@ -13,6 +14,8 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   JwksUnavailableError,
+  RevokedTokenError,
+  RevocationsUnavailableError,
   type VerifierErrorCode,
 } from './errors.js';
 export {
@@ -22,7 +25,10 @@ export {
   type HmacAlgorithm,
   type IssuerVerifierOptions,
   type JwksVerifierOptions,
+  type RevocationFeedOptions,
   type SecretVerifierOptions,
+  type VerifierClock,
   type VerifierOptions,
 } from './options.js';
+export type { RevocationFeed, RevocationFeedStats, RevocationSyncResult } from './revocation-feed.js';
 export { portcullisVerifier, sendVerifierError, type PortcullisVerifierOptions } from './fastify-plugin.js';

@@ -27,6 +27,41 @@ export const DEFAULT_HMAC_ALGORITHMS: readonly HmacAlgorithm[] = HMAC_ALGORITHMS
 /** The Portcullis server refuses a shorter SECRET_KEY; a shorter one here is a mistake. */
 export const MIN_SECRET_BYTES = 32;
 
+/**
+ * Following the server's revocation feed (GET /revocations), so that a token
+ * of a revoked session (logout, a disabled or removed user, a password change)
+ * is refused within about `intervalMs` instead of being accepted until it
+ * expires. The feed needs a service client (`portcullis clients add`).
+ */
+export interface RevocationFeedOptions {
+  /** The service client's id and secret (HTTP Basic). */
+  clientId: string;
+  clientSecret: string;
+  /** Default `{issuer}/revocations`. */
+  url?: string | URL;
+  /** How often to ask. Default 2000. */
+  intervalMs?: number;
+  /** The feed is stale once it has not answered for this long (then `whenStale` applies). Default 30; more than `intervalMs`. */
+  maxStalenessSeconds?: number;
+  /**
+   * While the feed is stale: `'refuse'` (the default) answers every token
+   * with a session 503 (RevocationsUnavailableError); `'accept'` accepts
+   * tokens that verify and logs a warning once per outage. Tokens listed
+   * before the feed went quiet are refused either way.
+   */
+  whenStale?: 'refuse' | 'accept';
+  /** Timeout of each request. Default 5000. */
+  fetchTimeoutMs?: number;
+  /** Where the feed's outages and recoveries are reported. Default console.error (stderr); the Fastify plugin uses the app's logger. */
+  log?: (message: string) => void;
+}
+
+/** The verifier's time source. */
+export interface VerifierClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
 interface CommonOptions {
   /** The `iss` every token must carry, exactly (the server's ISSUER). */
   issuer: string;
@@ -36,6 +71,10 @@ interface CommonOptions {
   requiredScopes?: readonly string[];
   /** Leeway for `exp`, `nbf` and `iat`. Default 5. */
   clockToleranceSeconds?: number;
+  /** Follow the server's revocation feed; without it a revoked session's tokens are accepted until they expire. */
+  revocations?: RevocationFeedOptions;
+  /** The time for `exp`/`nbf` and the revocation feed's staleness; default the system clock. For tests. */
+  clock?: VerifierClock;
 }
 
 interface RemoteKeyOptions extends CommonOptions {
@@ -70,11 +109,24 @@ export interface SecretVerifierOptions extends CommonOptions {
 
 export type VerifierOptions = IssuerVerifierOptions | JwksVerifierOptions | SecretVerifierOptions;
 
+export interface NormalizedRevocations {
+  readonly url: URL;
+  /** The `Authorization: Basic` header value. */
+  readonly authorization: string;
+  readonly intervalMs: number;
+  readonly maxStalenessMs: number;
+  readonly whenStale: 'refuse' | 'accept';
+  readonly fetchTimeoutMs: number;
+  readonly log: (message: string) => void;
+}
+
 interface NormalizedCommon {
   readonly issuer: string;
   readonly audience: string | undefined;
   readonly requiredScopes: readonly string[];
   readonly clockToleranceSeconds: number;
+  readonly revocations: NormalizedRevocations | undefined;
+  readonly clock: VerifierClock;
 }
 
 export interface NormalizedRemote extends NormalizedCommon {
@@ -139,6 +191,50 @@ function httpUrl(value: string | URL, name: string): URL {
   return url;
 }
 
+const systemClock: VerifierClock = Object.freeze({ now: () => Date.now() });
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
+  return value;
+}
+
+function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string`);
+  return value;
+}
+
+function normalizeRevocations(options: RevocationFeedOptions | undefined, issuer: string): NormalizedRevocations | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw new TypeError('revocations must be an object');
+  const clientId = nonEmptyString(options.clientId, 'revocations.clientId');
+  const clientSecret = nonEmptyString(options.clientSecret, 'revocations.clientSecret');
+  const url = httpUrl(options.url ?? `${issuer.replace(/\/+$/, '')}/revocations`, options.url === undefined ? 'issuer (for revocations.url)' : 'revocations.url');
+  const intervalMs = positiveInteger(options.intervalMs, 2000, 'revocations.intervalMs');
+  const maxStalenessMs = nonNegative(options.maxStalenessSeconds, 30, 'revocations.maxStalenessSeconds') * 1000;
+  if (maxStalenessMs <= intervalMs) throw new TypeError('revocations.maxStalenessSeconds must be longer than revocations.intervalMs');
+  const whenStale = options.whenStale ?? 'refuse';
+  if (whenStale !== 'refuse' && whenStale !== 'accept') throw new TypeError("revocations.whenStale must be 'refuse' or 'accept'");
+  if (options.log !== undefined && typeof options.log !== 'function') throw new TypeError('revocations.log must be a function');
+  // RFC 6749 §2.3.1: each part form-urlencoded, then base64.
+  const basic = btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`);
+  return Object.freeze({
+    url,
+    authorization: `Basic ${basic}`,
+    intervalMs,
+    maxStalenessMs,
+    whenStale,
+    fetchTimeoutMs: positiveInteger(options.fetchTimeoutMs, 5000, 'revocations.fetchTimeoutMs'),
+    log: options.log ?? ((message: string) => console.error(message)),
+  });
+}
+
+function checkClock(clock: VerifierClock | undefined): VerifierClock {
+  if (clock === undefined) return systemClock;
+  if (clock === null || typeof clock.now !== 'function') throw new TypeError('clock must have a now() method');
+  return clock;
+}
+
 export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('verifier options must be an object');
   const { issuer, audience } = options;
@@ -151,6 +247,8 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     audience,
     requiredScopes: checkScopes(options.requiredScopes, 'requiredScopes'),
     clockToleranceSeconds: nonNegative(options.clockToleranceSeconds, 5, 'clockToleranceSeconds'),
+    revocations: normalizeRevocations(options.revocations, issuer),
+    clock: checkClock(options.clock),
   };
   if (options.secret !== undefined) {
     if (options.jwksUri !== undefined) throw new TypeError('give either secret or jwksUri, not both');

@@ -9,6 +9,17 @@
  * against the pinned list, `typ`, and (with a key set) a `kid`. So a garbage
  * token never causes a JWKS fetch; one with a well-formed but unknown `kid`
  * causes at most one per cooldown.
+ *
+ * Revocation: a JWT verified locally stays valid until its `exp`, whatever
+ * happens to its session on the server. Without the `revocations` option, a
+ * token of a session that was logged out, revoked, or whose user was
+ * disabled, removed or changed the password is accepted here until it
+ * expires: at most ACCESS_TOKEN_EXPIRE_MINUTES (30 by default) after the
+ * server issued it. The choices: a short ACCESS_TOKEN_EXPIRE_MINUTES; ask
+ * the server per request (POST /introspect, RFC 7662) where it matters; or
+ * follow the server's revocation feed (`revocations`), which refuses such
+ * tokens within about `intervalMs` (see revocation-feed.ts). Service
+ * clients' tokens (client credentials) have no session and are not in the feed.
  */
 import { errors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import { parseBearerToken } from './bearer.js';
@@ -17,6 +28,7 @@ import { lazyJwksUri } from './discovery.js';
 import { InvalidTokenError, VerifierError } from './errors.js';
 import { checkScopes, normalizeOptions, type NormalizedOptions, type VerifierOptions } from './options.js';
 import { createRemoteKeyResolver } from './remote-keys.js';
+import { RevocationFeedFollower, type RevocationFeed } from './revocation-feed.js';
 import { createSecretKeyResolver } from './secret-keys.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -35,6 +47,10 @@ export interface Verifier {
   verify(token: string, options?: VerifyOptions): Promise<VerifiedToken>;
   /** Verifies the bearer token of an `Authorization` header value (RFC 6750 §2.1). */
   verifyRequest(authorizationHeader: string | undefined, options?: VerifyOptions): Promise<VerifiedToken>;
+  /** The revocation feed it follows (the `revocations` option); undefined without one. */
+  readonly revocations: RevocationFeed | undefined;
+  /** Stops following the revocation feed; verify() must not be called after. Nothing to do without one. */
+  close(): Promise<void>;
 }
 
 type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -68,6 +84,10 @@ export function createVerifier(verifierOptions: VerifierOptions): Verifier {
     if (!isAccessTokenType(header.typ)) throw new InvalidTokenError('unexpected typ');
     return resolveKey(header, token);
   };
+  const feed =
+    options.revocations === undefined
+      ? undefined
+      : new RevocationFeedFollower(options.revocations, options.clock, options.clockToleranceSeconds * 1000);
   const jwtOptions = {
     algorithms: [...options.algorithms],
     issuer: options.issuer,
@@ -83,7 +103,7 @@ export function createVerifier(verifierOptions: VerifierOptions): Verifier {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token too long');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, getKey, jwtOptions));
+      ({ payload } = await jwtVerify(token, getKey, { ...jwtOptions, currentDate: new Date(options.clock.now()) }));
     } catch (error) {
       if (error instanceof VerifierError) throw error;
       // jose's errors name the check that failed; their messages never hold the token.
@@ -91,6 +111,8 @@ export function createVerifier(verifierOptions: VerifierOptions): Verifier {
       throw new InvalidTokenError(reason);
     }
     const verified = toVerifiedToken(payload);
+    // After the signature and claims (a forged token costs nothing here), before the scopes (revoked is the answer, not 403).
+    await feed?.check(verified.sid, payload.ver);
     assertScopes(verified, extraScopes.length === 0 ? options.requiredScopes : [...new Set([...options.requiredScopes, ...extraScopes])]);
     return verified;
   }
@@ -99,5 +121,7 @@ export function createVerifier(verifierOptions: VerifierOptions): Verifier {
     verify,
     verifyRequest: async (authorizationHeader: string | undefined, verifyOptions?: VerifyOptions) =>
       verify(parseBearerToken(authorizationHeader), verifyOptions),
+    revocations: feed,
+    close: async () => feed?.close(),
   });
 }

@@ -20,7 +20,16 @@ import { passwordLogin, refresh, refreshOk, type Tokens } from '../helpers/lifec
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
 
 /** Written out here, not imported, so a table the copy forgets is caught. */
-const TABLES = ['users', 'sessions', 'refresh_tokens', 'clients', 'audit_events', 'signing_keys'] as const;
+const TABLES = [
+  'users',
+  'sessions',
+  'refresh_tokens',
+  'clients',
+  'audit_events',
+  'signing_keys',
+  'session_revocations',
+  'revocation_sequence',
+] as const;
 type Counts = Record<(typeof TABLES)[number], number>;
 
 const IMPORTED = 6000;
@@ -101,6 +110,9 @@ describe('portcullis db copy', () => {
       assert.equal((await signUp(server, 'alice', ALICE_PASSWORD)).status, 201);
       const first = await passwordLogin(server, 'alice', ALICE_PASSWORD);
       beforeCopy = await refreshOk(server, first.refresh_token);
+      // A second login, logged out: the revocation feed's log has a row to copy.
+      const second = await passwordLogin(server, 'alice', ALICE_PASSWORD);
+      assert.equal((await server.fetch('/logout', { method: 'POST', headers: bearer(second.access_token) })).status, 204);
       const created = await server.portcullis.clients.create('billing', ['me'], 'cli');
       billing = { id: created.client.id, secret: created.secret };
       const { code, stderr } = await imported;
@@ -135,7 +147,7 @@ describe('portcullis db copy', () => {
       copyFileSync(sourcePath, targetPath);
       const result = await copy(source, `sqlite:${targetPath}`, env);
       assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, new RegExp(`not empty \\(users: ${IMPORTED + 1} rows, sessions: 1 row, refresh_tokens: 2 rows, `));
+      assert.match(result.stderr, new RegExp(`not empty \\(users: ${IMPORTED + 1} rows, sessions: 2 rows, refresh_tokens: 3 rows, `));
       assert.match(result.stderr, /never merges/);
       assert.deepEqual(sqliteCounts(targetPath), sourceCounts);
       assert.equal(result.stdout, '');

@@ -14,8 +14,11 @@ import type { RateDecision, RateLimiter, UserStore } from '../ports.js';
 import { loginKey, usernameKey } from '../users/user-fields.js';
 import { clientAddressKey } from './client-address.js';
 
-/** The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password. */
-export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change';
+/**
+ * The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password,
+ * and the failed client authentications of GET /revocations.
+ */
+export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change' | 'revocations';
 export type RateLimitBucket = 'ip' | 'account';
 
 /** Only these count against the account's bucket too. */

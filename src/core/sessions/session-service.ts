@@ -86,9 +86,9 @@ export class SessionService {
     return revoked;
   }
 
-  /** Ends every session of the user, but `exceptId`; returns how many ended. */
-  async revokeAll(user: User, reason: SessionEndReason, context: ActionContext, exceptId?: string): Promise<number> {
-    const ids = await this.store.revokeAllOfUser(user.id, reason, this.clock.now(), exceptId);
+  /** Ends every session of the user; returns how many ended. */
+  async revokeAll(user: User, reason: SessionEndReason, context: ActionContext): Promise<number> {
+    const ids = await this.store.revokeAllOfUser(user.id, reason, this.clock.now());
     this.invalidation.sessionsOfUserChanged(user.id);
     if (ids.length > 0) {
       await this.audit.record({

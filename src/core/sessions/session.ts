@@ -25,6 +25,7 @@ export type SessionEndReason =
   | 'refresh_token_reused'
   | 'token_revoked'
   | 'user_disabled'
+  | 'user_removed'
   | 'client_removed';
 
 export function isSessionActive(session: Session, nowMs: number): boolean {

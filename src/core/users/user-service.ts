@@ -125,6 +125,9 @@ export class UserService {
 
   async remove(username: string, context: ActionContext = SYSTEM): Promise<void> {
     const user = await this.get(username);
+    // Removing the user deletes its sessions (ON DELETE CASCADE); revoking them first puts them in the
+    // revocation feed, so resource servers refuse their tokens too.
+    await this.deps.sessions.revokeAllOfUser(user.id, 'user_removed', this.deps.clock.now());
     if (!(await this.store.remove(user.usernameKey))) throw new UserNotFoundError(username);
     this.deps.invalidation.userChanged(user.id);
     this.deps.invalidation.sessionsOfUserChanged(user.id);
@@ -147,7 +150,9 @@ export class UserService {
     const now = this.deps.clock.now();
     const changed = await this.store.changePassword(user.usernameKey, passwordHash, now);
     if (!changed) throw new UserNotFoundError(username);
-    const ended = await this.deps.sessions.revokeAllOfUser(user.id, 'password_changed', now, keepSessionId);
+    // The kept session's tokens issued before now carry the old version: the revocation feed says so too.
+    const keep = keepSessionId === undefined ? undefined : { sessionId: keepSessionId, minTokenVersion: changed.tokenVersion };
+    const ended = await this.deps.sessions.revokeAllOfUser(user.id, 'password_changed', now, keep);
     this.deps.invalidation.userChanged(user.id);
     this.deps.invalidation.sessionsOfUserChanged(user.id);
     await this.deps.audit.record({

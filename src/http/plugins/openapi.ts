@@ -69,7 +69,7 @@ function securitySchemes(config: Config, tokenUrl: string) {
 }
 
 const TAG_LIST = [
-  { name: TAGS.oauth, description: 'The token endpoint, revocation (RFC 7009) and introspection (RFC 7662)' },
+  { name: TAGS.oauth, description: 'The token endpoint, revocation (RFC 7009), introspection (RFC 7662) and the revocation feed' },
   { name: TAGS.users, description: 'Sign-up, and the signed-in user: profile, password, sessions, logout' },
   { name: TAGS.admin, description: 'User management and the audit log; needs the `admin` scope' },
   { name: TAGS.discovery, description: 'What clients and resource servers need to verify tokens' },

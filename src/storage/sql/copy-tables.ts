@@ -27,6 +27,8 @@ const PRIMARY_KEYS = {
   clients: 'id',
   audit_events: 'id',
   signing_keys: 'kid',
+  session_revocations: 'seq',
+  revocation_sequence: 'id',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

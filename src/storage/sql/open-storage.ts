@@ -9,6 +9,7 @@ import { SqlSessionStore } from './session-store.js';
 import { SqlClientStore } from './client-store.js';
 import { SqlAuditStore } from './audit-store.js';
 import { SqlKeyStore } from './key-store.js';
+import { SqlRevocationFeedStore } from './revocation-log.js';
 import type { ChangeSource } from '../../core/ports.js';
 import type { ChangeBus } from '../../core/change-bus.js';
 import { PostgresChangeBus } from './postgres-change-bus.js';
@@ -18,6 +19,7 @@ export interface SqlStorage {
   readonly dialect: SqlDialect;
   readonly users: SqlUserStore;
   readonly sessions: SqlSessionStore;
+  readonly revocations: SqlRevocationFeedStore;
   readonly clients: SqlClientStore;
   readonly audit: SqlAuditStore;
   readonly keys: SqlKeyStore;
@@ -60,6 +62,7 @@ export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
     dialect,
     users: new SqlUserStore(dialect),
     sessions: new SqlSessionStore(dialect),
+    revocations: new SqlRevocationFeedStore(dialect),
     clients: new SqlClientStore(dialect),
     audit: new SqlAuditStore(dialect),
     keys: new SqlKeyStore(dialect),
@@ -78,6 +81,7 @@ export function storageStores(storage: SqlStorage): Stores {
   return {
     users: storage.users,
     sessions: storage.sessions,
+    revocations: storage.revocations,
     clients: storage.clients,
     audit: storage.audit,
     keys: storage.keys,

@@ -1,5 +1,5 @@
 /** Table types for Kysely. Portable column types only (text, integer), so one schema serves every dialect. */
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface UsersTable {
   id: string;
@@ -78,6 +78,26 @@ export interface SigningKeysTable {
   retired_at: string | null;
 }
 
+/**
+ * The revocation feed's log: one row per revoked session, numbered in commit
+ * order by revocation_sequence. bigint columns come back as strings from
+ * PostgreSQL and as numbers from SQLite.
+ */
+export interface SessionRevocationsTable {
+  seq: ColumnType<number | string, number, never>;
+  session_id: string;
+  /** null: every token of the session; otherwise only tokens whose `ver` is below it (a password change that kept this session). */
+  min_token_version: number | null;
+  revoked_at: string;
+}
+
+/** One row (id 1): the last number given to a revocation, and the highest number pruned from the log. */
+export interface RevocationSequenceTable {
+  id: number;
+  last_seq: ColumnType<number | string, number, number>;
+  pruned_through: ColumnType<number | string, number, number>;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -85,6 +105,8 @@ export interface Database {
   clients: ClientsTable;
   audit_events: AuditEventsTable;
   signing_keys: SigningKeysTable;
+  session_revocations: SessionRevocationsTable;
+  revocation_sequence: RevocationSequenceTable;
 }
 
 export type { Generated };

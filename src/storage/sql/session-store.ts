@@ -1,11 +1,17 @@
-/** Sessions and their rotating refresh tokens over Kysely, written once for every SQL dialect. */
+/**
+ * Sessions and their rotating refresh tokens over Kysely, written once for
+ * every SQL dialect. Every revocation also appends to the revocation feed's
+ * log in its own transaction (revocation-log.ts).
+ */
 import type { Selectable } from 'kysely';
-import type { RefreshTokenRecord, SessionStore } from '../../core/ports.js';
+import type { KeptSession, RefreshTokenRecord, RevokedSession, SessionStore } from '../../core/ports.js';
+import { REVOCATION_LOG_RETENTION_MS } from '../../core/sessions/revocation-feed.js';
 import type { Session, SessionEndReason } from '../../core/sessions/session.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import type { RefreshTokensTable, SessionsTable } from './schema.js';
 import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
 import { guardDriverErrors } from './driver-errors.js';
+import { appendRevocations } from './revocation-log.js';
 
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly dialect: SqlDialect) {}
@@ -121,19 +127,23 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean> {
-    const result = await this.guard(() =>
-      this.db
-        .updateTable('sessions')
-        .set({ revoked_at: iso(nowMs), revoked_reason: reason })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst(),
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: iso(nowMs), revoked_reason: reason })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        await appendRevocations(trx, [{ sessionId: id }], nowMs, nowMs - REVOCATION_LOG_RETENTION_MS);
+        return true;
+      }),
     );
-    return result.numUpdatedRows > 0n;
   }
 
-  revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, exceptId?: string): Promise<string[]> {
-    return this.revokeWhere('user_id', userId, reason, nowMs, exceptId);
+  revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, keep?: KeptSession): Promise<string[]> {
+    return this.revokeWhere('user_id', userId, reason, nowMs, keep);
   }
 
   revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]> {
@@ -145,16 +155,24 @@ export class SqlSessionStore implements SessionStore {
     value: string,
     reason: SessionEndReason,
     nowMs: number,
-    exceptId?: string,
+    keep?: KeptSession,
   ): Promise<string[]> {
-    // One statement, so a session created meanwhile is either revoked or not touched, never half-seen.
-    let update = this.db
-      .updateTable('sessions')
-      .set({ revoked_at: iso(nowMs), revoked_reason: reason })
-      .where(column, '=', value)
-      .where('revoked_at', 'is', null);
-    if (exceptId !== undefined) update = update.where('id', '!=', exceptId);
-    return this.guard(async () => (await update.returning('id').execute()).map((row) => row.id));
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        // One statement, so a session created meanwhile is either revoked or not touched, never half-seen.
+        let update = trx
+          .updateTable('sessions')
+          .set({ revoked_at: iso(nowMs), revoked_reason: reason })
+          .where(column, '=', value)
+          .where('revoked_at', 'is', null);
+        if (keep !== undefined) update = update.where('id', '!=', keep.sessionId);
+        const ids = (await update.returning('id').execute()).map((row) => row.id);
+        const entries: RevokedSession[] = ids.map((id) => ({ sessionId: id }));
+        if (keep !== undefined) entries.push({ sessionId: keep.sessionId, minTokenVersion: keep.minTokenVersion });
+        await appendRevocations(trx, entries, nowMs, nowMs - REVOCATION_LOG_RETENTION_MS);
+        return ids;
+      }),
+    );
   }
 }
 

@@ -3,12 +3,14 @@ import type { ColumnTypes } from '../dialects/dialect.js';
 import { init } from './0001-init.js';
 import { lifecycle } from './0002-lifecycle.js';
 import { signingKeys } from './0003-signing-keys.js';
+import { revocationFeed } from './0004-revocation-feed.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0001-init': init,
   '0002-lifecycle': lifecycle,
   '0003-signing-keys': signingKeys,
+  '0004-revocation-feed': revocationFeed,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
