@@ -135,6 +135,20 @@ function describeEmbedding(
       assert.deepEqual(json(allowed), { owner: 'carol' });
     });
 
+    it('refuses a scope taken from the account on the next request, for a token issued before', async () => {
+      await app.portcullis.createUser({ username: 'erin', password: PASSWORD, scopes: ['items'] });
+      const { access_token: token } = await app.portcullis.issueTokens('erin', PASSWORD, { ip: '127.0.0.1' });
+      assert.equal((await app.inject({ url: '/items', headers: bearer(token) })).statusCode, 200);
+      await app.portcullis.core.users.update('erin', { scopes: [] });
+      const refused = await app.inject({ url: '/items', headers: bearer(token) });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.headers['www-authenticate'], 'Bearer error="insufficient_scope", scope="items"');
+      const me = await app.inject({ url: '/me', headers: bearer(token) });
+      assert.equal(me.statusCode, 200);
+      assert.deepEqual((json(me).user as { scopes: string[] }).scopes, [], 'request.user.scopes: what the token allows now');
+      await assert.rejects(app.portcullis.verifyRequest(`Bearer ${token}`, { scopes: ['items'] }), { code: 'ERR_INSUFFICIENT_SCOPE' });
+    });
+
     it('refuses a token on the next request once its session is logged out', async () => {
       const token = await signUpAndLogIn(app, 'dave');
       assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200);
