@@ -142,10 +142,9 @@ export class Portcullis {
           this.stores.bus?.publish({ kind: 'keys' });
         },
       );
-      // Another instance (or `portcullis keys rotate`) changed the keys: load them now, not at the next periodic reload.
-      this.stores.bus?.subscribe((change) => {
-        if (change.kind === 'keys') ring.reload().catch(() => undefined);
-      });
+      // Another instance (or `portcullis keys rotate`) changed the keys: the keys in hand are superseded
+      // until they are loaded again (the bus confirms the change to its sender once that is done).
+      this.stores.bus?.subscribe((change) => (change.kind === 'keys' ? ring.changed() : undefined));
     }
     this.codec = new AccessTokenCodec(
       {
@@ -370,7 +369,7 @@ export class Portcullis {
   }
 
   /** RFC 7517 JWK Set of the keys that verify access tokens: public members only. */
-  jwks(): { readonly keys: readonly object[] } {
+  jwks(): Promise<{ readonly keys: readonly object[] }> {
     return this.codec.jwks();
   }
 

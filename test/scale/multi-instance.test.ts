@@ -3,7 +3,9 @@
  * real HTTP: three `portcullis serve` processes on their own ports share one
  * fresh PostgreSQL database and one Redis (under a key prefix of their own).
  * A token from one is good on the others; a logout or a disabled user on one
- * is refused on the others within a second, although their caches were warm;
+ * is refused on the others within a second, although their caches were warm
+ * (so is a scope taken away), and a change made with the CLI on every one of
+ * them from the first request after the command returns;
  * the account rate limit is counted once for all; concurrent refreshes of one
  * token on two instances rotate it once; a database written by a newer
  * version is refused at start.
@@ -262,6 +264,19 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
     });
     assert.equal(regrant.status, 403, 'and it cannot grant itself the scope back');
     assert.equal(await meStatus(b, demotedToken), 200, 'the token still serves what the account holds');
+  });
+
+  it('refuses the admin routes to an admin demoted with the CLI on every instance from the first request after it returns', async () => {
+    const demoted = uniqueName('clidemoted');
+    const token = await adminLogin(c, database.url, demoted);
+    for (const server of [a, b, c]) for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', token), 200);
+
+    // The command returns once every instance has confirmed that it applied the change.
+    const demotion = await runCli(['users', 'update', demoted, '--scopes', 'me'], { env: cliEnv(dataDirs[0]!, { DATABASE_URL: database.url }) });
+    assert.equal(demotion.code, 0, demotion.stderr);
+    assert.equal(demotion.stderr, '', 'every instance confirmed');
+    const statuses = await Promise.all([a, b, c].map((server) => getStatus(server, '/admin/users?limit=1', token)));
+    assert.deepEqual(statuses, [403, 403, 403]);
   });
 
   it('counts the account rate limit once across the instances', async () => {
