@@ -14,7 +14,7 @@
  * Prints one JSON line `{"url": "http://HOST:PORT"}` on stdout once it listens.
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
-import { errorResponse, openPortcullis, type AuthenticatedUser, type ErrorResponseOptions } from '../../src/index.js';
+import { authorizationHeader, errorResponse, openPortcullis, type AuthenticatedUser, type ErrorResponseOptions } from '../../src/index.js';
 
 const secretKey = process.env.SECRET_KEY;
 if (!secretKey) {
@@ -37,7 +37,8 @@ function sendError(res: Response, error: unknown, options?: ErrorResponseOptions
 function requireAuth(...scopes: string[]): RequestHandler {
   return async (req, res, next) => {
     try {
-      res.locals.user = await auth.verifyRequest(req.headers.authorization, { scopes });
+      // Not req.headers.authorization: Node keeps the first of two Authorization headers there; this refuses two (400).
+      res.locals.user = await auth.verifyRequest(authorizationHeader(req.rawHeaders), { scopes });
     } catch (error) {
       sendError(res, error);
       return;

@@ -6,6 +6,10 @@ import { WorkLimiter } from '../core/passwords/work-limiter.js';
 import { createAccountServices, type AccountServices } from '../core/account-services.js';
 import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
 import { loadOrCreateSecretKey } from './secret-key-file.js';
+import { describeError } from './exit-codes.js';
+
+/** How long a command waits for the running servers to confirm its changes (PostgreSQL). */
+export const CHANGE_CONFIRM_TIMEOUT_MS = 10_000;
 
 /** Exit codes: 0 ok, 1 usage, 2 failure. */
 export { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -31,6 +35,29 @@ export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): 
     const services = createAccountServices(config, storageStores(storage), hasher, systemClock);
     return await work({ config, storage, ...services });
   } finally {
+    await confirmChanges(storage);
     await storage.close();
+  }
+}
+
+/**
+ * Before a command exits: on PostgreSQL, waits until every running server (every process listening
+ * on the change bus) has applied what this command changed, so that a request sent after the
+ * command returns is answered with the change in effect; says so on stderr when some did not
+ * confirm in time. On SQLite there is nothing to wait for: servers see the commit on their next
+ * request (data_version).
+ */
+export async function confirmChanges(storage: SqlStorage): Promise<void> {
+  if (!storage.bus) return;
+  try {
+    const { listening, confirmed } = await storage.bus.confirm(CHANGE_CONFIRM_TIMEOUT_MS);
+    if (confirmed < listening) {
+      console.error(
+        `warning: ${listening - confirmed} of ${listening} running Portcullis processes did not confirm within ${CHANGE_CONFIRM_TIMEOUT_MS / 1000} s ` +
+          'that they applied this change; each applies it when it hears of it (one that cannot hear reads the database on every request).',
+      );
+    }
+  } catch (error) {
+    console.error(`warning: could not confirm that the running servers applied this change: ${describeError(error)}`);
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeChange, encodeChange } from './change-bus.js';
+import { decodeChange, decodeMessage, encodeChange, encodeConfirmation, encodeConfirmRequest } from './change-bus.js';
 
 describe('change messages', () => {
   it('round-trip every kind with the sender', () => {
@@ -19,5 +19,12 @@ describe('change messages', () => {
     for (const payload of ['', 'not json', '42', 'null', '{"o":"x"}', '{"o":"x","kind":"user"}', '{"o":1,"kind":"keys"}', '{"o":"x","kind":"weather","id":"1"}']) {
       assert.equal(decodeChange(payload), undefined, payload);
     }
+  });
+
+  it('round-trip confirmation requests and answers, which are not changes', () => {
+    assert.deepEqual(decodeMessage(encodeConfirmRequest('me', 'r1')), { origin: 'me', confirm: 'r1' });
+    assert.deepEqual(decodeMessage(encodeConfirmation('you', 'r1')), { origin: 'you', confirmed: 'r1' });
+    assert.equal(decodeChange(encodeConfirmRequest('me', 'r1')), undefined);
+    assert.equal(decodeMessage('{"o":"x","confirm":1}'), undefined);
   });
 });

@@ -19,6 +19,17 @@ export class InvalidRequestError extends PortcullisError {
   readonly code = 'ERR_INVALID_REQUEST';
 }
 
+/**
+ * A header that must appear once came twice (`Authorization`): Node keeps only the first, so the
+ * request would be judged by one while whatever stands in front may have judged it by the other.
+ */
+export class DuplicateHeaderError extends PortcullisError {
+  readonly code = 'ERR_DUPLICATE_HEADER';
+  constructor(readonly header: string) {
+    super(`Duplicate ${header} header`);
+  }
+}
+
 export class UnsupportedGrantTypeError extends PortcullisError {
   readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE';
   constructor(message = 'Unsupported grant_type') {

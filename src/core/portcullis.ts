@@ -34,6 +34,7 @@ import { isHmacAlgorithm } from './tokens/algorithms.js';
 import { AsymmetricKeyRing, HmacKeys, type SigningKeys } from './keys/key-ring.js';
 import { KeyService } from './keys/key-service.js';
 import { SealedBox } from './sealed-box.js';
+import { formatScopes, grantScopes, heldScopes } from './tokens/scopes.js';
 import { TokenService, type PasswordGrantInput, type PasswordLogin, type TokenResponse } from './tokens/token-service.js';
 import type { User } from './users/user.js';
 import { usernameKey } from './users/user-fields.js';
@@ -59,6 +60,7 @@ export interface UserAuthContext {
   readonly user: User;
   readonly session: Session;
   readonly claims: AccessTokenClaims;
+  /** The token's scopes that the user holds now (claims.scope is what it was issued with). */
   readonly scopes: ReadonlySet<string>;
 }
 
@@ -67,6 +69,7 @@ export interface ClientAuthContext {
   readonly kind: 'client';
   readonly client: Client;
   readonly claims: AccessTokenClaims;
+  /** The token's scopes that the client holds now. */
   readonly scopes: ReadonlySet<string>;
 }
 
@@ -142,10 +145,9 @@ export class Portcullis {
           this.stores.bus?.publish({ kind: 'keys' });
         },
       );
-      // Another instance (or `portcullis keys rotate`) changed the keys: load them now, not at the next periodic reload.
-      this.stores.bus?.subscribe((change) => {
-        if (change.kind === 'keys') ring.reload().catch(() => undefined);
-      });
+      // Another instance (or `portcullis keys rotate`) changed the keys: the keys in hand are superseded
+      // until they are loaded again (the bus confirms the change to its sender once that is done).
+      this.stores.bus?.subscribe((change) => (change.kind === 'keys' ? ring.changed() : undefined));
     }
     this.codec = new AccessTokenCodec(
       {
@@ -243,7 +245,9 @@ export class Portcullis {
    * Checks a bearer token and the state behind it: a user token's session
    * must be live, its user enabled and the same account, and its password
    * unchanged since the token was issued; a client token's client must
-   * still exist. Answers come from the in-process cache where it can.
+   * still exist. The context's scopes are the token's that the user or
+   * client still holds (heldScopes): a scope taken away is refused on the
+   * next request. Answers come from the in-process cache where it can.
    */
   async authenticate(token: string): Promise<AuthContext> {
     const claims = await this.codec.verify(token);
@@ -260,7 +264,7 @@ export class Portcullis {
       const clientId = claims.client_id;
       const client = await this.cache.client(clientId, () => this.stores.clients.findById(clientId));
       if (!client) throw new InvalidTokenError();
-      return { kind: 'client', client, claims, scopes: scopesOf(claims) };
+      return { kind: 'client', client, claims, scopes: heldScopes(claims.scope, client.scopes) };
     }
     throw new InvalidTokenError();
   }
@@ -395,7 +399,7 @@ export class Portcullis {
   }
 
   /** RFC 7517 JWK Set of the keys that verify access tokens: public members only. */
-  jwks(): { readonly keys: readonly object[] } {
+  jwks(): Promise<{ readonly keys: readonly object[] }> {
     return this.codec.jwks();
   }
 
@@ -411,7 +415,8 @@ export class Portcullis {
     return {
       active: true,
       token_type: 'Bearer',
-      scope: claims.scope,
+      // What the token allows now: its scopes that the user or client still holds.
+      scope: formatScopes([...auth.scopes]),
       sub: claims.sub,
       ...(auth.kind === 'user' ? { username: auth.user.username, sid: auth.session.id } : {}),
       ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
@@ -435,7 +440,8 @@ export class Portcullis {
     return {
       active: true,
       token_type: 'refresh_token',
-      scope: session.scopes.join(' '),
+      // What a refresh would grant now: the session's scopes that the user still holds.
+      scope: formatScopes(grantScopes(user.scopes, session.scopes)),
       sub: user.username,
       username: user.username,
       sid: session.id,
@@ -469,7 +475,7 @@ export function createPortcullis(deps: PortcullisDependencies): Portcullis {
 
 /** A user token's context, if the user behind its session still holds it; undefined otherwise. */
 function userContext(claims: AccessTokenClaims, session: Session, user: User | undefined): UserAuthContext | undefined {
-  return stillHolds(claims, session, user) ? { kind: 'user', user, session, claims, scopes: scopesOf(claims) } : undefined;
+  return stillHolds(claims, session, user) ? { kind: 'user', user, session, claims, scopes: heldScopes(claims.scope, user.scopes) } : undefined;
 }
 
 /** Whether the user behind a token's session still holds it: enabled, the same account, no password change since, the same client. */
@@ -482,8 +488,4 @@ function stillHolds(claims: AccessTokenClaims, session: Session, user: User | un
     (claims.sub === user.username || usernameKey(claims.sub) === user.usernameKey) &&
     (claims.client_id ?? null) === session.clientId
   );
-}
-
-function scopesOf(claims: AccessTokenClaims): ReadonlySet<string> {
-  return new Set(claims.scope.split(' ').filter((scope) => scope !== ''));
 }

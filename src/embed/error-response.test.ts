@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import {
+  DuplicateHeaderError,
   InsufficientScopeError,
   InvalidCredentialsError,
   InvalidTokenError,
@@ -19,6 +20,7 @@ import { errorResponse } from './error-response.js';
 const ERRORS: ReadonlyArray<[string, Error]> = [
   ['no token', new NotAuthenticatedError()],
   ['a bad token', new InvalidTokenError()],
+  ['two Authorization headers', new DuplicateHeaderError('Authorization')],
   ['a missing scope', new InsufficientScopeError(['items', 'admin'])],
   ["a service client's token", new WrongPrincipalError()],
   ['a wrong password', new InvalidCredentialsError()],

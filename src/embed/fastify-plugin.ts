@@ -18,6 +18,7 @@ import type { FastifyInstance, FastifyPluginAsync, preHandlerAsyncHookHandler } 
 import { PortcullisError } from '../core/errors.js';
 import { parseScopeList } from '../core/tokens/scopes.js';
 import { registerPortcullisPlugins, registerPortcullisRoutes } from '../http/app.js';
+import { authorizationHeader } from '../http/plugins/authorization-header.js';
 import { sendError } from '../http/error-handler.js';
 import type { PortcullisOptions } from './embed-options.js';
 import { openPortcullis, type AuthenticatedUser, type PortcullisAuth } from './portcullis-auth.js';
@@ -90,7 +91,8 @@ function withGuards(auth: PortcullisAuth): FastifyPortcullis {
 function guard(auth: PortcullisAuth, scopes: readonly string[]): preHandlerAsyncHookHandler {
   return async (request, reply) => {
     try {
-      request.user = await auth.verifyRequest(request.headers.authorization, { scopes });
+      // From the raw headers: two Authorization headers are a 400, not "the first one" (Node's choice).
+      request.user = await auth.verifyRequest(authorizationHeader(request.raw.rawHeaders), { scopes });
     } catch (error) {
       // Answered here, by the server's own error table; anything else is the host's to handle.
       if (!(error instanceof PortcullisError)) throw error;

@@ -8,8 +8,9 @@
  * - a signal of what other processes changed (SQLite's data_version needs the
  *   driver's handle; PostgreSQL's LISTEN needs a connection of its own), so the
  *   authentication cache is bypassed: each bearer request reads its session
- *   and user (two primary-key look-ups), and a revocation made anywhere,
- *   the CLI included, takes effect on the next request;
+ *   and user (two primary-key look-ups), and with an asymmetric ALGORITHM the
+ *   signing keys, and a revocation or key change made anywhere, the CLI
+ *   included, takes effect on the next request;
  * - the instance's plugins: Portcullis uses the connection without them
  *   (`withoutPlugins()`), since a CamelCasePlugin, say, would rename its columns.
  */

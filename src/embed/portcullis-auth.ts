@@ -28,7 +28,11 @@ export interface AuthenticatedUser {
   readonly username: string;
   readonly email: string | null;
   readonly fullName: string | null;
-  /** The scopes of this token, which may be fewer than the account holds. */
+  /**
+   * The scopes of this token that the account still holds: fewer than the account holds when the
+   * token was narrowed at login, and a scope taken from the account is gone at once. (`claims.scope`
+   * is what the token was issued with; check `scopes`.)
+   */
   readonly scopes: readonly string[];
   /** The login session the token belongs to. */
   readonly sessionId: string;

@@ -23,6 +23,8 @@ export interface ErrorMapping {
 export const ERROR_TABLE: Readonly<Record<string, ErrorMapping>> = Object.freeze({
   ERR_INVALID_REQUEST: { status: 400, oauthError: 'invalid_request' },
   ERR_VALIDATION: { status: 400, oauthError: 'invalid_request' },
+  // RFC 6750 §3.1 and RFC 6749 §5.2: a repeated parameter or credential is invalid_request.
+  ERR_DUPLICATE_HEADER: { status: 400, oauthError: 'invalid_request' },
   ERR_UNSUPPORTED_GRANT_TYPE: { status: 400, oauthError: 'unsupported_grant_type' },
   ERR_INVALID_CREDENTIALS: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
   ERR_INACTIVE_USER: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },

@@ -115,8 +115,9 @@ export class UsersMeFastPath {
 
 /**
  * The one Authorization header of a request this path may answer, read from `rawHeaders` (so that
- * Node need not build `request.headers` for it); undefined when there is none, more than one, or a
- * header that makes it Fastify's: `Origin` (CORS), `Content-Length` or `Transfer-Encoding` (a body).
+ * Node need not build `request.headers` for it); undefined when there is none, more than one (the
+ * route's guard refuses two with 400, as authorization-header.ts says), or a header that makes it
+ * Fastify's: `Origin` (CORS), `Content-Length` or `Transfer-Encoding` (a body).
  */
 function fastPathAuthorization(raw: readonly string[]): string | undefined {
   let authorization: string | undefined;

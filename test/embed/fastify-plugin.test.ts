@@ -14,6 +14,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, sql } from 'ky
 import pg from 'pg';
 import { portcullis, TableConflictError, type PortcullisPluginOptions } from '../../src/index.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
+import { sendRaw } from '../helpers/raw-http.js';
 import { makeTempDir, TEST_SECRET_KEY } from '../helpers/server.js';
 
 const PASSWORD = 'correct horse battery';
@@ -133,6 +134,36 @@ function describeEmbedding(
       const allowed = await app.inject({ url: '/items', headers: bearer(login.access_token) });
       assert.equal(allowed.statusCode, 200);
       assert.deepEqual(json(allowed), { owner: 'carol' });
+    });
+
+    it('refuses a scope taken from the account on the next request, for a token issued before', async () => {
+      await app.portcullis.createUser({ username: 'erin', password: PASSWORD, scopes: ['items'] });
+      const { access_token: token } = await app.portcullis.issueTokens('erin', PASSWORD, { ip: '127.0.0.1' });
+      assert.equal((await app.inject({ url: '/items', headers: bearer(token) })).statusCode, 200);
+      await app.portcullis.core.users.update('erin', { scopes: [] });
+      const refused = await app.inject({ url: '/items', headers: bearer(token) });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.headers['www-authenticate'], 'Bearer error="insufficient_scope", scope="items"');
+      const me = await app.inject({ url: '/me', headers: bearer(token) });
+      assert.equal(me.statusCode, 200);
+      assert.deepEqual((json(me).user as { scopes: string[] }).scopes, [], 'request.user.scopes: what the token allows now');
+      await assert.rejects(app.portcullis.verifyRequest(`Bearer ${token}`, { scopes: ['items'] }), { code: 'ERR_INSUFFICIENT_SCOPE' });
+    });
+
+    it("refuses two Authorization headers on the host's guarded route with 400, whatever they hold", async () => {
+      const token = await signUpAndLogIn(app, 'frank');
+      const url = await app.listen({ port: 0, host: '127.0.0.1' });
+      const get = async (...authorizations: string[]) => {
+        const headers = authorizations.map((value) => `Authorization: ${value}\r\n`).join('');
+        const { received } = await sendRaw(url, `GET /me HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`);
+        return { status: Number(received.split(' ')[1]), body: received.slice(received.indexOf('\r\n\r\n') + 4) };
+      };
+      assert.equal((await get(`Bearer ${token}`)).status, 200, 'the control');
+      for (const pair of [[`Bearer ${token}`, 'Bearer garbage'], ['Bearer garbage', `Bearer ${token}`]]) {
+        const refused = await get(...pair);
+        assert.equal(refused.status, 400);
+        assert.deepEqual(JSON.parse(refused.body), { detail: 'Duplicate Authorization header' });
+      }
     });
 
     it('refuses a token on the next request once its session is logged out', async () => {

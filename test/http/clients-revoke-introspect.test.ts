@@ -287,8 +287,8 @@ describe('POST /introspect', () => {
         { now: () => Date.now() + offsetMs },
       );
     const binding = { sessionId: sid, tokenVersion: claimsOf(tokens.access_token).ver ?? 0 };
-    const fresh = codecAt(0).issue('erin', ['me'], binding).token;
-    const expired = codecAt(-2 * 3600_000).issue('erin', ['me'], binding).token;
+    const fresh = (await codecAt(0).issue('erin', ['me'], binding)).token;
+    const expired = (await codecAt(-2 * 3600_000).issue('erin', ['me'], binding)).token;
     assert.equal((await introspection(fresh)).active, true, 'the control token is live');
     assert.deepEqual(await introspection(expired), { active: false });
     assert.equal(await meStatus(server, expired), 401);

@@ -3,7 +3,9 @@
  * real HTTP: three `portcullis serve` processes on their own ports share one
  * fresh PostgreSQL database and one Redis (under a key prefix of their own).
  * A token from one is good on the others; a logout or a disabled user on one
- * is refused on the others within a second, although their caches were warm;
+ * is refused on the others within a second, although their caches were warm
+ * (so is a scope taken away), and a change made with the CLI on every one of
+ * them from the first request after the command returns;
  * the account rate limit is counted once for all; concurrent refreshes of one
  * token on two instances rotate it once; a database written by a newer
  * version is refused at start.
@@ -63,16 +65,33 @@ async function meStatus(server: ServeProcess, accessToken: string): Promise<numb
   return response.status;
 }
 
-/** Polls until GET /users/me answers `status`; returns how long that took, or fails after `timeoutMs`. */
-async function msUntilMeStatus(server: ServeProcess, accessToken: string, status: number, timeoutMs = 5000): Promise<number> {
+async function getStatus(server: ServeProcess, path: string, accessToken: string): Promise<number> {
+  const response = await server.fetch(path, { headers: { authorization: `Bearer ${accessToken}` } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Polls until GET `path` answers `status`; returns how long that took, or fails after `timeoutMs`. */
+async function msUntilStatus(server: ServeProcess, path: string, accessToken: string, status: number, timeoutMs = 5000): Promise<number> {
   const started = performance.now();
   let last = 0;
   while (performance.now() - started < timeoutMs) {
-    last = await meStatus(server, accessToken);
+    last = await getStatus(server, path, accessToken);
     if (last === status) return performance.now() - started;
     await sleep(10);
   }
-  assert.fail(`${server.url} still answered ${last}, not ${status}, after ${timeoutMs} ms`);
+  assert.fail(`${server.url}${path} still answered ${last}, not ${status}, after ${timeoutMs} ms`);
+}
+
+function msUntilMeStatus(server: ServeProcess, accessToken: string, status: number, timeoutMs = 5000): Promise<number> {
+  return msUntilStatus(server, '/users/me', accessToken, status, timeoutMs);
+}
+
+/** Signs up and logs in `username` holding `admin` (given in the database: a login reads the user afresh). */
+async function adminLogin(server: ServeProcess, databaseUrl: string, username: string): Promise<string> {
+  await signUp(server, username);
+  await withStorage(databaseUrl, (db) => db.updateTable('users').set({ scopes: 'admin' }).where('username', '=', username).execute());
+  return (await login(server, username)).access_token;
 }
 
 function sessionIdOf(accessToken: string): string {
@@ -189,11 +208,7 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
   });
 
   it('refuses the tokens of a user disabled through the admin API on the other instances within a second', async () => {
-    // An admin: signed up, then given the scope in the database (a login reads the user afresh).
-    const admin = uniqueName('root');
-    await signUp(a, admin);
-    await withStorage(database.url, (db) => db.updateTable('users').set({ scopes: 'admin' }).where('username', '=', admin).execute());
-    const adminToken = (await login(a, admin)).access_token;
+    const adminToken = await adminLogin(a, database.url, uniqueName('root'));
 
     const username = uniqueName('disabled');
     await signUp(b, username);
@@ -224,6 +239,44 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
     assert.equal(disabled.code, 0, disabled.stderr);
     const delays = await Promise.all([a, b, c].map((server) => msUntilMeStatus(server, tokens.access_token, 401)));
     for (const delay of delays) assert.ok(delay < PROPAGATION_BOUND_MS, `refused after ${delay.toFixed(0)} ms`);
+  });
+
+  it('refuses the admin routes to an admin demoted through the admin API on the other instances within a second', async () => {
+    const rootToken = await adminLogin(a, database.url, uniqueName('root'));
+    const demoted = uniqueName('demoted');
+    const demotedToken = await adminLogin(b, database.url, demoted);
+    // Warm on B and C: the token verified, its session and user cached.
+    for (const server of [b, c]) for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', demotedToken), 200);
+
+    const patched = await a.fetch(`/admin/users/${demoted}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scopes: [] }),
+    });
+    assert.equal(patched.status, 200, await patched.text());
+    assert.equal(await getStatus(a, '/admin/users?limit=1', demotedToken), 403, 'on A, the next request');
+    const delays = await Promise.all([b, c].map((server) => msUntilStatus(server, '/admin/users?limit=1', demotedToken, 403)));
+    for (const delay of delays) assert.ok(delay < PROPAGATION_BOUND_MS, `refused after ${delay.toFixed(0)} ms`);
+    const regrant = await c.fetch(`/admin/users/${demoted}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${demotedToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scopes: ['admin'] }),
+    });
+    assert.equal(regrant.status, 403, 'and it cannot grant itself the scope back');
+    assert.equal(await meStatus(b, demotedToken), 200, 'the token still serves what the account holds');
+  });
+
+  it('refuses the admin routes to an admin demoted with the CLI on every instance from the first request after it returns', async () => {
+    const demoted = uniqueName('clidemoted');
+    const token = await adminLogin(c, database.url, demoted);
+    for (const server of [a, b, c]) for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', token), 200);
+
+    // The command returns once every instance has confirmed that it applied the change.
+    const demotion = await runCli(['users', 'update', demoted, '--scopes', 'me'], { env: cliEnv(dataDirs[0]!, { DATABASE_URL: database.url }) });
+    assert.equal(demotion.code, 0, demotion.stderr);
+    assert.equal(demotion.stderr, '', 'every instance confirmed');
+    const statuses = await Promise.all([a, b, c].map((server) => getStatus(server, '/admin/users?limit=1', token)));
+    assert.deepEqual(statuses, [403, 403, 403]);
   });
 
   it('counts the account rate limit once across the instances', async () => {

@@ -1,7 +1,8 @@
 /**
  * `portcullis keys list|rotate|retire`: the asymmetric signing keys. Running
- * servers notice the change through the shared database within a request or
- * two (see README, "Signing keys").
+ * servers answer the next request with the change in effect: on SQLite they
+ * see the commit, on PostgreSQL the command waits until they confirm it
+ * (see README, "Signing keys").
  */
 import { CLI } from '../../core/action-context.js';
 import { systemClock } from '../../core/clock.js';
@@ -10,7 +11,7 @@ import { SealedBox } from '../../core/sealed-box.js';
 import { isAsymmetricAlgorithm } from '../../core/tokens/algorithms.js';
 import { AuditLog } from '../../core/audit/audit-log.js';
 import { openStorage } from '../../storage/sql/open-storage.js';
-import { configFromEnv } from '../context.js';
+import { configFromEnv, confirmChanges } from '../context.js';
 import { printJson, printTable } from '../table.js';
 
 async function withKeys<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
@@ -41,11 +42,12 @@ async function withKeys<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
         rotationIntervalMs: config.keyRotationDays * 86_400_000,
       },
       new AuditLog(storage.audit, systemClock),
-      // Running servers on PostgreSQL load the new keys at once (on SQLite they see the file change).
+      // Running servers on PostgreSQL hear of it (confirmed below); on SQLite they see the commit.
       async () => storage.bus?.publish({ kind: 'keys' }),
     );
     return await work(keys);
   } finally {
+    await confirmChanges(storage);
     await storage.close();
   }
 }

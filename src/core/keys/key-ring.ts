@@ -29,8 +29,17 @@ export interface TokenSigner {
   sign(payload: Record<string, unknown>): string;
 }
 
+/**
+ * signer(), verifier() and jwks() answer from the keys in hand. Before using them, a caller checks
+ * isCurrent() and, when it is false, awaits reload(): a key set that a committed change (a rotation,
+ * a retirement, by this process or another) may have superseded must not sign, verify or be published.
+ */
 export interface SigningKeys {
   readonly algorithm: AccessTokenAlgorithm;
+  /** Whether the keys in hand reflect every committed change this process can know of. */
+  isCurrent(): boolean;
+  /** Resolves once a load that started after this call has finished. */
+  reload(): Promise<void>;
   signer(): TokenSigner;
   /** The pinned verifier of a key, or undefined for a kid this ring does not hold. */
   verifier(kid: string): VerifyFunction | undefined;
@@ -80,6 +89,13 @@ export class HmacKeys implements SigningKeys {
     this.verify = pinnedVerifier(key, algorithm, policy);
   }
 
+  /** SECRET_KEY is the key: nothing else can change it. */
+  isCurrent(): boolean {
+    return true;
+  }
+
+  async reload(): Promise<void> {}
+
   signer(): TokenSigner {
     return this.current;
   }
@@ -97,7 +113,8 @@ export class HmacKeys implements SigningKeys {
 
 interface LoadedKeys {
   readonly signer: TokenSigner | undefined;
-  readonly verifiers: ReadonlyMap<string, VerifyFunction>;
+  /** By kid, with the public JWK each verifier was made from (an unchanged key keeps its verifier). */
+  readonly verifiers: ReadonlyMap<string, { readonly jwk: string; readonly verify: VerifyFunction }>;
   readonly published: readonly PublicJwk[];
 }
 
@@ -105,11 +122,24 @@ const EMPTY: LoadedKeys = { signer: undefined, verifiers: new Map(), published: 
 const RELOAD_EVERY_MS = 30_000;
 const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1_000;
 
-/** Keys from the store: next, current and retired verify; current signs; all three are published. */
+/**
+ * Keys from the store: next, current and retired verify; current signs; all three are published.
+ *
+ * The keys in hand are current while nothing can have changed since they were loaded: the storage's
+ * change version has not moved (SQLite's data_version moves with every commit of another process,
+ * the CLI's included; on PostgreSQL it is the change bus's epoch, undefined while the bus cannot
+ * hear) and no key change was announced on the bus since (changed()). Otherwise callers await
+ * reload() first, so a request that arrives after a change was committed, or announced, is
+ * answered from keys loaded after it.
+ */
 export class AsymmetricKeyRing implements SigningKeys {
   private loaded: LoadedKeys = EMPTY;
   private loadedAt = 0;
   private seenVersion: number | undefined;
+  /** Key changes announced by other processes, and how many of them the keys in hand reflect. */
+  private announced = 0;
+  private seenAnnounced = 0;
+  private hasLoaded = false;
   private reloading: Promise<void> | undefined;
   private reloadAgain: Promise<void> | undefined;
   private lastUnknownKidReload = 0;
@@ -122,6 +152,19 @@ export class AsymmetricKeyRing implements SigningKeys {
     private readonly clock: Clock,
     private readonly changes: ChangeSource,
   ) {}
+
+  isCurrent(): boolean {
+    const version = this.changes.version();
+    const current = this.hasLoaded && version !== undefined && version === this.seenVersion && this.seenAnnounced === this.announced;
+    if (current) this.refreshInBackground();
+    return current;
+  }
+
+  /** Another process announced a key change: the keys in hand are superseded until a load after this call. */
+  changed(): Promise<void> {
+    this.announced += 1;
+    return this.reload();
+  }
 
   /** Resolves once a load that started after this call has finished (a load already running may predate the change). */
   async reload(): Promise<void> {
@@ -141,14 +184,12 @@ export class AsymmetricKeyRing implements SigningKeys {
   }
 
   signer(): TokenSigner {
-    this.refreshInBackground();
-    if (!this.loaded.signer) throw new Error('no current signing key is loaded');
+    if (!this.loaded.signer) throw new Error(`no current ${this.algorithm} signing key is loaded`);
     return this.loaded.signer;
   }
 
   verifier(kid: string): VerifyFunction | undefined {
-    this.refreshInBackground();
-    return this.loaded.verifiers.get(kid);
+    return this.loaded.verifiers.get(kid)?.verify;
   }
 
   async reloadForUnknownKid(): Promise<void> {
@@ -159,30 +200,34 @@ export class AsymmetricKeyRing implements SigningKeys {
   }
 
   jwks(): { readonly keys: readonly PublicJwk[] } {
-    this.refreshInBackground();
     return { keys: this.loaded.published };
   }
 
-  /** Another process rotated (the storage moved) or it has been a while: load again, without blocking this call. */
+  /** It has been a while: load again, without blocking this call (a backstop; changes are caught by isCurrent). */
   private refreshInBackground(): void {
-    const version = this.changes.version();
-    if (version === this.seenVersion && this.clock.now() - this.loadedAt < RELOAD_EVERY_MS) return;
-    if (this.reloading) return;
+    if (this.clock.now() - this.loadedAt < RELOAD_EVERY_MS || this.reloading) return;
     void this.reload().catch(() => undefined);
   }
 
   private async load(): Promise<void> {
+    // Read before the keys: a change committed in between makes the next check load again, never the reverse.
     const version = this.changes.version();
+    const announced = this.announced;
     const records = (await this.store.list()).filter((record) => record.algorithm === this.algorithm);
-    const verifiers = new Map<string, VerifyFunction>();
+    const verifiers = new Map<string, { readonly jwk: string; readonly verify: VerifyFunction }>();
     let signer: TokenSigner | undefined;
     for (const record of records) {
-      verifiers.set(record.kid, pinnedVerifier(publicPemOf(record.publicJwk), this.algorithm, this.policy));
+      const jwk = JSON.stringify(record.publicJwk);
+      const kept = this.loaded.verifiers.get(record.kid);
+      // The same verifier for an unchanged key: the codec's memory of verified tokens is keyed by it.
+      verifiers.set(record.kid, kept?.jwk === jwk ? kept : { jwk, verify: pinnedVerifier(publicPemOf(record.publicJwk), this.algorithm, this.policy) });
       if (record.state === 'current') signer = this.openSigner(record);
     }
-    this.loaded = { signer: signer ?? this.loaded.signer, verifiers, published: records.map((record) => record.publicJwk) };
+    this.loaded = { signer, verifiers, published: records.map((record) => record.publicJwk) };
     this.loadedAt = this.clock.now();
     this.seenVersion = version;
+    this.seenAnnounced = announced;
+    this.hasLoaded = true;
   }
 
   private openSigner(record: SigningKeyRecord): TokenSigner {

@@ -76,16 +76,16 @@ describe('AccessTokenCodec', () => {
   describe('issue', () => {
     for (const algorithm of HMAC_ALGORITHMS) {
       it(`writes the header {alg: ${algorithm}, typ: at+jwt, kid} and nothing else`, async () => {
-        const { token } = codec({ algorithm }).issue('alice', ['me']);
+        const { token } = await codec({ algorithm }).issue('alice', ['me']);
         const { kid, ...rest } = decodeProtectedHeader(token);
         assert.deepEqual(rest, { alg: algorithm, typ: 'at+jwt' });
         assert.match(String(kid), /^hs-[A-Za-z0-9_-]{16}$/);
-        assert.equal(codec({ algorithm }).issue('bob', []).token.split('.')[0], token.split('.')[0], 'one key, one kid');
+        assert.equal((await codec({ algorithm }).issue('bob', [])).token.split('.')[0], token.split('.')[0], 'one key, one kid');
       });
     }
 
     it('writes sub, scope, iss, iat, nbf, exp and jti, and no aud when no audience is set', async () => {
-      const issued = codec().issue('alice', ['me', 'items']);
+      const issued = await codec().issue('alice', ['me', 'items']);
       const payload = decodeJwt(issued.token);
       assert.deepEqual(Object.keys(payload).sort(), ['exp', 'iat', 'iss', 'jti', 'nbf', 'scope', 'sub']);
       assert.equal(payload.sub, 'alice');
@@ -100,22 +100,22 @@ describe('AccessTokenCodec', () => {
     });
 
     it('writes aud when an audience is set', async () => {
-      const payload = decodeJwt(codec({ audience: 'https://api.example' }).issue('alice', []).token);
+      const payload = decodeJwt((await codec({ audience: 'https://api.example' }).issue('alice', [])).token);
       assert.equal(payload.aud, 'https://api.example');
     });
 
     it('writes an empty scope string for no scopes', async () => {
-      assert.equal(decodeJwt(codec().issue('alice', []).token).scope, '');
+      assert.equal(decodeJwt((await codec().issue('alice', [])).token).scope, '');
     });
 
     it('rounds iat down to whole seconds', async () => {
-      const { claims } = codec({}, fixedClock(NOW_MS + 999)).issue('alice', []);
+      const { claims } = await codec({}, fixedClock(NOW_MS + 999)).issue('alice', []);
       assert.equal(claims.iat, NOW_S);
     });
 
     it('gives every token its own jti', async () => {
       const tokens = codec();
-      assert.notEqual(tokens.issue('alice', []).claims.jti, tokens.issue('alice', []).claims.jti);
+      assert.notEqual((await tokens.issue('alice', [])).claims.jti, (await tokens.issue('alice', [])).claims.jti);
     });
   });
 
@@ -123,12 +123,12 @@ describe('AccessTokenCodec', () => {
     for (const algorithm of HMAC_ALGORITHMS) {
       it(`accepts its own ${algorithm} token and returns its claims`, async () => {
         const tokens = codec({ algorithm });
-        const issued = tokens.issue('alice', ['me', 'items']);
+        const issued = await tokens.issue('alice', ['me', 'items']);
         assert.deepEqual(await tokens.verify(issued.token), issued.claims);
       });
 
       it(`issues ${algorithm} tokens that jose's jwtVerify accepts with the same secret bytes`, async () => {
-        const issued = codec({ algorithm }).issue('alice', ['me']);
+        const issued = await codec({ algorithm }).issue('alice', ['me']);
         const { payload, protectedHeader } = await jwtVerify(issued.token, SECRET_BYTES, {
           algorithms: [algorithm],
           issuer: ISSUER,
@@ -142,7 +142,7 @@ describe('AccessTokenCodec', () => {
     }
 
     it('issues tokens with an audience that jose accepts for that audience', async () => {
-      const issued = codec({ audience: 'https://api.example' }).issue('alice', []);
+      const issued = await codec({ audience: 'https://api.example' }).issue('alice', []);
       const { payload } = await jwtVerify(issued.token, SECRET_BYTES, {
         algorithms: ['HS256'],
         audience: 'https://api.example',
@@ -163,7 +163,7 @@ describe('AccessTokenCodec', () => {
 
     it('accepts its own token with aud when an audience is configured', async () => {
       const tokens = codec({ audience: 'https://api.example' });
-      assert.equal((await tokens.verify(tokens.issue('alice', []).token)).aud, 'https://api.example');
+      assert.equal((await tokens.verify((await tokens.issue('alice', [])).token)).aud, 'https://api.example');
     });
   });
 
@@ -219,7 +219,7 @@ describe('AccessTokenCodec', () => {
 
     it('refuses a token with one signature character flipped in the middle', async () => {
       const tokens = codec();
-      const token = tokens.issue('alice', ['me']).token;
+      const token = (await tokens.issue('alice', ['me'])).token;
       const [header, payload, signature = ''] = token.split('.');
       const index = Math.floor(signature.length / 2);
       const flipped = signature[index] === 'A' ? 'B' : 'A';
@@ -230,7 +230,7 @@ describe('AccessTokenCodec', () => {
 
     it('refuses a token whose payload was changed and whose signature was kept', async () => {
       const tokens = codec();
-      const [header, payload = '', signature] = tokens.issue('alice', ['me']).token.split('.');
+      const [header, payload = '', signature] = (await tokens.issue('alice', ['me'])).token.split('.');
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
       await assertInvalid(tokens, `${header}.${b64url({ ...claims, sub: 'admin' })}.${signature}`);
       await assertInvalid(tokens, `${header}.${b64url({ ...claims, scope: 'me admin' })}.${signature}`);
@@ -238,13 +238,13 @@ describe('AccessTokenCodec', () => {
 
     it('refuses a token signed with a different secret', async () => {
       const other = codec({ secretKey: 'another-secret-key-that-is-long-enough-987654' });
-      await assertInvalid(codec(), other.issue('alice', []).token);
+      await assertInvalid(codec(), (await other.issue('alice', [])).token);
     });
 
     it('accepts a token up to the 5 s tolerance after exp and refuses it from 6 s after', async () => {
       const clock = fixedClock(NOW_MS);
       const tokens = codec({}, clock);
-      const { token } = tokens.issue('alice', []);
+      const { token } = await tokens.issue('alice', []);
       clock.advance((TTL_S + 5) * 1000);
       assert.equal((await tokens.verify(token)).sub, 'alice');
       clock.advance(1000);
@@ -253,7 +253,7 @@ describe('AccessTokenCodec', () => {
 
     it('refuses a token issued by a codec whose fixed clock is in the past', async () => {
       const past = codec({}, fixedClock(Date.now() - (TTL_S + 60) * 1000));
-      await assertInvalid(codec({}, systemClock), past.issue('alice', []).token);
+      await assertInvalid(codec({}, systemClock), (await past.issue('alice', [])).token);
     });
 
     it('refuses a token whose nbf is beyond the tolerance in the future', async () => {
@@ -263,12 +263,12 @@ describe('AccessTokenCodec', () => {
 
     it('refuses a token issued by a codec whose clock runs ten minutes ahead', async () => {
       const ahead = codec({}, fixedClock(NOW_MS + 600_000));
-      await assertInvalid(codec(), ahead.issue('alice', []).token);
+      await assertInvalid(codec(), (await ahead.issue('alice', [])).token);
     });
 
     it('refuses a token from another issuer', async () => {
       const other = codec({ issuer: 'http://evil.test' });
-      await assertInvalid(codec(), other.issue('alice', []).token);
+      await assertInvalid(codec(), (await other.issue('alice', [])).token);
     });
 
     it('refuses an iss given as an array that contains the issuer', async () => {
@@ -277,11 +277,11 @@ describe('AccessTokenCodec', () => {
 
     it('refuses a token for another audience when an audience is configured', async () => {
       const other = codec({ audience: 'https://other.example' });
-      await assertInvalid(codec({ audience: 'https://api.example' }), other.issue('alice', []).token);
+      await assertInvalid(codec({ audience: 'https://api.example' }), (await other.issue('alice', [])).token);
     });
 
     it('refuses a token without aud when an audience is configured', async () => {
-      await assertInvalid(codec({ audience: 'https://api.example' }), codec().issue('alice', []).token);
+      await assertInvalid(codec({ audience: 'https://api.example' }), (await codec().issue('alice', [])).token);
     });
 
     it("refuses typ 'JWT' and a missing typ", async () => {
@@ -305,7 +305,7 @@ describe('AccessTokenCodec', () => {
 
     it(`refuses a correctly signed token longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`, async () => {
       const tokens = codec();
-      const { token } = tokens.issue('a'.repeat(MAX_ACCESS_TOKEN_LENGTH), []);
+      const { token } = await tokens.issue('a'.repeat(MAX_ACCESS_TOKEN_LENGTH), []);
       assert.ok(token.length > MAX_ACCESS_TOKEN_LENGTH);
       await assertInvalid(tokens, token);
     });
@@ -321,7 +321,7 @@ describe('AccessTokenCodec', () => {
         `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url(goodClaims())}`,
         `${b64url('null')}.${b64url(goodClaims())}.AAAA`,
         `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url('[]')}.AAAA`,
-        `${codec().issue('alice', []).token} `,
+        `${(await codec().issue('alice', [])).token} `,
       ];
       for (const token of garbage) await assertInvalid(codec(), token);
     });
@@ -334,7 +334,7 @@ describe('AccessTokenCodec remembering verified tokens', () => {
   it('answers a token presented again with the same claims, synchronously through verifyKnown', async () => {
     const clock = fixedClock(NOW_MS);
     const tokens = remembering(clock);
-    const { token, claims } = tokens.issue('alice', ['me']);
+    const { token, claims } = await tokens.issue('alice', ['me']);
     assert.deepEqual(await tokens.verify(token), claims);
     assert.deepEqual(tokens.verifyKnown(token), claims);
     assert.deepEqual(await tokens.verify(token), claims);
@@ -343,7 +343,7 @@ describe('AccessTokenCodec remembering verified tokens', () => {
   it('verifies nothing new when asked for remembered tokens only', async () => {
     const clock = fixedClock(NOW_MS);
     const tokens = remembering(clock);
-    const { token, claims } = tokens.issue('alice', ['me']);
+    const { token, claims } = await tokens.issue('alice', ['me']);
     assert.equal(tokens.verifyKnown(token, true), undefined, 'valid, but not verified before');
     assert.deepEqual(tokens.verifyKnown(token), claims);
     assert.deepEqual(tokens.verifyKnown(token, true), claims);
@@ -357,7 +357,7 @@ describe('AccessTokenCodec remembering verified tokens', () => {
   it('still refuses a remembered token once it has expired, or before its nbf', async () => {
     const clock = fixedClock(NOW_MS);
     const tokens = remembering(clock);
-    const { token } = tokens.issue('alice', ['me']);
+    const { token } = await tokens.issue('alice', ['me']);
     await tokens.verify(token);
     clock.advance((TTL_S + 6) * 1000);
     await assertInvalid(tokens, token);
@@ -368,7 +368,7 @@ describe('AccessTokenCodec remembering verified tokens', () => {
 
   it('does not let a remembered token vouch for a tampered one, nor remember a refusal', async () => {
     const tokens = remembering(fixedClock(NOW_MS));
-    const { token } = tokens.issue('alice', ['me']);
+    const { token } = await tokens.issue('alice', ['me']);
     await tokens.verify(token);
     const [header, , signature] = token.split('.');
     const forged = `${header}.${b64url({ ...decodeJwt(token), scope: 'admin' })}.${signature}`;
@@ -382,7 +382,7 @@ describe('AccessTokenCodec remembering verified tokens', () => {
 
   it('refuses a token of another SECRET_KEY with the same header bytes', async () => {
     const tokens = remembering(fixedClock(NOW_MS));
-    const { token } = tokens.issue('alice', ['me']);
+    const { token } = await tokens.issue('alice', ['me']);
     await tokens.verify(token);
     const [header, payload] = token.split('.');
     const other = createHmac('sha256', randomBytes(32)).update(`${header}.${payload}`).digest('base64url');

@@ -117,7 +117,9 @@ export class AccessTokenCodec {
     }
   }
 
-  issue(subject: string, scopes: readonly string[], binding: AccessTokenBinding = {}): IssuedAccessToken {
+  /** Signs with the current key, as the store says now (never a key a committed change has replaced). */
+  async issue(subject: string, scopes: readonly string[], binding: AccessTokenBinding = {}): Promise<IssuedAccessToken> {
+    if (!this.keys.isCurrent()) await this.keys.reload();
     const iat = Math.floor(this.clock.now() / 1000);
     const claims: AccessTokenClaims = {
       sub: subject,
@@ -135,25 +137,30 @@ export class AccessTokenCodec {
     return { token: this.keys.signer().sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
   }
 
-  /** Returns the claims of a valid token; throws InvalidTokenError for anything else. */
+  /**
+   * Returns the claims of a valid token; throws InvalidTokenError for anything else. Checked
+   * against keys that reflect every change committed before the call (see SigningKeys).
+   */
   async verify(token: string): Promise<AccessTokenClaims> {
-    const known = this.verifyKnown(token);
-    if (known !== undefined) return known;
+    if (!this.keys.isCurrent()) await this.keys.reload();
+    const verify = this.verifierFor(token);
+    if (verify) return this.claimsOf(verify, token);
     // A kid this process does not know may be a key another instance just created: the ring looks
     // again (rate limited) before the token is refused.
     await this.keys.reloadForUnknownKid();
-    const verify = this.verifierFor(token);
-    if (!verify) throw new InvalidTokenError({ cause: 'unknown kid' });
-    return this.claimsOf(verify, token);
+    const again = this.verifierFor(token);
+    if (!again) throw new InvalidTokenError({ cause: 'unknown kid' });
+    return this.claimsOf(again, token);
   }
 
   /**
    * verify() without going to the key store: the claims of a valid token, InvalidTokenError for an
-   * invalid one, and undefined only when the token names a kid this process does not hold (then
-   * verify() looks the key up). With `rememberedOnly`, undefined also for a token it has not
-   * verified before (it verifies nothing new).
+   * invalid one, and undefined when the token names a kid this process does not hold or when the
+   * keys in hand may have been superseded (then verify() loads them). With `rememberedOnly`,
+   * undefined also for a token it has not verified before (it verifies nothing new).
    */
   verifyKnown(token: string, rememberedOnly = false): AccessTokenClaims | undefined {
+    if (!this.keys.isCurrent()) return undefined;
     const verify = this.verifierFor(token);
     if (verify === undefined) return undefined;
     if (!rememberedOnly) return this.claimsOf(verify, token);
@@ -262,8 +269,9 @@ export class AccessTokenCodec {
     return verify;
   }
 
-  /** The JWK Set that verifies these tokens (public keys only; empty for HMAC). */
-  jwks(): { readonly keys: readonly object[] } {
+  /** The JWK Set that verifies these tokens (public keys only; empty for HMAC), as the store says now. */
+  async jwks(): Promise<{ readonly keys: readonly object[] }> {
+    if (!this.keys.isCurrent()) await this.keys.reload();
     return this.keys.jwks();
   }
 }

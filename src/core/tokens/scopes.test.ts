@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatScopes, grantScopes, isScopeToken, parseScopeList, parseScopeParameter } from './scopes.js';
+import { formatScopes, grantScopes, heldScopes, isScopeToken, parseScopeList, parseScopeParameter } from './scopes.js';
 
 describe('isScopeToken', () => {
   it('accepts printable ASCII other than space, " and \\', () => {
@@ -105,6 +105,22 @@ describe('grantScopes', () => {
   it('grants nothing that is not held', () => {
     assert.deepEqual(grantScopes([], ['admin']), []);
     assert.deepEqual(grantScopes(['me'], ['Me', 'ME']), []);
+  });
+});
+
+describe('heldScopes', () => {
+  it("keeps the token's scopes the holder still holds, and drops the others", () => {
+    assert.deepEqual([...heldScopes('admin me items', ['me', 'items'])], ['me', 'items']);
+    assert.deepEqual([...heldScopes('admin me', [])], []);
+  });
+
+  it('never adds a scope the token was not issued with', () => {
+    assert.deepEqual([...heldScopes('me', ['admin', 'me'])], ['me']);
+    assert.deepEqual([...heldScopes('', ['admin'])], []);
+  });
+
+  it('compares case-sensitively, and ignores repeated spaces', () => {
+    assert.deepEqual([...heldScopes('Admin  me', ['admin', 'me'])], ['me']);
   });
 });
 

@@ -35,6 +35,19 @@ export function grantScopes(held: readonly string[], requested: readonly string[
   return requested.filter((scope) => heldSet.has(scope));
 }
 
+/**
+ * The scopes a token still confers: those of its `scope` claim that the holder (the user or the
+ * client, as stored now) still holds. A scope taken from an account stops working at once, for
+ * tokens issued before as for new ones; given back, it works again for the tokens that carry it.
+ */
+export function heldScopes(tokenScope: string, held: readonly string[]): ReadonlySet<string> {
+  const scopes = new Set<string>();
+  for (const scope of tokenScope.split(' ')) {
+    if (scope !== '' && held.includes(scope)) scopes.add(scope);
+  }
+  return scopes;
+}
+
 export function formatScopes(scopes: readonly string[]): string {
   return scopes.join(' ');
 }

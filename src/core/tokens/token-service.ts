@@ -128,7 +128,7 @@ export class TokenService {
       details: { session: session.id, ...(client ? { client: client.id } : {}) },
     });
     const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey, user.tokenVersion) : undefined;
-    return { tokens: this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
+    return { tokens: await this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
   }
 
   async refreshGrant(
@@ -205,7 +205,7 @@ export class TokenService {
   ): Promise<TokenResponse> {
     if (!client) throw new InvalidClientError('Client authentication is required for client_credentials');
     const scopes = grantScopes(client.scopes, requested);
-    const issued = this.deps.codec.issue(client.id, scopes, { clientId: client.id });
+    const issued = await this.deps.codec.issue(client.id, scopes, { clientId: client.id });
     await this.deps.audit.record({
       type: 'client.token_issued',
       outcome: 'success',
@@ -235,8 +235,8 @@ export class TokenService {
     return this.deps.sealer.open(record.successorSealed, record.id);
   }
 
-  private respond(user: User, session: Session, scopes: readonly string[], refreshToken: string): TokenResponse {
-    const issued = this.deps.codec.issue(user.username, scopes, {
+  private async respond(user: User, session: Session, scopes: readonly string[], refreshToken: string): Promise<TokenResponse> {
+    const issued = await this.deps.codec.issue(user.username, scopes, {
       sessionId: session.id,
       tokenVersion: user.tokenVersion,
       ...(session.clientId === null ? {} : { clientId: session.clientId }),

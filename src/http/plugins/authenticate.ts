@@ -2,11 +2,13 @@
  * Bearer authentication for routes: `app.requireAuth(scopes?)` gives a
  * preHandler that checks `Authorization: Bearer <token>` through core and
  * sets `request.auth`. The header is parsed as RFC 6750 §2.1 says: the scheme
- * is case-insensitive, the credential is a token68.
+ * is case-insensitive, the credential is a token68; a request with two
+ * Authorization headers is refused (authorization-header.ts).
  */
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { InvalidTokenError, NotAuthenticatedError } from '../../core/errors.js';
 import type { AuthContext, Portcullis, UserAuthContext } from '../../core/portcullis.js';
+import { authorizationHeader } from './authorization-header.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,7 +39,7 @@ export function bearerCredential(header: string | undefined): string | undefined
 
 /** The bearer credential, or undefined when the request carries none. */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const token = bearerCredential(request.headers.authorization);
+  const token = bearerCredential(authorizationHeader(request.raw.rawHeaders));
   if (token === null) throw new InvalidTokenError();
   return token;
 }

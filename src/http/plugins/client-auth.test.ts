@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyRequest } from 'fastify';
-import { InvalidClientError, InvalidRequestError } from '../../core/errors.js';
+import { DuplicateHeaderError, InvalidClientError, InvalidRequestError } from '../../core/errors.js';
 import { clientCredentials } from './client-auth.js';
 
-function request(authorization?: string): FastifyRequest {
-  return { headers: authorization === undefined ? {} : { authorization } } as FastifyRequest;
+/** A request as Node hands it over: the header names and values in order, as sent. */
+function request(...authorizations: string[]): FastifyRequest {
+  return { raw: { rawHeaders: authorizations.flatMap((value) => ['Authorization', value]) } } as unknown as FastifyRequest;
 }
 
 function basic(id: string, secret: string): string {
@@ -37,5 +38,15 @@ describe('clientCredentials', () => {
     assert.throws(() => clientCredentials(request(`Basic ${Buffer.from(':secret').toString('base64')}`), {}), InvalidClientError);
     assert.throws(() => clientCredentials(request(`Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`), {}), InvalidClientError);
     assert.throws(() => clientCredentials(request(), { client_secret: 'x' }), InvalidRequestError);
+  });
+
+  it('refuses two Authorization headers, whatever they hold (Node would keep the first)', () => {
+    for (const pair of [
+      [basic('a', 'b'), basic('c', 'd')],
+      [basic('a', 'b'), 'Basic Og=='],
+      ['Bearer abc', basic('a', 'b')],
+    ]) {
+      assert.throws(() => clientCredentials(request(...pair), {}), DuplicateHeaderError, pair.join(' / '));
+    }
   });
 });

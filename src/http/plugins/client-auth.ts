@@ -1,11 +1,13 @@
 /**
  * Client authentication at /token, /revoke and /introspect (RFC 6749
  * §2.3.1): HTTP Basic with the form-urlencoded id and secret, or the
- * `client_id` and `client_secret` body fields; never both (§2.3).
+ * `client_id` and `client_secret` body fields; never both (§2.3), and never
+ * two Authorization headers (authorization-header.ts).
  */
 import type { FastifyRequest } from 'fastify';
 import type { ClientCredentials } from '../../core/clients/client.js';
 import { InvalidClientError, InvalidRequestError } from '../../core/errors.js';
+import { authorizationHeader } from './authorization-header.js';
 
 interface ClientFields {
   readonly client_id?: string;
@@ -22,7 +24,7 @@ function decodeBasicPart(part: string): string {
 
 /** The credentials presented, or undefined when the request presents none (a public client). */
 export function clientCredentials(request: FastifyRequest, body: ClientFields | undefined): ClientCredentials | undefined {
-  const header = request.headers.authorization;
+  const header = authorizationHeader(request.raw.rawHeaders);
   const basic = header !== undefined && /^basic /i.test(header) ? header.slice(6).trim() : undefined;
   const decoded = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8');
   const secretInBody = body?.client_secret !== undefined && body.client_secret !== '';

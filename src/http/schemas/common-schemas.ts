@@ -53,6 +53,7 @@ export const ERRORS = Object.freeze({
   mediaType: 'Unsupported Content-Type or charset',
   rateLimited: 'Too many requests, or login backoff (`Retry-After`); on a password attempt with a `challenge` that lets it through',
   overloaded: 'Password hashing is overloaded (`Retry-After`)',
+  duplicateAuthorization: 'Two `Authorization` headers in one request (`Duplicate Authorization header`, `invalid_request`), whatever they hold',
 });
 
 export interface ErrorResponse {
@@ -65,8 +66,14 @@ export interface ErrorResponse {
  * `5xx` for the rest: every error body goes through the shared schema.
  */
 export function errorResponses(documented: Readonly<Record<number, string>> = {}): Record<string, ErrorResponse> {
+  const described: Record<number, string> = { ...documented };
+  // A route that takes credentials (it documents a 401) refuses a request with two Authorization headers.
+  if (described[401] !== undefined) {
+    const duplicate = ERRORS.duplicateAuthorization;
+    described[400] = described[400] === undefined ? duplicate : `${described[400]}; or ${duplicate[0]!.toLowerCase()}${duplicate.slice(1)}`;
+  }
   const responses: Record<string, ErrorResponse> = {};
-  for (const [status, description] of Object.entries(documented)) responses[status] = { $ref: ERROR_REF, description };
+  for (const [status, description] of Object.entries(described)) responses[status] = { $ref: ERROR_REF, description };
   responses['4xx'] = { $ref: ERROR_REF, description: 'Another client error' };
   responses['5xx'] = {
     $ref: ERROR_REF,

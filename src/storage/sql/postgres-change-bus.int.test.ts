@@ -34,8 +34,12 @@ describe('PostgresChangeBus', { skip }, () => {
     a = new PostgresChangeBus(dialect.db, { url: database.url, connectTimeoutMs: 1000 });
     b = new PostgresChangeBus(dialect.db, { url: database.url, connectTimeoutMs: 1000 });
     assert.equal(b.version(), undefined, 'cannot tell before it listens');
-    a.subscribe((change) => heardByA.push(change));
-    b.subscribe((change) => heardByB.push(change));
+    a.subscribe((change) => {
+      heardByA.push(change);
+    });
+    b.subscribe((change) => {
+      heardByB.push(change);
+    });
     await until(() => a.version() !== undefined && b.version() !== undefined, 'both listening');
   });
   after(async () => {
@@ -53,6 +57,35 @@ describe('PostgresChangeBus', { skip }, () => {
     assert.deepEqual(new Set(heardByB.map((change) => JSON.stringify(change))), new Set([JSON.stringify({ kind: 'session', id: 's1' }), JSON.stringify({ kind: 'keys' })]));
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(heardByA, [], 'A does not hear itself');
+  });
+
+  it('confirms a change to its sender only once what the listeners started for it has settled', async () => {
+    let release = () => {};
+    const reloading = new Promise<void>((resolve) => (release = resolve));
+    let heard = 0;
+    const c = new PostgresChangeBus(dialect.db, { url: database.url, connectTimeoutMs: 1000 });
+    c.subscribe((change) => {
+      if (change.kind !== 'keys') return undefined;
+      heard += 1;
+      return reloading;
+    });
+    try {
+      await until(() => c.version() !== undefined, 'C listening');
+      await a.confirm(10_000); // what the test before published
+      assert.deepEqual(await a.confirm(10_000), { listening: 0, confirmed: 0 }, 'nothing published since: nothing to wait for');
+
+      a.publish({ kind: 'keys' });
+      const pending = await a.confirm(500);
+      assert.equal(heard, 1, 'C heard the change');
+      assert.deepEqual(pending, { listening: 2, confirmed: 1 }, 'B confirmed; C is still reloading');
+
+      release();
+      a.publish({ kind: 'keys' });
+      assert.deepEqual(await a.confirm(10_000), { listening: 2, confirmed: 2 }, 'both, once the reload settled');
+      assert.equal(heard, 2);
+    } finally {
+      await c.close();
+    }
   });
 
   it('cannot tell while its listener is gone, and comes back in a new epoch by itself', async () => {

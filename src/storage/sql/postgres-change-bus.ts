@@ -7,15 +7,32 @@
  * they hold, and once it listens again the version moves, so they forget
  * everything from before the gap. Messages missed during the gap cannot
  * leave a stale "valid" answer behind.
+ *
+ * Confirmation: a sender (a CLI command, before it exits) asks every other
+ * listener to confirm; each answers once what its listeners started for the
+ * changes it heard before the request (a key reload) has settled. The sender
+ * counts the other listeners on the database in pg_stat_activity (by their
+ * application_name) and waits for as many answers, or for its timeout.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { loadPg } from './lazy-pg.js';
 import { sql, type Kysely } from 'kysely';
-import { decodeChange, encodeChange, type Change, type ChangeBus, type ChangeListener } from '../../core/change-bus.js';
+import {
+  decodeMessage,
+  encodeChange,
+  encodeConfirmation,
+  encodeConfirmRequest,
+  type Change,
+  type ChangeBus,
+  type ChangeListener,
+  type Confirmation,
+} from '../../core/change-bus.js';
 import type { Database } from './schema.js';
 
 export const CHANGE_CHANNEL = 'portcullis_changes';
+/** The application_name of every listening connection: how a sender counts who should confirm. */
+export const LISTENER_APPLICATION_NAME = 'portcullis-changes';
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
 /** How often the listening connection proves it is alive (a partition sends no reset). */
@@ -43,6 +60,17 @@ export class PostgresChangeBus implements ChangeBus {
   private failures = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly sending = new Set<Promise<void>>();
+  private started = false;
+  /** The listening connection's backend pid (not counted among those that must confirm). */
+  private listenerPid: number | undefined;
+  /** Called each time the bus starts listening. */
+  private readonly onListening = new Set<() => void>();
+  /** Changes published since the last confirm(). */
+  private unconfirmed = 0;
+  /** What the listeners started for the changes heard so far (a key reload): settled before confirming. */
+  private applying: Promise<unknown> = Promise.resolve();
+  /** Open confirmation requests of this process: who answered each. */
+  private readonly answers = new Map<string, { readonly from: Set<string>; readonly answered: () => void }>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -54,20 +82,39 @@ export class PostgresChangeBus implements ChangeBus {
   }
 
   publish(change: Change): void {
-    const sent: Promise<void> = sql`select pg_notify(${CHANGE_CHANNEL}, ${encodeChange(this.origin, change)})`
-      .execute(this.db)
-      .then(
-        () => undefined,
-        (error: unknown) => this.options.onProblem?.('could not publish a change to the other instances', error),
-      )
-      .finally(() => this.sending.delete(sent));
-    this.sending.add(sent);
+    this.unconfirmed += 1;
+    this.send(encodeChange(this.origin, change), 'could not publish a change to the other instances');
   }
 
   /** The first subscriber starts the listening connection. */
   subscribe(listener: ChangeListener): void {
     this.listeners.push(listener);
-    if (this.listeners.length === 1) void this.connect();
+    this.start();
+  }
+
+  async confirm(timeoutMs: number): Promise<Confirmation> {
+    if (this.unconfirmed === 0) return { listening: 0, confirmed: 0 };
+    this.unconfirmed = 0;
+    const deadline = Date.now() + timeoutMs;
+    // Hear the answers first; then every change is committed (so delivered) before the request.
+    this.start();
+    if (!(await this.waitUntil(() => this.listening, deadline))) throw new Error('the change listener could not connect');
+    await Promise.all([...this.sending]);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and application_name = ${LISTENER_APPLICATION_NAME} and pid <> ${this.listenerPid ?? 0}`.execute(this.db);
+    const listening = rows[0]?.n ?? 0;
+    if (listening === 0) return { listening, confirmed: 0 };
+    const id = randomUUID();
+    const from = new Set<string>();
+    let answered = () => {};
+    this.answers.set(id, { from, answered: () => answered() });
+    try {
+      this.send(encodeConfirmRequest(this.origin, id), 'could not ask the other instances to confirm');
+      await this.waitUntil(() => from.size >= listening, deadline, (wake) => (answered = wake));
+    } finally {
+      this.answers.delete(id);
+    }
+    return { listening, confirmed: from.size };
   }
 
   /** Sends what was published first (a CLI command exits right after its change), then stops listening. */
@@ -80,12 +127,47 @@ export class PostgresChangeBus implements ChangeBus {
     await this.client?.end().catch(() => undefined);
   }
 
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    void this.connect();
+  }
+
+  private send(payload: string, problem: string): void {
+    const sent: Promise<void> = sql`select pg_notify(${CHANGE_CHANNEL}, ${payload})`
+      .execute(this.db)
+      .then(
+        () => undefined,
+        (error: unknown) => this.options.onProblem?.(problem, error),
+      )
+      .finally(() => this.sending.delete(sent));
+    this.sending.add(sent);
+  }
+
+  /** Resolves true once `condition` holds (checked when `subscribeWake`'s callback or the bus's listening wakes it), false at the deadline. */
+  private waitUntil(condition: () => boolean, deadline: number, subscribeWake?: (wake: () => void) => void): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (result: boolean) => {
+        clearTimeout(timer);
+        this.onListening.delete(check);
+        resolve(result);
+      };
+      const check = () => {
+        if (condition()) finish(true);
+      };
+      const timer = setTimeout(() => finish(condition()), Math.max(0, deadline - Date.now()));
+      this.onListening.add(check);
+      subscribeWake?.(check);
+    });
+  }
+
   private async connect(): Promise<void> {
     if (this.closed) return;
     const client = new (loadPg().Client)({
       connectionString: this.options.url,
       connectionTimeoutMillis: this.options.connectTimeoutMs,
-      application_name: 'portcullis-changes',
+      application_name: LISTENER_APPLICATION_NAME,
       keepAlive: true,
     });
     this.client = client;
@@ -107,10 +189,13 @@ export class PostgresChangeBus implements ChangeBus {
     try {
       await client.connect();
       await client.query(`listen ${CHANGE_CHANNEL}`);
+      const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
       if (this.client !== client) return;
+      this.listenerPid = rows[0]?.pid;
       // A new epoch: whatever was cached before this connection listened may have missed a change.
       this.epoch += 1;
       this.listening = true;
+      for (const wake of [...this.onListening]) wake();
       this.retryMs = RETRY_MIN_MS;
       this.failures = 0;
       if (this.reportedDown) this.options.onProblem?.('listening for changes again; caches were emptied');
@@ -148,8 +233,22 @@ export class PostgresChangeBus implements ChangeBus {
   }
 
   private deliver(payload: string): void {
-    const decoded = decodeChange(payload);
-    if (!decoded || decoded.origin === this.origin) return;
-    for (const listener of this.listeners) listener(decoded.change);
+    const message = decodeMessage(payload);
+    if (!message || message.origin === this.origin) return;
+    if ('change' in message) {
+      for (const listener of this.listeners) {
+        const applied = listener(message.change);
+        // A failed reload is no reason to hold confirmations back: the keys in hand stay superseded
+        // (their ring loads again before any use), so nothing answers from the old state either way.
+        if (applied !== undefined) this.applying = Promise.all([this.applying, applied.catch(() => undefined)]);
+      }
+    } else if ('confirm' in message) {
+      const id = message.confirm;
+      void this.applying.then(() => this.send(encodeConfirmation(this.origin, id), 'could not confirm a change to its sender'));
+    } else {
+      const request = this.answers.get(message.confirmed);
+      request?.from.add(message.origin);
+      request?.answered();
+    }
   }
 }
