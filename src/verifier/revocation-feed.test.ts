@@ -3,6 +3,7 @@
  * test (what the feed says is set per test), with an injected clock for
  * staleness. The real server's feed: test/http/revocation-feed.test.ts.
  */
+import { fixedClock } from '../core/clock.js';
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -66,16 +67,6 @@ async function startStubFeed(): Promise<StubFeed> {
   return stub;
 }
 
-function testClock() {
-  let now = Date.now();
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
-
 const token = (claims: Record<string, unknown> = {}) => mintToken(KEY, { issuer: ISSUER, claims: { sid: 'live', ver: 0, ...claims } });
 
 describe('the verifier following a revocation feed', () => {
@@ -96,7 +87,7 @@ describe('the verifier following a revocation feed', () => {
     logged.length = 0;
   });
 
-  function follow(clock = testClock(), extra: Partial<RevocationFeedOptions> = {}): Verifier {
+  function follow(clock = fixedClock(Date.now()), extra: Partial<RevocationFeedOptions> = {}): Verifier {
     verifier = createVerifier({
       issuer: ISSUER,
       secret: SECRET,
@@ -148,7 +139,7 @@ describe('the verifier following a revocation feed', () => {
   });
 
   it('syncs every intervalMs by itself; nextSync() waits for the next one', async () => {
-    const v = follow(testClock(), { intervalMs: 20, maxStalenessSeconds: 1 });
+    const v = follow(fixedClock(Date.now()), { intervalMs: 20, maxStalenessSeconds: 1 });
     const before = v.revocations!.stats().syncs;
     for (let i = 0; i < 3; i += 1) assert.equal((await v.revocations!.nextSync()).ok, true);
     assert.ok(v.revocations!.stats().syncs >= before + 3);
@@ -156,7 +147,7 @@ describe('the verifier following a revocation feed', () => {
   });
 
   it('forgets an entry once no token of it can verify: retain_seconds after it heard of it, plus its own clock tolerance', async () => {
-    const clock = testClock();
+    const clock = fixedClock(Date.now());
     feed.pages[''] = { cursor: '1', sids: ['old'], retain_seconds: 100 };
     const v = follow(clock);
     await assert.rejects(v.verify(await token({ sid: 'old' })), RevokedTokenError);
@@ -169,7 +160,7 @@ describe('the verifier following a revocation feed', () => {
   });
 
   it('refuses with 503 (fail-closed) once the feed has been silent for maxStalenessSeconds, and recovers by itself', async () => {
-    const clock = testClock();
+    const clock = fixedClock(Date.now());
     feed.pages[''] = { cursor: '1', sids: ['gone'] };
     const v = follow(clock);
     await v.verify(await token());
@@ -207,7 +198,7 @@ describe('the verifier following a revocation feed', () => {
   });
 
   it("accepts tokens while stale with whenStale: 'accept' (fail-open), saying so once", async () => {
-    const clock = testClock();
+    const clock = fixedClock(Date.now());
     feed.status = 503;
     const v = follow(clock, { whenStale: 'accept' });
     assert.equal((await v.verify(await token())).sid, 'live', 'never synced, and accepted');
@@ -233,7 +224,7 @@ describe('the verifier following a revocation feed', () => {
   });
 
   it('stops asking once closed', async () => {
-    const v = follow(testClock(), { intervalMs: 1, maxStalenessSeconds: 1 });
+    const v = follow(fixedClock(Date.now()), { intervalMs: 1, maxStalenessSeconds: 1 });
     await v.revocations!.sync();
     const waiting = v.revocations!.nextSync();
     await v.close();

@@ -5,6 +5,7 @@
  * refused by the verifier once it has synced after it; waits are on the
  * verifier's syncs (nextSync), never on the clock.
  */
+import { fixedClock } from '../../src/core/clock.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -26,17 +27,7 @@ interface FeedClient {
   readonly secret: string;
 }
 
-function testClock() {
-  let now = Date.now();
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
-
-function followFeed(url: string, client: FeedClient, extra: Partial<RevocationFeedOptions> = {}, clock = testClock()): Verifier {
+function followFeed(url: string, client: FeedClient, extra: Partial<RevocationFeedOptions> = {}, clock = fixedClock(Date.now())): Verifier {
   return createVerifier({
     issuer: ISSUER,
     secret: TEST_SECRET_KEY,
@@ -282,7 +273,7 @@ describe('the verifier when the revocation feed does not answer', () => {
 
   /** A verifier whose feed goes through the proxy; the tests ask for syncs themselves (the interval is long). */
   function throughProxy(whenStale: 'refuse' | 'accept', log: (message: string) => void = () => undefined) {
-    const clock = testClock();
+    const clock = fixedClock(Date.now());
     const verifier = followFeed(proxy.via(`${server.url}/revocations`), client, { intervalMs: 60_000, maxStalenessSeconds: 120, whenStale, log }, clock);
     return { verifier, clock };
   }
