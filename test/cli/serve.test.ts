@@ -4,7 +4,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliEnv, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { cliEnv, jsonLines, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 
 const PASSWORD = 'shut-the-gate-gently-7';
 
@@ -127,16 +127,33 @@ describe('portcullis serve: start and graceful shutdown', () => {
     }
   });
 
-  it('exits 2 when its port is taken', async () => {
+  it('exits 2 when its port is taken, saying so in one line; the stack only at LOG_LEVEL=debug', async () => {
     const first = await startServe(cliEnv(dataDir));
     try {
       const port = new URL(first.url).port;
       const second = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'info' }) });
       assert.equal(second.code, 2);
-      assert.match(second.stdout, /EADDRINUSE/);
-      assert.match(second.stdout, /could not start/);
+      assert.equal(second.stderr, `portcullis: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)\n`);
+      assert.doesNotMatch(second.stdout, /"stack"|EADDRINUSE/);
+      const debug = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'debug' }) });
+      assert.equal(debug.code, 2);
+      assert.equal(debug.stderr, second.stderr);
+      const logged = jsonLines(debug.stdout).find((line) => line.msg === 'cannot listen on 127.0.0.1:' + port + ': address already in use (EADDRINUSE)');
+      assert.equal(logged?.level, 20, debug.stdout);
+      assert.match(String((logged?.err as { stack?: unknown } | undefined)?.stack), /EADDRINUSE[^\n]*\n\s+at /);
     } finally {
       await first.stop();
+    }
+  });
+
+  it('exits 2 when PostgreSQL does not answer, naming it without its password, in one line', async () => {
+    // Nothing listens on port 1: the connection is refused at once.
+    const url = 'postgres://portcullis:hunter2-not-printed@127.0.0.1:1/auth';
+    for (const workers of ['1', '2']) {
+      const result = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: url, WORKERS: workers }) });
+      assert.equal(result.code, 2, `WORKERS=${workers}: ${result.stderr}`);
+      assert.equal(result.stderr, 'portcullis: cannot reach the database (postgres 127.0.0.1:1/auth): connection refused (ECONNREFUSED)\n', `WORKERS=${workers}`);
+      assert.doesNotMatch(result.stdout, /"stack"|hunter2/);
     }
   });
 

@@ -7,6 +7,7 @@ import { startServer } from '../server.js';
 import { runPrimary } from '../cluster/cluster-primary.js';
 import { runWorker } from '../cluster/cluster-worker.js';
 import { shutDownGracefully } from '../cluster/graceful-shutdown.js';
+import { describeStartupFailure, reportStartupFailure } from '../startup-error.js';
 
 export interface ServeOptions {
   /** `--workers N`: overrides WORKERS. */
@@ -55,9 +56,7 @@ async function serveSingleProcess(config: Config, logger: Logger): Promise<numbe
   try {
     server = await startServer(config, logger, undefined, { listenBeforeWarmUp: true });
   } catch (error) {
-    logger.fatal({ err: error }, 'could not start');
-    // Also for a person reading the terminal, and when LOG_LEVEL=silent.
-    console.error(`portcullis: could not start: ${describeError(error)}`);
+    reportStartupFailure(logger, error, describeStartupFailure(error, config.database));
     return EXIT_FAILURE;
   }
   logger.info(
@@ -88,8 +87,7 @@ async function serveSingleProcess(config: Config, logger: Logger): Promise<numbe
       stopping = true;
       process.off('SIGTERM', shutdown);
       process.off('SIGINT', shutdown);
-      logger.fatal({ err: error }, 'could not start: password hashing failed');
-      console.error(`portcullis: could not start: password hashing failed: ${describeError(error)}`);
+      reportStartupFailure(logger, error, `could not start: password hashing failed: ${describeError(error)}`);
       await shutDownGracefully(running, config, logger, 'SIGTERM');
       resolve(EXIT_FAILURE);
     });
