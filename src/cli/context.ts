@@ -22,7 +22,7 @@ export interface UserAdmin extends AccountServices {
 /** Runs `work` with migrated storage and a UserService, closing the database afterwards. */
 export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): Promise<T> {
   const config = configFromEnv(process.env, { secretKeyRequired: false });
-  const storage = openStorage(config.database);
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     await storage.migrate();
     // Commands hash one password at a time, so the wait bound only matters if that ever changes.

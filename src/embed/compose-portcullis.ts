@@ -70,6 +70,7 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
     openStorage(config.database, {
       sqliteSynchronous: config.sqliteSynchronous,
       sqliteGroupCommit: config.sqliteGroupCommit,
+      dataDir: config.dataDir,
       onBusProblem: (message, error) => (error === undefined ? log()?.info(message) : log()?.warn({ err: error }, message)),
     });
   let loginAttempts: LoginAttemptsWiring | undefined;
