@@ -1,5 +1,6 @@
 /** What the CLI commands share: configuration from the environment, and opening storage for user management. */
-import { loadConfig, type Config } from '../core/config.js';
+import { loadConfigReadingNames, type Config } from '../core/config.js';
+import { describeLookAlike, findLookAlikeSettings, type LookAlikeSetting } from '../core/setting-look-alikes.js';
 import { systemClock } from '../core/clock.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
@@ -10,8 +11,26 @@ import { loadOrCreateSecretKey } from './secret-key-file.js';
 /** Exit codes: 0 ok, 1 usage, 2 failure. */
 export { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
+export interface CliConfig {
+  readonly config: Config;
+  /** Variables in the environment that look like misspelt settings (setting-look-alikes.ts). */
+  readonly lookAlikes: readonly LookAlikeSetting[];
+}
+
+/** Configuration from the environment, and the variables there that look like a setting but are none. */
+export function loadCliConfig(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): CliConfig {
+  const { config, settingNames } = loadConfigReadingNames(env, {
+    fallbackSecretKey: loadOrCreateSecretKey,
+    secretKeyRequired: options.secretKeyRequired,
+  });
+  return { config, lookAlikes: findLookAlikeSettings(Object.keys(env), settingNames) };
+}
+
+/** For the commands other than `serve` (which logs them): look-alike settings are warned about on stderr. */
 export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): Config {
-  return loadConfig(env, { fallbackSecretKey: loadOrCreateSecretKey, secretKeyRequired: options.secretKeyRequired });
+  const { config, lookAlikes } = loadCliConfig(env, options);
+  for (const lookAlike of lookAlikes) console.error(`portcullis: warning: ${describeLookAlike(lookAlike)}`);
+  return config;
 }
 
 export interface UserAdmin extends AccountServices {

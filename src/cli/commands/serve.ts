@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
+import { describeLookAlike } from '../../core/setting-look-alikes.js';
 import { createLogger } from '../logger.js';
-import { configFromEnv, describeError, EXIT_FAILURE } from '../context.js';
+import { describeError, EXIT_FAILURE, loadCliConfig, type CliConfig } from '../context.js';
 import { startServer } from '../server.js';
 import { runPrimary } from '../cluster/cluster-primary.js';
 import { runWorker } from '../cluster/cluster-worker.js';
@@ -21,10 +22,11 @@ export interface ServeOptions {
  */
 export async function serveCommand(options: ServeOptions = {}): Promise<number> {
   let config: Config;
+  let lookAlikes: CliConfig['lookAlikes'];
   try {
     // Through the environment, so that what depends on the worker count (HASH_CONCURRENCY's default) follows the flag too.
     const env = options.workers === undefined ? process.env : { ...process.env, WORKERS: String(options.workers) };
-    config = configFromEnv(env, { secretKeyRequired: true });
+    ({ config, lookAlikes } = loadCliConfig(env, { secretKeyRequired: true }));
   } catch (error) {
     console.error(`portcullis: ${describeError(error)}`);
     return EXIT_FAILURE;
@@ -32,6 +34,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   if (cluster.isWorker) return runWorker(config);
   const logger = createLogger(config.logLevel);
   // Said once, by the process the operator started, not once per worker.
+  for (const lookAlike of lookAlikes) {
+    logger.warn({ variable: lookAlike.name, suggestion: lookAlike.suggestion }, describeLookAlike(lookAlike));
+  }
   if (config.registration === 'open' && config.production) {
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
