@@ -270,9 +270,10 @@ describe('portcullis serve --workers: start-up failures', () => {
       });
       assert.equal(debug.code, 2, debug.stderr);
       assert.equal(debug.stderr, result.stderr);
+      // Each worker that got as far as listening logs its stack (one stopped before may not have).
       const stacks = jsonLines(debug.stdout).filter((line) => typeof (line.err as { stack?: unknown } | undefined)?.stack === 'string');
-      assert.equal(stacks.length, 2, 'one stack per worker, at debug level');
-      assert.ok(stacks.every((line) => line.level === 20));
+      assert.ok(stacks.length >= 1 && stacks.length <= 2, debug.stdout);
+      assert.ok(stacks.every((line) => line.level === 20 && line.msg === `cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`), debug.stdout);
     } finally {
       blocker.close();
     }
