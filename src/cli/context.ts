@@ -1,5 +1,6 @@
 /** What the CLI commands share: configuration from the environment, and opening storage for user management. */
-import { loadConfig, type Config } from '../core/config.js';
+import { loadConfigReadingNames, type Config } from '../core/config.js';
+import { describeLookAlike, findLookAlikeSettings, type LookAlikeSetting } from '../core/setting-look-alikes.js';
 import { systemClock } from '../core/clock.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
@@ -14,8 +15,26 @@ export const CHANGE_CONFIRM_TIMEOUT_MS = 10_000;
 /** Exit codes: 0 ok, 1 usage, 2 failure. */
 export { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
+export interface CliConfig {
+  readonly config: Config;
+  /** Variables in the environment that look like misspelt settings (setting-look-alikes.ts). */
+  readonly lookAlikes: readonly LookAlikeSetting[];
+}
+
+/** Configuration from the environment, and the variables there that look like a setting but are none. */
+export function loadCliConfig(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): CliConfig {
+  const { config, settingNames } = loadConfigReadingNames(env, {
+    fallbackSecretKey: loadOrCreateSecretKey,
+    secretKeyRequired: options.secretKeyRequired,
+  });
+  return { config, lookAlikes: findLookAlikeSettings(Object.keys(env), settingNames) };
+}
+
+/** For the commands other than `serve` (which logs them): look-alike settings are warned about on stderr. */
 export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): Config {
-  return loadConfig(env, { fallbackSecretKey: loadOrCreateSecretKey, secretKeyRequired: options.secretKeyRequired });
+  const { config, lookAlikes } = loadCliConfig(env, options);
+  for (const lookAlike of lookAlikes) console.error(`portcullis: warning: ${describeLookAlike(lookAlike)}`);
+  return config;
 }
 
 export interface UserAdmin extends AccountServices {
@@ -26,7 +45,7 @@ export interface UserAdmin extends AccountServices {
 /** Runs `work` with migrated storage and a UserService, closing the database afterwards. */
 export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): Promise<T> {
   const config = configFromEnv(process.env, { secretKeyRequired: false });
-  const storage = openStorage(config.database);
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     await storage.migrate();
     // Commands hash one password at a time, so the wait bound only matters if that ever changes.

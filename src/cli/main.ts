@@ -165,6 +165,8 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .command('retire')
     .description('take a key out of use now (a compromised key): tokens it signed stop working')
     .argument('<kid>', 'the key id')
+    // A key id is base64url: one in 64 begins with "-", which must not be taken for an option.
+    .allowUnknownOption()
     .action(lazy(async () => (await import('./commands/keys.js')).retireKeyCommand));
   return program;
 }

@@ -4,14 +4,15 @@
  * reused. A key file that others can read is refused, not silently used.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDataFolder } from '../storage/data-folder.js';
 
 export const SECRET_KEY_FILE = 'secret.key';
 
 export function loadOrCreateSecretKey(dataDir: string): string {
   const path = join(dataDir, SECRET_KEY_FILE);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensureDataFolder(dataDir);
   try {
     writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {

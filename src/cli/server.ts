@@ -6,6 +6,7 @@
  */
 import cluster from 'node:cluster';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { WorkLimiter } from '../core/passwords/work-limiter.js';
 import type { Portcullis } from '../core/portcullis.js';
@@ -47,6 +48,8 @@ export interface StartOptions {
    * Default: the warm-up runs while the app is built, and listening waits for it.
    */
   readonly listenBeforeWarmUp?: boolean;
+  /** The time the server goes by (core, in-process rate limits); default the system clock. For tests. */
+  readonly clock?: Clock;
 }
 
 export async function startServer(
@@ -56,7 +59,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
-  const composed = await composePortcullis(config, { log: () => log, shared, deferWarmUp: true });
+  const composed = await composePortcullis(config, { log: () => log, shared, deferWarmUp: true, ...(options.clock ? { clock: options.clock } : {}) });
   const { portcullis, storage, hashLimiter } = composed;
   try {
     const metrics = config.metrics.enabled

@@ -181,6 +181,24 @@ export interface LoadConfigOptions {
   readonly secretKeyRequired?: boolean;
 }
 
+/**
+ * loadConfig, and the names of the environment variables it read to make it: the settings
+ * Portcullis knows, taken from the one place that reads them, so a setting added to loadConfig
+ * is known here at once (the look-alike warning, setting-look-alikes.ts, compares against them).
+ * Read every setting whatever the others say: a name read only under a condition is unknown
+ * whenever the condition does not hold.
+ */
+export function loadConfigReadingNames(env: Env, options: LoadConfigOptions = {}): { readonly config: Config; readonly settingNames: ReadonlySet<string> } {
+  const settingNames = new Set<string>();
+  const reading = new Proxy(env, {
+    get(target, name, receiver) {
+      if (typeof name === 'string') settingNames.add(name);
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+  });
+  return { config: loadConfig(reading, options), settingNames };
+}
+
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);

@@ -8,6 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { SYSTEM } from '../core/action-context.js';
+import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { HashThreads, TASKS_PER_THREAD } from '../core/passwords/hash-threads.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
@@ -44,6 +45,8 @@ export interface ComposeOptions {
    * starts it once it listens.
    */
   readonly deferWarmUp?: boolean;
+  /** The time core and the in-process rate limits go by; default the system clock (tests fix it). */
+  readonly clock?: Clock;
 }
 
 export interface ComposedPortcullis {
@@ -67,6 +70,7 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
     openStorage(config.database, {
       sqliteSynchronous: config.sqliteSynchronous,
       sqliteGroupCommit: config.sqliteGroupCommit,
+      dataDir: config.dataDir,
       onBusProblem: (message, error) => (error === undefined ? log()?.info(message) : log()?.warn({ err: error }, message)),
     });
   let loginAttempts: LoginAttemptsWiring | undefined;
@@ -103,7 +107,8 @@ export async function composePortcullis(config: Config, options: ComposeOptions 
       stores: storageStores(storage),
       hasher,
       loginAttempts: loginAttempts.store,
-      rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, log, config.redisKeyPrefix),
+      rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, log, config.redisKeyPrefix, options.clock),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     await portcullis.start();
     // Key housekeeping: retired keys leave the JWKS once their tokens expired; scheduled rotation.

@@ -140,6 +140,10 @@ describe('portcullis keys', () => {
     const unknown = await cli(['keys', 'retire', 'no-such-kid']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No signing key "no-such-kid"/);
+    // Key ids are base64url: one in 64 begins with "-", and is a key id all the same, not an option.
+    const dashed = await cli(['keys', 'retire', '-no-such-kid']);
+    assert.equal(dashed.code, 2, dashed.stderr);
+    assert.match(dashed.stderr, /No signing key "-no-such-kid"/);
   });
 
   it('refuses to rotate or retire under another SECRET_KEY, and under an HMAC ALGORITHM', async () => {

@@ -4,7 +4,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliEnv, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { cliEnv, jsonLines, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 
 const PASSWORD = 'shut-the-gate-gently-7';
 
@@ -103,13 +103,23 @@ describe('portcullis serve: start and graceful shutdown', () => {
     const socket = connect(Number(port), hostname);
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nusername=');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Expect: 100-continue: the server's "100 Continue" says the request is in its hands.
+    const continued = new Promise<void>((resolve) => {
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (received.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) resolve();
+      });
+    });
+    socket.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+    await continued;
+    socket.write('username=');
     try {
       const started = Date.now();
       const exit = await server.stop('SIGTERM');
       assert.equal(exit.code, 2);
-      assert.ok(Date.now() - started < 5_000, `exit took ${Date.now() - started} ms`);
+      // Without the shutdown timeout it would wait for the request timeout (REQUEST_TIMEOUT_SECONDS, 30 s).
+      assert.ok(Date.now() - started < 15_000, `exit took ${Date.now() - started} ms`);
       assert.ok(logMessages(server).some((msg) => msg.includes('shutdown timed out')));
     } finally {
       socket.destroy();
@@ -117,16 +127,33 @@ describe('portcullis serve: start and graceful shutdown', () => {
     }
   });
 
-  it('exits 2 when its port is taken', async () => {
+  it('exits 2 when its port is taken, saying so in one line; the stack only at LOG_LEVEL=debug', async () => {
     const first = await startServe(cliEnv(dataDir));
     try {
       const port = new URL(first.url).port;
       const second = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'info' }) });
       assert.equal(second.code, 2);
-      assert.match(second.stdout, /EADDRINUSE/);
-      assert.match(second.stdout, /could not start/);
+      assert.equal(second.stderr, `portcullis: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)\n`);
+      assert.doesNotMatch(second.stdout, /"stack"|EADDRINUSE/);
+      const debug = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'debug' }) });
+      assert.equal(debug.code, 2);
+      assert.equal(debug.stderr, second.stderr);
+      const logged = jsonLines(debug.stdout).find((line) => line.msg === 'cannot listen on 127.0.0.1:' + port + ': address already in use (EADDRINUSE)');
+      assert.equal(logged?.level, 20, debug.stdout);
+      assert.match(String((logged?.err as { stack?: unknown } | undefined)?.stack), /EADDRINUSE[^\n]*\n\s+at /);
     } finally {
       await first.stop();
+    }
+  });
+
+  it('exits 2 when PostgreSQL does not answer, naming it without its password, in one line', async () => {
+    // Nothing listens on port 1: the connection is refused at once.
+    const url = 'postgres://portcullis:hunter2-not-printed@127.0.0.1:1/auth';
+    for (const workers of ['1', '2']) {
+      const result = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: url, WORKERS: workers }) });
+      assert.equal(result.code, 2, `WORKERS=${workers}: ${result.stderr}`);
+      assert.equal(result.stderr, 'portcullis: cannot reach the database (postgres 127.0.0.1:1/auth): connection refused (ECONNREFUSED)\n', `WORKERS=${workers}`);
+      assert.doesNotMatch(result.stdout, /"stack"|hunter2/);
     }
   });
 

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import bcrypt from 'bcryptjs';
@@ -246,14 +246,32 @@ describe('portcullis users import with rejected rows', () => {
     });
   }
 
-  it('refuses a file of unknown format, and a missing file', async () => {
+  it('refuses a file of unknown format', async () => {
     const txt = join(dataDir, 'users.txt');
     writeFileSync(txt, '[]');
     const unknown = await importFile(dataDir, txt);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /--format/);
-    const missing = await importFile(dataDir, join(dataDir, 'nope.json'));
-    assert.notEqual(missing.code, 0);
-    assert.match(missing.stderr, /nope\.json/);
+  });
+
+  it('says which file it cannot read, and why: missing, or a directory', async () => {
+    const missing = join(dataDir, 'nope.json');
+    const gone = await importFile(dataDir, missing);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, `portcullis: cannot read ${missing}: no such file (ENOENT)\n`);
+    const folder = join(dataDir, 'a-folder.json');
+    mkdirSync(folder);
+    const directory = await importFile(dataDir, folder);
+    assert.equal(directory.code, 1);
+    assert.equal(directory.stderr, `portcullis: cannot read ${folder}: it is a directory, not a file (EISDIR)\n`);
+  });
+
+  it('says so when it may not read the file', { skip: process.getuid?.() === 0 && 'root may read any file' }, async () => {
+    const locked = join(dataDir, 'locked.json');
+    writeFileSync(locked, '[]');
+    chmodSync(locked, 0o000);
+    const result = await importFile(dataDir, locked);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `portcullis: cannot read ${locked}: permission denied (EACCES)\n`);
   });
 });

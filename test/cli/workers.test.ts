@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
-import { cliEnv, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { cliEnv, jsonLines, makeDataDir, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 
 const PASSWORD = 'many-hands-one-gate-9';
 /** Documentation addresses (TEST-NET-3), believed through X-Forwarded-For from 127.0.0.1, one per scenario. */
@@ -262,8 +262,18 @@ describe('portcullis serve --workers: start-up failures', () => {
         env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'info' }),
       });
       assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, /^portcullis: could not start: .*EADDRINUSE/m);
-      assert.doesNotMatch(result.stdout, /replacement worker|Portcullis listening/);
+      // Said once, plainly, for both workers; their stacks only at LOG_LEVEL=debug.
+      assert.equal(result.stderr, `portcullis: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)\n`);
+      assert.doesNotMatch(result.stdout, /replacement worker|Portcullis listening|"stack"|"level":[56]0/);
+      const debug = await runCli(['serve', '--workers', '2'], {
+        env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'debug' }),
+      });
+      assert.equal(debug.code, 2, debug.stderr);
+      assert.equal(debug.stderr, result.stderr);
+      // Each worker that got as far as listening logs its stack (one stopped before may not have).
+      const stacks = jsonLines(debug.stdout).filter((line) => typeof (line.err as { stack?: unknown } | undefined)?.stack === 'string');
+      assert.ok(stacks.length >= 1 && stacks.length <= 2, debug.stdout);
+      assert.ok(stacks.every((line) => line.level === 20 && line.msg === `cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`), debug.stdout);
     } finally {
       blocker.close();
     }

@@ -6,15 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { formPostWith, sleep } from './lifecycle.js';
+import { formPostWith } from './lifecycle.js';
 import type { TestServer } from './server.js';
 
-/** Small limits: 3 at once, then one a second. Plus the proxy to choose client addresses through. */
+/**
+ * Small limits: 3 at once, then one a minute, so that "three quick requests" are quick however
+ * loaded the machine; a test moves time on to see a bucket refill (tripAndRecover). Plus the proxy
+ * to choose client addresses through.
+ */
 export const SMALL_IP_LIMITS = {
   RATE_LIMIT_IP_BURST: '3',
-  RATE_LIMIT_IP_PER_MINUTE: '60',
+  RATE_LIMIT_IP_PER_MINUTE: '1',
   TRUSTED_PROXIES: '127.0.0.1',
 } as const;
+/** SMALL_IP_LIMITS' RateLimit-Policy: 3 requests, a window of 180 s (the time to refill all 3). */
+export const SMALL_IP_POLICY = '3;w=180';
+const REFILL_MS = 60_000;
 
 /** A documentation address (TEST-NET-3) nobody else in the run uses. */
 export function randomClientIp(): string {
@@ -76,21 +83,42 @@ export async function assertRateLimited(
   );
 }
 
-/** With SMALL_IP_LIMITS: three requests pass, counting down; the fourth gets 429; a second later one passes again. */
-export async function tripAndRecover(server: TestServer, headers: Record<string, string>): Promise<void> {
-  for (const remaining of ['2', '1', '0']) {
+/** How a test moves a rate limiter's time on. */
+export interface LimiterTime {
+  /** The limiter's clock stands still unless moved (fixedClock); false: it runs (Redis's own clock). */
+  readonly fixed: boolean;
+  /** Moves the limiter's time on by `ms` (for the buckets the test uses). */
+  advance(ms: number): void | Promise<void>;
+}
+
+/**
+ * With SMALL_IP_LIMITS: three requests pass, counting down; the fourth gets 429; once a token's
+ * refill time has passed (`time.advance`), one passes again, and only one. On a running clock the
+ * seconds in RateLimit-Reset and Retry-After shrink by the time the requests took: they are
+ * checked within that much.
+ */
+export async function tripAndRecover(server: TestServer, headers: Record<string, string>, time: LimiterTime): Promise<void> {
+  const started = performance.now();
+  const assertSeconds = (actual: string | null, expected: number, what: string) => {
+    const lag = time.fixed ? 0 : Math.ceil((performance.now() - started) / 1000);
+    const seconds = Number(actual);
+    assert.ok(seconds <= expected && seconds >= expected - lag, `${what} ${actual}, expected ${time.fixed ? expected : `${expected - lag} to ${expected}`}`);
+  };
+  for (const remaining of [2, 1, 0]) {
     const response = await revoke(server, headers);
     assert.equal(response.status, 200);
-    assert.deepEqual(rateHeaders(response), { limit: '3', remaining, reset: String(3 - Number(remaining)), policy: '3;w=3', retryAfter: null });
+    const { reset, ...rest } = rateHeaders(response);
+    assert.deepEqual(rest, { limit: '3', remaining: String(remaining), policy: SMALL_IP_POLICY, retryAfter: null });
+    assertSeconds(reset, (3 - remaining) * (REFILL_MS / 1000), 'RateLimit-Reset');
   }
   const refused = await formPostWith(server, '/revoke', { token: 'not-a-token' }, headers);
-  await assertRateLimited(refused, { limit: 3, policy: '3;w=3', oauth: true });
-  assert.equal(refused.headers.get('retry-after'), '1');
+  assertSeconds(refused.headers.get('retry-after'), REFILL_MS / 1000, 'Retry-After');
   assert.equal(refused.headers.get('cache-control'), 'no-store');
+  await assertRateLimited(refused, { limit: 3, policy: SMALL_IP_POLICY, oauth: true });
 
-  await sleep(1100);
+  await time.advance(REFILL_MS);
   const recovered = await revoke(server, headers);
-  assert.equal(recovered.status, 200, 'one token back after a second');
+  assert.equal(recovered.status, 200, 'one token back after its refill time');
   assert.equal(recovered.headers.get('ratelimit-remaining'), '0');
   assert.equal((await revoke(server, headers)).status, 429, 'and only one');
 }

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Clock } from '../../src/core/clock.js';
 import { loadConfig, type Config, type Env } from '../../src/core/config.js';
 import { startServer, type RunningServer } from '../../src/cli/server.js';
 import { createTestDatabase, ON_POSTGRES, type TestDatabase } from './postgres.js';
@@ -30,7 +31,16 @@ export function makeTempDir(prefix = 'portcullis-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestServer(env: Env = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /**
+   * The time the server goes by (tokens, sessions, login backoff, in-process rate limits; Redis's
+   * rate limits count on Redis's clock): a test that moves it on (fixedClock) decides when a
+   * backoff ends or a bucket refills, however long its requests take.
+   */
+  readonly clock?: Clock;
+}
+
+export async function startTestServer(env: Env = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? makeTempDir();
   // A database of its own on PostgreSQL, unless the test points this server at one (a restart, a second instance).
   const owned: TestDatabase | undefined = ON_POSTGRES && env.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
@@ -60,7 +70,7 @@ export async function startTestServer(env: Env = {}): Promise<TestServer> {
   });
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    server = await startServer(config, undefined, undefined, options.clock ? { clock: options.clock } : {});
   } catch (error) {
     await owned?.drop();
     throw error;

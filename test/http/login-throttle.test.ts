@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { fixedClock } from '../../src/core/clock.js';
 import type { Env } from '../../src/core/config.js';
 import { FallbackLoginAttemptStore } from '../../src/storage/redis/fallback-login-attempt-store.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
@@ -43,6 +43,9 @@ function throttleSuite(name: string, env: () => Promise<Env | string>, shared = 
   describe(`login backoff and spraying (${name})`, () => {
     let server: TestServer | undefined;
     let skip: string | undefined;
+    // The server's time: a backoff ends when the test moves the clock on, not after a wait that a
+    // loaded machine could stretch past the end of the next backoff.
+    const clock = fixedClock(Date.now());
     before(async () => {
       const extra = await env();
       if (typeof extra === 'string') {
@@ -50,7 +53,7 @@ function throttleSuite(name: string, env: () => Promise<Env | string>, shared = 
         return;
       }
       // A fresh SECRET_KEY per server: the store's keys are HMACs under it, so runs sharing a Redis never meet.
-      server = await startTestServer({ ...BASE_ENV, SECRET_KEY: randomBytes(32).toString('hex'), ...extra });
+      server = await startTestServer({ ...BASE_ENV, SECRET_KEY: randomBytes(32).toString('hex'), ...extra }, { clock });
       for (const user of ['alice', 'bob', 'carol', 'dave', 'erin', 'owner']) {
         await server.portcullis.users.create({ username: user, password: PASSWORD });
       }
@@ -143,12 +146,12 @@ function throttleSuite(name: string, env: () => Promise<Env | string>, shared = 
       await attempt('erin', WRONG, a);
       await attempt('erin', WRONG, a);
       assert.equal((await attempt('erin', WRONG, a)).retryAfter, '1');
-      await sleep(1100);
+      clock.advance(1000);
       assert.equal((await attempt('erin', WRONG, a)).status, 401);
       assert.equal((await attempt('erin', WRONG, a)).retryAfter, '2');
-      await sleep(1100);
+      clock.advance(1999);
       assert.equal((await attempt('erin', PASSWORD, a)).status, 429, 'still inside the doubled backoff');
-      await sleep(1000);
+      clock.advance(1);
       assert.equal((await attempt('erin', PASSWORD, a)).status, 200);
       // The success cleared the pair: failures start from zero again.
       assert.equal((await attempt('erin', WRONG, a)).status, 401);

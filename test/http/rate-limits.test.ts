@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fixedClock } from '../../src/core/clock.js';
 import { formPostWith, passwordLogin } from '../helpers/lifecycle.js';
 import {
   assertRateLimited,
@@ -8,20 +9,24 @@ import {
   rateHeaders,
   revoke,
   SMALL_IP_LIMITS,
+  SMALL_IP_POLICY,
   tripAndRecover,
 } from '../helpers/rate-limits.js';
 import { bearer, jsonPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
 
+// The servers go by a clock of the test's: a bucket refills when the test moves the clock on,
+// never because the machine was slow between two requests.
 describe('rate limits (in-process)', () => {
   describe('per client address', () => {
+    const clock = fixedClock(Date.now());
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(SMALL_IP_LIMITS);
+      server = await startTestServer(SMALL_IP_LIMITS, { clock });
     });
     after(() => server.stop());
 
     it('answers the 4th quick request with 429, Retry-After and RateLimit-*, and recovers after the refill time', async () => {
-      await tripAndRecover(server, from(randomClientIp()));
+      await tripAndRecover(server, from(randomClientIp()), { fixed: true, advance: (ms) => clock.advance(ms) });
     });
 
     it('limits POST /token, /users, /revoke, /introspect and PUT /users/me/password, and nothing else', async () => {
@@ -53,7 +58,7 @@ describe('rate limits (in-process)', () => {
           assert.notEqual(response.status, 429, `${label} #${i + 1}`);
           assert.equal(response.headers.get('ratelimit-limit'), '3', `${label} reports its bucket even when it fails otherwise`);
         }
-        await assertRateLimited(await send(ip), { limit: 3, policy: '3;w=3', oauth, challenge: challenge === true });
+        await assertRateLimited(await send(ip), { limit: 3, policy: SMALL_IP_POLICY, oauth, challenge: challenge === true });
       }
       // The bucket is the address's, across routes; other routes are not limited.
       const ip = randomClientIp();
@@ -83,11 +88,14 @@ describe('rate limits (in-process)', () => {
   describe('per account', () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer({
-        RATE_LIMIT_IP_BURST: '100',
-        RATE_LIMIT_ACCOUNT_BURST: '3',
-        RATE_LIMIT_ACCOUNT_PER_MINUTE: '60',
-      });
+      server = await startTestServer(
+        {
+          RATE_LIMIT_IP_BURST: '100',
+          RATE_LIMIT_ACCOUNT_BURST: '3',
+          RATE_LIMIT_ACCOUNT_PER_MINUTE: '60',
+        },
+        { clock: fixedClock(Date.now()) },
+      );
       await signUp(server, 'alice', 'alice-password-1');
       await signUp(server, 'bob', 'bob-password-12');
     });

@@ -31,7 +31,6 @@ const REDIS_DOWN_LATENCY_BOUND_MS = 2000;
 /** While PostgreSQL does not answer at all, a query waits for the client-side bound: the statement timeout plus a second. */
 const STALL_LATENCY_BOUND_MS = STATEMENT_TIMEOUT_MS + 1000 + 1500;
 const PROPAGATION_BOUND_MS = 1000;
-const CUT_MS = 3000;
 const STORAGE_UNAVAILABLE = 'Service temporarily unavailable';
 
 const postgresSkip = await postgresSkipReason();
@@ -118,10 +117,18 @@ interface Sample {
   readonly detail: string | undefined;
 }
 
-/** A steady, bounded load: `workers` loops, each running `ops` in turn with a pause between requests. */
+/** Generous: only a hung test ends here; how long the load takes is never what a test checks. */
+const LOAD_WAIT_LIMIT_MS = 60_000;
+
+/**
+ * A steady, bounded load: `workers` loops, each running `ops` in turn with a pause between requests.
+ * A test waits for what the load has done (`until`), not for a time: a loaded machine sends fewer
+ * requests a second, and then the phase lasts longer.
+ */
 function startLoad(ops: ReadonlyArray<readonly [string, () => Promise<Response>]>, workers: number, pauseMs: number) {
   const samples: Sample[] = [];
   let running = true;
+  let waiters: Array<{ readonly done: (samples: readonly Sample[]) => boolean; readonly resolve: () => void }> = [];
   const loop = async (offset: number) => {
     for (let i = offset; running; i += 1) {
       const [op, send] = ops[i % ops.length]!;
@@ -137,12 +144,21 @@ function startLoad(ops: ReadonlyArray<readonly [string, () => Promise<Response>]
         status = error instanceof Error && error.name === 'TimeoutError' ? -1 : 0;
       }
       samples.push({ op, startedAt, ms: performance.now() - startedAt, status, detail });
+      waiters = waiters.filter((waiter) => !(waiter.done(samples) && (waiter.resolve(), true)));
       await sleep(pauseMs);
     }
   };
   const loops = Array.from({ length: workers }, (_, i) => loop(i));
   return {
     samples,
+    /** Resolves once the answers so far satisfy `done` (checked after each one). */
+    until(done: (samples: readonly Sample[]) => boolean, what: string): Promise<void> {
+      if (done(samples)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} within ${LOAD_WAIT_LIMIT_MS} ms: ${describeSamples(samples)}`)), LOAD_WAIT_LIMIT_MS);
+        waiters.push({ done, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    },
     async stop(): Promise<Sample[]> {
       running = false;
       await Promise.all(loops);
@@ -156,6 +172,11 @@ function assertAlive(...servers: ServeProcess[]): void {
   for (const server of servers) {
     assert.ok(server.child.exitCode === null && server.child.signalCode === null, `${server.url} died:\n${server.output().stderr.slice(-3000)}`);
   }
+}
+
+/** At least `count` answers, and one for each of `ops`. */
+function coverage(samples: readonly Sample[], ops: readonly string[], count: number): boolean {
+  return samples.length >= count && ops.every((op) => samples.some((s) => s.op === op));
 }
 
 function describeSamples(samples: readonly Sample[]): string {
@@ -236,8 +257,9 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
     let recoveryMs = 0;
     let staleAnswers = 0;
     let samples: Sample[];
+    const ops = ['me', 'login', 'sign-up', 'readyz'];
     try {
-      await sleep(1500);
+      await load.until((answered) => coverage(answered, ops, 5), 'answers before the cut');
       // Some queries are surely in flight when the connections drop: the proxy holds their bytes first.
       postgresProxy.stall();
       const inFlight = [
@@ -257,7 +279,8 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
       await sleep(300);
       // On the other instance, during the cut: the session X holds in its cache ends.
       await logout(y, doomed.access_token);
-      await sleep(CUT_MS - 300);
+      // The cut lasts until the load has seen it on every route, five answers at least.
+      await load.until((answered) => coverage(answered.filter((s) => s.startedAt > cutAt + 100), ops, 5), 'answers during the cut');
       restoredAt = performance.now();
       postgresProxy.restore();
 
@@ -274,7 +297,7 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
         8000,
       );
       recoveredAt = performance.now();
-      await sleep(2000);
+      await load.until((answered) => coverage(answered.filter((s) => s.startedAt >= recoveredAt), ops, 5), 'answers after the recovery');
     } finally {
       // Whatever failed above, the next tests get a working proxy and no load left running.
       postgresProxy.restore();
@@ -364,12 +387,14 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
     let restoredAt = 0;
     let recoveredAt = 0;
     let samples: Sample[];
+    const ops = ['login', 'readyz', 'sign-up'];
     try {
-      await sleep(800);
+      await load.until((answered) => coverage(answered, ops, 3), 'answers before the stall');
       stalledAt = performance.now();
       // A partition: nothing is reset, nothing answers. Only the timeouts can end a request.
       postgresProxy.stall();
-      await sleep(CUT_MS);
+      // It lasts until two requests have had to give up on the database.
+      await load.until((answered) => answered.filter((s) => s.startedAt + s.ms > stalledAt + 100).length >= 2, 'answers during the stall');
       restoredAt = performance.now();
       postgresProxy.restore();
       await waitUntil(
@@ -382,7 +407,7 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
         8000,
       );
       recoveredAt = performance.now();
-      await sleep(1000);
+      await load.until((answered) => coverage(answered.filter((s) => s.startedAt >= recoveredAt), ops, 3), 'answers after the recovery');
     } finally {
       postgresProxy.restore();
       samples = await load.stop();
@@ -400,7 +425,9 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
     const notUnavailable = duringStall.filter((s) => s.status !== 503 || s.detail !== STORAGE_UNAVAILABLE);
     assert.deepEqual(notUnavailable, [], `every request answered during the stall is a 503: ${describeSamples(notUnavailable)}`);
     const expected: Record<string, number> = { login: 200, 'sign-up': 201, readyz: 200 };
-    const wrong = samples.filter((s) => s.startedAt >= recoveredAt && s.status !== expected[s.op]);
+    const afterRecovery = samples.filter((s) => s.startedAt >= recoveredAt);
+    assert.ok(coverage(afterRecovery, ops, 3), `requests after the recovery: ${describeSamples(afterRecovery)}`);
+    const wrong = afterRecovery.filter((s) => s.status !== expected[s.op]);
     assert.deepEqual(wrong, [], `after the recovery everything succeeds: ${describeSamples(wrong)}`);
     assertAlive(x, y);
     t.diagnostic(`${samples.length} requests; ${duringStall.length} answered 503 during the stall; slowest ${slowest.toFixed(0)} ms`);
@@ -479,7 +506,7 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
       await logout(x, revoked.access_token);
       const ms = await msUntilRefused(y, revoked.access_token);
       assert.ok(ms < PROPAGATION_BOUND_MS, `refused on Y after ${ms.toFixed(0)} ms`);
-      await sleep(1000);
+      await load.until((answered) => answered.filter((s) => s.op === 'refresh').length >= 2, 'two refreshes without Redis');
     } finally {
       redisProxy.restore();
       samples = await load.stop();

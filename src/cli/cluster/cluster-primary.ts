@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import { describeError, EXIT_FAILURE } from '../context.js';
+import { EXIT_FAILURE } from '../context.js';
+import { describeStartupFailure, reportStartupFailure } from '../startup-error.js';
 import { serveClusterMetrics } from './cluster-metrics.js';
 import { servePrimaryStores } from './ipc-shared-state.js';
 import { prepareStorage } from './storage-bootstrap.js';
@@ -20,8 +21,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
     await prepareStorage(config);
     stopMetrics = await serveClusterMetrics(config, log);
   } catch (error) {
-    log.fatal({ err: error }, 'could not start');
-    console.error(`portcullis: could not start: ${describeError(error)}`);
+    reportStartupFailure(log, error, describeStartupFailure(error, config.database));
     return EXIT_FAILURE;
   }
   log.info({ workers: config.workers }, 'database migrated and signing keys in place; starting the workers');

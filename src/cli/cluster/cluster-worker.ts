@@ -7,9 +7,10 @@
  */
 import cluster from 'node:cluster';
 import type { Config } from '../../core/config.js';
-import { describeError, EXIT_FAILURE } from '../context.js';
+import { EXIT_FAILURE } from '../context.js';
 import { createLogger } from '../logger.js';
 import { startServer, type RunningServer } from '../server.js';
+import { describeStartupFailure } from '../startup-error.js';
 import { LIFECYCLE_CHANNEL, type LifecycleMessage } from './cluster-messages.js';
 import { firstStopSignal, shutDownGracefully } from './graceful-shutdown.js';
 import { connectWorkerStores, primaryTransport } from './ipc-shared-state.js';
@@ -31,8 +32,10 @@ export async function runWorker(config: Config): Promise<number> {
   try {
     server = await startServer(config, logger, stores);
   } catch (error) {
-    logger.fatal({ err: error }, 'could not start');
-    await tell({ channel: LIFECYCLE_CHANNEL, event: 'failed', error: describeError(error) });
+    // The primary says why, once for all the workers; the stack is here, at debug level.
+    const reason = describeStartupFailure(error, config.database);
+    logger.debug({ err: error }, reason);
+    await tell({ channel: LIFECYCLE_CHANNEL, event: 'failed', error: reason });
     // The primary reports the error and stops every worker; waiting for that keeps
     // this exit from racing (and hiding) the report.
     await Promise.race([stop.signal, delay(FAILED_START_WAIT_MS)]);

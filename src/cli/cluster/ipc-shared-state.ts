@@ -9,6 +9,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../../core/clock.js';
 import type { LoginAttemptStore, RateLimiter } from '../../core/ports.js';
 import { FallbackRateLimiter } from '../../core/rate-limit/fallback-rate-limiter.js';
 import { MemoryLoginAttemptStore } from '../../storage/memory/memory-login-attempt-store.js';
@@ -26,18 +27,20 @@ export interface WorkerStores extends SharedStores {
 export function connectWorkerStores(
   transport: IpcTransport,
   log: FastifyBaseLogger,
-  options: IpcStoreClientOptions & { readonly retryIntervalMs?: number } = {},
+  options: IpcStoreClientOptions & { readonly retryIntervalMs?: number; readonly clock?: Clock } = {},
 ): WorkerStores {
   const client = new IpcStoreClient(transport, options);
+  // The worker's own time (the in-process buckets, the retry interval); default the system clock.
+  const clock = options.clock === undefined ? {} : { clock: options.clock };
   const retry = options.retryIntervalMs === undefined ? {} : { probeIntervalMs: options.retryIntervalMs };
   const rateLimiter: RateLimiter = new FallbackRateLimiter(
     new IpcRateLimiter(client),
-    new MemoryRateLimiter(),
+    new MemoryRateLimiter(clock),
     {
       onOutage: (error) => log.warn({ err: error }, 'primary process not answering: rate limits are counted in this worker until it does'),
       onRecovery: () => log.info('primary process answering again: rate limits are shared by the workers again'),
     },
-    retry,
+    { ...retry, ...clock },
   );
   const loginAttempts: LoginAttemptStore = new FallbackLoginAttemptStore(
     new IpcLoginAttemptStore(client),
@@ -46,7 +49,7 @@ export function connectWorkerStores(
       onOutage: (error) => log.warn({ err: error }, 'primary process not answering: login backoff is kept in this worker until it does'),
       onRecovery: () => log.info('primary process answering again: login backoff is shared by the workers again'),
     },
-    options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs },
+    { ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }), ...clock },
   );
   return { rateLimiter, loginAttempts, close: () => client.close() };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
+import { fixedClock } from '../../core/clock.js';
 import { MemoryLoginAttemptStore } from '../../storage/memory/memory-login-attempt-store.js';
 import { MemoryRateLimiter } from '../../storage/memory/memory-rate-limiter.js';
 import { isStoreRequest, STORE_CHANNEL, type IpcTransport, type StoreReply } from './cluster-messages.js';
@@ -22,6 +23,8 @@ class FakePrimary {
   connected = true;
   delayMs = 0;
   requests = 0;
+  /** Settles once the last request answered has been delivered (after `delayMs`). */
+  delivered: Promise<void> = Promise.resolve();
 
   transport(): IpcTransport {
     const listeners = new Set<(message: unknown) => void>();
@@ -31,7 +34,7 @@ class FakePrimary {
         this.requests += 1;
         const request: unknown = JSON.parse(JSON.stringify(message));
         if (!this.answering || !isStoreRequest(request)) return;
-        void answerStoreRequest(this.stores, request).then(async (reply) => {
+        this.delivered = answerStoreRequest(this.stores, request).then(async (reply) => {
           if (this.delayMs > 0) await sleep(this.delayMs);
           const wire: unknown = JSON.parse(JSON.stringify(reply));
           for (const listener of listeners) listener(wire);
@@ -105,7 +108,7 @@ describe('IpcStoreClient and the primary stores', () => {
     const client = new IpcStoreClient(primary.transport(), { timeoutMs: 20 });
     await assert.rejects(new IpcRateLimiter(client).consume('k', BUCKET), /did not answer consume within 20 ms/);
     assert.equal(client.inFlight, 0);
-    await sleep(100); // the late reply arrives and is dropped
+    await primary.delivered; // the late reply arrives and is dropped
     assert.equal(client.inFlight, 0);
   });
 
@@ -116,7 +119,8 @@ describe('IpcStoreClient and the primary stores', () => {
     const started = Date.now();
     await assert.rejects(new IpcStoreClient(primary.transport()).call('clearFailures', ['p']), /channel closed/);
     await assert.rejects(client.call('clearFailures', ['p']), /channel closed/);
-    assert.ok(Date.now() - started < 1000);
+    // Not after the call timeout (10 s): at once, however loaded the machine.
+    assert.ok(Date.now() - started < 5_000);
   });
 
   it('rejects pending calls on close, and every call after it', async () => {
@@ -146,16 +150,18 @@ describe('connectWorkerStores', () => {
     const primary = new FakePrimary();
     primary.answering = false;
     const lines: string[] = [];
-    const stores = connectWorkerStores(primary.transport(), silentLog(lines), { timeoutMs: 20, retryIntervalMs: 60 });
+    // The worker's clock stands still unless moved: the retry interval passes when the test says so.
+    const clock = fixedClock(Date.now());
+    const stores = connectWorkerStores(primary.transport(), silentLog(lines), { timeoutMs: 20, retryIntervalMs: 60, clock });
     const allowed: boolean[] = [];
     for (let i = 0; i < 4; i += 1) allowed.push((await stores.rateLimiter.consume('k', BUCKET)).allowed);
     assert.deepEqual(allowed, [true, true, true, false], 'the worker still limits on its own');
-    assert.equal(await stores.loginAttempts.claimOnce('c', Date.now(), 1000), true);
+    assert.equal(await stores.loginAttempts.claimOnce('c', clock.now(), 1000), true);
     const outages = () => lines.filter((line) => line.includes('primary process not answering')).length;
     assert.equal(outages(), 2, 'one line for the rate limits, one for the backoff');
     assert.equal(primary.requests, 2, 'no call to the primary until the retry interval has passed');
     primary.answering = true;
-    await sleep(80);
+    clock.advance(60);
     assert.equal((await stores.rateLimiter.consume('k2', BUCKET)).allowed, true);
     assert.ok(lines.some((line) => line.includes('primary process answering again')));
     stores.close();

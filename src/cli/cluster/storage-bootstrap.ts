@@ -13,7 +13,7 @@ import { createPortcullis } from '../../core/portcullis.js';
 import { openStorage, storageStores } from '../../storage/sql/open-storage.js';
 
 export async function prepareStorage(config: Config): Promise<void> {
-  const storage = openStorage(config.database);
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     await storage.migrate();
     // The same start() the server runs, so the keys are made exactly as a single process would make them.

@@ -125,7 +125,7 @@ export class WorkerSupervisor {
       return;
     }
     if (this.phase === 'starting') {
-      this.startupError ??= `a worker exited (${signal ?? `code ${code}`}) before it was ready`;
+      this.startupError ??= `could not start: a worker exited (${signal ?? `code ${code}`}) before it was ready`;
       this.stop();
       return;
     }
@@ -168,9 +168,8 @@ export class WorkerSupervisor {
   private done(): void {
     clearTimeout(this.killTimer);
     if (this.startupError !== undefined) {
-      this.log.fatal({ error: this.startupError }, 'could not start');
-      // Also for a person reading the terminal, and when LOG_LEVEL=silent.
-      console.error(`portcullis: could not start: ${this.startupError}`);
+      // Once, for all the workers (each logged its stack at debug level); also when LOG_LEVEL=silent.
+      console.error(`portcullis: ${this.startupError}`);
       this.finish(EXIT_FAILURE);
       return;
     }

@@ -12,6 +12,7 @@ import { loadConfig, parseDatabaseUrl, type DatabaseLocation, type PostgresPoolS
 import { copyTables, type CopyProgress, type TableCount } from '../../storage/sql/copy-tables.js';
 import { openStorage, type SqlStorage } from '../../storage/sql/open-storage.js';
 import { describeError, EXIT_OK } from '../context.js';
+import { decoded, describeLocation, postgresTarget } from '../database-location.js';
 import { integerOption } from '../options.js';
 import { UsageError } from '../prompt.js';
 import { printTable } from '../table.js';
@@ -99,28 +100,6 @@ function parseLocation(url: string, option: string, pool: PostgresPoolSettings):
   return location;
 }
 
-interface PostgresTarget {
-  readonly host: string;
-  readonly port: string;
-  readonly database: string;
-}
-
-/** Where a postgres:// URL points, without the user or password. */
-function postgresTarget(url: string): PostgresTarget {
-  const parsed = new URL(url);
-  const host = decoded(parsed.hostname).toLowerCase() || parsed.searchParams.get('host') || 'localhost';
-  const database = decoded(parsed.pathname.slice(1)) || decoded(parsed.username) || 'postgres';
-  return { host, port: parsed.port || '5432', database };
-}
-
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
 function canonicalPath(path: string): string {
   const absolute = resolve(path);
   try {
@@ -137,13 +116,6 @@ function sameDatabase(a: DatabaseLocation, b: DatabaseLocation): boolean {
     return x.host === y.host && x.port === y.port && x.database === y.database;
   }
   return false;
-}
-
-/** The kind, and the file or host and database: never the user or password. */
-export function describeLocation(location: DatabaseLocation): string {
-  if (location.kind === 'sqlite') return `sqlite ${location.path}`;
-  const { host, port, database } = postgresTarget(location.url);
-  return `postgres ${host}:${port}/${database}`;
 }
 
 function redact(text: string, locations: readonly DatabaseLocation[]): string {

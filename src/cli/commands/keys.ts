@@ -22,7 +22,7 @@ async function withKeys<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
       `ALGORITHM is ${algorithm}: tokens are signed with SECRET_KEY, which is rotated by changing SECRET_KEY. Signing keys are for EdDSA, ES256, RS256 and PS256.`,
     );
   }
-  const storage = openStorage(config.database);
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     await storage.migrate();
     const signing = (await storage.keys.list()).find((key) => key.state === 'current');

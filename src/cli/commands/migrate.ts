@@ -3,7 +3,7 @@ import { configFromEnv } from '../context.js';
 
 export async function migrateCommand(): Promise<void> {
   const config = configFromEnv(process.env, { secretKeyRequired: false });
-  const storage = openStorage(config.database);
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     const { applied, current } = await storage.migrate();
     console.log(

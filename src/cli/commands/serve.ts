@@ -1,12 +1,14 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
+import { describeLookAlike } from '../../core/setting-look-alikes.js';
 import { createLogger } from '../logger.js';
-import { configFromEnv, describeError, EXIT_FAILURE } from '../context.js';
+import { describeError, EXIT_FAILURE, loadCliConfig, type CliConfig } from '../context.js';
 import { startServer } from '../server.js';
 import { runPrimary } from '../cluster/cluster-primary.js';
 import { runWorker } from '../cluster/cluster-worker.js';
 import { shutDownGracefully } from '../cluster/graceful-shutdown.js';
+import { describeStartupFailure, reportStartupFailure } from '../startup-error.js';
 
 export interface ServeOptions {
   /** `--workers N`: overrides WORKERS. */
@@ -20,10 +22,11 @@ export interface ServeOptions {
  */
 export async function serveCommand(options: ServeOptions = {}): Promise<number> {
   let config: Config;
+  let lookAlikes: CliConfig['lookAlikes'];
   try {
     // Through the environment, so that what depends on the worker count (HASH_CONCURRENCY's default) follows the flag too.
     const env = options.workers === undefined ? process.env : { ...process.env, WORKERS: String(options.workers) };
-    config = configFromEnv(env, { secretKeyRequired: true });
+    ({ config, lookAlikes } = loadCliConfig(env, { secretKeyRequired: true }));
   } catch (error) {
     console.error(`portcullis: ${describeError(error)}`);
     return EXIT_FAILURE;
@@ -31,6 +34,9 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
   if (cluster.isWorker) return runWorker(config);
   const logger = createLogger(config.logLevel);
   // Said once, by the process the operator started, not once per worker.
+  for (const lookAlike of lookAlikes) {
+    logger.warn({ variable: lookAlike.name, suggestion: lookAlike.suggestion }, describeLookAlike(lookAlike));
+  }
   if (config.registration === 'open' && config.production) {
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
@@ -55,9 +61,7 @@ async function serveSingleProcess(config: Config, logger: Logger): Promise<numbe
   try {
     server = await startServer(config, logger, undefined, { listenBeforeWarmUp: true });
   } catch (error) {
-    logger.fatal({ err: error }, 'could not start');
-    // Also for a person reading the terminal, and when LOG_LEVEL=silent.
-    console.error(`portcullis: could not start: ${describeError(error)}`);
+    reportStartupFailure(logger, error, describeStartupFailure(error, config.database));
     return EXIT_FAILURE;
   }
   logger.info(
@@ -88,8 +92,7 @@ async function serveSingleProcess(config: Config, logger: Logger): Promise<numbe
       stopping = true;
       process.off('SIGTERM', shutdown);
       process.off('SIGINT', shutdown);
-      logger.fatal({ err: error }, 'could not start: password hashing failed');
-      console.error(`portcullis: could not start: password hashing failed: ${describeError(error)}`);
+      reportStartupFailure(logger, error, `could not start: password hashing failed: ${describeError(error)}`);
       await shutDownGracefully(running, config, logger, 'SIGTERM');
       resolve(EXIT_FAILURE);
     });

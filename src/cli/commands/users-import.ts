@@ -51,6 +51,30 @@ export function parseImportFile(text: string, format: 'json' | 'csv'): ImportRow
   }));
 }
 
+/** The file's text, or a UsageError that says which file and why it cannot be read. */
+async function readImportFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(describeReadError(file, error));
+  }
+}
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a directory, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'a part of its path is not a directory',
+};
+
+export function describeReadError(file: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const reason = code === undefined ? undefined : READ_ERRORS[code];
+  if (reason !== undefined) return `cannot read ${file}: ${reason} (${code})`;
+  return `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 function detectFormat(file: string, format: string | undefined): 'json' | 'csv' {
   const chosen = (format ?? extname(file).slice(1)).toLowerCase();
   if (chosen === 'json' || chosen === 'csv') return chosen;
@@ -65,7 +89,7 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
   } catch (error) {
     throw new UsageError(`--scopes: ${(error as Error).message}`);
   }
-  const text = await readFile(file, 'utf8');
+  const text = await readImportFile(file);
   const rows = parseImportFile(text, format);
   process.stderr.write(`Read ${rows.length} row(s) from ${file}\n`);
 

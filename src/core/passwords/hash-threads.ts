@@ -61,9 +61,12 @@ class HashThread {
   private running = false;
   private exited = false;
 
+  /** Set by stop(): from then on the thread stays referenced until it has exited. */
+  private stopping = false;
+
   /** `onExit` learns whether the thread had started: one that could not start is not worth restarting. */
-  constructor(nice: number, onExit: (thread: HashThread, hadStarted: boolean) => void) {
-    this.worker = new Worker(WORKER.script, { eval: WORKER.eval, workerData: { nice } satisfies HashThreadData });
+  constructor(nice: number, createWorker: CreateHashWorker, onExit: (thread: HashThread, hadStarted: boolean) => void) {
+    this.worker = createWorker({ nice });
     // Referenced only while it holds tasks: an idle pool never keeps the process alive.
     this.worker.unref();
     let started: (nice: number | null) => void = () => undefined;
@@ -96,11 +99,17 @@ class HashThread {
     this.worker.postMessage(task);
   }
 
+  /** Ends the thread; resolves once it has exited (tasks it still holds fail, unless their answer was already on its way). */
+  stop(): Promise<number> {
+    this.stopping = true;
+    return this.worker.terminate();
+  }
+
   private settle(result: HashTaskResult): void {
     const pending = this.pending.get(result.id);
     if (!pending) return;
     this.pending.delete(result.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) this.release();
     if (result.ok) pending.resolve(result.value);
     else pending.reject(new Error(result.message));
   }
@@ -108,8 +117,30 @@ class HashThread {
   private failAll(error: Error): void {
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
-    this.worker.unref();
+    this.release();
   }
+
+  /**
+   * An idle thread does not keep the process alive; a stopping one must, until its exit is
+   * reported. terminate() references the worker for that, and Node reports the exit through a
+   * callback that does not itself keep the event loop running: an unref() after terminate() (an
+   * answer that was already on its way when stop() was called) would let the loop end with
+   * close() still pending, and a process awaiting it at top level (bin/portcullis.js) would exit
+   * with code 13, "unsettled top-level await".
+   */
+  private release(): void {
+    if (!this.stopping) this.worker.unref();
+  }
+}
+
+/** Starts one hashing thread's Worker with this data (a test can start its own script). */
+export type CreateHashWorker = (data: HashThreadData) => Worker;
+
+const createHashWorker: CreateHashWorker = (data) => new Worker(WORKER.script, { eval: WORKER.eval, workerData: data });
+
+export interface HashThreadsOptions {
+  /** Default: the hash-thread-worker script beside this module. */
+  readonly createWorker?: CreateHashWorker;
 }
 
 export class HashThreads {
@@ -118,12 +149,16 @@ export class HashThreads {
   private started = false;
   private closed = false;
 
+  private readonly createWorker: CreateHashWorker;
+
   /** The threads boot at start(), or at the first task. */
   constructor(
     readonly size: number,
     private readonly nice: number,
+    options: HashThreadsOptions = {},
   ) {
     if (!Number.isInteger(size) || size < 1) throw new TypeError('size must be a positive integer');
+    this.createWorker = options.createWorker ?? createHashWorker;
   }
 
   /** Boots the threads, once (ready() and run() call it). */
@@ -155,11 +190,11 @@ export class HashThreads {
     this.closed = true;
     const threads = this.threads;
     this.threads = [];
-    await Promise.all(threads.map((thread) => thread.worker.terminate()));
+    await Promise.all(threads.map((thread) => thread.stop()));
   }
 
   private spawn(): HashThread {
-    return new HashThread(this.nice, (gone, hadStarted) => {
+    return new HashThread(this.nice, this.createWorker, (gone, hadStarted) => {
       if (this.closed) return;
       const index = this.threads.indexOf(gone);
       if (index === -1) return;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { fixedClock } from '../../core/clock.js';
 import type { LoginAttemptStore } from '../../core/ports.js';
 import { MemoryLoginAttemptStore } from '../memory/memory-login-attempt-store.js';
 import { FallbackLoginAttemptStore } from './fallback-login-attempt-store.js';
@@ -27,19 +27,23 @@ describe('FallbackLoginAttemptStore', () => {
   it('serves from memory during an outage, reports it once, probes at most once an interval, and reports recovery', async () => {
     const primary = flakyStore();
     const events: string[] = [];
+    const clock = fixedClock(Date.now());
     const store = new FallbackLoginAttemptStore(
       primary.store,
       new MemoryLoginAttemptStore(),
       { onOutage: () => events.push('outage'), onRecovery: () => events.push('recovery') },
-      { retryIntervalMs: 50 },
+      { retryIntervalMs: 50, clock },
     );
-    for (let i = 0; i < 5; i += 1) assert.equal(await store.claimOnce(`k${i}`, Date.now(), 1000), true);
+    for (let i = 0; i < 5; i += 1) assert.equal(await store.claimOnce(`k${i}`, clock.now(), 1000), true);
     assert.deepEqual(events, ['outage']);
     assert.equal(primary.calls, 1, 'no probe before the interval');
     assert.equal(store.degraded, true);
     primary.up = true;
-    await sleep(70);
-    assert.equal(await store.claimOnce('after', Date.now(), 1000), true);
+    clock.advance(49);
+    assert.equal(await store.claimOnce('still-within', clock.now(), 1000), true);
+    assert.equal(primary.calls, 1, 'no probe before the interval');
+    clock.advance(1);
+    assert.equal(await store.claimOnce('after', clock.now(), 1000), true);
     assert.deepEqual(events, ['outage', 'recovery']);
     assert.equal(store.degraded, false);
   });

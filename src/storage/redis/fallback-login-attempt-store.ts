@@ -7,6 +7,7 @@
  * What was counted in memory during the outage stays there (the defences
  * restart from Redis's state when it is back).
  */
+import { systemClock, type Clock } from '../../core/clock.js';
 import type { LoginAttemptStore, LoginAttemptView, LoginFailureRecord, LoginFailures } from '../../core/ports.js';
 
 export interface StoreOutageEvents {
@@ -17,12 +18,15 @@ export interface StoreOutageEvents {
 export interface FallbackLoginAttemptStoreOptions {
   /** While down, how often Redis is tried again; default 2 s. */
   readonly retryIntervalMs?: number;
+  /** Measures that interval; default the system clock. */
+  readonly clock?: Clock;
 }
 
 export class FallbackLoginAttemptStore implements LoginAttemptStore {
   private down = false;
   private retryAtMs = 0;
   private readonly retryIntervalMs: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly primary: LoginAttemptStore,
@@ -31,6 +35,7 @@ export class FallbackLoginAttemptStore implements LoginAttemptStore {
     options: FallbackLoginAttemptStoreOptions = {},
   ) {
     this.retryIntervalMs = options.retryIntervalMs ?? 2000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Whether the fallback is in use. */
@@ -55,7 +60,7 @@ export class FallbackLoginAttemptStore implements LoginAttemptStore {
   }
 
   private async run<T>(operation: (store: LoginAttemptStore) => Promise<T>): Promise<T> {
-    if (this.down && Date.now() < this.retryAtMs) return operation(this.fallback);
+    if (this.down && this.clock.now() < this.retryAtMs) return operation(this.fallback);
     try {
       const result = await operation(this.primary);
       if (this.down) {
@@ -68,7 +73,7 @@ export class FallbackLoginAttemptStore implements LoginAttemptStore {
         this.down = true;
         this.events.onOutage(error);
       }
-      this.retryAtMs = Date.now() + this.retryIntervalMs;
+      this.retryAtMs = this.clock.now() + this.retryIntervalMs;
       return operation(this.fallback);
     }
   }

@@ -38,12 +38,14 @@ export interface OpenStorageOptions {
   readonly sqliteSynchronous?: 'full' | 'normal';
   /** SQLite: overlapping transactions share one COMMIT (SQLITE_GROUP_COMMIT); default true. */
   readonly sqliteGroupCommit?: boolean;
+  /** The data folder (DATA_DIR): created if the SQLite file is in it and it is missing. No other folder is. */
+  readonly dataDir?: string;
 }
 
 export function openStorage(location: DatabaseLocation, options: OpenStorageOptions = {}): SqlStorage {
   const dialect =
     location.kind === 'sqlite'
-      ? openSqlite(location.path, options.sqliteSynchronous, options.sqliteGroupCommit)
+      ? openSqlite(location.path, options.sqliteSynchronous, options.sqliteGroupCommit, options.dataDir)
       : openPostgres(location.url, location.pool);
   const bus =
     location.kind === 'postgres'

@@ -4,10 +4,10 @@
  * (SQLITE_GROUP_COMMIT=on) transactions that overlap in time share one COMMIT, and so one
  * sync: see sqlite-group-commit.ts.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { prepareSqliteFolder } from '../../data-folder.js';
 import type { Database } from '../schema.js';
 import type { ColumnTypes, DriverErrorKind, SqlDialect } from './dialect.js';
 import { SqliteGroupCommitDialect } from './sqlite-group-commit.js';
@@ -17,11 +17,12 @@ export const SQLITE_COLUMN_TYPES: ColumnTypes = Object.freeze({ text: 'text' });
 /**
  * `groupCommit` false: one COMMIT per transaction, through Kysely's own SqliteDialect. A
  * `:memory:` database never groups (nothing to sync, and no second connection can see it),
- * nor one where WAL mode could not be set.
+ * nor one where WAL mode could not be set. The file's folder must exist, unless it is the data
+ * folder `dataDir`, which is then created (data-folder.ts).
  */
-export function openSqlite(path: string, synchronous: 'full' | 'normal' = 'full', groupCommit = true): SqlDialect {
+export function openSqlite(path: string, synchronous: 'full' | 'normal' = 'full', groupCommit = true, dataDir?: string): SqlDialect {
   if (path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    prepareSqliteFolder(path, dataDir);
     // The file holds password hashes: create it readable by its owner only (SQLite gives -wal and -shm the same mode).
     closeSync(openSync(path, 'a', 0o600));
   }

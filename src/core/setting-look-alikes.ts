@@ -1,0 +1,78 @@
+/**
+ * Environment variables that look like a Portcullis setting but are not one
+ * (ACCESS_TOKEN_EXPIRES_MINUTES for ACCESS_TOKEN_EXPIRE_MINUTES): a typo there
+ * is otherwise silently ignored, and the default applies. The known names are
+ * the ones loadConfig reads (config.ts, loadConfigReadingNames), never a list
+ * kept here. A name looks like one of them when it is
+ * - that name in other letter case (`port`),
+ * - a few edits away from it: one per five characters of the name (1 for
+ *   ISSUER, 2 for SECRET_KEY, 3 for TRUSTED_PROXIES), an edit being an
+ *   insertion, deletion, substitution or swap of two neighbours;
+ *   shorter names only in other letter case, since many unrelated variables
+ *   are a letter or two from HOST or PORT,
+ * - or it starts with the first two words of a longer one and an underscore
+ *   (RATE_LIMIT_IP_PER_MIN, SECRET_KEY_FILE, LOGIN_CHALLENGE_...), where the
+ *   suggestion is the closest name of that family.
+ * Only names are compared: a value is never read here.
+ */
+
+export interface LookAlikeSetting {
+  /** The variable as set. */
+  readonly name: string;
+  /** The setting it most likely meant. */
+  readonly suggestion: string;
+}
+
+/** Never taken for ours: the runtime's, npm's, and variables every machine has. */
+const IGNORED_PREFIXES = ['NODE_', 'npm_', 'NPM_'];
+const IGNORED_NAMES = new Set(['PATH', 'HOME', 'CI', 'PWD', 'OLDPWD', 'SHELL', 'USER', 'LOGNAME', 'HOSTNAME', 'TERM', 'LANG', 'TZ', 'TMPDIR']);
+
+export function findLookAlikeSettings(names: Iterable<string>, known: ReadonlySet<string>): LookAlikeSetting[] {
+  const found: LookAlikeSetting[] = [];
+  for (const name of names) {
+    if (known.has(name) || IGNORED_NAMES.has(name) || IGNORED_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+    const suggestion = closestSetting(name.toUpperCase(), known);
+    if (suggestion !== undefined) found.push({ name, suggestion });
+  }
+  return found.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The warning, naming the variable and the setting, never the value. */
+export function describeLookAlike(lookAlike: LookAlikeSetting): string {
+  return `${lookAlike.name} is set, but it is not a Portcullis setting and is ignored; did you mean ${lookAlike.suggestion}?`;
+}
+
+function closestSetting(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: { readonly setting: string; readonly distance: number } | undefined;
+  for (const setting of known) {
+    const distance = editDistance(name, setting);
+    if (distance > allowedEdits(setting) && !startsWithFamily(name, setting)) continue;
+    if (best === undefined || distance < best.distance) best = { setting, distance };
+  }
+  return best?.setting;
+}
+
+function allowedEdits(setting: string): number {
+  return setting.length < 6 ? 0 : Math.floor(setting.length / 5);
+}
+
+/** `name` starts with the first two words of `setting` (of at least two), then an underscore. */
+function startsWithFamily(name: string, setting: string): boolean {
+  const words = setting.split('_');
+  if (words.length < 2 || words[0] === '' || words[1] === '') return false;
+  return name.startsWith(`${words[0]}_${words[1]}_`);
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, and swaps of neighbours. */
+export function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let distance = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) distance = Math.min(distance, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = distance;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
