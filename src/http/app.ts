@@ -27,6 +27,7 @@ import { registerUserRoutes } from './routes/user-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { routeSchemaController } from './schemas/route-schema-compilers.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
+import { logsRequests, registerRequestLog } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,7 +50,7 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   const fastPath = new UsersMeFastPath(portcullis, {
     hsts: portcullis.config.production,
     varyOrigin: portcullis.config.abuse.corsOrigins.length > 0,
-    ...(options.logger && LEVELS_WITH_INFO.has(options.logger.level) ? { requestLog: options.logger } : {}),
+    ...(options.logger && logsRequests(options.logger.level) ? { requestLog: options.logger } : {}),
   });
   const app = Fastify({
     loggerInstance: options.logger,
@@ -140,22 +141,3 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerAdminRoutes(app, portcullis);
 }
 
-const LEVELS_WITH_INFO = new Set(['trace', 'debug', 'info']);
-
-/** One line per request: id, method, route, status, latency. Never headers, bodies or query strings. */
-function registerRequestLog(app: FastifyInstance): void {
-  // Below LOG_LEVEL=info the line would be dropped anyway: then the hook costs nothing at all.
-  if (!LEVELS_WITH_INFO.has(app.log.level)) return;
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
-    done();
-  });
-}

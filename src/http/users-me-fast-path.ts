@@ -24,6 +24,7 @@ import { toPublicUser, type User } from '../core/users/user.js';
 import type { RequestObserver } from './metrics/request-metrics.js';
 import { bearerCredential } from './plugins/authenticate.js';
 import { HSTS_HEADER, SECURITY_HEADERS } from './plugins/security-headers.js';
+import { REQUEST_LOG_MESSAGE } from './request-log.js';
 
 export const USERS_ME_ROUTE = '/users/me';
 
@@ -108,7 +109,7 @@ export class UsersMeFastPath {
     this.observe?.(elapsedMs / 1000);
     this.options.requestLog?.info(
       { reqId: randomUUID(), method: 'GET', route: USERS_ME_ROUTE, status: 200, latencyMs: Math.round(elapsedMs * 100) / 100 },
-      'request',
+      REQUEST_LOG_MESSAGE,
     );
   }
 }
