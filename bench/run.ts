@@ -4,11 +4,13 @@
  * Servers run in child processes; the load generator (autocannon, keep-alive node:http loops) runs here, so no
  * server shares a process with its load:
  *   - Portcullis: `node bin/portcullis.js serve` (the built dist/, rebuilt first with tsc -p
- *     tsconfig.build.json when a src/ file is newer than its dist/ file), production settings (NODE_ENV=production, a random
- *     SECRET_KEY, LOG_LEVEL=warn, REGISTRATION=open, a temp SQLite DATA_DIR), rate limits, login
- *     backoff and spraying throttle set high so that the paths are measured, not the throttles.
- *     LOG_LEVEL=warn prints no `listening` line, so the port is picked here (bind :0, close) and
- *     passed as PORT; readiness is the first 200 from /healthz.
+ *     tsconfig.build.json when a src/ file is newer than its dist/ file), at the defaults users run
+ *     (LOG_LEVEL=info: a request log line per request, read from a pipe as a container runtime
+ *     would), production settings (NODE_ENV=production, a random SECRET_KEY, REGISTRATION=open, a
+ *     temp SQLite DATA_DIR), rate limits, login backoff and spraying throttle set high so that the
+ *     paths are measured, not the throttles. The port is picked here (bind :0, close) and passed as
+ *     PORT; readiness is the first 200 from /healthz. GET /users/me is also measured on a second,
+ *     tuned server (LOG_LEVEL=warn: no request log), reported as its own labelled row.
  *   - baseline: a bare node:http server answering GET /users/me with the exact body Portcullis
  *     returned for the benchmark user (same headers that matter: JSON, no-store).
  *
@@ -17,9 +19,11 @@
  *      here, one at a time; capacity = cores / median hash time;
  *   1. cold start: spawn → first 200 on /healthz, 3 starts on one data folder (the first creates
  *      and migrates the database), median;
- *   2. GET /users/me with a valid token, autocannon over CONNECTIONS connections, baseline and
- *      Portcullis (each warmed up first) in alternating rounds; req/s, p50, p99 (every response's
- *      own time) of the median round and its ratio, and every round's ratio;
+ *   2. GET /users/me with a valid token, autocannon over CONNECTIONS connections, baseline,
+ *      Portcullis at the defaults and Portcullis tuned (each warmed up first) in alternating rounds;
+ *      req/s, p50, p99 (every response's own time) of the median round and its ratio, every round's
+ *      ratio, and each server's CPU time per request (utime + stime from /proc, which does not
+ *      depend on the load generator);
  *   3. POST /token password logins of one real user with the right password (autocannon);
  *   4. refresh rotations: CHAINS independent chains, each a loop (node:http, keep-alive) that always
  *      presents the refresh token the previous answer returned; sign-ups: CHAINS loops of POST /users
@@ -71,9 +75,9 @@ const PLAN = SHORT
 const USER = 'bench-user';
 const PASSWORD = 'bench-password-0123';
 
+/** The defaults users run (LOG_LEVEL=info among them), but for what the benchmark must set. */
 const SERVER_ENV: Record<string, string> = {
   NODE_ENV: 'production',
-  LOG_LEVEL: 'warn',
   HOST: '127.0.0.1',
   REGISTRATION: 'open',
   // One process, as the baseline: the figures compare per-process cost (the README's sizing scales it by cores).
@@ -91,6 +95,18 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); NaN where it cannot be read. */
+function cpuTimeMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** _SC_CLK_TCK: 100 on Linux x86-64. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 
 /** Source files whose compiled dist/ file is missing or older than they are. */
@@ -175,7 +191,9 @@ async function startPortcullis(dataDir: string, secretKey: string, extraEnv: Rec
     ...extraEnv,
   };
   const started = performance.now();
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // stdout is a pipe that is read, as a container runtime or a log shipper reads it (not /dev/null).
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  proc.stdout?.resume();
   const url = `http://127.0.0.1:${port}`;
   let stopping = false;
   proc.once('exit', (code, signal) => {
@@ -244,6 +262,8 @@ interface LoadSummary {
   errors: number;
   p50Ms: number;
   p99Ms: number;
+  /** The server's CPU time per request in µs (set by measured loads only). */
+  cpuUsPerRequest?: number;
 }
 
 async function cannon(options: Parameters<typeof autocannon>[0], okStatus: number): Promise<LoadSummary> {
@@ -493,7 +513,7 @@ function targetsOf(m: {
     met: value === null ? null : ok(value),
   });
   return [
-    judge('GET /users/me vs bare node:http', m.meRatio, '>= 0.80', (v) => v >= 0.8),
+    judge('GET /users/me (defaults) vs bare node:http', m.meRatio, '>= 0.80', (v) => v >= 0.8),
     judge('logins vs hashing capacity', m.loginRatio, '>= 0.9', (v) => v >= 0.9),
     judge('GET /users/me p99 in a login storm vs idle', m.stormRatio, '<= 2', (v) => v <= 2),
     judge('cold start (ms)', m.coldStartMs, '<= 300', (v) => v <= 300),
@@ -572,24 +592,36 @@ async function main(): Promise<void> {
     // The set-up's sign-up and login hash (as does the warm-up after start): their own phase.
     rss.mark('setUp');
 
-    // 2. GET /users/me
-    const meLoad = (target: string, seconds: number): Promise<LoadSummary> =>
-      cannon({ url: `${target}/users/me`, duration: seconds, headers: { authorization: `Bearer ${token}` } }, 200);
-    await meLoad(baseline.url, PLAN.warmupSeconds);
-    await meLoad(url, PLAN.warmupSeconds);
-    // Rounds, each the baseline then Portcullis: a shared machine's speed drifts over seconds, so
+    // 2. GET /users/me, at the defaults and tuned (a second server on the same database: the same token works)
+    const tuned = await startPortcullis(dataDir, secretKey, { LOG_LEVEL: 'warn' });
+    children.push(tuned);
+    const meLoad = async (target: Child, seconds: number): Promise<LoadSummary> => {
+      const cpuBefore = cpuTimeMs(target.proc.pid);
+      const load = await cannon({ url: `${target.url}/users/me`, duration: seconds, headers: { authorization: `Bearer ${token}` } }, 200);
+      return { ...load, cpuUsPerRequest: round(((cpuTimeMs(target.proc.pid) - cpuBefore) * 1000) / Math.max(1, load.requests), 1) };
+    };
+    for (const target of [baseline, portcullis, tuned]) await meLoad(target, PLAN.warmupSeconds);
+    // Rounds, each the baseline then each Portcullis: a shared machine's speed drifts over seconds, so
     // each round's ratio compares neighbours in time; the ratio reported is the median of the rounds.
-    const meRounds: Array<{ baseline: LoadSummary; portcullis: LoadSummary; ratio: number }> = [];
+    const meRounds: Array<{ baseline: LoadSummary; portcullis: LoadSummary; tuned: LoadSummary; ratio: number; tunedRatio: number }> = [];
     for (let r = 0; r < PLAN.meRounds; r++) {
-      const b = await meLoad(baseline.url, PLAN.meSeconds);
-      const p = await meLoad(url, PLAN.meSeconds);
-      meRounds.push({ baseline: b, portcullis: p, ratio: round(p.perSecond / b.perSecond, 3) });
+      const b = await meLoad(baseline, PLAN.meSeconds);
+      const p = await meLoad(portcullis, PLAN.meSeconds);
+      const t = await meLoad(tuned, PLAN.meSeconds);
+      meRounds.push({ baseline: b, portcullis: p, tuned: t, ratio: round(p.perSecond / b.perSecond, 3), tunedRatio: round(t.perSecond / b.perSecond, 3) });
     }
     const middle = [...meRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(meRounds.length / 2)]!;
     const meBaseline = middle.baseline;
     const mePortcullis = middle.portcullis;
     const meRatio = middle.ratio;
-    console.log(`GET /users/me ratio per round (baseline, then Portcullis, ${PLAN.meSeconds} s each): ${meRounds.map((m) => m.ratio).join(', ')}`);
+    const middleTuned = [...meRounds].sort((a, b) => a.tunedRatio - b.tunedRatio)[Math.floor(meRounds.length / 2)]!;
+    const meTuned = middleTuned.tuned;
+    const meTunedRatio = middleTuned.tunedRatio;
+    await tuned.stop();
+    console.log(
+      `GET /users/me ratio per round (baseline, then Portcullis at the defaults, then tuned, ${PLAN.meSeconds} s each): ` +
+        `defaults ${meRounds.map((m) => m.ratio).join(', ')}; tuned ${meRounds.map((m) => m.tunedRatio).join(', ')}`,
+    );
     rss.mark('usersMe');
 
     // 3. logins
@@ -634,7 +666,13 @@ async function main(): Promise<void> {
       settings: { database: 'sqlite', logLevel: config.logLevel, algorithm: config.algorithm, argon2, hashConcurrency: config.hashConcurrency },
       hash: { medianMs: round(hashMedianMs, 2), minMs: round(Math.min(...hashTimes), 2), maxMs: round(Math.max(...hashTimes), 2), capacityPerSecond: round(hashCapacity, 1), parallelPerSecond: round(parallelCapacity, 1) },
       coldStart: { runsMs: coldMs, medianMs: median(coldMs) },
-      me: { baseline: meBaseline, portcullis: mePortcullis, ratio: meRatio, roundRatios: meRounds.map((m) => m.ratio) },
+      me: {
+        baseline: meBaseline,
+        portcullis: mePortcullis,
+        ratio: meRatio,
+        roundRatios: meRounds.map((m) => m.ratio),
+        tuned: { settings: { LOG_LEVEL: 'warn' }, portcullis: meTuned, ratio: meTunedRatio, roundRatios: meRounds.map((m) => m.tunedRatio) },
+      },
       login: { ...logins, ratioToHashCapacity: loginRatio, ratioToParallelHashing: loginRatioToParallel },
       refresh,
       signUp: signUps,
@@ -664,8 +702,9 @@ async function main(): Promise<void> {
     const n = (value: number | null, digits = 0): string => (value === null || !Number.isFinite(value) ? '-' : value.toFixed(digits));
     const rows: string[][] = [
       ['measure', 'per second', 'p50 ms', 'p99 ms', 'ratio', 'notes'],
-      ['GET /users/me baseline', n(meBaseline.perSecond), n(meBaseline.p50Ms, 2), n(meBaseline.p99Ms, 2), '1', `bare node:http, ${JSON.stringify(meBaseline.statuses)}`],
-      ['GET /users/me Portcullis', n(mePortcullis.perSecond), n(mePortcullis.p50Ms, 2), n(mePortcullis.p99Ms, 2), n(meRatio, 3), `vs baseline (median round of ${meRounds.length}), ${JSON.stringify(mePortcullis.statuses)}`],
+      ['GET /users/me baseline', n(meBaseline.perSecond), n(meBaseline.p50Ms, 2), n(meBaseline.p99Ms, 2), '1', `bare node:http, ${n(meBaseline.cpuUsPerRequest ?? null, 1)} µs CPU/request, ${JSON.stringify(meBaseline.statuses)}`],
+      ['GET /users/me Portcullis (defaults)', n(mePortcullis.perSecond), n(mePortcullis.p50Ms, 2), n(mePortcullis.p99Ms, 2), n(meRatio, 3), `LOG_LEVEL=info; ${n(mePortcullis.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length}), ${JSON.stringify(mePortcullis.statuses)}`],
+      ['GET /users/me Portcullis (tuned)', n(meTuned.perSecond), n(meTuned.p50Ms, 2), n(meTuned.p99Ms, 2), n(meTunedRatio, 3), `LOG_LEVEL=warn; ${n(meTuned.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length})`],
       ['POST /token logins', n(logins.perSecond, 1), n(logins.p50Ms, 1), n(logins.p99Ms, 1), n(loginRatio, 3), `vs hash capacity ${n(hashCapacity, 1)}/s; ${n(loginRatioToParallel, 3)} of ${CORES} hashing at once (${n(parallelCapacity, 1)}/s), ${JSON.stringify(logins.statuses)}`],
       ['refresh rotations', n(refresh.perSecond, 1), n(refresh.p50Ms, 1), n(refresh.p99Ms, 1), '', `${CHAINS} chains, ${n(refresh.perSecond / SERVER_PROCESSES, 0)}/s per serving core, failed ${JSON.stringify(refresh.failed)}`],
       ['sign-ups', n(signUps.perSecond, 1), n(signUps.p50Ms, 1), n(signUps.p99Ms, 1), '', `${CHAINS} loops, failed ${JSON.stringify(signUps.failed)}`],
