@@ -1,0 +1,4 @@
+import { userStoreContract } from '../contract/user-store-contract.js';
+import { MemoryUserStore } from './memory-user-store.js';
+
+userStoreContract('MemoryUserStore', async () => ({ store: new MemoryUserStore() }));

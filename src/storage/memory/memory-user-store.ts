@@ -1,0 +1,108 @@
+/**
+ * UserStore in a Map, for tests and embedding without a database. Faithful
+ * to the SQL store: keys are unique (UsernameTakenError), lists are ordered by
+ * key in code point order, and every answer is a copy of what is held.
+ */
+import { randomUUID } from 'node:crypto';
+import { UsernameTakenError } from '../../core/errors.js';
+import type { NewUser, UserFilter, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
+import type { User } from '../../core/users/user.js';
+import { compareCodePoints } from './code-point-order.js';
+
+export class MemoryUserStore implements UserStore {
+  private readonly byKey = new Map<string, User>();
+
+  async findByKey(usernameKey: string): Promise<User | undefined> {
+    return this.byKey.get(usernameKey);
+  }
+
+  async findById(id: string): Promise<User | undefined> {
+    for (const user of this.byKey.values()) if (user.id === id) return user;
+    return undefined;
+  }
+
+  async create(user: NewUser, nowMs: number): Promise<User> {
+    if (this.byKey.has(user.usernameKey)) throw new UsernameTakenError();
+    const created = toUser(user, nowMs);
+    this.byKey.set(created.usernameKey, created);
+    return created;
+  }
+
+  async createMany(users: readonly NewUser[], nowMs: number): Promise<void> {
+    const keys = new Set<string>();
+    for (const user of users) {
+      if (this.byKey.has(user.usernameKey) || keys.has(user.usernameKey)) throw new UsernameTakenError();
+      keys.add(user.usernameKey);
+    }
+    for (const user of users) this.byKey.set(user.usernameKey, toUser(user, nowMs));
+  }
+
+  async list(filter: UserFilter): Promise<UserListPage> {
+    const { after, prefix, disabled, limit } = filter;
+    const matching = [...this.byKey.values()]
+      .filter((user) => after === undefined || compareCodePoints(user.usernameKey, after) > 0)
+      .filter((user) => prefix === undefined || user.usernameKey.startsWith(prefix))
+      .filter((user) => disabled === undefined || user.disabled === disabled)
+      .sort((a, b) => compareCodePoints(a.usernameKey, b.usernameKey));
+    const page = matching.slice(0, limit);
+    const last = page[page.length - 1];
+    return { users: page, next: matching.length > limit && last ? last.usernameKey : undefined };
+  }
+
+  async existingKeys(usernameKeys: readonly string[]): Promise<Set<string>> {
+    return new Set(usernameKeys.filter((key) => this.byKey.has(key)));
+  }
+
+  async setDisabled(usernameKey: string, disabled: boolean, nowMs: number): Promise<boolean> {
+    return this.change(usernameKey, { disabled, updatedAt: nowMs }) !== undefined;
+  }
+
+  async remove(usernameKey: string): Promise<boolean> {
+    return this.byKey.delete(usernameKey);
+  }
+
+  async setPasswordHash(usernameKey: string, passwordHash: string, nowMs: number, expectedHash?: string): Promise<boolean> {
+    const user = this.byKey.get(usernameKey);
+    if (!user || (expectedHash !== undefined && user.passwordHash !== expectedHash)) return false;
+    return this.change(usernameKey, { passwordHash, updatedAt: nowMs }) !== undefined;
+  }
+
+  async changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined> {
+    const user = this.byKey.get(usernameKey);
+    return user && this.change(usernameKey, { passwordHash, updatedAt: nowMs, tokenVersion: user.tokenVersion + 1 });
+  }
+
+  async update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined> {
+    return this.change(usernameKey, {
+      updatedAt: nowMs,
+      ...(patch.email === undefined ? {} : { email: patch.email }),
+      ...(patch.fullName === undefined ? {} : { fullName: patch.fullName }),
+      ...(patch.scopes === undefined ? {} : { scopes: Object.freeze([...patch.scopes]) }),
+      ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
+    });
+  }
+
+  private change(usernameKey: string, changes: Partial<User>): User | undefined {
+    const user = this.byKey.get(usernameKey);
+    if (!user) return undefined;
+    const changed = Object.freeze({ ...user, ...changes });
+    this.byKey.set(usernameKey, changed);
+    return changed;
+  }
+}
+
+function toUser(user: NewUser, nowMs: number): User {
+  return Object.freeze({
+    id: randomUUID(),
+    username: user.username,
+    usernameKey: user.usernameKey,
+    email: user.email,
+    fullName: user.fullName,
+    passwordHash: user.passwordHash,
+    disabled: user.disabled,
+    scopes: Object.freeze([...user.scopes]),
+    createdAt: nowMs,
+    updatedAt: nowMs,
+    tokenVersion: 0,
+  });
+}
