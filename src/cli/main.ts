@@ -7,6 +7,7 @@ import { packageVersion } from '../package-info.js';
 import type { AuditOptions } from './commands/audit.js';
 import type { DbCopyOptions } from './commands/db-copy.js';
 import type { importUsersCommand } from './commands/users-import.js';
+import { loadEnvFile } from './env-file.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { integerOption } from './options.js';
 import { UsageError } from './prompt.js';
@@ -36,7 +37,9 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .showHelpAfterError('(run portcullis --help for usage)')
     .addHelpText(
       'after',
-      '\nConfiguration comes from the environment (SECRET_KEY, DATABASE_URL, HOST, PORT, ...); see README.md.\nExit codes: 0 ok, 1 usage error, 2 failure.',
+      '\nConfiguration comes from the environment (SECRET_KEY, DATABASE_URL, HOST, PORT, ...); see docs/configuration.md.\n' +
+        'A .env file in the working directory is read first (or the file of --dotenv PATH, given before the command);\n' +
+        'variables already in the environment win over it.\nExit codes: 0 ok, 1 usage error, 2 failure.',
     );
 
   program
@@ -171,7 +174,13 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(commandLine: readonly string[]): Promise<number> {
+  let argv: readonly string[];
+  try {
+    argv = loadEnvFile(commandLine); // before anything reads a setting
+  } catch (error) {
+    return run(() => Promise.reject(error));
+  }
   // `portcullis serve` as a service manager or container runs it: nothing to parse, so the start does not wait
   // for the option parser to load. Anything else (options, --help, other commands) goes through commander.
   if (argv.length === 1 && argv[0] === 'serve') return run(async () => (await import('./commands/serve.js')).serveCommand({}));

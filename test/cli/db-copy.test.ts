@@ -14,7 +14,7 @@ import { basename, join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
-import { cliEnv, makeDataDir, REPO_ROOT, runCli, type CliEnv, type CliResult } from '../helpers/cli.js';
+import { CLI_CWD, cliEnv, makeDataDir, runCli, type CliEnv, type CliResult } from '../helpers/cli.js';
 import { bearer, formPost, signUp, startTestServer } from '../helpers/server.js';
 import { passwordLogin, refresh, refreshOk, type Tokens } from '../helpers/lifecycle.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
@@ -154,10 +154,10 @@ describe('portcullis db copy', () => {
     });
 
     it('refuses the same database for --from and --to (exit 1)', async () => {
-      // The same file by another path (runCli runs in the repository, so a relative one resolves from there);
+      // The same file by another path (a relative one resolves from CLI_CWD, where runCli runs);
       // the same PostgreSQL database as another user (no connection is needed to tell).
       const [sqlite, postgres] = await Promise.all([
-        copy(source, `sqlite:${relative(REPO_ROOT, dataDir)}/../${basename(dataDir)}/./portcullis.db`, env),
+        copy(source, `sqlite:${relative(CLI_CWD, dataDir)}/../${basename(dataDir)}/./portcullis.db`, env),
         copy('postgres://a:one@db.example:5432/auth', 'postgres://b:two@DB.example/auth', env),
       ]);
       assert.equal(sqlite.code, 1, sqlite.stderr);

@@ -5,13 +5,20 @@
  * `portcullis serve` on a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = 'bin/portcullis.js';
+const BIN = join(REPO_ROOT, 'bin', 'portcullis.js');
+
+/**
+ * Where the CLI runs unless a test says otherwise: an empty folder of this test process, so that a
+ * developer's `.env` in the repository (read by every command) cannot change what a test sees.
+ */
+export const CLI_CWD = mkdtempSync(join(tmpdir(), 'portcullis-cli-cwd-'));
+process.once('exit', () => rmSync(CLI_CWD, { recursive: true, force: true }));
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 /** Settings the parent shell may carry that would change what the CLI does. */
@@ -55,6 +62,8 @@ export interface RunOptions {
   /** Written to stdin, which is then closed. Without it stdin is an empty pipe (not a terminal). */
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** The working directory (default CLI_CWD). */
+  readonly cwd?: string;
 }
 
 export function makeDataDir(prefix = 'portcullis-cli-'): string {
@@ -77,9 +86,9 @@ export function cliEnv(dataDir: string, extra: CliEnv = {}): CliEnv {
   return { DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...extra };
 }
 
-function spawnCli(args: readonly string[], env: CliEnv): ChildProcess {
+function spawnCli(args: readonly string[], env: CliEnv, cwd = CLI_CWD): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO_ROOT,
+    cwd,
     env: childEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -110,7 +119,7 @@ function waitForExit(
 }
 
 export async function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
-  const child = spawnCli(args, options.env ?? {});
+  const child = spawnCli(args, options.env ?? {}, options.cwd);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -153,9 +162,14 @@ export function jsonLines(output: string): Record<string, unknown>[] {
     });
 }
 
-export async function startServe(env: CliEnv, timeoutMs = DEFAULT_TIMEOUT_MS, args: readonly string[] = []): Promise<ServeProcess> {
+export async function startServe(
+  env: CliEnv,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  args: readonly string[] = [],
+  cwd: string = CLI_CWD,
+): Promise<ServeProcess> {
   // The url is logged at level info, so the level is not the caller's to lower.
-  const child = spawnCli(['serve', ...args], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' });
+  const child = spawnCli(['serve', ...args], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' }, cwd);
   child.stdin!.end();
   let stdout = '';
   let stderr = '';
