@@ -15,4 +15,17 @@ export default tseslint.config(
     },
   },
   { files: ['src/cli/**', 'bench/**', 'scripts/**', 'test/**', 'examples/**'], rules: { 'no-console': 'off' } },
+  {
+    // Type-aware rules: a promise nobody awaits, or one handed to what expects a plain callback, is a bug here.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's describe/it return promises the runner itself awaits.
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
 );

@@ -6,8 +6,39 @@
 import type { LoginChallenge } from './login/login-challenge.js';
 import type { RateCheck } from './rate-limit/rate-limits.js';
 
+/**
+ * Every code a domain error carries. A new error class needs its code here, and then a row in
+ * http/error-handler.ts's table: without both it does not compile.
+ */
+export type PortcullisErrorCode =
+  | 'ERR_CLIENT_NAME_TAKEN'
+  | 'ERR_DUPLICATE_HEADER'
+  | 'ERR_INACTIVE_USER'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_INVALID_CLIENT'
+  | 'ERR_INVALID_CREDENTIALS'
+  | 'ERR_INVALID_REFRESH_TOKEN'
+  | 'ERR_INVALID_REQUEST'
+  | 'ERR_INVALID_SCOPE'
+  | 'ERR_INVALID_TOKEN'
+  | 'ERR_LOGIN_THROTTLED'
+  | 'ERR_NOT_AUTHENTICATED'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_OVERLOADED'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_REFRESH_TOKEN_REUSED'
+  | 'ERR_REGISTRATION_CLOSED'
+  | 'ERR_STORAGE_UNAVAILABLE'
+  | 'ERR_UNSUPPORTED_GRANT_TYPE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_USERNAME_TAKEN'
+  | 'ERR_USER_NOT_FOUND'
+  | 'ERR_VALIDATION'
+  | 'ERR_WRONG_PASSWORD'
+  | 'ERR_WRONG_PRINCIPAL';
+
 export abstract class PortcullisError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: PortcullisErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -137,7 +168,6 @@ export class StorageUnavailableError extends PortcullisError {
   }
 }
 
-export type PortcullisErrorCode = PortcullisError['code'];
 
 /** A request body in a media type or charset that is not accepted. */
 export class UnsupportedMediaTypeError extends PortcullisError {

@@ -9,7 +9,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InsufficientScopeError, LoginThrottledError, OverloadedError, PortcullisError, RateLimitedError } from '../core/errors.js';
+import { InsufficientScopeError, LoginThrottledError, OverloadedError, PortcullisError, RateLimitedError, type PortcullisErrorCode } from '../core/errors.js';
 import { setRateLimitHeaders } from './plugins/rate-limit.js';
 
 export interface ErrorMapping {
@@ -20,7 +20,11 @@ export interface ErrorMapping {
   readonly wwwAuthenticate?: string;
 }
 
-export const ERROR_TABLE: Readonly<Record<string, ErrorMapping>> = Object.freeze({
+/** Core's codes, and two of the HTTP layer's own: a body over the limit (Fastify's), and any other failure. */
+export type HttpErrorCode = PortcullisErrorCode | 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_INTERNAL';
+
+/** Every code must have its row: a code without one does not compile. */
+export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object.freeze({
   ERR_INVALID_REQUEST: { status: 400, oauthError: 'invalid_request' },
   ERR_VALIDATION: { status: 400, oauthError: 'invalid_request' },
   // RFC 6750 §3.1 and RFC 6749 §5.2: a repeated parameter or credential is invalid_request.
@@ -55,7 +59,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorMapping>> = Object.freeze
 const UNSUPPORTED_MEDIA_TYPE_DETAIL = 'Unsupported Content-Type; send application/x-www-form-urlencoded or application/json';
 
 interface Resolved {
-  readonly code: string;
+  readonly code: HttpErrorCode;
   readonly mapping: ErrorMapping;
   readonly detail: string;
 }
@@ -63,16 +67,16 @@ interface Resolved {
 /** Fastify's own errors (parsing, limits, validation) by their FST_ codes. */
 function resolveFastifyError(error: FastifyError): Resolved | undefined {
   if (error.validation) {
-    return { code: 'ERR_INVALID_REQUEST', mapping: ERROR_TABLE.ERR_INVALID_REQUEST!, detail: describeValidation(error) };
+    return { code: 'ERR_INVALID_REQUEST', mapping: ERROR_TABLE.ERR_INVALID_REQUEST, detail: describeValidation(error) };
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'ERR_PAYLOAD_TOO_LARGE', mapping: ERROR_TABLE.ERR_PAYLOAD_TOO_LARGE!, detail: 'Request body too large' };
+      return { code: 'ERR_PAYLOAD_TOO_LARGE', mapping: ERROR_TABLE.ERR_PAYLOAD_TOO_LARGE, detail: 'Request body too large' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return {
         code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
-        mapping: ERROR_TABLE.ERR_UNSUPPORTED_MEDIA_TYPE!,
+        mapping: ERROR_TABLE.ERR_UNSUPPORTED_MEDIA_TYPE,
         detail: UNSUPPORTED_MEDIA_TYPE_DETAIL,
       };
     default:
@@ -81,7 +85,7 @@ function resolveFastifyError(error: FastifyError): Resolved | undefined {
   const status = error.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     // Fastify's client errors (bad Content-Length, empty JSON body, aborted body, ...): their messages carry no secrets.
-    return { code: 'ERR_INVALID_REQUEST', mapping: { ...ERROR_TABLE.ERR_INVALID_REQUEST!, status }, detail: error.message };
+    return { code: 'ERR_INVALID_REQUEST', mapping: { ...ERROR_TABLE.ERR_INVALID_REQUEST, status }, detail: error.message };
   }
   return undefined;
 }
@@ -101,11 +105,11 @@ function describeValidation(error: FastifyError): string {
 
 export function resolveError(error: unknown): Resolved {
   if (error instanceof PortcullisError) {
-    const mapping = ERROR_TABLE[error.code] ?? ERROR_TABLE.ERR_INTERNAL!;
+    const mapping = ERROR_TABLE[error.code];
     return { code: error.code, mapping, detail: mapping.detail ?? error.message };
   }
   const fastify = error !== null && typeof error === 'object' ? resolveFastifyError(error as FastifyError) : undefined;
-  return fastify ?? { code: 'ERR_INTERNAL', mapping: ERROR_TABLE.ERR_INTERNAL!, detail: 'Internal Server Error' };
+  return fastify ?? { code: 'ERR_INTERNAL', mapping: ERROR_TABLE.ERR_INTERNAL, detail: 'Internal Server Error' };
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {

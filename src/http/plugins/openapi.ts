@@ -134,8 +134,12 @@ export function swaggerUiOptions(config: Config): FastifySwaggerUiOptions {
     },
     uiHooks: {
       // The page's asset links are relative only with the trailing slash; a relative Location keeps a proxy's prefix.
-      onRequest: async (request, reply) => {
-        if (request.url === DOCS_PREFIX) return reply.redirect(`${DOCS_PREFIX.slice(1)}/`);
+      onRequest: (request, reply, done) => {
+        if (request.url === DOCS_PREFIX) {
+          void reply.redirect(`${DOCS_PREFIX.slice(1)}/`);
+          return;
+        }
+        done();
       },
     },
     theme: { title: 'Portcullis API' },
