@@ -63,7 +63,7 @@ function defaultIssuer({ HOST, PORT }: DefaultContext): string {
 export const SETTINGS = {
   NODE_ENV: optionalText({
     layer: 'core',
-    doc: '`production` requires `SECRET_KEY` and closes registration by default (and marks cookies `Secure`)',
+    doc: '`production` requires `SECRET_KEY`, sends HSTS, and makes `REGISTRATION` default to `closed` and `SECURE_COOKIES` to `on`',
   }),
 
   // Where it listens, and how.
@@ -147,7 +147,7 @@ export const SETTINGS = {
     layer: 'core',
     values: [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS],
     default: 'HS256',
-    doc: '`HS256`, `HS384`, `HS512` (signed with `SECRET_KEY`) or `EdDSA`, `ES256`, `RS256`, `PS256` (key pairs in the database; see [Signing keys](http-api.md#signing-keys-jwks-and-rotation))',
+    doc: 'the access tokens\' signature: the HS algorithms sign with `SECRET_KEY`, the others with key pairs kept in the database (see [Signing keys](http-api.md#signing-keys-jwks-and-rotation))',
   }),
   ACCESS_TOKEN_EXPIRE_MINUTES: integer({ layer: 'core', default: 30, min: 1, max: 24 * 60, doc: 'access-token lifetime' }),
   ISSUER: text({
