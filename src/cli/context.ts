@@ -1,5 +1,6 @@
 /** What the CLI commands share: configuration from the environment, and opening storage for user management. */
-import { loadConfigReadingNames, type Config } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
+import { SETTING_NAMES } from '../core/settings.js';
 import { describeLookAlike, findLookAlikeSettings, type LookAlikeSetting } from '../core/setting-look-alikes.js';
 import { systemClock } from '../core/clock.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
@@ -23,11 +24,8 @@ export interface CliConfig {
 
 /** Configuration from the environment, and the variables there that look like a setting but are none. */
 export function loadCliConfig(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): CliConfig {
-  const { config, settingNames } = loadConfigReadingNames(env, {
-    fallbackSecretKey: loadOrCreateSecretKey,
-    secretKeyRequired: options.secretKeyRequired,
-  });
-  return { config, lookAlikes: findLookAlikeSettings(Object.keys(env), settingNames) };
+  const config = loadConfig(env, { fallbackSecretKey: loadOrCreateSecretKey, secretKeyRequired: options.secretKeyRequired });
+  return { config, lookAlikes: findLookAlikeSettings(Object.keys(env), SETTING_NAMES) };
 }
 
 /** For the commands other than `serve` (which logs them): look-alike settings are warned about on stderr. */

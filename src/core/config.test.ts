@@ -313,6 +313,29 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('rules across settings', () => {
+    it('refuses a session lifetime shorter than its idle timeout', () => {
+      assertOneProblem({ SECRET_KEY: KEY, SESSION_IDLE_TIMEOUT_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '3599' }, /^SESSION_MAX_LIFETIME_SECONDS must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS$/);
+      assert.equal(load({ SESSION_IDLE_TIMEOUT_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '3600' }).sessionMaxSeconds, 3600);
+    });
+
+    it('refuses a login backoff cap below its first wait', () => {
+      assertOneProblem({ SECRET_KEY: KEY, LOGIN_BACKOFF_BASE_SECONDS: '60', LOGIN_BACKOFF_MAX_SECONDS: '59' }, /^LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS$/);
+      assert.equal(load({ LOGIN_BACKOFF_BASE_SECONDS: '60', LOGIN_BACKOFF_MAX_SECONDS: '60' }).abuse.backoffMaxSeconds, 60);
+    });
+
+    it('refuses a request timeout shorter than the headers timeout', () => {
+      assertOneProblem({ SECRET_KEY: KEY, HEADERS_TIMEOUT_SECONDS: '40' }, /^REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS$/);
+      assert.equal(load({ HEADERS_TIMEOUT_SECONDS: '40', REQUEST_TIMEOUT_SECONDS: '40' }).abuse.requestTimeoutMs, 40_000);
+    });
+
+    it('refuses METRICS_PORT equal to PORT, except 0', () => {
+      assertOneProblem({ SECRET_KEY: KEY, PORT: '9000', METRICS_PORT: '9000' }, /^METRICS_PORT must differ from PORT$/);
+      assert.equal(load({ PORT: '0', METRICS_PORT: '0' }).metrics.port, 0);
+      assert.equal(load({ METRICS_PORT: '' }).metrics.port, undefined);
+    });
+  });
+
   it('reports every mistake at once in one ConfigError, one problem each', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',

@@ -2,8 +2,8 @@
  * Environment variables that look like a Portcullis setting but are not one
  * (ACCESS_TOKEN_EXPIRES_MINUTES for ACCESS_TOKEN_EXPIRE_MINUTES): a typo there
  * is otherwise silently ignored, and the default applies. The known names are
- * the ones loadConfig reads (config.ts, loadConfigReadingNames), never a list
- * kept here. A name looks like one of them when it is
+ * the table's (settings.ts, SETTING_NAMES), never a list kept here. A name
+ * looks like one of them when it is
  * - that name in other letter case (`port`),
  * - a few edits away from it: one per five characters of the name (1 for
  *   ISSUER, 2 for SECRET_KEY, 3 for TRUSTED_PROXIES), an edit being an
