@@ -28,7 +28,12 @@
  *   4. refresh rotations: CHAINS independent chains, each a loop (node:http, keep-alive) that always
  *      presents the refresh token the previous answer returned; sign-ups: CHAINS loops of POST /users
  *      with unique names;
- *   5. peak RSS of the Portcullis process (VmHWM from /proc/<pid>/status, Linux) after all load.
+ *   5. peak RSS of the Portcullis process (VmHWM from /proc/<pid>/status, Linux) after all load, and
+ *      each phase's own; the /users/me phase's peak against a bare Fastify server's (a child process
+ *      answering the same body on GET /users/me, under the same load), with the hashing memory
+ *      (HASH_CONCURRENCY × argon2 memory) reported beside it; the run's peak against 256 MiB;
+ *   6. the event loop's CPU time per login: the main thread's (/proc/<pid>/task/<pid>/stat) over the
+ *      logins of phase 3, and at a steady rate below capacity (bench/login-cpu.ts);
  *
  * The last line of output is `RESULT {json}`; the JSON is also written to bench/results/<date>.json
  * (with --short: to a temp folder, whose path is printed).
@@ -49,6 +54,7 @@ import { loadConfig } from '../src/core/config.js';
 import { argon2idOptions } from '../src/core/passwords/argon2-options.js';
 import { UNTHROTTLED } from '../test/helpers/server.js';
 import { freePort, post } from './http-client.js';
+import { mainThreadCpu } from './proc-stat.js';
 
 
 const SHORT = process.argv.includes('--short');
@@ -232,8 +238,23 @@ server.listen(0, '127.0.0.1', () => console.log('READY http://127.0.0.1:' + serv
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-async function startBaseline(body: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', BASELINE_SOURCE], {
+/** Bare Fastify answering the same body, for memory: what the framework alone holds under the same load. */
+const FASTIFY_BASELINE_SOURCE = `
+import Fastify from 'fastify';
+const body = process.env.BASELINE_BODY;
+const app = Fastify({ logger: false });
+app.get('/users/me', (request, reply) => {
+  reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+});
+const address = await app.listen({ port: 0, host: '127.0.0.1' });
+console.log('READY ' + address);
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+`;
+
+async function startBaseline(body: string, source = BASELINE_SOURCE): Promise<Child> {
+  // cwd: the repository, so that the Fastify baseline imports the repository's fastify.
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: ROOT,
     env: { ...process.env, BASELINE_BODY: body },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -485,6 +506,13 @@ async function scriptResult<T>(script: string): Promise<T | undefined> {
   return JSON.parse(line.slice('RESULT '.length)) as T;
 }
 
+/** What bench/login-cpu.ts reports (the parts used here). */
+interface LoginCpuResult {
+  offeredPerSecond: number;
+  eventLoopCpuMsPerLogin: number;
+  processCpuMsPerLogin: number;
+}
+
 interface AlgorithmsResult {
   rows: { algorithm: string; signsPerSecond: number; verifiesPerSecond: number }[];
 }
@@ -497,12 +525,20 @@ interface Target {
   readonly met: boolean | null;
 }
 
+/** 256 MiB: the smallest container the defaults must fit. */
+const CONTAINER_MIB = 256;
+
 /** The issue's targets against this run's figures. */
 function targetsOf(m: {
   meRatio: number;
-  loginRatio: number;
+  /** Logins/s over what the cores hash at once with nothing else running (measured in the same run). */
+  loginRatioToParallel: number;
+  /** The main thread's CPU ms per login at a steady rate below capacity (bench/login-cpu.ts). */
+  eventLoopCpuMsPerLogin: number | null;
   stormRatio: number | null;
   coldStartMs: number;
+  /** Peak RSS under /users/me load over a bare Fastify server's under the same load. */
+  rssToFastify: number | null;
   peakRssMiB: number | null;
   refreshPerServingCore: number;
 }): Target[] {
@@ -514,11 +550,12 @@ function targetsOf(m: {
   });
   return [
     judge('GET /users/me (defaults) vs bare node:http', m.meRatio, '>= 0.80', (v) => v >= 0.8),
-    judge('logins vs hashing capacity', m.loginRatio, '>= 0.9', (v) => v >= 0.9),
+    judge('logins vs the cores hashing at once', m.loginRatioToParallel, '>= 0.85', (v) => v >= 0.85),
+    judge('event-loop CPU per login (ms, steady rate)', m.eventLoopCpuMsPerLogin, '<= 1.0', (v) => v <= 1.0),
     judge('GET /users/me p99 in a login storm vs idle', m.stormRatio, '<= 2', (v) => v <= 2),
     judge('cold start (ms)', m.coldStartMs, '<= 300', (v) => v <= 300),
-    // 120 MB = 114.4 MiB
-    judge('peak RSS (MiB)', m.peakRssMiB, '<= 114.4 MiB (120 MB)', (v) => v <= 120e6 / 2 ** 20),
+    judge('RSS under /users/me load vs bare Fastify', m.rssToFastify, '<= 1.5', (v) => v <= 1.5),
+    judge('peak RSS over the run (MiB)', m.peakRssMiB, `<= ${CONTAINER_MIB} MiB`, (v) => v <= CONTAINER_MIB),
     judge('refresh rotations/s per serving core, SQLite', m.refreshPerServingCore, '>= 1200', (v) => v >= 1200),
   ];
 }
@@ -618,17 +655,29 @@ async function main(): Promise<void> {
     const meTuned = middleTuned.tuned;
     const meTunedRatio = middleTuned.tunedRatio;
     await tuned.stop();
+    // Memory under the same load: Portcullis's peak during this phase against bare Fastify's.
+    const fastify = await startBaseline(meBody, FASTIFY_BASELINE_SOURCE);
+    children.push(fastify);
+    if ((await (await fetch(`${fastify.url}/users/me`)).text()) !== meBody) throw new Error('the Fastify baseline does not answer the same body');
+    await meLoad(fastify, PLAN.meSeconds);
+    const fastifyRssMiB = peakRssMiB(fastify.proc.pid);
+    await fastify.stop();
+    children.splice(children.indexOf(fastify), 1);
     console.log(
       `GET /users/me ratio per round (baseline, then Portcullis at the defaults, then tuned, ${PLAN.meSeconds} s each): ` +
         `defaults ${meRounds.map((m) => m.ratio).join(', ')}; tuned ${meRounds.map((m) => m.tunedRatio).join(', ')}`,
     );
     rss.mark('usersMe');
 
-    // 3. logins
+    // 3. logins, and the main thread's CPU time over them
+    const loginCpuBefore = mainThreadCpu(portcullis.proc.pid);
     const logins = await cannon(
       { url: `${url}/token`, method: 'POST', duration: PLAN.loginSeconds, headers: FORM, body: form({ username: USER, password: PASSWORD }) },
       200,
     );
+    const loginCpuAfter = mainThreadCpu(portcullis.proc.pid);
+    const loginMainThreadMs = loginCpuAfter.userMs + loginCpuAfter.systemMs - loginCpuBefore.userMs - loginCpuBefore.systemMs;
+    const saturatedCpuMsPerLogin = round(loginMainThreadMs / Math.max(1, logins.requests), 3);
     const loginRatio = round(logins.perSecond / hashCapacity, 3);
     const loginRatioToParallel = round(logins.perSecond / parallelCapacity, 3);
     rss.mark('logins');
@@ -642,6 +691,14 @@ async function main(): Promise<void> {
       ? `start ${rss.phases.start}, set-up (warm-up, one sign-up, one login) ${rss.phases.setUp}, /users/me ${rss.phases.usersMe}, logins ${rss.phases.logins}, write paths ${rss.phases.writePaths} MiB`
       : 'per phase: not available (/proc/<pid>/clear_refs could not be written)';
     console.log(`peak RSS: ${peakRss} MiB over the run; each phase's own peak: ${rssByPhase}`);
+    const hashingMiB = round((config.hashConcurrency * argon2.memoryKiB) / 1024, 1);
+    const meRssMiB = rss.phases.usersMe ?? null;
+    const rssToFastify = meRssMiB !== null && fastifyRssMiB !== null ? round(meRssMiB / fastifyRssMiB, 3) : null;
+    const rssToFastifyWithoutHashing = meRssMiB !== null && fastifyRssMiB !== null ? round((meRssMiB - hashingMiB) / fastifyRssMiB, 3) : null;
+    console.log(
+      `RSS under /users/me load: Portcullis ${meRssMiB} MiB, bare Fastify ${fastifyRssMiB} MiB (${rssToFastify}; ${rssToFastifyWithoutHashing} without the hashing memory, ` +
+        `HASH_CONCURRENCY ${config.hashConcurrency} × argon2 ${argon2.memoryKiB} KiB = ${hashingMiB} MiB)`,
+    );
     // The next phases start servers of their own: nothing else may run beside them.
     await baseline.stop();
     await portcullis.stop();
@@ -655,6 +712,9 @@ async function main(): Promise<void> {
 
     // 8. tokens signed and verified per second on one core, per algorithm
     const algorithms = await scriptResult<AlgorithmsResult>('bench/algorithms.ts');
+
+    // 9. the event loop's CPU time per login at a steady rate below capacity
+    const loginCpu = await scriptResult<LoginCpuResult>('bench/login-cpu.ts');
 
     const result = {
       date: new Date().toISOString(),
@@ -673,19 +733,29 @@ async function main(): Promise<void> {
         roundRatios: meRounds.map((m) => m.ratio),
         tuned: { settings: { LOG_LEVEL: 'warn' }, portcullis: meTuned, ratio: meTunedRatio, roundRatios: meRounds.map((m) => m.tunedRatio) },
       },
-      login: { ...logins, ratioToHashCapacity: loginRatio, ratioToParallelHashing: loginRatioToParallel },
+      login: {
+        ...logins,
+        ratioToHashCapacity: loginRatio,
+        ratioToParallelHashing: loginRatioToParallel,
+        eventLoopCpuMsPerLogin: loginCpu?.eventLoopCpuMsPerLogin ?? null,
+        steadyRatePerSecond: loginCpu?.offeredPerSecond ?? null,
+        eventLoopCpuMsPerLoginSaturated: saturatedCpuMsPerLogin,
+      },
       refresh,
       signUp: signUps,
       backends,
       storm: storm ? { idleP99Ms: storm.idle.p99Ms, stormP99Ms: storm.storm.p99Ms, ratio: storm.ratio.p99, loginsPerSecond: storm.logins.perSecond } : null,
       algorithms: algorithms?.rows ?? null,
       peakRssMiB: peakRss,
+      memory: { usersMeMiB: meRssMiB, fastifyMiB: fastifyRssMiB, ratio: rssToFastify, ratioWithoutHashing: rssToFastifyWithoutHashing, hashingMiB, containerMiB: CONTAINER_MIB },
       peakRssByPhaseMiB: rss.resettable ? rss.phases : null,
       targets: targetsOf({
         meRatio,
-        loginRatio,
+        loginRatioToParallel,
+        eventLoopCpuMsPerLogin: loginCpu?.eventLoopCpuMsPerLogin ?? null,
         stormRatio: storm?.ratio.p99 ?? null,
         coldStartMs: median(coldMs),
+        rssToFastify,
         peakRssMiB: peakRss,
         refreshPerServingCore: refresh.perSecond / SERVER_PROCESSES,
       }),
@@ -706,6 +776,7 @@ async function main(): Promise<void> {
       ['GET /users/me Portcullis (defaults)', n(mePortcullis.perSecond), n(mePortcullis.p50Ms, 2), n(mePortcullis.p99Ms, 2), n(meRatio, 3), `LOG_LEVEL=info; ${n(mePortcullis.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length}), ${JSON.stringify(mePortcullis.statuses)}`],
       ['GET /users/me Portcullis (tuned)', n(meTuned.perSecond), n(meTuned.p50Ms, 2), n(meTuned.p99Ms, 2), n(meTunedRatio, 3), `LOG_LEVEL=warn; ${n(meTuned.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length})`],
       ['POST /token logins', n(logins.perSecond, 1), n(logins.p50Ms, 1), n(logins.p99Ms, 1), n(loginRatio, 3), `vs hash capacity ${n(hashCapacity, 1)}/s; ${n(loginRatioToParallel, 3)} of ${CORES} hashing at once (${n(parallelCapacity, 1)}/s), ${JSON.stringify(logins.statuses)}`],
+      ['event-loop CPU per login', '', '', '', '', `${n(loginCpu?.eventLoopCpuMsPerLogin ?? null, 2)} ms at ${n(loginCpu?.offeredPerSecond ?? null, 0)}/s (bench/login-cpu.ts); ${n(saturatedCpuMsPerLogin, 2)} ms at saturation (phase 3)`],
       ['refresh rotations', n(refresh.perSecond, 1), n(refresh.p50Ms, 1), n(refresh.p99Ms, 1), '', `${CHAINS} chains, ${n(refresh.perSecond / SERVER_PROCESSES, 0)}/s per serving core, failed ${JSON.stringify(refresh.failed)}`],
       ['sign-ups', n(signUps.perSecond, 1), n(signUps.p50Ms, 1), n(signUps.p99Ms, 1), '', `${CHAINS} loops, failed ${JSON.stringify(signUps.failed)}`],
       ...backends.flatMap((b) => [
@@ -725,14 +796,15 @@ async function main(): Promise<void> {
       ]),
       ['argon2id hash', n(hashCapacity, 1), n(hashMedianMs, 1), '', '', `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`],
       ['cold start', '', n(median(coldMs), 0), '', '', `spawn → first 200 /healthz: ${coldMs.join(', ')} ms`],
-      ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases); ${rssByPhase}`],
+      ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases; target <= ${CONTAINER_MIB} MiB); ${rssByPhase}`],
+      ['RSS under /users/me', '', '', '', n(rssToFastify, 3), `Portcullis ${n(meRssMiB, 1)} MiB vs bare Fastify ${n(fastifyRssMiB, 1)} MiB; ${n(rssToFastifyWithoutHashing, 3)} without hashing memory (${config.hashConcurrency} × ${argon2.memoryKiB} KiB = ${n(hashingMiB, 1)} MiB)`],
     ];
     const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
     console.log('');
     for (const row of rows) {
       console.log(row.map((cell, col) => (col === 0 || col === row.length - 1 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ').trimEnd());
     }
-    console.log('\nTargets (issue 8, docs/PERFORMANCE.md):');
+    console.log('\nTargets (issues 8 and 13, docs/PERFORMANCE.md):');
     for (const target of result.targets) {
       console.log(`  ${target.met === null ? '?  ' : target.met ? 'met' : 'NOT'}  ${target.measure}: ${target.value ?? '-'} (target ${target.target})`);
     }

@@ -87,8 +87,12 @@ export interface RefreshTokenRecord {
 }
 
 export interface SessionStore {
-  /** The session and its first refresh token, in one transaction. */
-  create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }): Promise<void>;
+  /**
+   * The session, its first refresh token and the audit event of its opening (the login), in one
+   * transaction: all are stored or none (one synced commit per login). Throws what the audit
+   * store would for the event (an id taken).
+   */
+  create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }, opening: AuditEvent): Promise<void>;
   find(id: string): Promise<Session | undefined>;
   /** Sessions of a user that are neither revoked nor expired at `nowMs`, newest first. */
   listActive(userId: string, nowMs: number): Promise<Session[]>;

@@ -73,8 +73,8 @@ export class RecordingInvalidation implements Invalidation {
 export function serviceFixture(options: { readonly graceSeconds?: number; readonly hasher?: CountingHasher } = {}) {
   const clock = fixedClock(T0);
   const users = new MemoryUserStore();
-  const sessions = new MemorySessionStore();
   const auditStore = new MemoryAuditStore();
+  const sessions = new MemorySessionStore(auditStore);
   const audit = new AuditLog(auditStore, clock);
   const invalidation = new RecordingInvalidation();
   const hasher = options.hasher ?? fastHasher();

@@ -28,6 +28,15 @@ export class AuditLog {
   }
 
   async record(event: AuditEventInput): Promise<void> {
+    await this.store.record(this.stamp(event));
+  }
+
+  /**
+   * The event with its id and time, observers told, for a store to write in a transaction of
+   * its own (a login's event goes in with its session: SessionStore.create). Every event goes
+   * through here, so observers hear of each once.
+   */
+  stamp(event: AuditEventInput): AuditEvent {
     const at = this.clock.now();
     const id = `${String(at).padStart(15, '0')}-${randomBytes(5).toString('hex')}`;
     const recorded: AuditEvent = { ...event, id, at };
@@ -39,7 +48,7 @@ export class AuditLog {
         // An observer's fault is not the request's.
       }
     }
-    await this.store.record(recorded);
+    return recorded;
   }
 
   list(filter: AuditFilter): Promise<AuditPage> {

@@ -36,6 +36,10 @@ export class SessionService {
     return this.settings.idleSeconds * 1000;
   }
 
+  /**
+   * A login: the session, its first refresh token and the `login.success` audit event, stored in
+   * one transaction (one synced commit).
+   */
   async open(user: User, scopes: readonly string[], clientId: string | null, context: ActionContext): Promise<OpenedSession> {
     const now = this.clock.now();
     const session: Session = {
@@ -53,7 +57,15 @@ export class SessionService {
       revokedReason: null,
     };
     const first = generateRefreshToken();
-    await this.store.create(session, { id: first.id, secretHash: first.secretHash });
+    const opening = this.audit.stamp({
+      type: 'login.success',
+      outcome: 'success',
+      actor: user.username,
+      subject: user.username,
+      ip: context.ip,
+      details: { session: session.id, ...(clientId === null ? {} : { client: clientId }) },
+    });
+    await this.store.create(session, { id: first.id, secretHash: first.secretHash }, opening);
     return { session, refreshToken: first.token };
   }
 

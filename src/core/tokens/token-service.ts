@@ -118,15 +118,8 @@ export class TokenService {
       await users.setPasswordHash(user.usernameKey, upgraded, this.deps.clock.now(), user.passwordHash);
     }
     const scopes = grantScopes(user.scopes, grant.scopes);
+    // Records login.success in the session's transaction.
     const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context);
-    await audit.record({
-      type: 'login.success',
-      outcome: 'success',
-      actor: user.username,
-      subject: user.username,
-      ip: context.ip,
-      details: { session: session.id, ...(client ? { client: client.id } : {}) },
-    });
     const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey, user.tokenVersion) : undefined;
     return { tokens: await this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
   }

@@ -7,19 +7,23 @@
  *
  * `open` is called once for the suite and must give empty stores; `addUser`
  * gives the id of a user the sessions may belong to (a SQL store needs the
- * row). Tests use users and sessions of their own, so they share the store;
- * the pruning test runs last, since it empties the feed.
+ * row); `audit` reads the audit log the store writes a session's opening
+ * event to. Tests use users and sessions of their own, so they share the
+ * store; the pruning test runs last, since it empties the feed.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { RefreshTokenRecord, RevocationFeedStore, SessionStore } from '../../core/ports.js';
+import type { AuditEvent } from '../../core/audit/audit-event.js';
+import type { AuditStore, RefreshTokenRecord, RevocationFeedStore, SessionStore } from '../../core/ports.js';
 import { REVOCATION_LOG_RETENTION_MS } from '../../core/sessions/revocation-feed.js';
 import type { Session } from '../../core/sessions/session.js';
 import { CONTRACT_T0 as T0, type StoreContractOptions, type StoreHarness } from './store-harness.js';
 
 export interface SessionStoreHarness extends StoreHarness<SessionStore> {
   readonly feed: RevocationFeedStore;
+  /** The audit log the store writes each session's opening event to. */
+  readonly audit: AuditStore;
   /** A new user's id that sessions can refer to. */
   addUser(): Promise<string>;
 }
@@ -49,6 +53,11 @@ function sessionOf(userId: string, more: Partial<Session> = {}): Session {
 
 const tokenOf = () => ({ id: randomUUID(), secretHash: randomUUID().replaceAll('-', '') });
 
+/** A session's opening event (the login), as AuditLog.stamp would make it; `id` a fresh one unless given. */
+export function openingEventOf(session: Session, id = `${String(session.createdAt).padStart(15, '0')}-${randomUUID()}`): AuditEvent {
+  return { id, at: session.createdAt, type: 'login.success', outcome: 'success', actor: 'contract', subject: 'contract', ip: session.ip, details: { session: session.id } };
+}
+
 export function sessionStoreContract(name: string, open: () => Promise<SessionStoreHarness>, options: StoreContractOptions = {}): void {
   describe(`SessionStore contract: ${name}`, { skip: options.skip ?? false }, () => {
     let harness: SessionStoreHarness;
@@ -58,7 +67,7 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
     const opened = async (more: Partial<Session> = {}) => {
       const session = sessionOf(more.userId ?? (await harness.addUser()), more);
       const token = tokenOf();
-      await store.create(session, token);
+      await store.create(session, token, openingEventOf(session));
       return { session, token };
     };
     const cursorNow = async () => (await feed.read(undefined, ALL, 100_000)).cursor;
@@ -97,6 +106,28 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
         successorSealed: null,
       };
       assert.deepEqual(await store.findRefreshToken(token.id), record);
+    });
+
+    it('stores the opening audit event with the session', async () => {
+      const session = sessionOf(await harness.addUser());
+      const event = openingEventOf(session);
+      await store.create(session, tokenOf(), event);
+      const { events } = await harness.audit.list({ type: 'login.success', since: event.at, until: event.at + 1, limit: 100_000 });
+      const stored = events.find((candidate) => candidate.id === event.id);
+      assert.deepEqual(stored, { ...event, details: { session: session.id } });
+    });
+
+    it('stores nothing of a session whose opening event is refused (all or nothing)', async () => {
+      const earlier = sessionOf(await harness.addUser());
+      const event = openingEventOf(earlier);
+      await store.create(earlier, tokenOf(), event);
+      // The same event id again: the audit log refuses it, so neither the session nor its token may stay.
+      const session = sessionOf(await harness.addUser());
+      const token = tokenOf();
+      await assert.rejects(store.create(session, token, { ...openingEventOf(session), id: event.id }));
+      assert.equal(await store.find(session.id), undefined);
+      assert.equal(await store.findRefreshToken(token.id), undefined);
+      assert.deepEqual(await store.listActive(session.userId, T0), []);
     });
 
     it('lists the active sessions of a user, newest first, and counts those of everyone', async () => {

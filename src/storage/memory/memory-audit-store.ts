@@ -1,7 +1,7 @@
 /**
  * AuditStore in an array, newest first by id (AuditLog makes ids that sort
  * by time). As the SQL store: a missing actor, subject or ip reads back as
- * null, and empty details as none.
+ * null, empty details as none, and an id taken is refused.
  */
 import type { AuditEvent, AuditFilter, AuditPage } from '../../core/audit/audit-event.js';
 import type { AuditStore } from '../../core/ports.js';
@@ -9,8 +9,16 @@ import { compareCodePoints } from './code-point-order.js';
 
 export class MemoryAuditStore implements AuditStore {
   private readonly events: AuditEvent[] = [];
+  private readonly ids = new Set<string>();
 
   async record(event: AuditEvent): Promise<void> {
+    this.add(event);
+  }
+
+  /** Stores the event at once (MemorySessionStore writes a login's with its session); throws when its id is taken. */
+  add(event: AuditEvent): void {
+    if (this.ids.has(event.id)) throw new Error(`audit event ${event.id} exists already`);
+    this.ids.add(event.id);
     const { details, ...rest } = event;
     this.events.push(
       Object.freeze({

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sessionStoreContract } from '../contract/session-store-contract.js';
+import { MemoryAuditStore } from './memory-audit-store.js';
 import { MemorySessionStore } from './memory-session-store.js';
 
 sessionStoreContract('MemorySessionStore', async () => {
-  const store = new MemorySessionStore();
-  return { store, feed: store.revocations, addUser: async () => randomUUID() };
+  const audit = new MemoryAuditStore();
+  const store = new MemorySessionStore(audit);
+  return { store, feed: store.revocations, audit, addUser: async () => randomUUID() };
 });

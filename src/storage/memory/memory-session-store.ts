@@ -1,12 +1,15 @@
 /**
  * SessionStore in Maps, for tests and embedding without a database. Every
- * revocation is appended to `revocations` (the feed's log), as the SQL store
- * does in its transaction. Each method runs to completion without awaiting,
+ * revocation is appended to `revocations` (the feed's log), and every
+ * opening's audit event to the audit store given, as the SQL store does in its
+ * transaction. Each method runs to completion without awaiting,
  * so a conditional update (rotate, revoke) is atomic in one process.
  */
 import type { KeptSession, RefreshTokenRecord, SessionStore } from '../../core/ports.js';
 import { REVOCATION_LOG_RETENTION_MS } from '../../core/sessions/revocation-feed.js';
 import { isSessionActive, type Session, type SessionEndReason } from '../../core/sessions/session.js';
+import type { AuditEvent } from '../../core/audit/audit-event.js';
+import type { MemoryAuditStore } from './memory-audit-store.js';
 import { MemoryRevocationLog } from './memory-revocation-log.js';
 
 export class MemorySessionStore implements SessionStore {
@@ -15,8 +18,13 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly tokens = new Map<string, RefreshTokenRecord>();
 
-  async create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }): Promise<void> {
+  /** `audit`: where a session's opening event goes (the log the services read). */
+  constructor(private readonly audit: MemoryAuditStore) {}
+
+  async create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }, opening: AuditEvent): Promise<void> {
     if (this.sessions.has(session.id) || this.tokens.has(firstToken.id)) throw new Error(`session ${session.id} or its token exists already`);
+    // All or nothing: the event first, since it is the only write that can still be refused.
+    this.audit.add(opening);
     this.sessions.set(session.id, Object.freeze({ ...session, scopes: Object.freeze([...session.scopes]) }));
     this.tokens.set(firstToken.id, Object.freeze({
       id: firstToken.id,

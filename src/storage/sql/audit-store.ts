@@ -15,21 +15,7 @@ export class SqlAuditStore implements AuditStore {
   }
 
   async record(event: AuditEvent): Promise<void> {
-    await guardDriverErrors(this.dialect, () =>
-      this.db
-        .insertInto('audit_events')
-        .values({
-          id: event.id,
-          at: iso(event.at),
-          type: event.type,
-          outcome: event.outcome,
-          actor: event.actor ?? null,
-          subject: event.subject ?? null,
-          ip: event.ip ?? null,
-          details: event.details && Object.keys(event.details).length > 0 ? JSON.stringify(event.details) : null,
-        })
-        .execute(),
-    );
+    await guardDriverErrors(this.dialect, () => this.db.insertInto('audit_events').values(auditRow(event)).execute());
   }
 
   async list(filter: AuditFilter): Promise<AuditPage> {
@@ -46,6 +32,20 @@ export class SqlAuditStore implements AuditStore {
     const last = events[events.length - 1];
     return { events, next: rows.length > filter.limit && last ? last.id : undefined };
   }
+}
+
+/** An event as its row; SqlSessionStore writes a login's event with this too, in the session's transaction. */
+export function auditRow(event: AuditEvent): AuditEventsTable {
+  return {
+    id: event.id,
+    at: iso(event.at),
+    type: event.type,
+    outcome: event.outcome,
+    actor: event.actor ?? null,
+    subject: event.subject ?? null,
+    ip: event.ip ?? null,
+    details: event.details && Object.keys(event.details).length > 0 ? JSON.stringify(event.details) : null,
+  };
 }
 
 function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {

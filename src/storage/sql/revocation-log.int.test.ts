@@ -19,6 +19,7 @@ import { migrateToLatest } from './migrator.js';
 import { appendRevocations, SqlRevocationFeedStore } from './revocation-log.js';
 import { SqlSessionStore } from './session-store.js';
 import { SqlUserStore } from './user-store.js';
+import { openingEventOf } from '../contract/session-store-contract.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const POOL = { max: 4, connectTimeoutMs: 2000, statementTimeoutMs: 10_000, idleTimeoutMs: 10_000 };
@@ -61,7 +62,7 @@ async function fixture(dialect: SqlDialect, cleanup: () => Promise<void>): Promi
         revokedAt: null,
         revokedReason: null,
       };
-      await sessions.create(session, { id: `rt-${id}`, secretHash: 'h' });
+      await sessions.create(session, { id: `rt-${id}`, secretHash: 'h' }, openingEventOf(session));
     },
     async close() {
       await dialect.close();

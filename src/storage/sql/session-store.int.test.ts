@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { testDialects } from '../../../test/helpers/sql-dialects.js';
 import { sessionStoreContract } from '../contract/session-store-contract.js';
+import { SqlAuditStore } from './audit-store.js';
 import { SqlRevocationFeedStore } from './revocation-log.js';
 import { SqlSessionStore } from './session-store.js';
 import { SqlUserStore } from './user-store.js';
@@ -15,6 +16,7 @@ for (const { name, skip, open } of await testDialects()) {
       return {
         store: new SqlSessionStore(database.dialect),
         feed: new SqlRevocationFeedStore(database.dialect),
+        audit: new SqlAuditStore(database.dialect),
         async addUser() {
           const key = `user-${randomUUID()}`;
           const user = await users.create({ username: key, usernameKey: key, email: null, fullName: null, passwordHash: 'x', disabled: false, scopes: [] }, 0);

@@ -1,9 +1,11 @@
 /**
  * Sessions and their rotating refresh tokens over Kysely, written once for
  * every SQL dialect. Every revocation also appends to the revocation feed's
- * log in its own transaction (revocation-log.ts).
+ * log in its own transaction (revocation-log.ts), and every opening writes
+ * its audit event (the login) in its own.
  */
 import type { Selectable } from 'kysely';
+import type { AuditEvent } from '../../core/audit/audit-event.js';
 import type { KeptSession, RefreshTokenRecord, RevokedSession, SessionStore } from '../../core/ports.js';
 import { REVOCATION_LOG_RETENTION_MS } from '../../core/sessions/revocation-feed.js';
 import type { Session, SessionEndReason } from '../../core/sessions/session.js';
@@ -12,6 +14,7 @@ import type { RefreshTokensTable, SessionsTable } from './schema.js';
 import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
 import { guardDriverErrors } from './driver-errors.js';
 import { appendRevocations } from './revocation-log.js';
+import { auditRow } from './audit-store.js';
 
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly dialect: SqlDialect) {}
@@ -24,7 +27,7 @@ export class SqlSessionStore implements SessionStore {
     return guardDriverErrors(this.dialect, operation);
   }
 
-  async create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }): Promise<void> {
+  async create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }, opening: AuditEvent): Promise<void> {
     await this.guard(() =>
       this.db.transaction().execute(async (trx) => {
         await trx.insertInto('sessions').values(toRow(session)).execute();
@@ -40,6 +43,7 @@ export class SqlSessionStore implements SessionStore {
             successor_sealed: null,
           })
           .execute();
+        await trx.insertInto('audit_events').values(auditRow(opening)).execute();
       }),
     );
   }

@@ -15,6 +15,7 @@ import { SqliteGroupCommitDialect, type GroupCommitEvent, type GroupCommitOption
 import { classifySqliteError, openSqlite } from './sqlite.js';
 import { openStorage } from '../open-storage.js';
 import type { Session } from '../../../core/sessions/session.js';
+import { openingEventOf } from '../../contract/session-store-contract.js';
 
 interface TestTables {
   t: { id: number; v: string };
@@ -541,7 +542,7 @@ describe('SqlSessionStore on group commit', () => {
       revokedAt: null,
       revokedReason: null,
     };
-    await storage.sessions.create(session, { id: 'tok-0', secretHash: 'h0' });
+    await storage.sessions.create(session, { id: 'tok-0', secretHash: 'h0' }, openingEventOf(session));
     return { storage, session, now, path: dataPath };
   }
 
@@ -585,7 +586,7 @@ describe('SqlSessionStore on group commit', () => {
     const sessions = [session];
     for (let i = 1; i < 30; i++) {
       const another = { ...session, id: randomUUID() };
-      await storage.sessions.create(another, { id: `tok-0-${i}`, secretHash: 'h' });
+      await storage.sessions.create(another, { id: `tok-0-${i}`, secretHash: 'h' }, openingEventOf(another));
       sessions.push(another);
     }
     const rotations = sessions.map((s, i) =>
