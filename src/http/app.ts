@@ -25,7 +25,6 @@ import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
-import { routeSchemaController } from './schemas/route-schema-compilers.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 
 declare module 'fastify' {
@@ -84,8 +83,6 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     },
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     ajv: { customOptions: AJV_OPTIONS },
-    // The route validators and serializers, precompiled (see route-schema-compilers.ts).
-    schemaController: routeSchemaController(),
   });
 
   await registerPortcullisPlugins(app, portcullis);
