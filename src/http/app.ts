@@ -24,6 +24,7 @@ import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { logRequest } from './request-log.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 
@@ -45,11 +46,7 @@ export interface AppOptions {
 
 export async function buildApp(portcullis: Portcullis, options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = portcullis.config.abuse;
-  const fastPath = new UsersMeFastPath(portcullis, {
-    hsts: portcullis.config.production,
-    varyOrigin: portcullis.config.abuse.corsOrigins.length > 0,
-    ...(options.logger && LEVELS_WITH_INFO.has(options.logger.level) ? { requestLog: options.logger } : {}),
-  });
+  const fastPath = new UsersMeFastPath(portcullis, options.logger && LEVELS_WITH_INFO.has(options.logger.level) ? { requestLog: options.logger } : {});
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -101,6 +98,11 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  // After every other onSend hook: the fast path answers with what the route answered (users-me-fast-path.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    fastPath.learn(request, reply);
+    done(null, payload);
+  });
 
   // Before the routes: it documents the routes registered after it.
   await registerOpenApi(app, portcullis.config);
@@ -144,15 +146,8 @@ function registerRequestLog(app: FastifyInstance): void {
   // Below LOG_LEVEL=info the line would be dropped anyway: then the hook costs nothing at all.
   if (!LEVELS_WITH_INFO.has(app.log.level)) return;
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
+    // request.log binds the request id already.
+    logRequest(request.log, {}, request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
     done();
   });
 }
