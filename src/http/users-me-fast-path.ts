@@ -26,7 +26,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
 import { toPublicUser, type User } from '../core/users/user.js';
-import type { RequestObserver } from './metrics/request-metrics.js';
+import type { RequestObserver } from './metrics/portcullis-metrics.js';
 import { bearerCredential } from './plugins/authenticate.js';
 import { logRequest } from './request-log.js';
 
