@@ -3,8 +3,8 @@
  *
  * Servers run in child processes; the load generator (autocannon, keep-alive node:http loops) runs here, so no
  * server shares a process with its load:
- *   - Portcullis: `node bin/portcullis.js serve` (the built dist/, rebuilt first with tsc -p
- *     tsconfig.build.json when a src/ file is newer than its dist/ file), at the defaults users run
+ *   - Portcullis: `node bin/portcullis.js serve` (the built dist/, rebuilt first when out of date,
+ *     by scripts/build-if-stale.mjs as `npm start` does), at the defaults users run
  *     (LOG_LEVEL=info: a request log line per request, read from a pipe as a container runtime
  *     would), production settings (NODE_ENV=production, a random SECRET_KEY, REGISTRATION=open, a
  *     temp SQLite DATA_DIR), rate limits, login backoff and spraying throttle set high so that the
@@ -43,9 +43,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
@@ -115,39 +115,11 @@ function cpuTimeMs(pid: number | undefined): number {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 
-/** Source files whose compiled dist/ file is missing or older than they are. */
-function staleSources(dir = join(ROOT, 'src')): string[] {
-  const buildInfo = join(ROOT, 'dist/.tsbuildinfo');
-  // An incremental build does not rewrite outputs whose content would not change: its build info is then the newer file.
-  const builtMs = existsSync(buildInfo) ? statSync(buildInfo).mtimeMs : 0;
-  const stale: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) stale.push(...staleSources(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) {
-      const out = join(ROOT, 'dist', relative(join(ROOT, 'src'), path)).replace(/\.ts$/, '.js');
-      const sourceMs = statSync(path).mtimeMs;
-      if (!existsSync(out) || (statSync(out).mtimeMs < sourceMs && builtMs < sourceMs)) stale.push(path);
-    }
-  }
-  return stale;
-}
-
-/** Whether dist/bundle/ (what bin/portcullis.js runs) is missing or older than the last tsc build. */
-function bundleStale(): boolean {
-  const bundle = join(ROOT, 'dist/bundle/portcullis.cjs.v8cache');
-  const buildInfo = join(ROOT, 'dist/.tsbuildinfo');
-  return !existsSync(bundle) || (existsSync(buildInfo) && statSync(bundle).mtimeMs < statSync(buildInfo).mtimeMs);
-}
-
-/** `portcullis serve` runs dist/bundle/: rebuild it (`npm run build`: tsc, then scripts/bundle.mjs) when src/ is newer. */
+/** `portcullis serve` runs dist/: rebuilt first when out of date, by the rule `npm start` uses (scripts/build-if-stale.mjs). */
 function ensureBuilt(): string {
-  const stale = staleSources();
-  if (stale.length === 0 && !bundleStale()) return 'dist/ is up to date with src/';
-  const started = performance.now();
-  const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`the build failed (npm run build exit ${result.status})`);
-  return `rebuilt dist/ (${stale.length} changed source files) and its bundle in ${round((performance.now() - started) / 1000, 1)} s`;
+  const result = spawnSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`the build failed (scripts/build-if-stale.mjs exit ${result.status})`);
+  return result.stdout.trim().replace(/^build: /, '');
 }
 
 // ---------------------------------------------------------------- servers

@@ -1,7 +1,7 @@
 /**
  * This package's version, from its package.json: the first one named
- * "portcullis" above this module, so it is found from src/ (tsx), dist/ (tsc)
- * and from a bundle alike, whatever their depth below the package root.
+ * "portcullis" above this module, so it is found from src/ (tsx) and dist/ (tsc)
+ * alike, whatever their depth below the package root.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -25,9 +25,8 @@ import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
-import { routeSchemaController } from './schemas/route-schema-compilers.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
-import { logsRequests, registerRequestLog } from './request-log.js';
+import { logsRequests, RequestLog } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,11 +46,9 @@ export interface AppOptions {
 
 export async function buildApp(portcullis: Portcullis, options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = portcullis.config.abuse;
-  const fastPath = new UsersMeFastPath(portcullis, {
-    hsts: portcullis.config.production,
-    varyOrigin: portcullis.config.abuse.corsOrigins.length > 0,
-    ...(options.logger && logsRequests(options.logger.level) ? { requestLog: options.logger } : {}),
-  });
+  // Below LOG_LEVEL=info nothing of the request log is written: then it costs nothing at all.
+  const requestLog = options.logger && logsRequests(options.logger.level) ? new RequestLog(options.logger) : undefined;
+  const fastPath = new UsersMeFastPath(portcullis, requestLog ? { requestLog } : {});
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -85,12 +82,10 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     },
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     ajv: { customOptions: AJV_OPTIONS },
-    // The route validators and serializers, precompiled (see route-schema-compilers.ts).
-    schemaController: routeSchemaController(),
   });
 
   await registerPortcullisPlugins(app, portcullis);
-  registerRequestLog(app);
+  if (requestLog) registerRequestLog(app, requestLog);
   app.decorate('usersMeFastPath', fastPath);
   const metrics = registerMetrics(app, portcullis, options.metrics);
   fastPath.observe = metrics?.requestObserver('GET', USERS_ME_ROUTE, 200);
@@ -103,6 +98,11 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+  // After every other onSend hook: the fast path answers with what the route answered (users-me-fast-path.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    fastPath.learn(request, reply);
     done(null, payload);
   });
 
@@ -141,3 +141,14 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerAdminRoutes(app, portcullis);
 }
 
+function registerRequestLog(app: FastifyInstance, requestLog: RequestLog): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    // request.log binds the request id already.
+    requestLog.record({}, request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime, request.log);
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    requestLog.close();
+    done();
+  });
+}

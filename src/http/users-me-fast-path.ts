@@ -3,39 +3,48 @@
  * token whose session and user this process already holds in its auth cache,
  * answered on node:http before Fastify's request lifecycle starts.
  *
- * It answers exactly what the Fastify route would (same status, headers and
- * bytes; tests compare both) and takes nothing else: any other method, URL,
+ * It answers exactly what the Fastify route would, because it answers with
+ * what the route produced: it takes nothing until the route has answered a
+ * request it could have taken, and then keeps that answer's headers (set by
+ * the route, the security-headers and CORS hooks: no second list of them
+ * here) and the route's own response serializer (`learn`, called from an
+ * onSend hook that runs after every other; tests compare both answers byte
+ * for byte). It takes nothing else: any other method, URL,
  * a query string, a body, an `Origin` (CORS), a token it cannot verify at
  * once, a cache miss, a refusal, a server shutting down — every such
  * request goes to Fastify unchanged, which gives the full answer (401s with
  * their `detail`, loads from the database, 503 while closing). It counts and
- * times its answers in the same metrics, and writes the same request log
- * line when LOG_LEVEL is info or below.
+ * times its answers in the same metrics, and writes the request log line
+ * with the route's function (request-log.ts) when LOG_LEVEL is info or below.
  *
  * Why: the profile of `/users/me` was dominated by Fastify's per-request work
  * (routing, hooks, promises, schema serialization) rather than by ours; see
  * docs/PERFORMANCE.md for what this path measured.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger } from 'fastify';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
 import { toPublicUser, type User } from '../core/users/user.js';
-import type { RequestObserver } from './metrics/request-metrics.js';
+import type { RequestObserver } from './metrics/portcullis-metrics.js';
 import { bearerCredential } from './plugins/authenticate.js';
-import { HSTS_HEADER, SECURITY_HEADERS } from './plugins/security-headers.js';
-import { REQUEST_LOG_MESSAGE } from './request-log.js';
+import type { RequestLog } from './request-log.js';
 
 export const USERS_ME_ROUTE = '/users/me';
 
 export interface UsersMeFastPathOptions {
-  /** Adds Strict-Transport-Security, as the security-headers hook does. */
-  readonly hsts: boolean;
-  /** Adds `Vary: Origin`, as @fastify/cors does on every response when CORS_ORIGINS is set. */
-  readonly varyOrigin: boolean;
   /** The request log, when it is on (LOG_LEVEL info or below); undefined: no line. */
-  readonly requestLog?: FastifyBaseLogger;
+  readonly requestLog?: RequestLog;
 }
+
+/** What the route answered with, kept by learn(): its headers (as name, value pairs) and its serializer. */
+interface Learned {
+  readonly headerPairs: readonly string[];
+  readonly serialize: (body: unknown) => string;
+}
+
+/** Set per answer by Node or Fastify, never part of what is learned. */
+const PER_ANSWER_HEADERS = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding']);
 
 export class UsersMeFastPath {
   /** Set once the server starts closing: from then on Fastify answers (503, `connection: close`). */
@@ -44,35 +53,44 @@ export class UsersMeFastPath {
   observe: RequestObserver | undefined;
   /** Requests this path has answered (the rest went to Fastify). */
   answered = 0;
-  private readonly headerPairs: readonly string[];
+  /** Undefined until the route has answered a request this path could have taken. */
+  private learned: Learned | undefined;
   /** The answer per user object (the auth cache replaces a user's object whenever it changes). */
   private readonly answers = new WeakMap<User, { readonly body: Buffer; readonly headers: string[] }>();
 
   constructor(
     private readonly portcullis: Portcullis,
     private readonly options: UsersMeFastPathOptions,
-  ) {
-    // In the order the Fastify route sends them.
-    this.headerPairs = [
-      ...(options.varyOrigin ? ['vary', 'Origin'] : []),
-      'cache-control',
-      'no-store',
-      'content-type',
-      'application/json; charset=utf-8',
-      ...Object.entries(SECURITY_HEADERS).flat(),
-      ...(options.hsts ? ['strict-transport-security', HSTS_HEADER] : []),
-    ];
+  ) {}
+
+  /**
+   * For an onSend hook that runs after every other: when the route answers 200 to a request this path
+   * could have taken, keeps that answer's headers and the route's serializer (once: the headers of
+   * such an answer depend on the server's settings only).
+   */
+  learn(request: FastifyRequest, reply: FastifyReply): void {
+    if (this.learned !== undefined || this.closing || reply.statusCode !== 200 || request.routeOptions.url !== USERS_ME_ROUTE) return;
+    // The route's compiled response serializer (its schema's 200), as Fastify used it for this answer.
+    const serialize = reply.getSerializationFunction('200');
+    if (serialize === undefined || eligible(request.raw) === undefined) return;
+    const headerPairs: string[] = [];
+    for (const [name, value] of Object.entries(reply.getHeaders() as OutgoingHttpHeaders)) {
+      if (PER_ANSWER_HEADERS.has(name) || value === undefined) continue;
+      for (const one of Array.isArray(value) ? value : [value]) headerPairs.push(name, String(one));
+    }
+    this.learned = { headerPairs, serialize: serialize as (body: unknown) => string };
   }
 
   /** Answers the request and returns true, or returns false and leaves it untouched for Fastify. */
   handle(request: IncomingMessage, response: ServerResponse): boolean {
-    if (request.url !== USERS_ME_ROUTE || request.method !== 'GET' || this.closing) return false;
-    const authorization = fastPathAuthorization(request.rawHeaders);
+    const learned = this.learned;
+    if (learned === undefined || this.closing) return false;
+    const authorization = eligible(request);
     if (authorization === undefined) return false;
     const started = this.observe !== undefined || this.options.requestLog !== undefined ? performance.now() : 0;
     const user = this.userOf(authorization);
     if (user === undefined) return false;
-    const answer = this.answerFor(user);
+    const answer = this.answerFor(user, learned);
     response.writeHead(200, answer.headers);
     response.end(answer.body);
     this.answered += 1;
@@ -94,11 +112,12 @@ export class UsersMeFastPath {
     return typeof token === 'string' ? this.portcullis.cachedTokenUser(token) : undefined;
   }
 
-  private answerFor(user: User): { readonly body: Buffer; readonly headers: string[] } {
+  private answerFor(user: User, learned: Learned): { readonly body: Buffer; readonly headers: string[] } {
     let answer = this.answers.get(user);
     if (answer === undefined) {
-      const body = Buffer.from(JSON.stringify(toPublicUser(user)));
-      answer = { body, headers: [...this.headerPairs, 'content-length', String(body.length)] };
+      // What the route's handler returns, through the route's serializer.
+      const body = Buffer.from(learned.serialize(toPublicUser(user)));
+      answer = { body, headers: [...learned.headerPairs, 'content-length', String(body.length)] };
       this.answers.set(user, answer);
     }
     return answer;
@@ -107,11 +126,14 @@ export class UsersMeFastPath {
   private record(started: number): void {
     const elapsedMs = performance.now() - started;
     this.observe?.(elapsedMs / 1000);
-    this.options.requestLog?.info(
-      { reqId: randomUUID(), method: 'GET', route: USERS_ME_ROUTE, status: 200, latencyMs: Math.round(elapsedMs * 100) / 100 },
-      REQUEST_LOG_MESSAGE,
-    );
+    this.options.requestLog?.record({ reqId: randomUUID() }, 'GET', USERS_ME_ROUTE, 200, elapsedMs);
   }
+}
+
+/** The Authorization header of a request this path may take (GET /users/me, see fastPathAuthorization), else undefined. */
+function eligible(request: IncomingMessage): string | undefined {
+  if (request.url !== USERS_ME_ROUTE || request.method !== 'GET') return undefined;
+  return fastPathAuthorization(request.rawHeaders);
 }
 
 /**

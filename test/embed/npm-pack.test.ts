@@ -55,8 +55,7 @@ function readmeEmbedExample(): string {
 }
 
 function packageFrom(source: string, copy: string): void {
-  // scripts/: the build's bundle step (scripts/bundle.mjs).
-  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'scripts']) {
+  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src']) {
     cpSync(join(source, entry), join(copy, entry), { recursive: true });
   }
   symlinkSync(join(source, 'node_modules'), join(copy, 'node_modules'), 'dir');
@@ -158,7 +157,7 @@ describe('the packed package', { timeout: 3 * STEP_LIMIT_MS }, () => {
   });
 
   it('holds the built code, its declarations and the binary, and no sources, tests or data', () => {
-    for (const file of ['package.json', 'README.md', 'bin/portcullis.js', 'dist/bundle/portcullis.cjs', 'dist/bundle/portcullis.cjs.v8cache', 'dist/bundle/hash-thread-worker.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier/index.js', 'dist/verifier/index.d.ts', 'dist/embed/fastify-plugin.d.ts']) {
+    for (const file of ['package.json', 'README.md', 'bin/portcullis.js', 'dist/cli/main.js', 'dist/core/passwords/hash-thread-worker.js', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier/index.js', 'dist/verifier/index.d.ts', 'dist/embed/fastify-plugin.d.ts']) {
       assert.ok(files.includes(`package/${file}`), `${file} is packed`);
     }
     const unwanted = files.filter(
@@ -175,7 +174,7 @@ describe('the packed package', { timeout: 3 * STEP_LIMIT_MS }, () => {
     }
   });
 
-  it('runs the installed portcullis command from its bundle', async () => {
+  it('runs the installed portcullis command from its compiled dist/', async () => {
     const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     assert.equal((await run(process.execPath, [join(app, 'node_modules/portcullis/bin/portcullis.js'), '--version'], app)).trim(), version);
   });

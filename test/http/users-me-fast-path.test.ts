@@ -132,6 +132,34 @@ describe('GET /users/me fast path', () => {
   });
 });
 
+describe('GET /users/me fast path: answers only with what the route answered', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ CORS_ORIGINS: 'https://app.example' });
+  });
+  after(() => server?.stop());
+
+  it('takes nothing until the route has answered a request it could have taken, then answers with those headers and bytes', async () => {
+    assert.equal((await signUp(server, 'fast-path-learner', PASSWORD)).status, 201);
+    const token = await login(server, 'fast-path-learner', PASSWORD);
+    const answered = () => server.app.usersMeFastPath.answered;
+    // The auth cache holds the session and user after these, but each went to the route as one the fast
+    // path could not have taken (a query string, a CORS request): nothing is learned from them.
+    for (const [query, headers] of [['?warm=1', bearer(token)], ['', { ...bearer(token), origin: 'https://app.example' }]] as const) {
+      const warm = await fetch(`${server.url}/users/me${query}`, { headers });
+      assert.equal(warm.status, 200);
+      await warm.arrayBuffer();
+    }
+    const first = await answerOf(await fetch(`${server.url}/users/me`, { headers: bearer(token) }));
+    assert.equal(answered(), 0, 'the route answered the first request the fast path could take');
+    const fast = await answerOf(await fetch(`${server.url}/users/me`, { headers: bearer(token) }));
+    assert.equal(answered(), 1, 'and the fast path the next');
+    assert.deepEqual(fast, first);
+    assert.equal(fast.headers['vary'], 'Origin');
+    assert.equal(fast.headers['access-control-allow-origin'], undefined, 'nothing of the CORS answer');
+  });
+});
+
 describe('GET /users/me fast path in production settings (HSTS), without CORS', () => {
   let server: TestServer;
   before(async () => {

@@ -10,8 +10,7 @@
  * with one process and NODE_OPTIONS=--max-semi-space-size=2; see the
  * performance notes). A flag like this must be in effect when the process
  * starts, so it can be given to the workers, which the primary starts, but
- * not to a process already running: for WORKERS=1 set it in NODE_OPTIONS (which then also
- * forgoes the start-up code cache, recorded for no flags and for these workers' flags only).
+ * not to a process already running: for WORKERS=1 set it in NODE_OPTIONS.
  */
 export const WORKER_SEMI_SPACE_MIB = 2;
 

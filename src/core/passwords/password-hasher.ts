@@ -8,7 +8,6 @@
  * starve the event loop or grow an unbounded queue.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type * as Argon2 from '@node-rs/argon2';
 import type * as Bcrypt from '@node-rs/bcrypt';
 import type { Argon2Parameters } from '../config.js';
@@ -18,15 +17,14 @@ import { argon2idOptions } from './argon2-options.js';
 import type { HashJob, HashThreads } from './hash-threads.js';
 import type { WorkLimiter } from './work-limiter.js';
 
-const requireHere = createRequire(import.meta.url);
-let poolBindings: { readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt } | undefined;
+let poolBindings: Promise<{ readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt }> | undefined;
 
 /**
  * The bindings for hashing on libuv's pool, loaded on first use: a server hashes on its own threads
  * (which load their own), so its start need not load these native modules too (~10 ms).
  */
-function libuvPoolBindings(): { readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt } {
-  poolBindings ??= { argon2: requireHere('@node-rs/argon2') as typeof Argon2, bcrypt: requireHere('@node-rs/bcrypt') as typeof Bcrypt };
+function libuvPoolBindings(): Promise<{ readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt }> {
+  poolBindings ??= Promise.all([import('@node-rs/argon2'), import('@node-rs/bcrypt')]).then(([argon2, bcrypt]) => ({ argon2, bcrypt }));
   return poolBindings;
 }
 
@@ -89,9 +87,9 @@ export class Argon2PasswordHasher implements PasswordHasher {
   }
 
   /** A failure here is the machinery's (a hashing thread gone), never a wrong password. */
-  private execute(job: HashJob): Promise<string | boolean> {
+  private async execute(job: HashJob): Promise<string | boolean> {
     if (this.threads) return this.threads.run(job);
-    const { argon2, bcrypt } = libuvPoolBindings();
+    const { argon2, bcrypt } = await libuvPoolBindings();
     switch (job.op) {
       case 'argon2-hash':
         return argon2.hash(job.password, argon2idOptions(job.params));

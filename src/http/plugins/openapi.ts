@@ -7,15 +7,12 @@
  * Every URL in the document is relative (the server, the token endpoint), so
  * that it stays right behind a proxy that mounts Portcullis under a prefix.
  *
- * @fastify/swagger itself is loaded when the document is first asked for, not
- * at start (see lazySwagger below): at start only what it would record is
- * recorded.
+ * Both plugins are registered as their documentation says; they are loaded
+ * (import()) only when DOCS is on.
  */
-import { createRequire } from 'node:module';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
-import type * as SwaggerUiModule from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../core/config.js';
 import { packageVersion } from '../../package-info.js';
 import { ADMIN_SCOPE } from '../routes/admin-routes.js';
@@ -76,7 +73,7 @@ const TAG_LIST = [
   { name: TAGS.health, description: 'Probes for load balancers and orchestrators' },
 ];
 
-/** The options of @fastify/swagger (registered lazily, see lazySwagger). */
+/** The options of @fastify/swagger. */
 export function swaggerOptions(config: Config): FastifyDynamicSwaggerOptions {
   return {
     openapi: {
@@ -105,14 +102,15 @@ export function swaggerOptions(config: Config): FastifyDynamicSwaggerOptions {
 
 export async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
   if (!config.docs) return;
-  await app.register(lazySwagger, swaggerOptions(config));
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
+  await app.register(swagger, swaggerOptions(config));
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(lazySwaggerUi, swaggerUiOptions(config));
+  await app.register(swaggerUi, swaggerUiOptions(config));
 }
 
-/** The options of @fastify/swagger-ui (registered lazily, see lazySwaggerUi). */
+/** The options of @fastify/swagger-ui. */
 export function swaggerUiOptions(config: Config): FastifySwaggerUiOptions {
   const docsSecuritySchemes = securitySchemes(config, DOCS_TOKEN_URL);
   return {
@@ -145,197 +143,3 @@ export function swaggerUiOptions(config: Config): FastifySwaggerUiOptions {
     theme: { title: 'Portcullis API' },
   };
 }
-
-type SwaggerFunction = FastifyInstance['swagger'];
-type SwaggerHook = (argument: unknown) => unknown;
-
-const requireHere = createRequire(import.meta.url);
-
-/**
- * @fastify/swagger in dynamic mode, loaded when app.swagger() is first called
- * (GET /openapi.json, /docs/json, /docs/yaml) instead of at start, where
- * loading it (with its YAML and JSON-schema resolver dependencies) cost
- * about 40 ms. Until then this plugin records exactly what @fastify/swagger's
- * hooks would have received: every route (onRoute), every encapsulated
- * context (onRegister, whose schemas it reads at ready), and ready itself.
- * On the first call it loads @fastify/swagger, runs the plugin function
- * (its `fastifySwagger` export) against a stand-in that hands it those
- * recordings in order, and from then on answers with the `swagger`
- * function the plugin decorated: the same code on the same input, so the
- * same document. Registered under @fastify/swagger's plugin name, since
- * @fastify/swagger-ui declares it as a dependency.
- */
-export const lazySwagger: FastifyPluginCallback<FastifyDynamicSwaggerOptions> = unencapsulated(
-  (app: FastifyInstance, options: FastifyDynamicSwaggerOptions, done: (error?: Error) => void) => {
-    const recorded: Array<['onRoute', RouteOptions] | ['onRegister', { getSchemas(): Record<string, unknown> }]> = [];
-    const contexts: Array<{ instance: FastifyInstance | undefined; schemas?: Record<string, unknown> }> = [];
-    let ready = false;
-    let swagger: SwaggerFunction | undefined;
-    app.addHook('onRoute', (routeOptions) => {
-      recorded.push(['onRoute', routeOptions]);
-    });
-    app.addHook('onRegister', (instance) => {
-      // @fastify/swagger reads each context's schemas at ready; so does this, and then lets the context go.
-      const context: (typeof contexts)[number] = { instance };
-      contexts.push(context);
-      recorded.push(['onRegister', { getSchemas: () => context.schemas ?? context.instance?.getSchemas() ?? {} }]);
-    });
-    app.addHook('onReady', (hookDone) => {
-      for (const context of contexts) {
-        context.schemas = context.instance?.getSchemas() ?? {};
-        context.instance = undefined;
-      }
-      ready = true;
-      hookDone();
-    });
-    const load = (): SwaggerFunction => {
-      const { fastifySwagger } = requireHere('@fastify/swagger') as { fastifySwagger: (instance: unknown, opts: unknown, next: (error?: Error) => void) => void };
-      const hooks = new Map<string, SwaggerHook>();
-      let decorated: SwaggerFunction | undefined;
-      let failure: Error | undefined;
-      const standIn = {
-        addHook(name: string, hook: SwaggerHook) {
-          if (name !== 'onRoute' && name !== 'onRegister' && name !== 'onReady') throw new Error(`lazySwagger: @fastify/swagger added an unexpected ${name} hook`);
-          hooks.set(name, hook);
-        },
-        decorate(name: string, value: SwaggerFunction) {
-          if (name !== 'swagger') throw new Error(`lazySwagger: @fastify/swagger decorated an unexpected ${name}`);
-          decorated = value;
-        },
-        getSchemas: () => app.getSchemas(),
-      };
-      fastifySwagger(standIn, { ...options }, (error) => {
-        failure = error;
-      });
-      if (failure) throw failure;
-      for (const [name, argument] of recorded) hooks.get(name)?.(argument);
-      recorded.length = 0;
-      hooks.get('onReady')?.(() => undefined);
-      if (decorated === undefined) throw new Error('lazySwagger: @fastify/swagger decorated no swagger function');
-      return decorated;
-    };
-    app.decorate('swagger', function swaggerDocument(this: FastifyInstance, opts?: { yaml?: boolean }) {
-      // As @fastify/swagger says when asked too early.
-      if (!ready) throw new Error('.swagger() must be called after .ready()');
-      swagger ??= load();
-      return (swagger as (this: FastifyInstance, o?: { yaml?: boolean }) => unknown).call(this, opts);
-    } as SwaggerFunction);
-    done();
-  },
-  // Its hooks and decorator land on the app it is registered on, as @fastify/swagger's (a fastify-plugin) do.
-  '@fastify/swagger',
-);
-
-/** What fastify-plugin sets on a plugin: it is not encapsulated, and it is registered under `name`. */
-function unencapsulated<T extends object>(plugin: T, name: string): T {
-  return Object.assign(plugin, {
-    [Symbol.for('skip-override')]: true,
-    [Symbol.for('fastify.display-name')]: name,
-    [Symbol.for('plugin-meta')]: { name, fastify: '5.x' },
-  });
-}
-
-/** The routes @fastify/swagger-ui registers under its prefix (with these options: no theme files, no baseDir). */
-const SWAGGER_UI_ROUTES = ['/', '/static/index.html', '/static/swagger-initializer.js', '/json', '/yaml'] as const;
-/** And @fastify/static's, for Swagger UI's own files. */
-const SWAGGER_UI_STATIC_ROUTE = '/static/*';
-/** As src/http/app.ts routes: the docs app matches URLs as the server does. */
-const ROUTER_OPTIONS = { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 };
-const FORWARD_ID = 'x-portcullis-docs-forward';
-const NOT_FOUND_MARK = 'x-portcullis-docs-not-found';
-/** Set by the connection that carried the docs app's answer, not by the answer itself. */
-const NOT_FORWARDED = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', NOT_FOUND_MARK]);
-
-/**
- * @fastify/swagger-ui, loaded when /docs is first asked for instead of at
- * start, where loading it (with @fastify/static, its file-serving stack and
- * the YAML library) cost about 40–100 ms. The server declares the same routes
- * Swagger UI would, with the same prefix, hooks and options (route-level
- * onRequest hook, `schema.hide`, the docs CSP set in an onSend hook after the
- * server's own headers), so the route table, the metrics' route labels and
- * the headers the server adds are unchanged; their handler builds, once, a
- * private Fastify app with the real @fastify/swagger-ui registered exactly as
- * before (its document is the server's app.swagger()), and hands each
- * request to it (light-my-request's inject: method, URL and headers, so
- * conditional and range requests behave as before), then answers with its
- * status, headers and body. A URL the docs app has no file or route for goes
- * to the server's own 404, and an error it meets to the server's error
- * handler, as before. src/http/plugins/openapi.test.ts compares the answers
- * with @fastify/swagger-ui registered at start.
- */
-export const lazySwaggerUi: FastifyPluginAsync<FastifySwaggerUiOptions> = async (app, options) => {
-  let docsApp: Promise<FastifyInstance> | undefined;
-  const failures = new Map<string, unknown>();
-  let forwardCount = 0;
-  const build = async (): Promise<FastifyInstance> => {
-    const { default: Fastify } = await import('fastify');
-    // Through require(), as @fastify/swagger above: the bundle leaves it in node_modules (scripts/bundle.mjs).
-    const { default: swaggerUi } = requireHere('@fastify/swagger-ui') as typeof SwaggerUiModule;
-    const docs = Fastify({ routerOptions: ROUTER_OPTIONS });
-    // @fastify/swagger-ui depends on @fastify/swagger by name and reads the document through fastify.swagger().
-    await docs.register(
-      unencapsulated((instance: FastifyInstance, _options: unknown, done: () => void) => {
-        instance.decorate('swagger', ((opts?: { yaml?: boolean }) => (app.swagger as (o?: { yaml?: boolean }) => unknown)(opts)) as FastifyInstance['swagger']);
-        done();
-      }, '@fastify/swagger'),
-    );
-    docs.setNotFoundHandler((_request, reply) => {
-      reply.header(NOT_FOUND_MARK, '1').code(404).send();
-    });
-    docs.setErrorHandler((error, request, reply) => {
-      failures.set(String(request.headers[FORWARD_ID]), error);
-      reply.code(500).send();
-    });
-    await docs.register(swaggerUi, options);
-    await docs.ready();
-    return docs;
-  };
-  /**
-   * `method`: the static files route answers HEAD itself; the others are GET routes whose HEAD Fastify
-   * derives (running the GET handler, then measuring the body), so the docs app is asked for the GET.
-   */
-  const forward = async (method: 'GET' | 'HEAD', request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    docsApp ??= build().catch((error: unknown) => {
-      docsApp = undefined;
-      throw error;
-    });
-    const docs = await docsApp;
-    const id = String(++forwardCount);
-    const answer = await docs.inject({ method, url: request.url, headers: { ...request.headers, [FORWARD_ID]: id } });
-    const failure = failures.get(id);
-    failures.delete(id);
-    if (failure !== undefined) throw failure;
-    if (answer.headers[NOT_FOUND_MARK] !== undefined) {
-      reply.callNotFound();
-      return reply;
-    }
-    reply.code(answer.statusCode);
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value !== undefined && !NOT_FORWARDED.has(name)) reply.header(name, value);
-    }
-    return answer.rawPayload.length > 0 ? reply.send(answer.rawPayload) : reply.send();
-  };
-  // @fastify/swagger-ui's staticCSP: on every answer under the prefix, after the server's own headers.
-  if (typeof options.staticCSP === 'string') {
-    const csp = options.staticCSP.trim();
-    app.addHook('onSend', (_request, reply, payload, done) => {
-      reply.header('content-security-policy', csp);
-      done(null, payload);
-    });
-  }
-  await app.register(
-    async (scope) => {
-      const hooks = { onRequest: options.uiHooks?.onRequest, preHandler: options.uiHooks?.preHandler };
-      for (const url of SWAGGER_UI_ROUTES) {
-        scope.route({ url, method: 'GET', schema: { hide: true }, ...hooks, handler: (request, reply) => forward('GET', request, reply) });
-      }
-      scope.route({
-        url: SWAGGER_UI_STATIC_ROUTE,
-        method: ['HEAD', 'GET'],
-        schema: { hide: true },
-        handler: (request, reply) => forward(request.method === 'HEAD' ? 'HEAD' : 'GET', request, reply),
-      });
-    },
-    { prefix: options.routePrefix ?? '/documentation' },
-  );
-};

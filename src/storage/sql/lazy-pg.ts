@@ -1,7 +1,8 @@
 /**
  * node-postgres, loaded the first time a PostgreSQL database is opened, so
  * that a SQLite deployment (and every CLI command on one) never pays for
- * loading it at start. pg is CommonJS, so a synchronous require serves.
+ * loading it at start. pg is CommonJS, so a synchronous require serves, and
+ * openPostgres (public, synchronous) stays synchronous.
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
