@@ -4,6 +4,9 @@
 // 243 compilations: 14 validators (Ajv 8.20.0), 12 serializers (fast-json-stringify 7.3.10).
 // How they are used: src/http/schemas/route-schema-compilers.ts.
 
+/** The Node major this was generated under: fast-json-stringify's code differs per Node, not its answers. */
+export const GENERATED_UNDER_NODE: string = '20';
+
 export const TOOLCHAIN: { readonly ajv: string; readonly fastJsonStringify: string } = {"ajv":"8.20.0","fastJsonStringify":"7.3.10"};
 
 /** Compilation fingerprint → index in VALIDATOR_MODULES. */

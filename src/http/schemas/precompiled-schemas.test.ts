@@ -2,16 +2,29 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { GENERATED_FILE, generatePrecompiledSchemas } from '../../../scripts/precompile-schemas.js';
+import { GENERATED_FILE, generatePrecompiledSchemas, NODE_MAJOR } from '../../../scripts/precompile-schemas.js';
 import { AJV_OPTIONS } from '../app.js';
+import { GENERATED_UNDER_NODE } from './precompiled-schemas.generated.js';
 import { recordRouteSchemas, routeSchemaController } from './route-schema-compilers.js';
 
 describe('precompiled route schemas', () => {
-  it('are up to date and cover every validator and serializer the server compiles (else: npm run schemas:precompile)', async () => {
-    const { text, records } = await generatePrecompiledSchemas();
+  let generated: ReturnType<typeof generatePrecompiledSchemas> | undefined;
+  const generate = () => (generated ??= generatePrecompiledSchemas());
+
+  it('cover every validator and serializer the server compiles (else: npm run schemas:precompile)', async () => {
+    const { records } = await generate();
     assert.ok(records.some((record) => record.kind === 'validator') && records.some((record) => record.kind === 'serializer'));
     const compiledAtStart = records.filter((record) => !record.precompiled).map((record) => `${record.kind} ${record.request.method} ${record.request.url}`);
     assert.deepEqual(compiledAtStart, []);
+  });
+
+  it('are up to date: the text the generator writes (else: npm run schemas:precompile)', async (t) => {
+    if (GENERATED_UNDER_NODE !== NODE_MAJOR) {
+      // fast-json-stringify generates other code (with the same answers) under another Node major.
+      t.skip(`generated under Node ${GENERATED_UNDER_NODE}, whose text is checked only there (this is Node ${NODE_MAJOR})`);
+      return;
+    }
+    const { text } = await generate();
     assert.ok(readFileSync(GENERATED_FILE, 'utf8') === text, `${GENERATED_FILE} is out of date: run npm run schemas:precompile`);
   });
 
