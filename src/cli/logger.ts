@@ -2,9 +2,10 @@
  * Structured JSON logs on stdout. Credentials never reach a log call; the redactions are a second
  * line of defence.
  *
- * The per-request line (`"msg": "request"`, one per request at LOG_LEVEL=info) is the only hot log
- * call, and a synchronous write(2) for each was half the CPU of a `GET /users/me`. So lines are
- * buffered (pino's asynchronous destination, written in chunks of about 4 KiB) and:
+ * Request lines (`"msg": "request"`: each failure at LOG_LEVEL=info, every request at debug; see
+ * http/request-log.ts) are the only hot log calls, and a synchronous write(2) for each was a large
+ * part of a request's CPU. So lines are buffered (pino's asynchronous destination, written in chunks
+ * of about 4 KiB) and:
  * - every line that is not a request line is written at once (an asynchronous flush);
  * - an `error` or `fatal` line is written synchronously before the call returns, so a crash right
  *   after it cannot lose it, nor the request lines before it;

@@ -224,7 +224,7 @@ export const SETTINGS = {
     layer: 'server',
     values: LOG_LEVELS,
     default: 'info',
-    doc: 'at `info` and below, one JSON line per request (buffered: see [DEPLOYMENT.md](DEPLOYMENT.md#1-production-checklist))',
+    doc: 'at `info`, a JSON line per failed request and a summary of the rest once a minute; at `debug`, a line per request (see [DEPLOYMENT.md](DEPLOYMENT.md#1-production-checklist))',
   }),
   SHUTDOWN_TIMEOUT_SECONDS: integer({ layer: 'server', default: 10, min: 1, max: 600, doc: 'how long a graceful shutdown may take' }),
 

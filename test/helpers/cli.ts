@@ -144,7 +144,7 @@ export interface ServeProcess {
 }
 
 /**
- * Starts `portcullis serve` with PORT=0 (LOG_LEVEL=info) and resolves once it has logged the
+ * Starts `portcullis serve` with PORT=0 (LOG_LEVEL=debug) and resolves once it has logged the
  * JSON line with its `url`. Rejects with the output if it exits or times out first.
  * `args` go after `serve` (e.g. `--workers 2`).
  */
@@ -169,7 +169,8 @@ export async function startServe(
   cwd: string = CLI_CWD,
 ): Promise<ServeProcess> {
   // The url is logged at level info, so the level is not the caller's to lower.
-  const child = spawnCli(['serve', ...args], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'info' }, cwd);
+  // debug: the listening line, and a request line for every request (at info only failures have one).
+  const child = spawnCli(['serve', ...args], { HOST: '127.0.0.1', PORT: '0', ...env, LOG_LEVEL: 'debug' }, cwd);
   child.stdin!.end();
   let stdout = '';
   let stderr = '';

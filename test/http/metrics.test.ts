@@ -527,7 +527,8 @@ describe('GET /metrics of serve --workers 2 with METRICS_PORT', () => {
         METRICS_PORT: '0',
         DATA_DIR: dataDir,
         SECRET_KEY: TEST_SECRET_KEY,
-        LOG_LEVEL: 'info',
+        // debug: a request line for every request (at info only failures have one).
+        LOG_LEVEL: 'debug',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

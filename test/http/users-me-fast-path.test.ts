@@ -182,34 +182,69 @@ describe('GET /users/me fast path in production settings (HSTS), without CORS', 
   });
 });
 
-describe('GET /users/me fast path with LOG_LEVEL=info', () => {
-  it('writes the request log line the Fastify route writes, without the token', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const config = loadConfig({ SECRET_KEY: TEST_SECRET_KEY, HOST: '127.0.0.1', PORT: '0', DATA_DIR: makeTempDir(), LOG_LEVEL: 'info' });
-    const running = await startServer(config, pino({ level: 'info' }, sink));
-    try {
-      const server = { ...running, fetch: (path: string, init?: RequestInit) => fetch(`${running.url}${path}`, init) } as unknown as TestServer;
+/** A server whose log lines are collected, at `level`; `run` gets it, then it is closed (the summary is written at close). */
+async function withLoggedServer(level: 'info' | 'debug', run: (server: TestServer) => Promise<void>): Promise<Array<Record<string, unknown>>> {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const config = loadConfig({ SECRET_KEY: TEST_SECRET_KEY, HOST: '127.0.0.1', PORT: '0', DATA_DIR: makeTempDir(), LOG_LEVEL: level });
+  const running = await startServer(config, pino({ level }, sink));
+  try {
+    await run({ ...running, fetch: (path: string, init?: RequestInit) => fetch(`${running.url}${path}`, init) } as unknown as TestServer);
+  } finally {
+    await running.close();
+  }
+  return lines;
+}
+
+describe('GET /users/me fast path and the request log', () => {
+  it('at LOG_LEVEL=debug writes the line the Fastify route writes, without the token', async () => {
+    let token = '';
+    let answered = 0;
+    const lines = await withLoggedServer('debug', async (server) => {
       assert.equal((await signUp(server, 'fast-path-log', PASSWORD)).status, 201);
-      const token = await login(server, 'fast-path-log', PASSWORD);
-      for (let i = 0; i < 2; i += 1) await (await fetch(`${running.url}/users/me`, { headers: bearer(token) })).arrayBuffer();
-      assert.ok(running.app.usersMeFastPath.answered >= 1);
-      const logged = lines.filter((line) => line.msg === 'request' && line.route === '/users/me');
-      assert.equal(logged.length, 2, JSON.stringify(lines));
-      for (const line of logged) {
-        assert.equal(line.method, 'GET');
-        assert.equal(line.status, 200);
-        assert.equal(typeof line.latencyMs, 'number');
-        assert.equal(typeof line.reqId, 'string');
-      }
-      assert.ok(!JSON.stringify(lines).includes(token), 'no token in the log');
-    } finally {
-      await running.close();
+      token = await login(server, 'fast-path-log', PASSWORD);
+      for (let i = 0; i < 2; i += 1) await (await server.fetch('/users/me', { headers: bearer(token) })).arrayBuffer();
+      answered = server.app.usersMeFastPath.answered;
+    });
+    assert.ok(answered >= 1);
+    const logged = lines.filter((line) => line.msg === 'request' && line.route === '/users/me');
+    assert.equal(logged.length, 2, JSON.stringify(lines));
+    for (const line of logged) {
+      assert.equal(line.method, 'GET');
+      assert.equal(line.status, 200);
+      assert.equal(typeof line.latencyMs, 'number');
+      assert.equal(typeof line.reqId, 'string');
     }
+    assert.ok(!JSON.stringify(lines).includes(token), 'no token in the log');
+  });
+
+  it('at LOG_LEVEL=info writes a line for each failure, and counts the successes (fast path and route) in a summary', async () => {
+    let answered = 0;
+    const lines = await withLoggedServer('info', async (server) => {
+      assert.equal((await signUp(server, 'fast-path-sum', PASSWORD)).status, 201);
+      const token = await login(server, 'fast-path-sum', PASSWORD);
+      for (let i = 0; i < 3; i += 1) await (await server.fetch('/users/me', { headers: bearer(token) })).arrayBuffer();
+      answered = server.app.usersMeFastPath.answered;
+      assert.equal((await server.fetch('/users/me')).status, 401);
+    });
+    assert.ok(answered >= 1, 'the fast path answered some');
+    const requestLines = lines.filter((line) => line.msg === 'request');
+    assert.deepEqual(
+      requestLines.map((line) => [line.route, line.status]),
+      [['/users/me', 401]],
+      'only the failure has a line of its own',
+    );
+    assert.equal(typeof requestLines[0]?.reqId, 'string');
+    const summaries = lines.filter((line) => line.msg === 'requests');
+    assert.equal(summaries.length, 1, JSON.stringify(lines));
+    // The sign-up (201), the login and the three GET /users/me (200).
+    assert.deepEqual([summaries[0]?.count, summaries[0]?.status], [5, { '2xx': 5 }]);
+    const latency = summaries[0]?.latencyMs as { mean: number; max: number };
+    assert.ok(latency.max >= latency.mean && latency.mean > 0, JSON.stringify(latency));
   });
 });
