@@ -86,6 +86,16 @@ export interface RefreshTokenRecord {
   readonly successorSealed: string | null;
 }
 
+/** What SessionStore.rotate changes: the old token retired, the next one current, the session's idle expiry extended. */
+export interface RefreshTokenRotation {
+  readonly oldId: string;
+  readonly sessionId: string;
+  readonly next: { readonly id: string; readonly secretHash: string };
+  readonly successorSealed: string;
+  readonly nowMs: number;
+  readonly idleExpiresAt: number;
+}
+
 export interface SessionStore {
   /**
    * The session, its first refresh token and the audit event of its opening (the login), in one
@@ -104,14 +114,7 @@ export interface SessionStore {
    * its idle expiry, atomically and only if `oldId` is still current.
    * false when another request retired it first.
    */
-  rotate(rotation: {
-    readonly oldId: string;
-    readonly sessionId: string;
-    readonly next: { readonly id: string; readonly secretHash: string };
-    readonly successorSealed: string;
-    readonly nowMs: number;
-    readonly idleExpiresAt: number;
-  }): Promise<boolean>;
+  rotate(rotation: RefreshTokenRotation): Promise<boolean>;
   /** false when no such session or already revoked. */
   revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean>;
   /**

@@ -5,7 +5,7 @@
  * transaction. Each method runs to completion without awaiting,
  * so a conditional update (rotate, revoke) is atomic in one process.
  */
-import type { KeptSession, RefreshTokenRecord, SessionStore } from '../../core/ports.js';
+import type { KeptSession, RefreshTokenRecord, RefreshTokenRotation, SessionStore } from '../../core/ports.js';
 import { REVOCATION_LOG_RETENTION_MS } from '../../core/sessions/revocation-feed.js';
 import { isSessionActive, type Session, type SessionEndReason } from '../../core/sessions/session.js';
 import type { AuditEvent } from '../../core/audit/audit-event.js';
@@ -57,14 +57,7 @@ export class MemorySessionStore implements SessionStore {
     return this.tokens.get(id);
   }
 
-  async rotate(rotation: {
-    readonly oldId: string;
-    readonly sessionId: string;
-    readonly next: { readonly id: string; readonly secretHash: string };
-    readonly successorSealed: string;
-    readonly nowMs: number;
-    readonly idleExpiresAt: number;
-  }): Promise<boolean> {
+  async rotate(rotation: RefreshTokenRotation): Promise<boolean> {
     const old = this.tokens.get(rotation.oldId);
     if (!old || old.rotatedAt !== null) return false;
     const now = rotation.nowMs;

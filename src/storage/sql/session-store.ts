@@ -6,7 +6,7 @@
  */
 import type { Selectable } from 'kysely';
 import type { AuditEvent } from '../../core/audit/audit-event.js';
-import type { KeptSession, RefreshTokenRecord, RevokedSession, SessionStore } from '../../core/ports.js';
+import type { KeptSession, RefreshTokenRecord, RefreshTokenRotation, RevokedSession, SessionStore } from '../../core/ports.js';
 import { REVOCATION_LOG_RETENTION_MS } from '../../core/sessions/revocation-feed.js';
 import type { Session, SessionEndReason } from '../../core/sessions/session.js';
 import type { SqlDialect } from './dialects/dialect.js';
@@ -89,14 +89,7 @@ export class SqlSessionStore implements SessionStore {
     return row && toRefreshToken(row);
   }
 
-  async rotate(rotation: {
-    readonly oldId: string;
-    readonly sessionId: string;
-    readonly next: { readonly id: string; readonly secretHash: string };
-    readonly successorSealed: string;
-    readonly nowMs: number;
-    readonly idleExpiresAt: number;
-  }): Promise<boolean> {
+  async rotate(rotation: RefreshTokenRotation): Promise<boolean> {
     const now = iso(rotation.nowMs);
     return this.guard(() =>
       this.db.transaction().execute(async (trx) => {
