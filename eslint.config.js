@@ -28,4 +28,30 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },
+  // The layers' arrows (ARCHITECTURE.md): a wrong import fails lint. Tests may reach across (a core test may use a memory store).
+  ...layerRules({
+    'src/core/**/*.ts': { layers: ['storage', 'http', 'cli', 'embed', 'verifier'], packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier'], packages: ['fastify', '@fastify/*'] },
+    'src/http/**/*.ts': { layers: ['storage', 'cli', 'embed', 'verifier'], packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed'], packages: [] },
+  }),
 );
+
+/** One no-restricted-imports block per layer: the layers (folders of src/) and packages its source files may not import. */
+function layerRules(rules) {
+  return Object.entries(rules).map(([files, { layers, packages }]) => ({
+    files: [files],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...layers.map((layer) => ({ group: [`**/${layer}/**`, `../${layer}/*`], message: `${files.split('/')[1]} must not import ${layer} (ARCHITECTURE.md)` })),
+            ...(packages.length ? [{ group: packages, message: `${files.split('/')[1]} must not depend on this package (ARCHITECTURE.md)` }] : []),
+          ],
+        },
+      ],
+    },
+  }));
+}
