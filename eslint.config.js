@@ -30,10 +30,12 @@ export default tseslint.config(
   },
   // The layers' arrows (ARCHITECTURE.md): a wrong import fails lint. Tests may reach across (a core test may use a memory store).
   ...layerRules({
-    'src/core/**/*.ts': { layers: ['storage', 'http', 'cli', 'embed', 'verifier'], packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'] },
-    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier'], packages: ['fastify', '@fastify/*'] },
-    'src/http/**/*.ts': { layers: ['storage', 'cli', 'embed', 'verifier'], packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'] },
-    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed'], packages: [] },
+    'src/core/**/*.ts': { layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'], packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier', 'server'], packages: ['fastify', '@fastify/*'] },
+    'src/http/**/*.ts': { layers: ['storage', 'cli', 'embed', 'verifier', 'server'], packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/server/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier'], packages: [] },
+    'src/embed/**/*.ts': { layers: ['cli'], packages: [] },
+    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed', 'server'], packages: [] },
   }),
 );
 

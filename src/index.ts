@@ -43,5 +43,5 @@ export type { HostDatabase } from './embed/host-database.js';
 export { errorResponse, type ErrorResponse, type ErrorResponseOptions } from './embed/error-response.js';
 // For verifyRequest in hosts on node:http (Express): the Authorization header from req.rawHeaders, two refused.
 export { authorizationHeader } from './http/plugins/authorization-header.js';
-export { TableConflictError } from './embed/table-conflicts.js';
+export { TableConflictError } from './server/table-conflicts.js';
 export type { CreateUserInput } from './core/users/user-service.js';

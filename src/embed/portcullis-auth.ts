@@ -17,7 +17,7 @@ import type { CreateUserInput } from '../core/users/user-service.js';
 import { revocationBodySchema, tokenBodySchema } from '../http/schemas/token-schemas.js';
 import { parseBearerToken } from '../verifier/bearer.js';
 import { NoTokenError } from '../verifier/errors.js';
-import { composePortcullis, type ComposedPortcullis } from './compose-portcullis.js';
+import { composePortcullis, type ComposedPortcullis } from '../server/compose-portcullis.js';
 import { embedConfig, type PortcullisOptions } from './embed-options.js';
 import { useHostDatabase } from './host-database.js';
 
