@@ -6,14 +6,15 @@
  * instead of a Fastify reply, so the two can never disagree.
  */
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { LoginChallenge } from '../core/login/login-challenge.js';
 import { sendError } from '../http/error-handler.js';
 
 export interface ErrorResponse {
   readonly status: number;
   /** Lower-case names: `www-authenticate`, `retry-after`, `ratelimit-*`, `content-type`. */
   readonly headers: Readonly<Record<string, string>>;
-  /** `{ detail }`, plus `error` and `error_description` for OAuth answers. */
-  readonly body: { readonly detail: string; readonly error?: string; readonly error_description?: string };
+  /** `{ detail }`, plus `error` and `error_description` for OAuth answers, and a throttled password attempt's `challenge`. */
+  readonly body: { readonly detail: string; readonly error?: string; readonly error_description?: string; readonly challenge?: LoginChallenge };
 }
 
 export interface ErrorResponseOptions {
