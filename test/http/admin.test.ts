@@ -185,6 +185,17 @@ describe('admin API: users', () => {
     assert.equal(((await granted.json()) as { scope: string }).scope, 'me items');
   });
 
+  it('refuses a scope with a space (400) instead of reading it as two scopes, on create and on update', async () => {
+    const created = await admin('POST', '/admin/users', { username: 'spaced', password: USER_PASSWORD, scopes: ['no admin'] });
+    assert.equal(created.status, 400);
+    assert.match(((await created.json()) as { detail: string }).detail, /scope/i);
+    assert.equal((await admin('POST', '/admin/users', { username: 'spaced', password: USER_PASSWORD, scopes: ['me'] })).status, 201);
+    const updated = await admin('PATCH', '/admin/users/spaced', { scopes: ['me admin'] });
+    assert.equal(updated.status, 400);
+    const shown = await admin('GET', '/admin/users/spaced');
+    assert.deepEqual(((await shown.json()) as PublicUserBody).scopes, ['me']);
+  });
+
   it('creates a disabled user that cannot log in', async () => {
     const response = await admin('POST', '/admin/users', { username: 'dormant', password: USER_PASSWORD, disabled: true });
     assert.equal(response.status, 201);

@@ -21,6 +21,16 @@ export function parseScopeList(value: string): string[] {
   return unique;
 }
 
+/** Scopes given as a list (the admin API, the library): each item one scope token, never split. */
+export function parseScopeArray(items: readonly string[]): string[] {
+  for (const item of items) {
+    if (typeof item !== 'string' || !isScopeToken(item)) throw new TypeError(`invalid scope ${JSON.stringify(item)}`);
+  }
+  const unique = [...new Set(items)];
+  if (unique.length > MAX_SCOPES) throw new TypeError(`at most ${MAX_SCOPES} scopes`);
+  return unique;
+}
+
 /** The OAuth `scope` request parameter: space-separated only (RFC 6749 §3.3). */
 export function parseScopeParameter(value: string): string[] | undefined {
   const parts = value.split(' ').filter((part) => part !== '');

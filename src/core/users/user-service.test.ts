@@ -28,6 +28,9 @@ describe('UserService', () => {
     await assert.rejects(f.userService.create({ username: 'BOB', password: PASSWORD }), UsernameTakenError);
     await assert.rejects(f.userService.create({ username: 'carol', password: 'short' }), ValidationError);
     await assert.rejects(f.userService.create({ username: 'dave', password: PASSWORD, scopes: ['bad scope"'] }), ValidationError);
+    // A list item is one scope: one with a space is refused, never split into two.
+    await assert.rejects(f.userService.create({ username: 'dave', password: PASSWORD, scopes: ['no good'] }), ValidationError);
+    await assert.rejects(f.userService.update('bob', { scopes: ['no good'] }, { actor: 'test', ip: null }), ValidationError);
     assert.deepEqual((await f.userService.list({ limit: 10 })).users.map((user) => user.username), ['bob']);
   });
 

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import { UserNotFoundError, ValidationError } from '../errors.js';
 import { checkPasswordPolicy, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { PasswordHasher, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
-import { parseScopeList } from '../tokens/scopes.js';
+import { parseScopeArray } from '../tokens/scopes.js';
 import type { User } from './user.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
 
@@ -190,7 +190,8 @@ const API_FIELD_NAMES: Readonly<Record<string, string>> = { fullName: 'full_name
 
 function checkScopes(scopes: readonly string[]): string[] {
   try {
-    return parseScopeList(scopes.join(' '));
+    // Each item is one scope: 'no good' is refused, not read as two scopes.
+    return parseScopeArray(scopes);
   } catch (error) {
     throw new ValidationError('scopes', `Invalid scopes: ${(error as Error).message}`);
   }
