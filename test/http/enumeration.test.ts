@@ -69,7 +69,10 @@ describe('POST /token enumeration resistance', () => {
     const ratio = median(unknown) / median(known);
     const summary = `median unknown ${median(unknown).toFixed(2)} ms, known ${median(known).toFixed(2)} ms, P(unknown < known) = ${auc.toFixed(2)}`;
     // Without the dummy hash an unknown user answers in ~1 ms against ~16 ms: AUC ≈ 1 and ratio ≈ 0.06.
+    // The ranks (AUC) are what judge; the medians' bound is wide because on a 2-core machine shared with
+    // another test file a hash waits behind that file's hashes now and then, which moves one median of 40
+    // by a third (seen in CI: AUC 0.57, medians 27.8 and 38.8 ms), while a missing dummy hash moves it 16-fold.
     assert.ok(auc > 0.2 && auc < 0.8, summary);
-    assert.ok(ratio > 0.75 && ratio < 1.33, summary);
+    assert.ok(ratio > 0.5 && ratio < 2, summary);
   });
 });
