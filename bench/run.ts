@@ -756,7 +756,7 @@ async function main(): Promise<void> {
         [`sign-ups, ${b.backend}`, n(b.signUp.perSecond, 1), n(b.signUp.p50Ms, 1), n(b.signUp.p99Ms, 1), '', `failed ${JSON.stringify(b.signUp.failed)}`],
       ]),
       storm
-        ? ['GET /users/me p99 in a login storm', '', '', n(storm.storm.p99Ms, 2), n(storm.ratio.p99, 2), `vs idle p99 ${n(storm.idle.p99Ms, 2)} ms at the same rate (bench/login-storm.ts)`]
+        ? ['GET /users/me p99 in a login storm', '', '', n(storm.storm.p99Ms, 2), n(storm.ratio.p99, 2), `vs idle p99 ${n(storm.idle.p99Ms, 2)} ms at the same rate (bench/login-storm.ts, its server at LOG_LEVEL=warn)`]
         : ['GET /users/me p99 in a login storm', '', '', '', '', 'the storm phase failed (see above)'],
       ...(algorithms?.rows ?? []).map((row) => [
         `${row.algorithm} verify (one core)`,

@@ -114,7 +114,7 @@ export interface LoginGuardDependencies {
 }
 
 export class LoginGuard {
-  readonly devices: DeviceTokens;
+  private readonly devices: DeviceTokens;
   private readonly keyMac: Buffer;
   /** Long enough for the backoff to reach its cap before the pair is forgotten. */
   private readonly pairTtlMs: number;

@@ -1,24 +1,21 @@
 /**
- * Rate limits on routes: `rateLimit(portcullis, action, username?)` gives a
- * preHandler that takes a token from the client address's bucket (and the
- * account's, when `username` names one) through core, and reports the
- * bucket closest to running out in the RateLimit-* headers
+ * Rate limits on routes: `rateLimit(portcullis, action)` gives a preHandler
+ * that takes a token from the client address's bucket through core, and
+ * reports it in the RateLimit-* headers
  * (draft-ietf-httpapi-ratelimit-headers). An empty bucket throws
  * RateLimitedError, which the error handler answers with 429 and the same headers.
+ * A password attempt's buckets are not here: the login guard spends them with
+ * the backoff, and its refusals carry a challenge (core/login/login-guard.ts).
  */
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, preHandlerAsyncHookHandler } from 'fastify';
 import type { TokenBucketSettings } from '../../core/config.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import type { RateCheck, RateLimitedAction } from '../../core/rate-limit/rate-limits.js';
 import { actionContext } from './request-context.js';
 
-export function rateLimit(
-  portcullis: Portcullis,
-  action: RateLimitedAction,
-  username?: (request: FastifyRequest) => string | undefined,
-): preHandlerAsyncHookHandler {
+export function rateLimit(portcullis: Portcullis, action: RateLimitedAction): preHandlerAsyncHookHandler {
   return async (request, reply) => {
-    const check = await portcullis.rateLimits.check({ action, username: username?.(request) }, actionContext(request));
+    const check = await portcullis.rateLimits.check({ action }, actionContext(request));
     if (check) setRateLimitHeaders(reply, check);
   };
 }
