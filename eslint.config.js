@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'bench/results/'] },
@@ -10,7 +11,10 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       'no-console': ['error', { allow: ['error'] }],
     },
   },
@@ -23,20 +27,36 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/it return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },
   // The layers' arrows (ARCHITECTURE.md): a wrong import fails lint. Tests may reach across (a core test may use a memory store).
   ...layerRules({
-    'src/core/**/*.ts': { layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'], packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/core/**/*.ts': {
+      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'],
+      packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'],
+    },
     'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier', 'server'], packages: ['fastify', '@fastify/*'] },
-    'src/http/**/*.ts': { layers: ['storage', 'cli', 'embed', 'verifier', 'server'], packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/http/**/*.ts': {
+      layers: ['storage', 'cli', 'embed', 'verifier', 'server'],
+      packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'],
+    },
     'src/server/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier'], packages: [] },
     'src/embed/**/*.ts': { layers: ['cli'], packages: [] },
     'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed', 'server'], packages: [] },
   }),
+  // Formatting is prettier's (npm run format; npm run lint checks it): no lint rule may disagree with it.
+  prettier,
 );
 
 /** One no-restricted-imports block per layer: the layers (folders of src/) and packages its source files may not import. */
@@ -49,8 +69,13 @@ function layerRules(rules) {
         'error',
         {
           patterns: [
-            ...layers.map((layer) => ({ group: [`**/${layer}/**`, `../${layer}/*`], message: `${files.split('/')[1]} must not import ${layer} (ARCHITECTURE.md)` })),
-            ...(packages.length ? [{ group: packages, message: `${files.split('/')[1]} must not depend on this package (ARCHITECTURE.md)` }] : []),
+            ...layers.map((layer) => ({
+              group: [`**/${layer}/**`, `../${layer}/*`],
+              message: `${files.split('/')[1]} must not import ${layer} (ARCHITECTURE.md)`,
+            })),
+            ...(packages.length
+              ? [{ group: packages, message: `${files.split('/')[1]} must not depend on this package (ARCHITECTURE.md)` }]
+              : []),
           ],
         },
       ],

@@ -50,7 +50,16 @@ const rows = ALGORITHMS.map((algorithm) => {
   const signer = signerFor(signKey, algorithm, 'bench');
   const verify = pinnedVerifier(verifyKey, algorithm, POLICY);
   const now = Math.floor(Date.now() / 1000);
-  const claims = () => ({ sub: 'bench-user', scope: 'me', iss: ISSUER, iat: now, nbf: now, exp: now + 1800, jti: randomUUID(), sid: 'session' });
+  const claims = () => ({
+    sub: 'bench-user',
+    scope: 'me',
+    iss: ISSUER,
+    iat: now,
+    nbf: now,
+    exp: now + 1800,
+    jti: randomUUID(),
+    sid: 'session',
+  });
   const token = signer.sign(claims());
   if (verify(token).sub !== 'bench-user') throw new Error(`${algorithm}: the verifier refused its own token`);
   const tampered = `${token.slice(0, -6)}${token.slice(-6) === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}`;
@@ -63,12 +72,19 @@ const rows = ALGORITHMS.map((algorithm) => {
   if (!refused) throw new Error(`${algorithm}: a tampered token was accepted`);
   const signsPerSecond = rate(() => signer.sign(claims()));
   const verifiesPerSecond = rate(() => verify(token));
-  return { algorithm, signsPerSecond: Math.round(signsPerSecond), verifiesPerSecond: Math.round(verifiesPerSecond), tokenBytes: token.length };
+  return {
+    algorithm,
+    signsPerSecond: Math.round(signsPerSecond),
+    verifiesPerSecond: Math.round(verifiesPerSecond),
+    tokenBytes: token.length,
+  };
 });
 
 console.log(`tokens per second on one core (${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}${SHORT ? ', --short' : ''})`);
 console.log('algorithm  signs/s   verifies/s  token bytes');
 for (const row of rows) {
-  console.log(`${row.algorithm.padEnd(9)}  ${String(row.signsPerSecond).padStart(7)}  ${String(row.verifiesPerSecond).padStart(10)}  ${String(row.tokenBytes).padStart(11)}`);
+  console.log(
+    `${row.algorithm.padEnd(9)}  ${String(row.signsPerSecond).padStart(7)}  ${String(row.verifiesPerSecond).padStart(10)}  ${String(row.tokenBytes).padStart(11)}`,
+  );
 }
 console.log(`RESULT ${JSON.stringify({ short: SHORT, node: process.version, rows })}`);

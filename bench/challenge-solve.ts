@@ -28,7 +28,9 @@ const median = (values: readonly number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-console.log(`# login challenge: PBKDF2-SHA256, work ${settings.work.toLocaleString('en')} iterations at level 0, doubling up to level ${settings.maxDoublings}`);
+console.log(
+  `# login challenge: PBKDF2-SHA256, work ${settings.work.toLocaleString('en')} iterations at level 0, doubling up to level ${settings.maxDoublings}`,
+);
 const solver = await startBrowserSolver();
 const rows: Array<{ level: number; browserMs: number; nativeMs: number }> = [];
 try {

@@ -22,7 +22,10 @@ import autocannon from 'autocannon';
 import { UNTHROTTLED } from '../test/helpers/server.js';
 import { freePort } from './http-client.js';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '6' }, seconds: { type: 'string', default: '3' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '6' }, seconds: { type: 'string', default: '3' } },
+});
 if (positionals.length !== 2) {
   console.error('usage: node --import tsx bench/compare-builds.ts <checkout A> <checkout B> [--rounds 6] [--seconds 3]');
   process.exit(2);
@@ -65,18 +68,34 @@ async function start(name: string, checkout: string): Promise<Server> {
     ISSUER: 'http://127.0.0.1',
     DATA_DIR: dataDir,
   };
-  const proc = spawn(process.execPath, [join(checkout, 'bin/portcullis.js'), 'serve'], { cwd: checkout, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [join(checkout, 'bin/portcullis.js'), 'serve'], {
+    cwd: checkout,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before answering`))));
+  const exited = new Promise<never>((_, reject) =>
+    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before answering`))),
+  );
   // Readiness is the first 200 from /healthz (one attempt per 20 ms; this is a benchmark, not a test).
   const ready = (async () => {
     for (;;) {
-      if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`${url}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
   await Promise.race([ready, exited]);
-  const signUp = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench-user', password: PASSWORD }) });
+  const signUp = await fetch(`${url}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench-user', password: PASSWORD }),
+  });
   if (signUp.status !== 201) throw new Error(`${name}: sign-up ${signUp.status} ${await signUp.text()}`);
   const login = await fetch(`${url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'bench-user', password: PASSWORD }) });
   if (login.status !== 200) throw new Error(`${name}: login ${login.status} ${await login.text()}`);
@@ -84,12 +103,25 @@ async function start(name: string, checkout: string): Promise<Server> {
   return { name, proc, url, dataDir, token };
 }
 
-async function load(server: Server, seconds: number): Promise<{ perSecond: number; p99Ms: number; cpuUsPerRequest: number; non200: number }> {
+async function load(
+  server: Server,
+  seconds: number,
+): Promise<{ perSecond: number; p99Ms: number; cpuUsPerRequest: number; non200: number }> {
   const cpuBefore = cpuSeconds(server.proc.pid!);
-  const result = await autocannon({ url: `${server.url}/users/me`, connections: CONNECTIONS, duration: seconds, headers: { authorization: `Bearer ${server.token}` } });
+  const result = await autocannon({
+    url: `${server.url}/users/me`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   const cpu = cpuSeconds(server.proc.pid!) - cpuBefore;
   const ok = result.statusCodeStats['200']?.count ?? 0;
-  return { perSecond: Math.round(ok / result.duration), p99Ms: result.latency.p99, cpuUsPerRequest: Number(((cpu * 1e6) / ok).toFixed(1)), non200: result.requests.total - ok + result.errors };
+  return {
+    perSecond: Math.round(ok / result.duration),
+    p99Ms: result.latency.p99,
+    cpuUsPerRequest: Number(((cpu * 1e6) / ok).toFixed(1)),
+    non200: result.requests.total - ok + result.errors,
+  };
 }
 
 const median = (xs: readonly number[]): number => {
@@ -109,12 +141,18 @@ try {
       rounds[server.name]!.push(result);
     }
   }
-  for (const [name, checkout] of [['A', positionals[0]], ['B', positionals[1]]] as const) {
+  for (const [name, checkout] of [
+    ['A', positionals[0]],
+    ['B', positionals[1]],
+  ] as const) {
     const r = rounds[name]!;
-    console.log(`${name} (${checkout}): ${median(r.map((x) => x.perSecond))} req/s, ${median(r.map((x) => x.cpuUsPerRequest))} µs CPU/request, p99 ${median(r.map((x) => x.p99Ms))} ms (medians of ${ROUNDS} rounds)`);
+    console.log(
+      `${name} (${checkout}): ${median(r.map((x) => x.perSecond))} req/s, ${median(r.map((x) => x.cpuUsPerRequest))} µs CPU/request, p99 ${median(r.map((x) => x.p99Ms))} ms (medians of ${ROUNDS} rounds)`,
+    );
     console.log(`  rounds req/s: ${r.map((x) => x.perSecond).join(', ')}; µs CPU/request: ${r.map((x) => x.cpuUsPerRequest).join(', ')}`);
   }
-  const ratio = (pick: (x: Awaited<ReturnType<typeof load>>) => number) => (median(rounds.B!.map(pick)) / median(rounds.A!.map(pick))).toFixed(3);
+  const ratio = (pick: (x: Awaited<ReturnType<typeof load>>) => number) =>
+    (median(rounds.B!.map(pick)) / median(rounds.A!.map(pick))).toFixed(3);
   console.log(`B/A: req/s ${ratio((x) => x.perSecond)}, CPU per request ${ratio((x) => x.cpuUsPerRequest)}`);
   console.log(`per round B/A req/s: ${rounds.A!.map((a, i) => (rounds.B![i]!.perSecond / a.perSecond).toFixed(3)).join(', ')}`);
 } finally {

@@ -62,7 +62,11 @@ const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: readonly number[], p: number): number =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 /** off, on, on, off, off, on, ...: each setting goes first as often as the other. */
 function interleaved(rounds: number): Setting[] {
@@ -107,7 +111,9 @@ async function runChains<S>(
     p50Ms: round(percentile(times, 50), 2),
     p99Ms: round(percentile(times, 99), 2),
     failed,
-    ...(cpuBefore !== undefined && cpuAfter !== undefined && times.length > 0 ? { cpuUsPerRotation: Math.round((cpuAfter - cpuBefore) / times.length) } : {}),
+    ...(cpuBefore !== undefined && cpuAfter !== undefined && times.length > 0
+      ? { cpuUsPerRotation: Math.round((cpuAfter - cpuBefore) / times.length) }
+      : {}),
   };
 }
 
@@ -156,7 +162,15 @@ async function startServe(setting: Setting, dataDir: string): Promise<{ url: str
   writeFileSync(entry, `const { main } = await import(${main});\nprocess.exitCode = await main(['serve']);\n`);
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...process.env, ...baseEnv(dataDir, setting), NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), WORKERS },
+    env: {
+      ...process.env,
+      ...baseEnv(dataDir, setting),
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      WORKERS,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -196,7 +210,6 @@ async function stopServe(child: ChildProcess): Promise<void> {
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
-
 
 async function postToken(url: string, fields: Record<string, string>): Promise<string> {
   const { status, text } = await post(url, '/token', FORM['content-type'], form(fields));
@@ -257,7 +270,7 @@ async function compare(label: string, run: (setting: Setting) => Promise<Run>): 
   const pairs = runs.reduce<number[]>((ratios, r, i) => {
     if (i % 2 === 1) {
       const a = runs[i - 1]!;
-      ratios.push(round((r.setting === 'on' ? r.perSecond / a.perSecond : a.perSecond / r.perSecond), 2));
+      ratios.push(round(r.setting === 'on' ? r.perSecond / a.perSecond : a.perSecond / r.perSecond, 2));
     }
     return ratios;
   }, []);

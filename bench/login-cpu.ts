@@ -80,7 +80,10 @@ async function main(): Promise<void> {
     const deadline = performance.now() + 30_000;
     for (;;) {
       if (server.exitCode !== null) throw new Error(`the server exited (${server.exitCode}) before answering`);
-      const ready = await fetch(`${url}/healthz`).then((r) => r.status === 200, () => false);
+      const ready = await fetch(`${url}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ready) break;
       if (performance.now() > deadline) throw new Error('the server did not answer /healthz within 30 s');
       await sleep(20);
@@ -152,7 +155,12 @@ async function main(): Promise<void> {
     if (ok === 0) throw new Error(`no login succeeded: ${JSON.stringify(statuses)}`);
     server.kill('SIGTERM');
     await exited;
-    if (profileDir) console.log(`CPU profile of the server: ${readdirSync(profileDir).map((file) => join(profileDir, file)).join(', ')}`);
+    if (profileDir)
+      console.log(
+        `CPU profile of the server: ${readdirSync(profileDir)
+          .map((file) => join(profileDir, file))
+          .join(', ')}`,
+      );
     console.log(`RESULT ${JSON.stringify(result)}`);
   } finally {
     if (server.exitCode === null && server.signalCode === null) {

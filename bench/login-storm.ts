@@ -283,7 +283,9 @@ async function main(): Promise<void> {
 
     const stormSeconds = PLAN.rampSeconds + PLAN.stormSeconds + 1;
     const offered = PLAN.stormRate > 0 ? `${PLAN.stormRate}/s` : 'as fast as the server answers';
-    console.log(`storm: POST /token at ${offered} over ${PLAN.stormConnections} connections for ${stormSeconds} s; measuring after ${PLAN.rampSeconds} s`);
+    console.log(
+      `storm: POST /token at ${offered} over ${PLAN.stormConnections} connections for ${stormSeconds} s; measuring after ${PLAN.rampSeconds} s`,
+    );
     storm = child('storm', {
       ...process.env,
       STORM_URL: url,

@@ -217,7 +217,9 @@ async function measureDelay(server: Server, intervalMs: number, logouts: number)
   };
 }
 
-const feedHeaders = (server: Server) => ({ authorization: `Basic ${btoa(`${encodeURIComponent(server.clientId)}:${encodeURIComponent(server.clientSecret)}`)}` });
+const feedHeaders = (server: Server) => ({
+  authorization: `Basic ${btoa(`${encodeURIComponent(server.clientId)}:${encodeURIComponent(server.clientSecret)}`)}`,
+});
 
 /** Every page from `since` on; the bytes and requests it took, and the cursor at the end. */
 async function readAll(server: Server, since: string | undefined) {
@@ -226,7 +228,9 @@ async function readAll(server: Server, since: string | undefined) {
   let requests = 0;
   let entries = 0;
   for (;;) {
-    const response = await fetch(`${server.url}/revocations${cursor === undefined ? '' : `?since=${cursor}`}`, { headers: feedHeaders(server) });
+    const response = await fetch(`${server.url}/revocations${cursor === undefined ? '' : `?since=${cursor}`}`, {
+      headers: feedHeaders(server),
+    });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`feed: HTTP ${response.status} ${text}`);
     bytes += Buffer.byteLength(text);
@@ -325,7 +329,9 @@ async function main(): Promise<void> {
     for (const { intervalMs, logouts } of PLAN.delays) {
       const delay = await measureDelay(server, intervalMs, logouts);
       delays.push(delay);
-      console.log(`delay, intervalMs ${intervalMs}: p50 ${delay.p50Ms} ms, p90 ${delay.p90Ms} ms, max ${delay.maxMs} ms over ${logouts} logouts`);
+      console.log(
+        `delay, intervalMs ${intervalMs}: p50 ${delay.p50Ms} ms, p90 ${delay.p90Ms} ms, max ${delay.maxMs} ms over ${logouts} logouts`,
+      );
     }
     const costs = [];
     let revoked = (await readAll(server, undefined)).entries;

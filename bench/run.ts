@@ -56,7 +56,6 @@ import { UNTHROTTLED } from '../test/helpers/server.js';
 import { freePort, post } from './http-client.js';
 import { mainThreadCpu } from './proc-stat.js';
 
-
 const SHORT = process.argv.includes('--short');
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -100,7 +99,11 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
-const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux); NaN where it cannot be read. */
 function cpuTimeMs(pid: number | undefined): number {
@@ -114,10 +117,13 @@ function cpuTimeMs(pid: number | undefined): number {
 /** _SC_CLK_TCK: 100 on Linux x86-64. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-
 /** `portcullis serve` runs dist/: rebuilt first when out of date, by the rule `npm start` uses (scripts/build-if-stale.mjs). */
 function ensureBuilt(): string {
-  const result = spawnSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.mjs')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`the build failed (scripts/build-if-stale.mjs exit ${result.status})`);
   return result.stdout.trim().replace(/^build: /, '');
 }
@@ -141,7 +147,8 @@ async function stopChild(proc: ChildProcess): Promise<void> {
 async function waitFor200(proc: ChildProcess, url: string, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}) before answering`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}) before answering`);
     try {
       const response = await fetch(url);
       await response.arrayBuffer();
@@ -155,7 +162,11 @@ async function waitFor200(proc: ChildProcess, url: string, timeoutMs: number): P
 }
 
 /** Starts Portcullis; resolves once /healthz answered 200, with the time that took from spawn. */
-async function startPortcullis(dataDir: string, secretKey: string, extraEnv: Record<string, string> = {}): Promise<Child & { startMs: number }> {
+async function startPortcullis(
+  dataDir: string,
+  secretKey: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Child & { startMs: number }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...SERVER_ENV,
@@ -170,7 +181,11 @@ async function startPortcullis(dataDir: string, secretKey: string, extraEnv: Rec
   };
   const started = performance.now();
   // stdout is a pipe that is read, as a container runtime or a log shipper reads it (not /dev/null).
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'serve'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   proc.stdout?.resume();
   const url = `http://127.0.0.1:${port}`;
   let stopping = false;
@@ -376,7 +391,11 @@ function peakRssMiB(pid: number | undefined): number | null {
  * /proc/<pid>/clear_refs. `sinceStart` is the peak over the whole run (the reset can fail, e.g. without
  * permission: then every phase reports the peak so far, and says so).
  */
-function phasePeaks(pid: number | undefined): { mark(phase: string): void; readonly phases: Record<string, number | null>; resettable: boolean } {
+function phasePeaks(pid: number | undefined): {
+  mark(phase: string): void;
+  readonly phases: Record<string, number | null>;
+  resettable: boolean;
+} {
   const phases: Record<string, number | null> = {};
   let overall = peakRssMiB(pid);
   const reset = (): boolean => {
@@ -449,7 +468,11 @@ async function otherBackends(secretKey: string): Promise<BackendResult[]> {
     const dataDir = mkdtempSync(join(os.tmpdir(), 'portcullis-bench-'));
     const server = await startPortcullis(dataDir, secretKey, variant.env);
     try {
-      const signUp = await fetch(`${server.url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PASSWORD }) });
+      const signUp = await fetch(`${server.url}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: USER, password: PASSWORD }),
+      });
       if (signUp.status !== 201) throw new Error(`${variant.name}: sign-up failed: ${signUp.status}`);
       const { refresh, signUps } = await writePaths(server.url);
       console.log(`${variant.name}: ${round(refresh.perSecond, 1)} refresh rotations/s, ${round(signUps.perSecond, 1)} sign-ups/s`);
@@ -588,7 +611,11 @@ async function main(): Promise<void> {
     children.push(portcullis);
     const url = portcullis.url;
     const rss = phasePeaks(portcullis.proc.pid);
-    const signUp = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PASSWORD }) });
+    const signUp = await fetch(`${url}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: USER, password: PASSWORD }),
+    });
     if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
     const { access_token: token } = await login(url);
     const me = await fetch(`${url}/users/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -617,7 +644,13 @@ async function main(): Promise<void> {
       const b = await meLoad(baseline, PLAN.meSeconds);
       const p = await meLoad(portcullis, PLAN.meSeconds);
       const t = await meLoad(tuned, PLAN.meSeconds);
-      meRounds.push({ baseline: b, portcullis: p, tuned: t, ratio: round(p.perSecond / b.perSecond, 3), tunedRatio: round(t.perSecond / b.perSecond, 3) });
+      meRounds.push({
+        baseline: b,
+        portcullis: p,
+        tuned: t,
+        ratio: round(p.perSecond / b.perSecond, 3),
+        tunedRatio: round(t.perSecond / b.perSecond, 3),
+      });
     }
     const middle = [...meRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(meRounds.length / 2)]!;
     const meBaseline = middle.baseline;
@@ -630,7 +663,8 @@ async function main(): Promise<void> {
     // Memory under the same load: Portcullis's peak during this phase against bare Fastify's.
     const fastify = await startBaseline(meBody, FASTIFY_BASELINE_SOURCE);
     children.push(fastify);
-    if ((await (await fetch(`${fastify.url}/users/me`)).text()) !== meBody) throw new Error('the Fastify baseline does not answer the same body');
+    if ((await (await fetch(`${fastify.url}/users/me`)).text()) !== meBody)
+      throw new Error('the Fastify baseline does not answer the same body');
     await meLoad(fastify, PLAN.meSeconds);
     const fastifyRssMiB = peakRssMiB(fastify.proc.pid);
     await fastify.stop();
@@ -644,7 +678,13 @@ async function main(): Promise<void> {
     // 3. logins, and the main thread's CPU time over them
     const loginCpuBefore = mainThreadCpu(portcullis.proc.pid);
     const logins = await cannon(
-      { url: `${url}/token`, method: 'POST', duration: PLAN.loginSeconds, headers: FORM, body: form({ username: USER, password: PASSWORD }) },
+      {
+        url: `${url}/token`,
+        method: 'POST',
+        duration: PLAN.loginSeconds,
+        headers: FORM,
+        body: form({ username: USER, password: PASSWORD }),
+      },
       200,
     );
     const loginCpuAfter = mainThreadCpu(portcullis.proc.pid);
@@ -666,7 +706,8 @@ async function main(): Promise<void> {
     const hashingMiB = round((config.hashConcurrency * argon2.memoryKiB) / 1024, 1);
     const meRssMiB = rss.phases.usersMe ?? null;
     const rssToFastify = meRssMiB !== null && fastifyRssMiB !== null ? round(meRssMiB / fastifyRssMiB, 3) : null;
-    const rssToFastifyWithoutHashing = meRssMiB !== null && fastifyRssMiB !== null ? round((meRssMiB - hashingMiB) / fastifyRssMiB, 3) : null;
+    const rssToFastifyWithoutHashing =
+      meRssMiB !== null && fastifyRssMiB !== null ? round((meRssMiB - hashingMiB) / fastifyRssMiB, 3) : null;
     console.log(
       `RSS under /users/me load: Portcullis ${meRssMiB} MiB, bare Fastify ${fastifyRssMiB} MiB (${rssToFastify}; ${rssToFastifyWithoutHashing} without the hashing memory, ` +
         `HASH_CONCURRENCY ${config.hashConcurrency} × argon2 ${argon2.memoryKiB} KiB = ${hashingMiB} MiB)`,
@@ -695,15 +736,32 @@ async function main(): Promise<void> {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cores: CORES,
       plan: { ...PLAN, connections: CONNECTIONS, chains: CHAINS },
-      settings: { database: 'sqlite', logLevel: config.logLevel, algorithm: config.algorithm, argon2, hashConcurrency: config.hashConcurrency },
-      hash: { medianMs: round(hashMedianMs, 2), minMs: round(Math.min(...hashTimes), 2), maxMs: round(Math.max(...hashTimes), 2), capacityPerSecond: round(hashCapacity, 1), parallelPerSecond: round(parallelCapacity, 1) },
+      settings: {
+        database: 'sqlite',
+        logLevel: config.logLevel,
+        algorithm: config.algorithm,
+        argon2,
+        hashConcurrency: config.hashConcurrency,
+      },
+      hash: {
+        medianMs: round(hashMedianMs, 2),
+        minMs: round(Math.min(...hashTimes), 2),
+        maxMs: round(Math.max(...hashTimes), 2),
+        capacityPerSecond: round(hashCapacity, 1),
+        parallelPerSecond: round(parallelCapacity, 1),
+      },
       coldStart: { runsMs: coldMs, medianMs: median(coldMs) },
       me: {
         baseline: meBaseline,
         portcullis: mePortcullis,
         ratio: meRatio,
         roundRatios: meRounds.map((m) => m.ratio),
-        tuned: { settings: { LOG_LEVEL: 'warn' }, portcullis: meTuned, ratio: meTunedRatio, roundRatios: meRounds.map((m) => m.tunedRatio) },
+        tuned: {
+          settings: { LOG_LEVEL: 'warn' },
+          portcullis: meTuned,
+          ratio: meTunedRatio,
+          roundRatios: meRounds.map((m) => m.tunedRatio),
+        },
       },
       login: {
         ...logins,
@@ -716,10 +774,19 @@ async function main(): Promise<void> {
       refresh,
       signUp: signUps,
       backends,
-      storm: storm ? { idleP99Ms: storm.idle.p99Ms, stormP99Ms: storm.storm.p99Ms, ratio: storm.ratio.p99, loginsPerSecond: storm.logins.perSecond } : null,
+      storm: storm
+        ? { idleP99Ms: storm.idle.p99Ms, stormP99Ms: storm.storm.p99Ms, ratio: storm.ratio.p99, loginsPerSecond: storm.logins.perSecond }
+        : null,
       algorithms: algorithms?.rows ?? null,
       peakRssMiB: peakRss,
-      memory: { usersMeMiB: meRssMiB, fastifyMiB: fastifyRssMiB, ratio: rssToFastify, ratioWithoutHashing: rssToFastifyWithoutHashing, hashingMiB, containerMiB: CONTAINER_MIB },
+      memory: {
+        usersMeMiB: meRssMiB,
+        fastifyMiB: fastifyRssMiB,
+        ratio: rssToFastify,
+        ratioWithoutHashing: rssToFastifyWithoutHashing,
+        hashingMiB,
+        containerMiB: CONTAINER_MIB,
+      },
       peakRssByPhaseMiB: rss.resettable ? rss.phases : null,
       targets: targetsOf({
         meRatio,
@@ -744,19 +811,89 @@ async function main(): Promise<void> {
     const n = (value: number | null, digits = 0): string => (value === null || !Number.isFinite(value) ? '-' : value.toFixed(digits));
     const rows: string[][] = [
       ['measure', 'per second', 'p50 ms', 'p99 ms', 'ratio', 'notes'],
-      ['GET /users/me baseline', n(meBaseline.perSecond), n(meBaseline.p50Ms, 2), n(meBaseline.p99Ms, 2), '1', `bare node:http, ${n(meBaseline.cpuUsPerRequest ?? null, 1)} µs CPU/request, ${JSON.stringify(meBaseline.statuses)}`],
-      ['GET /users/me Portcullis (defaults)', n(mePortcullis.perSecond), n(mePortcullis.p50Ms, 2), n(mePortcullis.p99Ms, 2), n(meRatio, 3), `LOG_LEVEL=info; ${n(mePortcullis.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length}), ${JSON.stringify(mePortcullis.statuses)}`],
-      ['GET /users/me Portcullis (tuned)', n(meTuned.perSecond), n(meTuned.p50Ms, 2), n(meTuned.p99Ms, 2), n(meTunedRatio, 3), `LOG_LEVEL=warn; ${n(meTuned.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length})`],
-      ['POST /token logins', n(logins.perSecond, 1), n(logins.p50Ms, 1), n(logins.p99Ms, 1), n(loginRatio, 3), `vs hash capacity ${n(hashCapacity, 1)}/s; ${n(loginRatioToParallel, 3)} of ${CORES} hashing at once (${n(parallelCapacity, 1)}/s), ${JSON.stringify(logins.statuses)}`],
-      ['event-loop CPU per login', '', '', '', '', `${n(loginCpu?.eventLoopCpuMsPerLogin ?? null, 2)} ms at ${n(loginCpu?.offeredPerSecond ?? null, 0)}/s (bench/login-cpu.ts); ${n(saturatedCpuMsPerLogin, 2)} ms at saturation (phase 3)`],
-      ['refresh rotations', n(refresh.perSecond, 1), n(refresh.p50Ms, 1), n(refresh.p99Ms, 1), '', `${CHAINS} chains, ${n(refresh.perSecond / SERVER_PROCESSES, 0)}/s per serving core, failed ${JSON.stringify(refresh.failed)}`],
-      ['sign-ups', n(signUps.perSecond, 1), n(signUps.p50Ms, 1), n(signUps.p99Ms, 1), '', `${CHAINS} loops, failed ${JSON.stringify(signUps.failed)}`],
+      [
+        'GET /users/me baseline',
+        n(meBaseline.perSecond),
+        n(meBaseline.p50Ms, 2),
+        n(meBaseline.p99Ms, 2),
+        '1',
+        `bare node:http, ${n(meBaseline.cpuUsPerRequest ?? null, 1)} µs CPU/request, ${JSON.stringify(meBaseline.statuses)}`,
+      ],
+      [
+        'GET /users/me Portcullis (defaults)',
+        n(mePortcullis.perSecond),
+        n(mePortcullis.p50Ms, 2),
+        n(mePortcullis.p99Ms, 2),
+        n(meRatio, 3),
+        `LOG_LEVEL=info; ${n(mePortcullis.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length}), ${JSON.stringify(mePortcullis.statuses)}`,
+      ],
+      [
+        'GET /users/me Portcullis (tuned)',
+        n(meTuned.perSecond),
+        n(meTuned.p50Ms, 2),
+        n(meTuned.p99Ms, 2),
+        n(meTunedRatio, 3),
+        `LOG_LEVEL=warn; ${n(meTuned.cpuUsPerRequest ?? null, 1)} µs CPU/request; vs baseline (median round of ${meRounds.length})`,
+      ],
+      [
+        'POST /token logins',
+        n(logins.perSecond, 1),
+        n(logins.p50Ms, 1),
+        n(logins.p99Ms, 1),
+        n(loginRatio, 3),
+        `vs hash capacity ${n(hashCapacity, 1)}/s; ${n(loginRatioToParallel, 3)} of ${CORES} hashing at once (${n(parallelCapacity, 1)}/s), ${JSON.stringify(logins.statuses)}`,
+      ],
+      [
+        'event-loop CPU per login',
+        '',
+        '',
+        '',
+        '',
+        `${n(loginCpu?.eventLoopCpuMsPerLogin ?? null, 2)} ms at ${n(loginCpu?.offeredPerSecond ?? null, 0)}/s (bench/login-cpu.ts); ${n(saturatedCpuMsPerLogin, 2)} ms at saturation (phase 3)`,
+      ],
+      [
+        'refresh rotations',
+        n(refresh.perSecond, 1),
+        n(refresh.p50Ms, 1),
+        n(refresh.p99Ms, 1),
+        '',
+        `${CHAINS} chains, ${n(refresh.perSecond / SERVER_PROCESSES, 0)}/s per serving core, failed ${JSON.stringify(refresh.failed)}`,
+      ],
+      [
+        'sign-ups',
+        n(signUps.perSecond, 1),
+        n(signUps.p50Ms, 1),
+        n(signUps.p99Ms, 1),
+        '',
+        `${CHAINS} loops, failed ${JSON.stringify(signUps.failed)}`,
+      ],
       ...backends.flatMap((b) => [
-        [`refresh rotations, ${b.backend}`, n(b.refresh.perSecond, 1), n(b.refresh.p50Ms, 1), n(b.refresh.p99Ms, 1), '', `${n(b.refresh.perSecond / SERVER_PROCESSES, 0)}/s per serving core, failed ${JSON.stringify(b.refresh.failed)}`],
-        [`sign-ups, ${b.backend}`, n(b.signUp.perSecond, 1), n(b.signUp.p50Ms, 1), n(b.signUp.p99Ms, 1), '', `failed ${JSON.stringify(b.signUp.failed)}`],
+        [
+          `refresh rotations, ${b.backend}`,
+          n(b.refresh.perSecond, 1),
+          n(b.refresh.p50Ms, 1),
+          n(b.refresh.p99Ms, 1),
+          '',
+          `${n(b.refresh.perSecond / SERVER_PROCESSES, 0)}/s per serving core, failed ${JSON.stringify(b.refresh.failed)}`,
+        ],
+        [
+          `sign-ups, ${b.backend}`,
+          n(b.signUp.perSecond, 1),
+          n(b.signUp.p50Ms, 1),
+          n(b.signUp.p99Ms, 1),
+          '',
+          `failed ${JSON.stringify(b.signUp.failed)}`,
+        ],
       ]),
       storm
-        ? ['GET /users/me p99 in a login storm', '', '', n(storm.storm.p99Ms, 2), n(storm.ratio.p99, 2), `vs idle p99 ${n(storm.idle.p99Ms, 2)} ms at the same rate (bench/login-storm.ts, its server at LOG_LEVEL=warn)`]
+        ? [
+            'GET /users/me p99 in a login storm',
+            '',
+            '',
+            n(storm.storm.p99Ms, 2),
+            n(storm.ratio.p99, 2),
+            `vs idle p99 ${n(storm.idle.p99Ms, 2)} ms at the same rate (bench/login-storm.ts, its server at LOG_LEVEL=warn)`,
+          ]
         : ['GET /users/me p99 in a login storm', '', '', '', '', 'the storm phase failed (see above)'],
       ...(algorithms?.rows ?? []).map((row) => [
         `${row.algorithm} verify (one core)`,
@@ -766,19 +903,40 @@ async function main(): Promise<void> {
         '',
         `signs ${n(row.signsPerSecond)}/s (bench/algorithms.ts)`,
       ]),
-      ['argon2id hash', n(hashCapacity, 1), n(hashMedianMs, 1), '', '', `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`],
+      [
+        'argon2id hash',
+        n(hashCapacity, 1),
+        n(hashMedianMs, 1),
+        '',
+        '',
+        `one hash, median of ${PLAN.hashes}; capacity = ${CORES} cores / median`,
+      ],
       ['cold start', '', n(median(coldMs), 0), '', '', `spawn → first 200 /healthz: ${coldMs.join(', ')} ms`],
       ['peak RSS', '', '', '', '', `${n(peakRss, 1)} MiB (VmHWM after all phases; target <= ${CONTAINER_MIB} MiB); ${rssByPhase}`],
-      ['RSS under /users/me', '', '', '', n(rssToFastify, 3), `Portcullis ${n(meRssMiB, 1)} MiB vs bare Fastify ${n(fastifyRssMiB, 1)} MiB; ${n(rssToFastifyWithoutHashing, 3)} without hashing memory (${config.hashConcurrency} × ${argon2.memoryKiB} KiB = ${n(hashingMiB, 1)} MiB)`],
+      [
+        'RSS under /users/me',
+        '',
+        '',
+        '',
+        n(rssToFastify, 3),
+        `Portcullis ${n(meRssMiB, 1)} MiB vs bare Fastify ${n(fastifyRssMiB, 1)} MiB; ${n(rssToFastifyWithoutHashing, 3)} without hashing memory (${config.hashConcurrency} × ${argon2.memoryKiB} KiB = ${n(hashingMiB, 1)} MiB)`,
+      ],
     ];
     const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
     console.log('');
     for (const row of rows) {
-      console.log(row.map((cell, col) => (col === 0 || col === row.length - 1 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ').trimEnd());
+      console.log(
+        row
+          .map((cell, col) => (col === 0 || col === row.length - 1 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0)))
+          .join('  ')
+          .trimEnd(),
+      );
     }
     console.log('\nTargets (issues 8 and 13, docs/PERFORMANCE.md):');
     for (const target of result.targets) {
-      console.log(`  ${target.met === null ? '?  ' : target.met ? 'met' : 'NOT'}  ${target.measure}: ${target.value ?? '-'} (target ${target.target})`);
+      console.log(
+        `  ${target.met === null ? '?  ' : target.met ? 'met' : 'NOT'}  ${target.measure}: ${target.value ?? '-'} (target ${target.target})`,
+      );
     }
     console.log(`\n${result.seconds} s in all; written to ${result.file}`);
     console.log(`RESULT ${JSON.stringify(result)}`);

@@ -40,7 +40,10 @@ function record(scenario: string, expectation: string, observed: string, held: b
 function count(statuses: readonly number[]): string {
   const tally = new Map<number, number>();
   for (const status of statuses) tally.set(status, (tally.get(status) ?? 0) + 1);
-  return [...tally.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${n}×${status}`).join(' ');
+  return [...tally.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([status, n]) => `${n}×${status}`)
+    .join(' ');
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -56,7 +59,7 @@ const config = loadConfig({
   DATA_DIR: dataDir,
   LOG_LEVEL: 'silent',
   TRUSTED_PROXIES: '127.0.0.1',
-  ...process.env.ATTACK_ENV_JSON ? (JSON.parse(process.env.ATTACK_ENV_JSON) as Record<string, string>) : {},
+  ...(process.env.ATTACK_ENV_JSON ? (JSON.parse(process.env.ATTACK_ENV_JSON) as Record<string, string>) : {}),
 });
 const server = await startServer(config);
 const url = server.url;
@@ -77,7 +80,12 @@ async function login(username: string, password: string, from: string, cookie?: 
 const OWNER_BOUND_MS = 120_000;
 
 /** A client that knows the challenge: tries, solves the challenge of a 429, tries again. Status and the time it took. */
-async function ownerLogin(username: string, password: string, from: string, cookie?: string): Promise<{ status: number; ms: number; solved: boolean }> {
+async function ownerLogin(
+  username: string,
+  password: string,
+  from: string,
+  cookie?: string,
+): Promise<{ status: number; ms: number; solved: boolean }> {
   const started = performance.now();
   const first = await login(username, password, from, cookie);
   if (first.status !== 429) return { status: first.status, ms: performance.now() - started, solved: false };
@@ -117,7 +125,12 @@ try {
   record('password guessing, one account, one address', 'slowed down (429) after a few failures', count(guesses), attackerBlocked);
 
   const ownerElsewhere = await login('victim', OWNER_PASSWORD, '198.51.100.7', cookie);
-  record('…meanwhile the owner from their own device', '200: no lockout of the owner', String(ownerElsewhere.status), ownerElsewhere.status === 200);
+  record(
+    '…meanwhile the owner from their own device',
+    '200: no lockout of the owner',
+    String(ownerElsewhere.status),
+    ownerElsewhere.status === 200,
+  );
   // Without a device cookie, from a new address and from the attacker's own: at most one solved challenge.
   recordOwner('…and the owner from a new address, no cookie', await ownerLogin('victim', OWNER_PASSWORD, '192.0.2.44'));
   recordOwner("…and from the attacker's own address, no cookie", await ownerLogin('victim', OWNER_PASSWORD, '203.0.113.5'));
@@ -125,17 +138,30 @@ try {
   // 2. Spraying one password across many accounts from one address.
   const spray: number[] = [];
   for (let i = 0; i < 50 * scale; i += 1) spray.push((await login(`user${i}`, 'Summer2026!', '203.0.113.9')).status);
-  record('password spraying, many accounts, one address', 'the address is throttled (429)', count(spray), spray.slice(-3).every((s) => s === 429));
-  recordOwner("…a colleague behind the sprayer's address, on a new device", await ownerLogin('user59', 'user-password-59-x', '203.0.113.9'));
+  record(
+    'password spraying, many accounts, one address',
+    'the address is throttled (429)',
+    count(spray),
+    spray.slice(-3).every((s) => s === 429),
+  );
+  recordOwner(
+    "…a colleague behind the sprayer's address, on a new device",
+    await ownerLogin('user59', 'user-password-59-x', '203.0.113.9'),
+  );
 
   // 3. Credential stuffing: one account from many addresses (a botnet).
   const stuffing: number[] = [];
   for (let i = 0; i < 40 * scale; i += 1) stuffing.push((await login('victim', `leaked-${i}`, `10.${i}.${i}.1`)).status);
   record('credential stuffing, one account, many addresses', 'the account is throttled (429)', count(stuffing), stuffing.includes(429));
   const ownerDuringStuffing = await login('victim', OWNER_PASSWORD, '198.51.100.7', cookie);
-  record('…the owner meanwhile, from their device', '200: the account limit spares known devices', String(ownerDuringStuffing.status), ownerDuringStuffing.status === 200);
+  record(
+    '…the owner meanwhile, from their device',
+    '200: the account limit spares known devices',
+    String(ownerDuringStuffing.status),
+    ownerDuringStuffing.status === 200,
+  );
   recordOwner('…and from a new device at a new address', await ownerLogin('victim', OWNER_PASSWORD, '192.0.2.45'));
-  recordOwner('…and from a new device at a bot\'s address', await ownerLogin('victim', OWNER_PASSWORD, '10.1.1.1'));
+  recordOwner("…and from a new device at a bot's address", await ownerLogin('victim', OWNER_PASSWORD, '10.1.1.1'));
 
   // 3b. A guesser that solves every challenge: past the free failures, each failed guess doubles the next one's work, up to the cap.
   const solver = '203.0.113.77';
@@ -183,7 +209,12 @@ try {
   flooding = false;
   await probe;
   const p99 = percentile(meLatencies, 99);
-  record('login flood (hash exhaustion)', 'excess logins refused at once (503), not queued', count(flood), flood.includes(503) || flood.includes(429));
+  record(
+    'login flood (hash exhaustion)',
+    'excess logins refused at once (503), not queued',
+    count(flood),
+    flood.includes(503) || flood.includes(429),
+  );
   // Latency is judged in the full run only: the short run is a smoke test
   // of the script on a shared CI machine, where a timing bound would flake.
   record(
@@ -204,7 +235,12 @@ try {
   for (const candidate of forged) {
     forgedStatuses.push((await fetch(`${url}/users/me`, { headers: { authorization: `Bearer ${candidate}` } })).status);
   }
-  record('forged tokens (alg none, edited claims, bad signature)', 'all 401', count(forgedStatuses), forgedStatuses.every((s) => s === 401));
+  record(
+    'forged tokens (alg none, edited claims, bad signature)',
+    'all 401',
+    count(forgedStatuses),
+    forgedStatuses.every((s) => s === 401),
+  );
 } finally {
   await server.close();
   rmSync(dataDir, { recursive: true, force: true });

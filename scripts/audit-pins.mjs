@@ -107,7 +107,13 @@ function npmAudit(folder, savedReport) {
   } catch {
     return { reason: 'npm audit printed no JSON report' };
   }
-  if (report !== null && typeof report === 'object' && !report.error && report.vulnerabilities !== null && typeof report.vulnerabilities === 'object') {
+  if (
+    report !== null &&
+    typeof report === 'object' &&
+    !report.error &&
+    report.vulnerabilities !== null &&
+    typeof report.vulnerabilities === 'object'
+  ) {
     return { report };
   }
   const why = report?.message ?? [report?.error?.code, report?.error?.summary].filter(Boolean).join(': ');
@@ -146,7 +152,9 @@ function main() {
   const pins = pinnedDependencies(readJson(manifestPath, 'the manifest'));
   const { advisories } = readJson(KNOWN_ADVISORIES, 'the advisory list');
   const shown = relative(process.cwd(), manifestPath) || manifestPath;
-  console.log(`audit:pins: ${pins.length} pinned in ${shown}: ${pins.map((pin) => `${pin.name}@${pin.version} (${pin.where})`).join(', ') || 'none'}`);
+  console.log(
+    `audit:pins: ${pins.length} pinned in ${shown}: ${pins.map((pin) => `${pin.name}@${pin.version} (${pin.where})`).join(', ') || 'none'}`,
+  );
 
   const findings = listFindings(advisories, pins);
   const sources = [`scripts/known-advisories.json (${advisories.length} advisories)`];
@@ -175,7 +183,9 @@ function main() {
   for (const { pin, id, url, source } of unique) {
     console.error(`audit:pins: ${pin.name}@${pin.version} (${pin.where}) has ${id}: ${url} [${source}]`);
   }
-  console.error(`audit:pins: ${unique.length} known ${unique.length === 1 ? 'advisory' : 'advisories'} against pinned dependencies: move the pin past the fix, or remove it`);
+  console.error(
+    `audit:pins: ${unique.length} known ${unique.length === 1 ? 'advisory' : 'advisories'} against pinned dependencies: move the pin past the fix, or remove it`,
+  );
   return 1;
 }
 

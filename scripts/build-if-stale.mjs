@@ -43,5 +43,7 @@ if (result.status !== 0) {
 // tsc leaves its build info alone when no output changed: mark this build as done all the same.
 const now = new Date();
 utimesSync(BUILD_INFO, now, now);
-const reason = built ? `${newer.length} changed file${newer.length === 1 ? '' : 's'}: ${newer.slice(0, 3).join(', ')}${newer.length > 3 ? ', …' : ''}` : 'no build yet';
+const reason = built
+  ? `${newer.length} changed file${newer.length === 1 ? '' : 's'}: ${newer.slice(0, 3).join(', ')}${newer.length > 3 ? ', …' : ''}`
+  : 'no build yet';
 console.log(`build: rebuilt dist/ (${reason}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -24,7 +24,11 @@ function collect(path, out) {
 }
 
 const roots = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-const database = process.argv.slice(2).find((arg) => arg.startsWith('--database='))?.slice('--database='.length) ?? 'sqlite';
+const database =
+  process.argv
+    .slice(2)
+    .find((arg) => arg.startsWith('--database='))
+    ?.slice('--database='.length) ?? 'sqlite';
 const passThrough = process.argv.slice(2).filter((arg) => arg.startsWith('--') && !arg.startsWith('--database='));
 if (database !== 'sqlite' && database !== 'postgres') {
   console.error(`unknown --database=${database} (sqlite or postgres)`);

@@ -75,7 +75,9 @@ export function reportPasses(title, results) {
       counts.todo ? `${counts.todo} todo` : '',
     ].filter(Boolean);
     const verdict = code === 0 && passFailed === 0 ? 'ok' : 'FAILED';
-    console.log(`# ${name}: ${verdict}, ${counts.pass} passed, ${passFailed} failed${extra.length ? ` (${extra.join(', ')})` : ''}, ${exit}`);
+    console.log(
+      `# ${name}: ${verdict}, ${counts.pass} passed, ${passFailed} failed${extra.length ? ` (${extra.join(', ')})` : ''}, ${exit}`,
+    );
   }
   console.log(`${passed} passed, ${failed} failed`);
   return ok;

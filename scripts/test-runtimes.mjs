@@ -95,8 +95,17 @@ function runLogged(what, command, args, { cwd, env = process.env, log }) {
   if (result.error || result.status !== 0) {
     const output = readFileSync(log, 'utf8');
     const npmCode = /^npm error code (\S+)/m.exec(output)?.[1]; // npm's own summary of why, e.g. ECONNREFUSED
-    const why = result.error ? result.error.message : result.signal ? `signal ${result.signal}` : `exit ${result.status}${npmCode ? `, npm error ${npmCode}` : ''}`;
-    const tail = output.trimEnd().split('\n').slice(-30).map((line) => `    ${line}`).join('\n');
+    const why = result.error
+      ? result.error.message
+      : result.signal
+        ? `signal ${result.signal}`
+        : `exit ${result.status}${npmCode ? `, npm error ${npmCode}` : ''}`;
+    const tail = output
+      .trimEnd()
+      .split('\n')
+      .slice(-30)
+      .map((line) => `    ${line}`)
+      .join('\n');
     throw new SetupError(`${what} failed (${why}); its output is in ${log}`, `the end of ${log}:\n${tail}`);
   }
 }
@@ -136,7 +145,9 @@ function installRuntime(runtime) {
   const node = join(dir, 'bin', 'node');
   if (existsSync(join(dir, '.complete'))) return { dir, node };
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new SetupError(`cannot install it: ${RUNTIME_PACKAGE} is Node for Linux x64, and this machine is ${process.platform}-${process.arch}`);
+    throw new SetupError(
+      `cannot install it: ${RUNTIME_PACKAGE} is Node for Linux x64, and this machine is ${process.platform}-${process.arch}`,
+    );
   }
   const spec = `${RUNTIME_PACKAGE}@${runtime.version}`;
   say(runtime, `installing ${spec} from the npm registry into ${dir}`);
@@ -150,19 +161,28 @@ function installRuntime(runtime) {
     });
     const tarball = readdirSync(work).find((entry) => entry.endsWith('.tgz'));
     if (tarball === undefined) throw new SetupError(`npm pack ${spec} left no tarball in ${work}`);
-    const integrity = `sha512-${createHash('sha512').update(readFileSync(join(work, tarball))).digest('base64')}`;
+    const integrity = `sha512-${createHash('sha512')
+      .update(readFileSync(join(work, tarball)))
+      .digest('base64')}`;
     if (integrity !== runtime.integrity) {
-      throw new SetupError(`${spec} from the registry is not the package pinned in scripts/runtimes.json (integrity ${integrity}, pinned ${runtime.integrity}); not installed`);
+      throw new SetupError(
+        `${spec} from the registry is not the package pinned in scripts/runtimes.json (integrity ${integrity}, pinned ${runtime.integrity}); not installed`,
+      );
     }
     const unpacked = join(work, 'node');
     mkdirSync(unpacked);
-    runLogged(`unpacking ${tarball} (tar)`, 'tar', ['-xzf', join(work, tarball), '-C', unpacked, '--strip-components=1'], { log: join(logs, `${runtime.version}-tar.log`) });
+    runLogged(`unpacking ${tarball} (tar)`, 'tar', ['-xzf', join(work, tarball), '-C', unpacked, '--strip-components=1'], {
+      log: join(logs, `${runtime.version}-tar.log`),
+    });
     rmSync(join(work, tarball));
     const version = spawnSync(join(unpacked, 'bin', 'node'), ['--version'], { encoding: 'utf8' });
     if (version.stdout?.trim() !== `v${runtime.version}`) {
-      throw new SetupError(`the unpacked ${spec} does not run as Node ${runtime.version} (${version.error?.message ?? (version.stdout || version.stderr).trim()})`);
+      throw new SetupError(
+        `the unpacked ${spec} does not run as Node ${runtime.version} (${version.error?.message ?? (version.stdout || version.stderr).trim()})`,
+      );
     }
-    if (!existsSync(join(unpacked, 'include', 'node', 'node_api.h'))) throw new SetupError(`${spec} has no include/node headers, which native addons build against`);
+    if (!existsSync(join(unpacked, 'include', 'node', 'node_api.h')))
+      throw new SetupError(`${spec} has no include/node headers, which native addons build against`);
     finish(unpacked, dir);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -182,7 +202,10 @@ function prepareNodeModules(runtime, { dir: runtimeDir, node }) {
     'package-lock.json': readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'),
     '.npmrc': existsSync(npmrc) ? readFileSync(npmrc, 'utf8') : '',
   };
-  const hash = createHash('sha256').update(JSON.stringify([runtime.version, files])).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([runtime.version, files]))
+    .digest('hex')
+    .slice(0, 16);
   const parent = join(CACHE, 'node_modules');
   const dir = join(parent, `${runtime.version}-${hash}`);
   if (!existsSync(join(dir, '.complete'))) {
@@ -194,13 +217,21 @@ function prepareNodeModules(runtime, { dir: runtimeDir, node }) {
       for (const [name, text] of Object.entries(files)) writeFileSync(join(work, name), text);
       const env = runtimeEnv(runtimeDir, { npm_config_nodedir: runtimeDir, npm_config_build_from_source: 'true' });
       try {
-        runLogged(`npm ci under Node ${runtime.version}`, node, [npmCli(), 'ci', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: work, env, log });
+        runLogged(`npm ci under Node ${runtime.version}`, node, [npmCli(), 'ci', '--no-audit', '--no-fund', '--foreground-scripts'], {
+          cwd: work,
+          env,
+          log,
+        });
       } catch (error) {
-        if (error instanceof SetupError) error.details += '\n    (native addons build with node-gyp, which needs python3, make and a C++ compiler)';
+        if (error instanceof SetupError)
+          error.details += '\n    (native addons build with node-gyp, which needs python3, make and a C++ compiler)';
         throw error;
       }
       const probe = spawnSync(node, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: work, encoding: 'utf8' });
-      if (probe.status !== 0) throw new SetupError(`better-sqlite3 was installed but does not load under Node ${runtime.version}: ${probe.stderr.trim().split('\n')[0]}`);
+      if (probe.status !== 0)
+        throw new SetupError(
+          `better-sqlite3 was installed but does not load under Node ${runtime.version}: ${probe.stderr.trim().split('\n')[0]}`,
+        );
       finish(work, dir);
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -229,8 +260,13 @@ function isStale(marker) {
 
 /** 3. A copy of the work tree (what git lists, as it is on disk) with `nodeModules` linked in: its path. */
 function copyWorkTree(runtime, nodeModules) {
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (listed.status !== 0) throw new SetupError(`cannot list the work tree's files with git ls-files (${listed.error?.message ?? listed.stderr.trim()})`);
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (listed.status !== 0)
+    throw new SetupError(`cannot list the work tree's files with git ls-files (${listed.error?.message ?? listed.stderr.trim()})`);
   const dir = mkdtempSync(join(tmpdir(), `portcullis-node-${runtime.version}-`));
   for (const file of listed.stdout.split('\0')) {
     if (file === '' || file === 'node_modules' || file.startsWith('node_modules/')) continue;
@@ -249,7 +285,8 @@ function parseArguments(argv) {
   const paths = [];
   for (const arg of argv) {
     if (arg.startsWith('--runtime=')) versions.push(arg.slice('--runtime='.length));
-    else if (arg.startsWith('-')) throw new SetupError(`unknown option ${arg} (usage: node scripts/test-runtimes.mjs [--runtime=<version> ...] [dir-or-file ...])`);
+    else if (arg.startsWith('-'))
+      throw new SetupError(`unknown option ${arg} (usage: node scripts/test-runtimes.mjs [--runtime=<version> ...] [dir-or-file ...])`);
     else {
       // The tests run in a copy of the work tree: a path is given relative to the repository.
       const path = relative(REPO_ROOT, resolve(arg));
@@ -260,7 +297,10 @@ function parseArguments(argv) {
   const known = RUNTIMES.map((runtime) => runtime.version);
   const unknown = versions.filter((version) => !known.includes(version));
   if (unknown.length) throw new SetupError(`no runtime ${unknown.join(', ')} in scripts/runtimes.json (it lists ${known.join(', ')})`);
-  return { runtimes: versions.length ? RUNTIMES.filter((runtime) => versions.includes(runtime.version)) : RUNTIMES, paths: paths.length ? paths : DEFAULT_PATHS };
+  return {
+    runtimes: versions.length ? RUNTIMES.filter((runtime) => versions.includes(runtime.version)) : RUNTIMES,
+    paths: paths.length ? paths : DEFAULT_PATHS,
+  };
 }
 
 let options;
@@ -294,10 +334,14 @@ for (const runtime of options.runtimes) {
       log: join(CACHE, 'logs', `${runtime.version}-build.log`),
     });
     step = 'running the tests';
-    results.push({ name, ...(await runPass({ node: installed.node, runTests: join(copy, 'scripts', 'run-tests.mjs'), args: options.paths, cwd: copy, env })) });
+    results.push({
+      name,
+      ...(await runPass({ node: installed.node, runTests: join(copy, 'scripts', 'run-tests.mjs'), args: options.paths, cwd: copy, env })),
+    });
   } catch (error) {
     // A SetupError says what failed; anything else (a full disk, a cache folder that is a file) is put in its step.
-    const failure = error instanceof SetupError ? error.message : `${step} failed: ${error instanceof Error ? error.message : String(error)}`;
+    const failure =
+      error instanceof SetupError ? error.message : `${step} failed: ${error instanceof Error ? error.message : String(error)}`;
     say(runtime, failure);
     if (error instanceof SetupError && error.details) console.log(error.details);
     results.push({ name, failure });

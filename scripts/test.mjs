@@ -13,7 +13,10 @@ const RUN_TESTS = fileURLToPath(new URL('./run-tests.mjs', import.meta.url));
 const paths = process.argv.slice(2);
 const PASSES = [
   { name: `SQLite pass (${paths.length ? paths.join(' ') : 'src, test'})`, args: paths },
-  { name: `PostgreSQL pass (${paths.length ? paths.join(' ') : 'test/http'})`, args: ['--database=postgres', ...(paths.length ? paths : ['test/http'])] },
+  {
+    name: `PostgreSQL pass (${paths.length ? paths.join(' ') : 'test/http'})`,
+    args: ['--database=postgres', ...(paths.length ? paths : ['test/http'])],
+  },
 ];
 
 const results = [];

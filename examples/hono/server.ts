@@ -18,13 +18,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import {
-  errorResponse,
-  openPortcullis,
-  type AuthenticatedUser,
-  type CreateUserInput,
-  type ErrorResponseOptions,
-} from '../../src/index.js';
+import { errorResponse, openPortcullis, type AuthenticatedUser, type CreateUserInput, type ErrorResponseOptions } from '../../src/index.js';
 
 const secretKey = process.env.SECRET_KEY;
 if (!secretKey) {

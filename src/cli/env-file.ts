@@ -36,7 +36,8 @@ function load(path: string, { optional = false } = {}): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (optional && code === 'ENOENT') return;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'ERR_INVALID_ARG_TYPE' ? 'not a readable text file' : (error as Error).message;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'ERR_INVALID_ARG_TYPE' ? 'not a readable text file' : (error as Error).message;
     throw new Error(`cannot read the env file ${path}: ${reason}${code === undefined ? '' : ` (${code})`}`);
   }
 }

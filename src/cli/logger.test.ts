@@ -7,8 +7,17 @@ async function child(mode: string): Promise<{ lines: Array<Record<string, unknow
   const proc = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/logger-child.ts', mode], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => proc.on('close', (c, s) => resolve([c, s])));
-  return { lines: out.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>), code, signal };
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    proc.on('close', (c, s) => resolve([c, s])),
+  );
+  return {
+    lines: out
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
+    code,
+    signal,
+  };
 }
 
 describe('createLogger (buffered request lines)', () => {

@@ -23,7 +23,6 @@ function lazy<A extends unknown[], R>(load: () => Promise<(...args: A) => R>): (
   };
 }
 
-
 /** The option parser, loaded when there are options to parse (see main). */
 let commander: typeof Commander | undefined;
 
@@ -47,12 +46,16 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .description('serve the HTTP API (runs migrations first)')
     .option('--workers <n>', 'processes sharing the port, 1 to 256 (default: WORKERS, else the number of cores; 1: no cluster)')
     .action(async (options: { workers?: string }) =>
-      setExitCode(await (await import('./commands/serve.js')).serveCommand({ workers: integerOption(options.workers, '--workers', 1, 256) })),
+      setExitCode(
+        await (await import('./commands/serve.js')).serveCommand({ workers: integerOption(options.workers, '--workers', 1, 256) }),
+      ),
     );
-  program.command('migrate').description('create or upgrade the database schema').action(lazy(async () => (await import('./commands/migrate.js')).migrateCommand));
+  program
+    .command('migrate')
+    .description('create or upgrade the database schema')
+    .action(lazy(async () => (await import('./commands/migrate.js')).migrateCommand));
   const db = program.command('db').description('move a deployment between databases');
-  db
-    .command('copy')
+  db.command('copy')
     .description('copy every table into a new, empty database (SQLite to PostgreSQL, or back), verifying the row counts')
     .requiredOption('--from <url>', 'the database to copy: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE')
     .requiredOption('--to <url>', 'an empty database to copy into (migrated first)')
@@ -78,7 +81,12 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .addOption(new Option('--enabled', 'only enabled users'))
     .option('--json', 'print JSON')
     .action(lazy(async () => (await import('./commands/users.js')).listUsersCommand));
-  users.command('show').description('show a user').argument('<name>').option('--json', 'print JSON').action(lazy(async () => (await import('./commands/users.js')).showUserCommand));
+  users
+    .command('show')
+    .description('show a user')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/users.js')).showUserCommand));
   users
     .command('update')
     .description("change a user's e-mail, full name, scopes or state (an empty value clears e-mail or name)")
@@ -100,7 +108,11 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .description('enable a disabled user')
     .argument('<name>')
     .action(async (name: string) => (await import('./commands/users.js')).setDisabledCommand(name, false));
-  users.command('remove').description('delete a user').argument('<name>').action(lazy(async () => (await import('./commands/users.js')).removeUserCommand));
+  users
+    .command('remove')
+    .description('delete a user')
+    .argument('<name>')
+    .action(lazy(async () => (await import('./commands/users.js')).removeUserCommand));
   users
     .command('passwd')
     .description("set a user's password")
@@ -138,7 +150,11 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .option('--scopes <scopes>', 'comma- or space-separated scopes the client may hold')
     .option('--json', 'print JSON')
     .action(lazy(async () => (await import('./commands/clients.js')).addClientCommand));
-  clients.command('list').description('list clients (never their secrets)').option('--json', 'print JSON').action(lazy(async () => (await import('./commands/clients.js')).listClientsCommand));
+  clients
+    .command('list')
+    .description('list clients (never their secrets)')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/clients.js')).listClientsCommand));
   clients
     .command('remove')
     .description('delete a client; its tokens stop working')
@@ -158,7 +174,11 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .option('--json', 'print JSON')
     .action(async (options: AuditOptions) => (await import('./commands/audit.js')).auditCommand(options));
   const keys = program.command('keys').description('manage asymmetric signing keys (ALGORITHM=EdDSA, ES256, RS256, PS256)');
-  keys.command('list').description('list signing keys and their states').option('--json', 'print JSON').action(lazy(async () => (await import('./commands/keys.js')).listKeysCommand));
+  keys
+    .command('list')
+    .description('list signing keys and their states')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/keys.js')).listKeysCommand));
   keys
     .command('rotate')
     .description('promote the next key to current, retire the current one, publish a new next key')

@@ -59,7 +59,12 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   let log: FastifyBaseLogger | undefined = logger;
-  const composed = await composePortcullis(config, { log: () => log, shared, deferWarmUp: true, ...(options.clock ? { clock: options.clock } : {}) });
+  const composed = await composePortcullis(config, {
+    log: () => log,
+    shared,
+    deferWarmUp: true,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const { portcullis, storage, hashLimiter } = composed;
   try {
     const metrics = config.metrics.enabled

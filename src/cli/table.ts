@@ -2,7 +2,12 @@
 export function printTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   for (const row of [header, ...rows]) {
-    console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
   }
 }
 
@@ -16,5 +21,9 @@ export function printJson(value: unknown): void {
  * capture): never through a logger, never on stderr, and the only place the CLI prints one.
  */
 export function printCredentials(fields: Readonly<Record<string, string>>): void {
-  process.stdout.write(Object.entries(fields).map(([name, value]) => `${name}=${value}\n`).join(''));
+  process.stdout.write(
+    Object.entries(fields)
+      .map(([name, value]) => `${name}=${value}\n`)
+      .join(''),
+  );
 }

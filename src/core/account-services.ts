@@ -48,12 +48,7 @@ export interface AccountServices {
   readonly invalidation: Invalidation;
 }
 
-export function createAccountServices(
-  config: Config,
-  stores: Stores,
-  hasher: PasswordHasher,
-  clock: Clock,
-): AccountServices {
+export function createAccountServices(config: Config, stores: Stores, hasher: PasswordHasher, clock: Clock): AccountServices {
   const cache = new AuthStateCache(stores.changes, {
     ttlMs: config.authCacheTtlSeconds * 1000,
     maxEntries: config.authCacheMaxEntries,

@@ -16,7 +16,16 @@ describe('change messages', () => {
   });
 
   it('ignore what is not a change', () => {
-    for (const payload of ['', 'not json', '42', 'null', '{"o":"x"}', '{"o":"x","kind":"user"}', '{"o":1,"kind":"keys"}', '{"o":"x","kind":"weather","id":"1"}']) {
+    for (const payload of [
+      '',
+      'not json',
+      '42',
+      'null',
+      '{"o":"x"}',
+      '{"o":"x","kind":"user"}',
+      '{"o":1,"kind":"keys"}',
+      '{"o":"x","kind":"weather","id":"1"}',
+    ]) {
       assert.equal(decodeChange(payload), undefined, payload);
     }
   });

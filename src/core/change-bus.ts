@@ -6,9 +6,7 @@
  */
 import type { ChangeSource } from './ports.js';
 
-export type Change =
-  | { readonly kind: 'user' | 'session' | 'sessions-of-user' | 'client'; readonly id: string }
-  | { readonly kind: 'keys' };
+export type Change = { readonly kind: 'user' | 'session' | 'sessions-of-user' | 'client'; readonly id: string } | { readonly kind: 'keys' };
 
 /** What a listener returns, if it does work after returning (a reload), is waited for before the change is confirmed. */
 export type ChangeListener = (change: Change) => void | Promise<unknown>;

@@ -262,7 +262,13 @@ describe('loadConfig', () => {
     });
 
     it("accepts each of OWASP's equivalent settings", () => {
-      for (const [m, t] of [['47104', '1'], ['19456', '2'], ['12288', '3'], ['9216', '4'], ['7168', '5']] as const) {
+      for (const [m, t] of [
+        ['47104', '1'],
+        ['19456', '2'],
+        ['12288', '3'],
+        ['9216', '4'],
+        ['7168', '5'],
+      ] as const) {
         assert.equal(load({ ARGON2_MEMORY_KIB: m, ARGON2_ITERATIONS: t }).argon2.memoryKiB, Number(m));
       }
     });
@@ -307,7 +313,13 @@ describe('loadConfig', () => {
       assertOneProblem({ SECRET_KEY: KEY, SQLITE_GROUP_COMMIT: 'yes' }, /SQLITE_GROUP_COMMIT must be one of on, off/);
       assert.equal(load({}).sqliteGroupCommit, true);
       assert.equal(load({ SQLITE_GROUP_COMMIT: 'off' }).sqliteGroupCommit, false);
-      assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).abuse.trustedProxies, ['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8', 'loopback']);
+      assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).abuse.trustedProxies, [
+        '10.0.0.0/8',
+        '192.0.2.7',
+        '::1',
+        'fd00::/8',
+        'loopback',
+      ]);
       assertOneProblem({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }, /DATABASE_URL must be sqlite:PATH or postgres:/);
       assert.doesNotMatch(problemsOf({ SECRET_KEY: KEY, DATABASE_URL: 'mysql://root:hunter2@db/p' }).join('\n'), /hunter2/);
     });
@@ -315,17 +327,26 @@ describe('loadConfig', () => {
 
   describe('rules across settings', () => {
     it('refuses a session lifetime shorter than its idle timeout', () => {
-      assertOneProblem({ SECRET_KEY: KEY, SESSION_IDLE_TIMEOUT_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '3599' }, /^SESSION_MAX_LIFETIME_SECONDS must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS$/);
+      assertOneProblem(
+        { SECRET_KEY: KEY, SESSION_IDLE_TIMEOUT_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '3599' },
+        /^SESSION_MAX_LIFETIME_SECONDS must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS$/,
+      );
       assert.equal(load({ SESSION_IDLE_TIMEOUT_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '3600' }).sessionMaxSeconds, 3600);
     });
 
     it('refuses a login backoff cap below its first wait', () => {
-      assertOneProblem({ SECRET_KEY: KEY, LOGIN_BACKOFF_BASE_SECONDS: '60', LOGIN_BACKOFF_MAX_SECONDS: '59' }, /^LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS$/);
+      assertOneProblem(
+        { SECRET_KEY: KEY, LOGIN_BACKOFF_BASE_SECONDS: '60', LOGIN_BACKOFF_MAX_SECONDS: '59' },
+        /^LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS$/,
+      );
       assert.equal(load({ LOGIN_BACKOFF_BASE_SECONDS: '60', LOGIN_BACKOFF_MAX_SECONDS: '60' }).abuse.backoffMaxSeconds, 60);
     });
 
     it('refuses a request timeout shorter than the headers timeout', () => {
-      assertOneProblem({ SECRET_KEY: KEY, HEADERS_TIMEOUT_SECONDS: '40' }, /^REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS$/);
+      assertOneProblem(
+        { SECRET_KEY: KEY, HEADERS_TIMEOUT_SECONDS: '40' },
+        /^REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS$/,
+      );
       assert.equal(load({ HEADERS_TIMEOUT_SECONDS: '40', REQUEST_TIMEOUT_SECONDS: '40' }).abuse.requestTimeoutMs, 40_000);
     });
 
@@ -346,8 +367,18 @@ describe('loadConfig', () => {
       REGISTRATION: 'maybe',
     });
     assert.equal(problems.length, 6, problems.join('\n'));
-    for (const pattern of [/^ALGORITHM/, /^SECRET_KEY must be set/, /^PORT/, /^ACCESS_TOKEN_EXPIRE_MINUTES/, /^ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below/, /^REGISTRATION/]) {
-      assert.ok(problems.some((problem) => pattern.test(problem)), `${pattern} in\n${problems.join('\n')}`);
+    for (const pattern of [
+      /^ALGORITHM/,
+      /^SECRET_KEY must be set/,
+      /^PORT/,
+      /^ACCESS_TOKEN_EXPIRE_MINUTES/,
+      /^ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below/,
+      /^REGISTRATION/,
+    ]) {
+      assert.ok(
+        problems.some((problem) => pattern.test(problem)),
+        `${pattern} in\n${problems.join('\n')}`,
+      );
     }
   });
 

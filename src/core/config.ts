@@ -207,7 +207,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     registration: settings.REGISTRATION,
     defaultScopes: Object.freeze([...settings.DEFAULT_SCOPES]),
     passwordMinLength: settings.PASSWORD_MIN_LENGTH,
-    argon2: Object.freeze({ memoryKiB: settings.ARGON2_MEMORY_KIB, iterations: settings.ARGON2_ITERATIONS, parallelism: settings.ARGON2_PARALLELISM }),
+    argon2: Object.freeze({
+      memoryKiB: settings.ARGON2_MEMORY_KIB,
+      iterations: settings.ARGON2_ITERATIONS,
+      parallelism: settings.ARGON2_PARALLELISM,
+    }),
     hashConcurrency: settings.HASH_CONCURRENCY,
     hashQueueLimit: settings.HASH_QUEUE_LIMIT,
     hashThreadNice: settings.HASH_THREAD_NICE,
@@ -265,9 +269,7 @@ function resolveSecretKey(
 function checkSecretKeyLength(key: string, name: string, problems: string[]): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes < MIN_SECRET_KEY_BYTES) {
-    problems.push(
-      `${name} is ${bytes} bytes; at least ${MIN_SECRET_KEY_BYTES} are required (generate one with: openssl rand -hex 32)`,
-    );
+    problems.push(`${name} is ${bytes} bytes; at least ${MIN_SECRET_KEY_BYTES} are required (generate one with: openssl rand -hex 32)`);
   } else if (PUBLISHED_SECRET_KEYS.has(key.trim())) {
     problems.push(`${name} is the example key published in the FastAPI docs; generate your own with: openssl rand -hex 32`);
   }
@@ -280,10 +282,13 @@ export function parseDatabaseUrl(url: string, pool: PostgresPoolSettings, proble
     return { kind: 'sqlite', path };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    if (!URL.canParse(url)) problems.push('DATABASE_URL is not a valid postgres:// URL (percent-encode special characters in the password)');
+    if (!URL.canParse(url))
+      problems.push('DATABASE_URL is not a valid postgres:// URL (percent-encode special characters in the password)');
     return { kind: 'postgres', url, pool };
   }
   // Only the scheme is echoed: the rest may hold a password.
-  problems.push(`DATABASE_URL must be sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (got a value starting ${JSON.stringify(url.split(':')[0]?.slice(0, 12))}:)`);
+  problems.push(
+    `DATABASE_URL must be sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (got a value starting ${JSON.stringify(url.split(':')[0]?.slice(0, 12))}:)`,
+  );
   return { kind: 'sqlite', path: '' };
 }

@@ -168,7 +168,6 @@ export class StorageUnavailableError extends PortcullisError {
   }
 }
 
-
 /** A request body in a media type or charset that is not accepted. */
 export class UnsupportedMediaTypeError extends PortcullisError {
   readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';

@@ -158,7 +158,10 @@ export class Portcullis {
         ttlSeconds: this.config.accessTokenTtlSeconds,
         clockToleranceSeconds: this.config.clockToleranceSeconds,
         // As many and as long as the auth cache's entries (AUTH_CACHE_*; a TTL of 0 turns both off).
-        verifiedTokens: { maxEntries: this.config.authCacheTtlSeconds > 0 ? this.config.authCacheMaxEntries : 0, ttlMs: this.config.authCacheTtlSeconds * 1000 },
+        verifiedTokens: {
+          maxEntries: this.config.authCacheTtlSeconds > 0 ? this.config.authCacheMaxEntries : 0,
+          ttlMs: this.config.authCacheTtlSeconds * 1000,
+        },
       },
       this.clock,
       keys,
@@ -179,7 +182,13 @@ export class Portcullis {
     });
   }
 
-  private static loginGuard(config: Config, clock: Clock, audit: AuditLog, rateLimits: RateLimits, store: LoginAttemptStore | undefined): LoginGuard | undefined {
+  private static loginGuard(
+    config: Config,
+    clock: Clock,
+    audit: AuditLog,
+    rateLimits: RateLimits,
+    store: LoginAttemptStore | undefined,
+  ): LoginGuard | undefined {
     if (store === undefined || !config.abuse.rateLimitsEnabled) return undefined;
     return new LoginGuard({
       store,
@@ -199,7 +208,12 @@ export class Portcullis {
   }
 
   async passwordGrant(
-    grant: { readonly username: string; readonly password: string; readonly scopes?: readonly string[]; readonly challengeSolution?: string },
+    grant: {
+      readonly username: string;
+      readonly password: string;
+      readonly scopes?: readonly string[];
+      readonly challengeSolution?: string;
+    },
     client: Client | undefined,
     context: ActionContext,
   ): Promise<TokenResponse> {
@@ -226,7 +240,11 @@ export class Portcullis {
     return this.tokens.refreshGrant(refreshToken, scopes, client, context);
   }
 
-  clientCredentialsGrant(client: Client | undefined, scopes: readonly string[] | undefined, context: ActionContext): Promise<TokenResponse> {
+  clientCredentialsGrant(
+    client: Client | undefined,
+    scopes: readonly string[] | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
     return this.tokens.clientCredentialsGrant(client, scopes, context);
   }
 
@@ -329,7 +347,13 @@ export class Portcullis {
     const admission = this.loginGuard
       ? await this.loginGuard.admit(
           'password_change',
-          { username: user.username, usernameKey: user.usernameKey, deviceToken: undefined, tokenVersion: user.tokenVersion, challengeSolution: change.challengeSolution },
+          {
+            username: user.username,
+            usernameKey: user.usernameKey,
+            deviceToken: undefined,
+            tokenVersion: user.tokenVersion,
+            challengeSolution: change.challengeSolution,
+          },
           context,
           async () => user.username,
         )
@@ -372,7 +396,8 @@ export class Portcullis {
   async introspect(token: string, hint: TokenTypeHint, client: Client | undefined): Promise<IntrospectionResponse> {
     if (!client) throw new InvalidClientError('Client authentication is required for introspection');
     const inactive = { active: false } as const;
-    const order: Array<'access_token' | 'refresh_token'> = hint === 'refresh_token' ? ['refresh_token', 'access_token'] : ['access_token', 'refresh_token'];
+    const order: Array<'access_token' | 'refresh_token'> =
+      hint === 'refresh_token' ? ['refresh_token', 'access_token'] : ['access_token', 'refresh_token'];
     for (const kind of order) {
       const answer = kind === 'access_token' ? await this.introspectAccessToken(token) : await this.introspectRefreshToken(token);
       if (answer) return answer;
@@ -475,7 +500,9 @@ export function createPortcullis(deps: PortcullisDependencies): Portcullis {
 
 /** A user token's context, if the user behind its session still holds it; undefined otherwise. */
 function userContext(claims: AccessTokenClaims, session: Session, user: User | undefined): UserAuthContext | undefined {
-  return stillHolds(claims, session, user) ? { kind: 'user', user, session, claims, scopes: heldScopes(claims.scope, user.scopes) } : undefined;
+  return stillHolds(claims, session, user)
+    ? { kind: 'user', user, session, claims, scopes: heldScopes(claims.scope, user.scopes) }
+    : undefined;
 }
 
 /** Whether the user behind a token's session still holds it: enabled, the same account, no password change since, the same client. */

@@ -19,7 +19,8 @@ function namesReadByLoadConfig(env: Record<string, string>): Set<string> {
 
 describe('setting look-alikes', () => {
   it('knows the settings loadConfig reads, and nothing it does not', () => {
-    for (const name of ['ACCESS_TOKEN_EXPIRE_MINUTES', 'DATABASE_URL', 'SECRET_KEY', 'NODE_ENV', 'METRICS_PORT', 'WORKERS', 'PORT']) assert.ok(KNOWN.has(name), name);
+    for (const name of ['ACCESS_TOKEN_EXPIRE_MINUTES', 'DATABASE_URL', 'SECRET_KEY', 'NODE_ENV', 'METRICS_PORT', 'WORKERS', 'PORT'])
+      assert.ok(KNOWN.has(name), name);
     assert.equal(KNOWN.has('ACCESS_TOKEN_EXPIRES_MINUTES'), false);
     assert.deepEqual(namesReadByLoadConfig({ SOMETHING_ELSE: 'x' }), new Set(KNOWN), 'loadConfig reads exactly the names of the table');
   });
@@ -48,15 +49,64 @@ describe('setting look-alikes', () => {
   it('leaves the settings themselves and unrelated variables alone', () => {
     const unrelated = [
       ...KNOWN,
-      'PATH', 'HOME', 'CI', 'USER', 'SHELL', 'TERM', 'LANG', 'HOSTNAME', 'TMPDIR', 'EDITOR', 'DISPLAY', 'SHLVL',
-      'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'npm_config_port', 'npm_lifecycle_event', 'NPM_TOKEN', 'INIT_CWD',
-      'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'SSH_AUTH_SOCK', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS',
+      'PATH',
+      'HOME',
+      'CI',
+      'USER',
+      'SHELL',
+      'TERM',
+      'LANG',
+      'HOSTNAME',
+      'TMPDIR',
+      'EDITOR',
+      'DISPLAY',
+      'SHLVL',
+      'NODE_OPTIONS',
+      'NODE_EXTRA_CA_CERTS',
+      'npm_config_port',
+      'npm_lifecycle_event',
+      'NPM_TOKEN',
+      'INIT_CWD',
+      'HTTP_PROXY',
+      'HTTPS_PROXY',
+      'NO_PROXY',
+      'http_proxy',
+      'SSH_AUTH_SOCK',
+      'XDG_RUNTIME_DIR',
+      'DBUS_SESSION_BUS_ADDRESS',
       // Kubernetes' service links, for services named kubernetes, redis, postgres, portcullis:
-      'KUBERNETES_SERVICE_HOST', 'KUBERNETES_PORT_443_TCP_ADDR', 'REDIS_PORT', 'REDIS_SERVICE_HOST', 'REDIS_PORT_6379_TCP',
-      'POSTGRES_PORT', 'POSTGRES_PASSWORD', 'PORTCULLIS_PORT', 'PORTCULLIS_SERVICE_HOST', 'PORTCULLIS_RECORD_CODE_CACHE',
-      'PGHOST', 'PGPASSWORD', 'GITHUB_ACTIONS', 'GITHUB_TOKEN', 'RUNNER_TEMP', 'INVOCATION_ID', 'JOURNAL_STREAM', 'NOTIFY_SOCKET',
-      'UV_THREADPOOL_SIZE', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'TEST_POSTGRES_URL', 'TEST_REDIS_URL', 'TEST_DATABASE',
-      'AWS_REGION', 'OTEL_SERVICE_NAME', 'SENTRY_DSN', 'HOST_IP', 'POD_NAME', 'DATABASE_HOST', 'REDIS_PASSWORD',
+      'KUBERNETES_SERVICE_HOST',
+      'KUBERNETES_PORT_443_TCP_ADDR',
+      'REDIS_PORT',
+      'REDIS_SERVICE_HOST',
+      'REDIS_PORT_6379_TCP',
+      'POSTGRES_PORT',
+      'POSTGRES_PASSWORD',
+      'PORTCULLIS_PORT',
+      'PORTCULLIS_SERVICE_HOST',
+      'PORTCULLIS_RECORD_CODE_CACHE',
+      'PGHOST',
+      'PGPASSWORD',
+      'GITHUB_ACTIONS',
+      'GITHUB_TOKEN',
+      'RUNNER_TEMP',
+      'INVOCATION_ID',
+      'JOURNAL_STREAM',
+      'NOTIFY_SOCKET',
+      'UV_THREADPOOL_SIZE',
+      'FORCE_COLOR',
+      'NO_COLOR',
+      'DEBUG',
+      'TEST_POSTGRES_URL',
+      'TEST_REDIS_URL',
+      'TEST_DATABASE',
+      'AWS_REGION',
+      'OTEL_SERVICE_NAME',
+      'SENTRY_DSN',
+      'HOST_IP',
+      'POD_NAME',
+      'DATABASE_HOST',
+      'REDIS_PASSWORD',
     ];
     assert.deepEqual(findLookAlikeSettings(unrelated, KNOWN), []);
   });

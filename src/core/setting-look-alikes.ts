@@ -25,7 +25,21 @@ export interface LookAlikeSetting {
 
 /** Never taken for ours: the runtime's, npm's, and variables every machine has. */
 const IGNORED_PREFIXES = ['NODE_', 'npm_', 'NPM_'];
-const IGNORED_NAMES = new Set(['PATH', 'HOME', 'CI', 'PWD', 'OLDPWD', 'SHELL', 'USER', 'LOGNAME', 'HOSTNAME', 'TERM', 'LANG', 'TZ', 'TMPDIR']);
+const IGNORED_NAMES = new Set([
+  'PATH',
+  'HOME',
+  'CI',
+  'PWD',
+  'OLDPWD',
+  'SHELL',
+  'USER',
+  'LOGNAME',
+  'HOSTNAME',
+  'TERM',
+  'LANG',
+  'TZ',
+  'TMPDIR',
+]);
 
 export function findLookAlikeSettings(names: Iterable<string>, known: ReadonlySet<string>): LookAlikeSetting[] {
   const found: LookAlikeSetting[] = [];
@@ -65,7 +79,9 @@ function startsWithFamily(name: string, setting: string): boolean {
 
 /** Optimal string alignment distance: insertions, deletions, substitutions, and swaps of neighbours. */
 export function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i += 1) {
     for (let j = 1; j <= b.length; j += 1) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;

@@ -45,7 +45,8 @@ interface Common {
 }
 
 /** A default that depends on something must say how, for the reference. */
-type WithDefault<T> = { readonly default: T; readonly defaultDoc?: string } | { readonly default: (context: DefaultContext) => T; readonly defaultDoc: string };
+type WithDefault<T> =
+  { readonly default: T; readonly defaultDoc?: string } | { readonly default: (context: DefaultContext) => T; readonly defaultDoc: string };
 
 function code(value: string | number): string {
   return `\`${value}\``;
@@ -87,13 +88,17 @@ function wholeNumber(raw: string, name: string, min: number, max: number, proble
 export function integer(options: Common & WithDefault<number> & { readonly min: number; readonly max: number }): Setting<number> {
   const { min, max } = options;
   const defaultDoc = options.defaultDoc ?? code(options.default as number);
-  return setting(options, options.default, defaultDoc, `integer ${min}–${max}`, (raw, name, problems) => wholeNumber(raw, name, min, max, problems));
+  return setting(options, options.default, defaultDoc, `integer ${min}–${max}`, (raw, name, problems) =>
+    wholeNumber(raw, name, min, max, problems),
+  );
 }
 
 /** A whole number from min to max, or unset. */
 export function optionalInteger(options: Common & { readonly min: number; readonly max: number }): Setting<number | undefined> {
   const { min, max } = options;
-  return setting<number | undefined>(options, undefined, 'unset', `integer ${min}–${max}`, (raw, name, problems) => wholeNumber(raw, name, min, max, problems));
+  return setting<number | undefined>(options, undefined, 'unset', `integer ${min}–${max}`, (raw, name, problems) =>
+    wholeNumber(raw, name, min, max, problems),
+  );
 }
 
 /** One of a few words, as given (letter case counts). */
@@ -122,7 +127,8 @@ export function onOff(options: Common & WithDefault<boolean>): Setting<boolean> 
  * A check of a secret must not echo the value.
  */
 export function text(
-  options: Common & WithDefault<string> & { readonly accepts?: string; readonly check?: (value: string, name: string) => string | undefined },
+  options: Common &
+    WithDefault<string> & { readonly accepts?: string; readonly check?: (value: string, name: string) => string | undefined },
 ): Setting<string> {
   const defaultDoc = options.defaultDoc ?? code(options.default as string);
   return setting(options, options.default, defaultDoc, options.accepts ?? 'text', checked(options.check));
@@ -137,10 +143,19 @@ export function optionalText(
     readonly check?: (value: string, name: string) => string | undefined;
   },
 ): Setting<string | undefined> {
-  return setting<string | undefined>(options, undefined, options.defaultDoc ?? 'unset', options.accepts ?? 'text', checked(options.check), options.secret ?? false);
+  return setting<string | undefined>(
+    options,
+    undefined,
+    options.defaultDoc ?? 'unset',
+    options.accepts ?? 'text',
+    checked(options.check),
+    options.secret ?? false,
+  );
 }
 
-function checked(check: ((value: string, name: string) => string | undefined) | undefined): (raw: string, name: string, problems: string[]) => string | typeof INVALID {
+function checked(
+  check: ((value: string, name: string) => string | undefined) | undefined,
+): (raw: string, name: string, problems: string[]) => string | typeof INVALID {
   return (raw, name, problems) => {
     const problem = check?.(raw, name);
     if (problem === undefined) return raw;
@@ -153,14 +168,24 @@ function checked(check: ((value: string, name: string) => string | undefined) | 
  * A comma- or space-separated list, empty when unset; `check` returns the problems of one item.
  */
 export function list(
-  options: Common & { readonly accepts?: string; readonly defaultDoc?: string; readonly check?: (item: string, name: string) => string | undefined },
+  options: Common & {
+    readonly accepts?: string;
+    readonly defaultDoc?: string;
+    readonly check?: (item: string, name: string) => string | undefined;
+  },
 ): Setting<readonly string[]> {
-  return setting<readonly string[]>(options, [], options.defaultDoc ?? 'empty', options.accepts ?? 'comma- or space-separated list', (raw, name, problems) => {
-    const items = raw.split(/[\s,]+/).filter((item) => item !== '');
-    const itemProblems = items.map((item) => options.check?.(item, name)).filter((problem) => problem !== undefined);
-    problems.push(...itemProblems);
-    return itemProblems.length === 0 ? items : INVALID;
-  });
+  return setting<readonly string[]>(
+    options,
+    [],
+    options.defaultDoc ?? 'empty',
+    options.accepts ?? 'comma- or space-separated list',
+    (raw, name, problems) => {
+      const items = raw.split(/[\s,]+/).filter((item) => item !== '');
+      const itemProblems = items.map((item) => options.check?.(item, name)).filter((problem) => problem !== undefined);
+      problems.push(...itemProblems);
+      return itemProblems.length === 0 ? items : INVALID;
+    },
+  );
 }
 
 /** A value another module parses: `parse` throws an Error whose message says what is wrong. */

@@ -37,7 +37,10 @@ describe('the table of settings', () => {
     for (const name of secrets) {
       const problems: string[] = [];
       readSettings({ [name]: 'hunter2!' }, problems);
-      assert.ok(problems.every((problem) => !problem.includes('hunter2')), problems.join('\n'));
+      assert.ok(
+        problems.every((problem) => !problem.includes('hunter2')),
+        problems.join('\n'),
+      );
     }
   });
 });

@@ -11,7 +11,19 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';
-import { choice, integer, INVALID, list, onOff, optionalInteger, optionalText, parsed, text, type DefaultContext, type Setting } from './setting-types.js';
+import {
+  choice,
+  integer,
+  INVALID,
+  list,
+  onOff,
+  optionalInteger,
+  optionalText,
+  parsed,
+  text,
+  type DefaultContext,
+  type Setting,
+} from './setting-types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -130,7 +142,13 @@ export const SETTINGS = {
     max: 600_000,
     doc: 'PostgreSQL: the server cancels a statement after this (the request gets 503)',
   }),
-  DATABASE_IDLE_TIMEOUT_MS: integer({ layer: 'storage', default: 30_000, min: 1000, max: 3_600_000, doc: 'PostgreSQL: idle connections are closed after this' }),
+  DATABASE_IDLE_TIMEOUT_MS: integer({
+    layer: 'storage',
+    default: 30_000,
+    min: 1000,
+    max: 3_600_000,
+    doc: 'PostgreSQL: idle connections are closed after this',
+  }),
 
   // Tokens.
   SECRET_KEY: optionalText({
@@ -147,7 +165,7 @@ export const SETTINGS = {
     layer: 'core',
     values: [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS],
     default: 'HS256',
-    doc: 'the access tokens\' signature: the HS algorithms sign with `SECRET_KEY`, the others with key pairs kept in the database (see [Signing keys](http-api.md#signing-keys-jwks-and-rotation))',
+    doc: "the access tokens' signature: the HS algorithms sign with `SECRET_KEY`, the others with key pairs kept in the database (see [Signing keys](http-api.md#signing-keys-jwks-and-rotation))",
   }),
   ACCESS_TOKEN_EXPIRE_MINUTES: integer({ layer: 'core', default: 30, min: 1, max: 24 * 60, doc: 'access-token lifetime' }),
   ISSUER: text({
@@ -192,7 +210,13 @@ export const SETTINGS = {
       "argon2id memory cost (OWASP's parameters). With `ARGON2_ITERATIONS`, a setting weaker than every one of OWASP's equivalents " +
       `(${OWASP_ARGON2_FLOORS.map(([m, t]) => `${m}×${t}`).join(', ')} KiB×iterations) is refused`,
   }),
-  ARGON2_ITERATIONS: integer({ layer: 'core', default: OWASP_ARGON2.iterations, min: 1, max: 64, doc: 'argon2id time cost (see `ARGON2_MEMORY_KIB`)' }),
+  ARGON2_ITERATIONS: integer({
+    layer: 'core',
+    default: OWASP_ARGON2.iterations,
+    min: 1,
+    max: 64,
+    doc: 'argon2id time cost (see `ARGON2_MEMORY_KIB`)',
+  }),
   ARGON2_PARALLELISM: integer({ layer: 'core', default: OWASP_ARGON2.parallelism, min: 1, max: 16, doc: 'argon2id lanes' }),
   HASH_CONCURRENCY: integer({
     layer: 'core',
@@ -217,7 +241,13 @@ export const SETTINGS = {
     max: 100_000,
     doc: 'hashes that may wait; beyond that (or beyond `HASH_MAX_WAIT_MS`), 503 with `Retry-After`',
   }),
-  HASH_MAX_WAIT_MS: integer({ layer: 'core', default: 1000, min: 10, max: 60_000, doc: 'longest a password hash may wait for the pool before the login gets 503' }),
+  HASH_MAX_WAIT_MS: integer({
+    layer: 'core',
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    doc: 'longest a password hash may wait for the pool before the login gets 503',
+  }),
 
   // The process.
   LOG_LEVEL: choice({
@@ -259,7 +289,13 @@ export const SETTINGS = {
     max: 3600,
     doc: 'the longest an entry lives in the in-process authentication cache (invalidation is immediate regardless; 0 disables the cache)',
   }),
-  AUTH_CACHE_MAX_ENTRIES: integer({ layer: 'core', default: 10_000, min: 0, max: 10_000_000, doc: 'entries per kind (users, sessions, clients) in that cache' }),
+  AUTH_CACHE_MAX_ENTRIES: integer({
+    layer: 'core',
+    default: 10_000,
+    min: 0,
+    max: 10_000_000,
+    doc: 'entries per kind (users, sessions, clients) in that cache',
+  }),
   JWKS_MAX_AGE_SECONDS: integer({
     layer: 'core',
     default: 300,
@@ -299,7 +335,11 @@ export const SETTINGS = {
   }),
 
   // Abuse resistance.
-  RATE_LIMITS: onOff({ layer: 'core', default: true, doc: '`off` disables the rate limits and the login backoff (logged as a warning at start)' }),
+  RATE_LIMITS: onOff({
+    layer: 'core',
+    default: true,
+    doc: '`off` disables the rate limits and the login backoff (logged as a warning at start)',
+  }),
   RATE_LIMIT_IP_PER_MINUTE: integer({
     layer: 'core',
     default: 60,
@@ -307,7 +347,13 @@ export const SETTINGS = {
     max: 1_000_000,
     doc: 'the per-address bucket of the auth routes (`/token`, `/users`, `/revoke`, `/introspect`, the password routes): tokens added per minute',
   }),
-  RATE_LIMIT_IP_BURST: integer({ layer: 'core', default: 30, min: 1, max: 1_000_000, doc: 'the per-address bucket: how many requests may come at once' }),
+  RATE_LIMIT_IP_BURST: integer({
+    layer: 'core',
+    default: 30,
+    min: 1,
+    max: 1_000_000,
+    doc: 'the per-address bucket: how many requests may come at once',
+  }),
   RATE_LIMIT_ACCOUNT_PER_MINUTE: integer({
     layer: 'core',
     default: 10,
@@ -315,7 +361,13 @@ export const SETTINGS = {
     max: 1_000_000,
     doc: 'the per-account bucket (password grant and password change): tokens added per minute',
   }),
-  RATE_LIMIT_ACCOUNT_BURST: integer({ layer: 'core', default: 10, min: 1, max: 1_000_000, doc: 'the per-account bucket: how many requests may come at once' }),
+  RATE_LIMIT_ACCOUNT_BURST: integer({
+    layer: 'core',
+    default: 10,
+    min: 1,
+    max: 1_000_000,
+    doc: 'the per-account bucket: how many requests may come at once',
+  }),
   TRUSTED_PROXIES: list({
     layer: 'http',
     accepts: 'addresses, CIDRs, `loopback`, `linklocal`, `uniquelocal`',
@@ -330,8 +382,20 @@ export const SETTINGS = {
     doc: 'failed logins of an (account, source) pair before the backoff starts',
   }),
   LOGIN_BACKOFF_BASE_SECONDS: integer({ layer: 'core', default: 1, min: 1, max: 3600, doc: "the backoff's first wait" }),
-  LOGIN_BACKOFF_MAX_SECONDS: integer({ layer: 'core', default: 900, min: 1, max: 86_400, doc: "the backoff's cap; not smaller than `LOGIN_BACKOFF_BASE_SECONDS`" }),
-  SPRAY_ACCOUNTS_PER_HOUR: integer({ layer: 'core', default: 20, min: 1, max: 1_000_000, doc: 'distinct accounts one source may fail on per hour before it is throttled' }),
+  LOGIN_BACKOFF_MAX_SECONDS: integer({
+    layer: 'core',
+    default: 900,
+    min: 1,
+    max: 86_400,
+    doc: "the backoff's cap; not smaller than `LOGIN_BACKOFF_BASE_SECONDS`",
+  }),
+  SPRAY_ACCOUNTS_PER_HOUR: integer({
+    layer: 'core',
+    default: 20,
+    min: 1,
+    max: 1_000_000,
+    doc: 'distinct accounts one source may fail on per hour before it is throttled',
+  }),
   LOGIN_CHALLENGE_WORK: integer({
     layer: 'core',
     default: 8_000_000,
@@ -349,7 +413,13 @@ export const SETTINGS = {
 
   // HTTP.
   MAX_HEADER_BYTES: integer({ layer: 'http', default: 16_384, min: 1024, max: 1_048_576, doc: 'larger header blocks get 431' }),
-  HEADERS_TIMEOUT_SECONDS: integer({ layer: 'http', default: 10, min: 1, max: 600, doc: 'slow-client bound: the longest a client may take to send the headers' }),
+  HEADERS_TIMEOUT_SECONDS: integer({
+    layer: 'http',
+    default: 10,
+    min: 1,
+    max: 600,
+    doc: 'slow-client bound: the longest a client may take to send the headers',
+  }),
   REQUEST_TIMEOUT_SECONDS: integer({
     layer: 'http',
     default: 30,
@@ -357,9 +427,24 @@ export const SETTINGS = {
     max: 600,
     doc: 'slow-client bound: the longest a client may take to send the whole request; not shorter than `HEADERS_TIMEOUT_SECONDS`',
   }),
-  KEEP_ALIVE_TIMEOUT_SECONDS: integer({ layer: 'http', default: 5, min: 1, max: 600, doc: 'slow-client bound: an idle kept-alive connection is closed after this' }),
-  CORS_ORIGINS: list({ layer: 'http', defaultDoc: 'empty (CORS off)', accepts: 'comma- or space-separated origins', doc: 'browser origins allowed to call the API' }),
-  DOCS: onOff({ layer: 'http', default: true, doc: '`off`: no `/docs` and no `/openapi.json`. See [Interactive API docs](http-api.md#interactive-api-docs)' }),
+  KEEP_ALIVE_TIMEOUT_SECONDS: integer({
+    layer: 'http',
+    default: 5,
+    min: 1,
+    max: 600,
+    doc: 'slow-client bound: an idle kept-alive connection is closed after this',
+  }),
+  CORS_ORIGINS: list({
+    layer: 'http',
+    defaultDoc: 'empty (CORS off)',
+    accepts: 'comma- or space-separated origins',
+    doc: 'browser origins allowed to call the API',
+  }),
+  DOCS: onOff({
+    layer: 'http',
+    default: true,
+    doc: '`off`: no `/docs` and no `/openapi.json`. See [Interactive API docs](http-api.md#interactive-api-docs)',
+  }),
   SECURE_COOKIES: onOff({
     layer: 'http',
     default: ({ production }) => production,
@@ -374,7 +459,9 @@ export const SETTINGS = {
     doc: '`/metrics` then needs `Authorization: Bearer <token>` (`openssl rand -hex 32`); never logged',
     // The value is never echoed: it is a secret.
     check: (value, name) =>
-      METRICS_TOKEN_PATTERN.test(value) ? undefined : `${name} must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (generate one with: openssl rand -hex 32)`,
+      METRICS_TOKEN_PATTERN.test(value)
+        ? undefined
+        : `${name} must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (generate one with: openssl rand -hex 32)`,
   }),
   METRICS_PORT: optionalInteger({
     layer: 'server',
@@ -397,12 +484,19 @@ export const CROSS_SETTING_RULES: ReadonlyArray<(values: SettingValues) => strin
       ? undefined
       : `ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below OWASP's minimum (got ${ARGON2_MEMORY_KIB} KiB x ${ARGON2_ITERATIONS}; use at least one of ${OWASP_ARGON2_FLOORS.map(([m, t]) => `${m} KiB x ${t}`).join(', ')})`,
   ({ SESSION_IDLE_TIMEOUT_SECONDS, SESSION_MAX_LIFETIME_SECONDS }) =>
-    SESSION_MAX_LIFETIME_SECONDS < SESSION_IDLE_TIMEOUT_SECONDS ? 'SESSION_MAX_LIFETIME_SECONDS must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS' : undefined,
+    SESSION_MAX_LIFETIME_SECONDS < SESSION_IDLE_TIMEOUT_SECONDS
+      ? 'SESSION_MAX_LIFETIME_SECONDS must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS'
+      : undefined,
   ({ LOGIN_BACKOFF_BASE_SECONDS, LOGIN_BACKOFF_MAX_SECONDS }) =>
-    LOGIN_BACKOFF_MAX_SECONDS < LOGIN_BACKOFF_BASE_SECONDS ? 'LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS' : undefined,
+    LOGIN_BACKOFF_MAX_SECONDS < LOGIN_BACKOFF_BASE_SECONDS
+      ? 'LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS'
+      : undefined,
   ({ HEADERS_TIMEOUT_SECONDS, REQUEST_TIMEOUT_SECONDS }) =>
-    REQUEST_TIMEOUT_SECONDS < HEADERS_TIMEOUT_SECONDS ? 'REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS' : undefined,
-  ({ PORT, METRICS_PORT }) => (METRICS_PORT !== undefined && METRICS_PORT !== 0 && METRICS_PORT === PORT ? 'METRICS_PORT must differ from PORT' : undefined),
+    REQUEST_TIMEOUT_SECONDS < HEADERS_TIMEOUT_SECONDS
+      ? 'REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS'
+      : undefined,
+  ({ PORT, METRICS_PORT }) =>
+    METRICS_PORT !== undefined && METRICS_PORT !== 0 && METRICS_PORT === PORT ? 'METRICS_PORT must differ from PORT' : undefined,
 ];
 
 /**

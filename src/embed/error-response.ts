@@ -14,7 +14,12 @@ export interface ErrorResponse {
   /** Lower-case names: `www-authenticate`, `retry-after`, `ratelimit-*`, `content-type`. */
   readonly headers: Readonly<Record<string, string>>;
   /** `{ detail }`, plus `error` and `error_description` for OAuth answers, and a throttled password attempt's `challenge`. */
-  readonly body: { readonly detail: string; readonly error?: string; readonly error_description?: string; readonly challenge?: LoginChallenge };
+  readonly body: {
+    readonly detail: string;
+    readonly error?: string;
+    readonly error_description?: string;
+    readonly challenge?: LoginChallenge;
+  };
 }
 
 export interface ErrorResponseOptions {

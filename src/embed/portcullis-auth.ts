@@ -111,7 +111,12 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis):
       const context = actionContext(request);
       // The rate limits, the login backoff and the challenge are core's, as for POST /token.
       return core.passwordGrant(
-        { username, password, ...scopesOf(request), ...(request.challengeSolution === undefined ? {} : { challengeSolution: request.challengeSolution }) },
+        {
+          username,
+          password,
+          ...scopesOf(request),
+          ...(request.challengeSolution === undefined ? {} : { challengeSolution: request.challengeSolution }),
+        },
         undefined,
         context,
       );

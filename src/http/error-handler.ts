@@ -9,7 +9,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InsufficientScopeError, LoginThrottledError, OverloadedError, PortcullisError, RateLimitedError, type PortcullisErrorCode } from '../core/errors.js';
+import {
+  InsufficientScopeError,
+  LoginThrottledError,
+  OverloadedError,
+  PortcullisError,
+  RateLimitedError,
+  type PortcullisErrorCode,
+} from '../core/errors.js';
 import { setRateLimitHeaders } from './plugins/rate-limit.js';
 
 export interface ErrorMapping {
@@ -145,9 +152,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }),
-  );
+  app.setNotFoundHandler((request, reply) => reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }));
 }
 
 /**

@@ -44,7 +44,14 @@ export class RequestLog {
   }
 
   /** `bindings`: what `log` does not bind already (a request's own logger binds its id; the default one does not). */
-  record(bindings: { readonly reqId?: string }, method: string, route: string, status: number, latencyMs: number, log: FastifyBaseLogger = this.log): void {
+  record(
+    bindings: { readonly reqId?: string },
+    method: string,
+    route: string,
+    status: number,
+    latencyMs: number,
+    log: FastifyBaseLogger = this.log,
+  ): void {
     if (status >= 400) {
       log.info(line(bindings, method, route, status, latencyMs), REQUEST_LOG_MESSAGE);
       return;

@@ -18,10 +18,13 @@ describe('the data folder', () => {
 
   it('does not create the folders above DATA_DIR', () => {
     const dataDir = join(root, 'no', 'such', 'data');
-    assert.throws(() => ensureDataFolder(dataDir), (error: Error) => {
-      assert.match(error.message, /the data folder .*no\/such\/data \(DATA_DIR\) cannot be created: .*no\/such does not exist/);
-      return true;
-    });
+    assert.throws(
+      () => ensureDataFolder(dataDir),
+      (error: Error) => {
+        assert.match(error.message, /the data folder .*no\/such\/data \(DATA_DIR\) cannot be created: .*no\/such does not exist/);
+        return true;
+      },
+    );
     assert.equal(existsSync(join(root, 'no')), false);
   });
 
@@ -31,7 +34,10 @@ describe('the data folder', () => {
     assert.equal(existsSync(dataDir), true);
 
     const elsewhere = join(root, 'elsewhere', 'deeper', 'x.db');
-    assert.throws(() => prepareSqliteFolder(elsewhere, dataDir), /the folder of the SQLite database .*elsewhere\/deeper\/x\.db does not exist/);
+    assert.throws(
+      () => prepareSqliteFolder(elsewhere, dataDir),
+      /the folder of the SQLite database .*elsewhere\/deeper\/x\.db does not exist/,
+    );
     assert.equal(existsSync(join(root, 'elsewhere')), false);
 
     mkdirSync(join(root, 'elsewhere', 'deeper'), { recursive: true });

@@ -5,11 +5,7 @@
  * `wwwAuthenticate` (RFC 6750 §3). Messages never contain the token.
  */
 export type VerifierErrorCode =
-  | 'ERR_NO_TOKEN'
-  | 'ERR_INVALID_TOKEN'
-  | 'ERR_INSUFFICIENT_SCOPE'
-  | 'ERR_JWKS_UNAVAILABLE'
-  | 'ERR_REVOCATIONS_UNAVAILABLE';
+  'ERR_NO_TOKEN' | 'ERR_INVALID_TOKEN' | 'ERR_INSUFFICIENT_SCOPE' | 'ERR_JWKS_UNAVAILABLE' | 'ERR_REVOCATIONS_UNAVAILABLE';
 
 export abstract class VerifierError extends Error {
   abstract readonly code: VerifierErrorCode;

@@ -21,7 +21,10 @@ describe('portcullisVerifier (Fastify plugin)', () => {
     await app.register(async (child) => {
       child.get('/items', { preHandler: child.requireAuth(['items']) }, async (request) => ({ owner: request.verifiedToken!.sub }));
     });
-    app.get('/me', { preHandler: app.requireAuth() }, async (request) => ({ sub: request.verifiedToken!.sub, scope: request.verifiedToken!.scope }));
+    app.get('/me', { preHandler: app.requireAuth() }, async (request) => ({
+      sub: request.verifiedToken!.sub,
+      scope: request.verifiedToken!.scope,
+    }));
     app.get('/open', async (request) => ({ auth: request.verifiedToken ?? null }));
     await app.ready();
   });
@@ -100,7 +103,10 @@ describe('portcullisVerifier (Fastify plugin)', () => {
     assert.deepEqual(response.json(), { detail: 'Service temporarily unavailable' });
     assert.equal(response.headers['retry-after'], '1');
     const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
-    assert.ok(messages.some((message) => /the revocation feed failed/.test(message)), messages.join('\n'));
+    assert.ok(
+      messages.some((message) => /the revocation feed failed/.test(message)),
+      messages.join('\n'),
+    );
     await down.close();
   });
 

@@ -169,7 +169,12 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
-function checkAlgorithms<T extends string>(given: readonly string[] | undefined, allowed: readonly T[], fallback: readonly T[], what: string): readonly T[] {
+function checkAlgorithms<T extends string>(
+  given: readonly string[] | undefined,
+  allowed: readonly T[],
+  fallback: readonly T[],
+  what: string,
+): readonly T[] {
   if (given === undefined) return fallback;
   if (!Array.isArray(given) || given.length === 0) throw new TypeError('algorithms must be a non-empty array');
   for (const alg of given) {
@@ -209,7 +214,10 @@ function normalizeRevocations(options: RevocationFeedOptions | undefined, issuer
   if (options === null || typeof options !== 'object') throw new TypeError('revocations must be an object');
   const clientId = nonEmptyString(options.clientId, 'revocations.clientId');
   const clientSecret = nonEmptyString(options.clientSecret, 'revocations.clientSecret');
-  const url = httpUrl(options.url ?? `${issuer.replace(/\/+$/, '')}/revocations`, options.url === undefined ? 'issuer (for revocations.url)' : 'revocations.url');
+  const url = httpUrl(
+    options.url ?? `${issuer.replace(/\/+$/, '')}/revocations`,
+    options.url === undefined ? 'issuer (for revocations.url)' : 'revocations.url',
+  );
   const intervalMs = positiveInteger(options.intervalMs, 2000, 'revocations.intervalMs');
   const maxStalenessMs = nonNegative(options.maxStalenessSeconds, 30, 'revocations.maxStalenessSeconds') * 1000;
   if (maxStalenessMs <= intervalMs) throw new TypeError('revocations.maxStalenessSeconds must be longer than revocations.intervalMs');

@@ -76,7 +76,9 @@ export function createRemoteKeyResolver(getUrl: () => Promise<URL>, settings: Re
     } catch (error) {
       lastFailureAt = Date.now();
       lastFailure = error;
-      throw error instanceof JwksUnavailableError ? error : new JwksUnavailableError(`could not fetch the JWKS at ${url}`, { cause: error });
+      throw error instanceof JwksUnavailableError
+        ? error
+        : new JwksUnavailableError(`could not fetch the JWKS at ${url}`, { cause: error });
     }
   };
 

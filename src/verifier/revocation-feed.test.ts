@@ -51,7 +51,8 @@ async function startStubFeed(): Promise<StubFeed> {
       return;
     }
     const page = stub.pages[since ?? ''] ?? { cursor: since ?? '0' };
-    const body = typeof page === 'string' ? page : JSON.stringify({ full: false, more: false, retain_seconds: 1865, sids: [], versions: [], ...page });
+    const body =
+      typeof page === 'string' ? page : JSON.stringify({ full: false, more: false, retain_seconds: 1865, sids: [], versions: [], ...page });
     response.writeHead(200, { 'content-type': 'application/json' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -110,13 +111,26 @@ describe('the verifier following a revocation feed', () => {
     feed.pages[''] = { cursor: '2', full: true, sids: ['gone'], versions: [{ sid: 'changed', ver: 2 }] };
     const v = follow();
     assert.equal((await v.verify(await token())).sid, 'live', 'waits for the first answer, then accepts what it does not list');
-    await assert.rejects(v.verify(await token({ sid: 'gone' })), (error: unknown) => error instanceof RevokedTokenError && error instanceof InvalidTokenError && error.status === 401);
+    await assert.rejects(
+      v.verify(await token({ sid: 'gone' })),
+      (error: unknown) => error instanceof RevokedTokenError && error instanceof InvalidTokenError && error.status === 401,
+    );
     await assert.rejects(v.verify(await token({ sid: 'changed', ver: 1 })), RevokedTokenError);
     assert.equal((await v.verify(await token({ sid: 'changed', ver: 2 }))).sid, 'changed', 'issued after the password change');
-    assert.equal((await v.verify(await token({ sid: undefined, client_id: 'svc', sub: 'svc' }))).sid, undefined, 'no session: nothing to check');
+    assert.equal(
+      (await v.verify(await token({ sid: undefined, client_id: 'svc', sub: 'svc' }))).sid,
+      undefined,
+      'no session: nothing to check',
+    );
     const expected = `Basic ${btoa(`pc_resource:${encodeURIComponent('s3cret/+=')}`)}`;
     assert.deepEqual(feed.requests, [{ since: null, authorization: expected, accept: 'application/json' }]);
-    assert.deepEqual(v.revocations?.stats(), { syncs: 1, failures: 0, lastSyncedAt: v.revocations?.stats().lastSyncedAt, entries: 2, stale: false });
+    assert.deepEqual(v.revocations?.stats(), {
+      syncs: 1,
+      failures: 0,
+      lastSyncedAt: v.revocations?.stats().lastSyncedAt,
+      entries: 2,
+      stale: false,
+    });
   });
 
   it('continues from its cursor, and asks again at once while the feed says there is more', async () => {
@@ -179,7 +193,11 @@ describe('the verifier following a revocation feed', () => {
     assert.ok(refused instanceof RevocationsUnavailableError);
     assert.equal(refused.status, 503);
     assert.equal(refused.code, 'ERR_REVOCATIONS_UNAVAILABLE');
-    assert.equal((await v.verify(await token({ sid: undefined, client_id: 'svc', sub: 'svc' }))).sub, 'svc', 'a client token has no session to ask about');
+    assert.equal(
+      (await v.verify(await token({ sid: undefined, client_id: 'svc', sub: 'svc' }))).sub,
+      'svc',
+      'a client token has no session to ask about',
+    );
     await v.revocations!.sync();
     assert.equal(v.revocations!.stats().stale, true);
     feed.status = 200;
@@ -243,7 +261,10 @@ describe('the verifier following a revocation feed', () => {
       [{ clientId: 'x', clientSecret: 'y', whenStale: 'ignore' }, /whenStale must be 'refuse' or 'accept'/],
     ];
     for (const [revocations, message] of bad) {
-      assert.throws(() => createVerifier({ ...base, revocations: revocations as RevocationFeedOptions }), (error: unknown) => error instanceof TypeError && message.test(error.message));
+      assert.throws(
+        () => createVerifier({ ...base, revocations: revocations as RevocationFeedOptions }),
+        (error: unknown) => error instanceof TypeError && message.test(error.message),
+      );
     }
     assert.throws(() => createVerifier({ ...base, clock: {} as { now(): number } }), /clock must have a now\(\) method/);
   });

@@ -146,7 +146,13 @@ export class RevocationFeedFollower implements RevocationFeed {
   }
 
   stats(): RevocationFeedStats {
-    return { syncs: this.syncs, failures: this.failures, lastSyncedAt: this.lastSyncedAt, entries: this.revoked.size, stale: this.isStale() };
+    return {
+      syncs: this.syncs,
+      failures: this.failures,
+      lastSyncedAt: this.lastSyncedAt,
+      entries: this.revoked.size,
+      stale: this.isStale(),
+    };
   }
 
   async close(): Promise<void> {

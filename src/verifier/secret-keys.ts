@@ -19,7 +19,9 @@ export function createSecretKeyResolver(
     if (!algorithms.includes(alg)) throw new InvalidTokenError('ERR_JOSE_ALG_NOT_ALLOWED');
     let key = keys.get(alg);
     if (key === undefined) {
-      key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['verify']) as Promise<CryptoKey>;
+      key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, [
+        'verify',
+      ]) as Promise<CryptoKey>;
       keys.set(alg, key);
     }
     return key;

@@ -106,7 +106,9 @@ describe('createVerifier with a JWKS URL', () => {
       'a tampered payload',
       async () => {
         const [header, , signature] = (await mintToken(keys.EdDSA, { issuer: ISSUER })).split('.');
-        const forged = Buffer.from(JSON.stringify({ sub: 'admin', scope: 'admin', iss: ISSUER, iat: now(), exp: now() + 300, jti: 'x' })).toString('base64url');
+        const forged = Buffer.from(
+          JSON.stringify({ sub: 'admin', scope: 'admin', iss: ISSUER, iat: now(), exp: now() + 300, jti: 'x' }),
+        ).toString('base64url');
         return `${header}.${forged}.${signature}`;
       },
     ],
@@ -156,7 +158,9 @@ describe('createVerifier with a JWKS URL', () => {
   it('refuses an HS256 token signed with a published public key as the secret, without fetching (confusion)', async () => {
     const fresh = createVerifier({ jwksUri: server.jwksUrl, issuer: ISSUER });
     const before = server.counts.jwks;
-    const publicPem = new TextEncoder().encode(await exportSPKI(await importJWK(keys.RS256.jwk, 'RS256', { extractable: true }) as CryptoKey));
+    const publicPem = new TextEncoder().encode(
+      await exportSPKI((await importJWK(keys.RS256.jwk, 'RS256', { extractable: true })) as CryptoKey),
+    );
     for (const secret of [publicPem, new TextEncoder().encode(JSON.stringify(keys.RS256.jwk)), SECRET_BYTES]) {
       const token = await mintToken({ alg: 'HS256', secret, kid: keys.RS256.kid }, { issuer: ISSUER });
       await rejectsWith(fresh.verify(token), 'ERR_INVALID_TOKEN', token);
@@ -165,10 +169,7 @@ describe('createVerifier with a JWKS URL', () => {
   });
 
   it('refuses HMAC algorithms for a key set at construction', () => {
-    assert.throws(
-      () => createVerifier({ jwksUri: server.jwksUrl, issuer: ISSUER, algorithms: ['HS256' as 'ES256'] }),
-      TypeError,
-    );
+    assert.throws(() => createVerifier({ jwksUri: server.jwksUrl, issuer: ISSUER, algorithms: ['HS256' as 'ES256'] }), TypeError);
     assert.throws(() => createVerifier({ jwksUri: server.jwksUrl, issuer: ISSUER, algorithms: ['none' as 'ES256'] }), TypeError);
     assert.throws(() => createVerifier({ jwksUri: server.jwksUrl, issuer: ISSUER, algorithms: [] }), TypeError);
   });
@@ -332,7 +333,9 @@ describe('JWKS refetch, cooldown and rotation', () => {
     const rotated = await makeSigningKey('ES256', 'key-2');
     server.keys = [current.jwk, rotated.jwk];
     const garbage = await Promise.all(
-      Array.from({ length: 50 }, () => mintToken(current, { issuer: ISSUER, header: { kid: randomUUID() + randomBytes(8).toString('hex') } })),
+      Array.from({ length: 50 }, () =>
+        mintToken(current, { issuer: ISSUER, header: { kid: randomUUID() + randomBytes(8).toString('hex') } }),
+      ),
     );
     await Promise.all(garbage.map((token) => rejectsWith(verifier.verify(token), 'ERR_INVALID_TOKEN')));
     assert.equal(server.counts.jwks, 2, 'garbage kids caused a fetch during the cooldown');
@@ -425,7 +428,13 @@ describe('VerifierError', () => {
     const table = [
       [new NoTokenError(), 'ERR_NO_TOKEN', 401, 'Not authenticated', 'Bearer'],
       [new InvalidTokenError('x'), 'ERR_INVALID_TOKEN', 401, 'Could not validate credentials', 'Bearer error="invalid_token"'],
-      [new InsufficientScopeError(['a', 'b']), 'ERR_INSUFFICIENT_SCOPE', 403, 'Not enough permissions', 'Bearer error="insufficient_scope", scope="a b"'],
+      [
+        new InsufficientScopeError(['a', 'b']),
+        'ERR_INSUFFICIENT_SCOPE',
+        403,
+        'Not enough permissions',
+        'Bearer error="insufficient_scope", scope="a b"',
+      ],
       [new JwksUnavailableError('x'), 'ERR_JWKS_UNAVAILABLE', 503, 'Service temporarily unavailable', undefined],
     ] as const;
     for (const [error, code, status, detail, wwwAuthenticate] of table) {

@@ -67,7 +67,11 @@ function keyResolverFor(options: NormalizedOptions): KeyResolver {
   const { jwksUri, issuer, fetchTimeoutMs, jwksCooldownMs, jwksCacheMaxAgeMs } = options;
   const getUrl =
     jwksUri === undefined ? lazyJwksUri(issuer, fetchTimeoutMs, Math.min(jwksCooldownMs, 5000)) : () => Promise.resolve(jwksUri);
-  const remote = createRemoteKeyResolver(getUrl, { timeoutMs: fetchTimeoutMs, cooldownMs: jwksCooldownMs, cacheMaxAgeMs: jwksCacheMaxAgeMs });
+  const remote = createRemoteKeyResolver(getUrl, {
+    timeoutMs: fetchTimeoutMs,
+    cooldownMs: jwksCooldownMs,
+    cacheMaxAgeMs: jwksCacheMaxAgeMs,
+  });
   return (header, token) => {
     const { kid } = header;
     // Portcullis names every published key; a token without a kid could only be matched by guessing.

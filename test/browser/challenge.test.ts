@@ -41,7 +41,12 @@ describe('the login challenge in a browser', { skip }, () => {
     assert.equal(refused.status, 429);
     const { solution, ms } = await solver.solve(challengeOf(await refused.json()));
     console.log(`# Chromium solved a level-0 challenge at the default work in ${(ms / 1000).toFixed(2)} s`);
-    const accepted = await formPostWith(server, '/token', { username: 'browser-user', password: PASSWORD, challenge_solution: solution }, from(ip));
+    const accepted = await formPostWith(
+      server,
+      '/token',
+      { username: 'browser-user', password: PASSWORD, challenge_solution: solution },
+      from(ip),
+    );
     assert.equal(accepted.status, 200);
     assert.equal(typeof ((await accepted.json()) as { access_token?: unknown }).access_token, 'string');
   });

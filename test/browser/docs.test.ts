@@ -74,7 +74,10 @@ async function authorizeAndCallMe(page: Page, docsUrl: string): Promise<Locator>
   await operation.getByRole('button', { name: 'Try it out' }).click();
   await operation.getByRole('button', { name: 'Execute' }).click();
   const answer = operation.locator('.live-responses-table tr.response');
-  await answer.locator('.response-col_description .highlight-code').filter({ hasText: `"username": "${USERNAME}"` }).waitFor();
+  await answer
+    .locator('.response-col_description .highlight-code')
+    .filter({ hasText: `"username": "${USERNAME}"` })
+    .waitFor();
   assert.equal((await answer.locator('.response-col_status').innerText()).trim(), '200');
   return operation;
 }

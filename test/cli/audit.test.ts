@@ -83,7 +83,10 @@ describe('portcullis audit', () => {
 
   it('filters by type, subject and outcome', async () => {
     const created = await events(['--type', 'user.created']);
-    assert.deepEqual(created.map((event) => event.subject), ['bob', 'alice']);
+    assert.deepEqual(
+      created.map((event) => event.subject),
+      ['bob', 'alice'],
+    );
     assert.deepEqual(
       (await events(['--subject', 'bob'])).map((event) => event.type),
       ['user.removed', 'user.enabled', 'user.disabled', 'user.created'],
@@ -105,7 +108,10 @@ describe('portcullis audit', () => {
     assert.deepEqual(await events(['--until', '2000-01-01T00:00:00Z']), []);
     assert.equal((await events(['--since', all.at(-1)!.at, '--limit', '1000'])).length, all.length, '--since is inclusive');
     const limited = await events(['--limit', '2']);
-    assert.deepEqual(limited.map((event) => event.id), all.slice(0, 2).map((event) => event.id));
+    assert.deepEqual(
+      limited.map((event) => event.id),
+      all.slice(0, 2).map((event) => event.id),
+    );
     const empty = await run(['audit', '--since', '2999-01-01']);
     assert.equal(empty.stdout.trim(), 'No events.');
   });

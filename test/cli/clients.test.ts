@@ -117,7 +117,10 @@ describe('portcullis clients add, list and remove', () => {
     assert.equal(((await refused.json()) as { error: string }).error, 'invalid_client');
     assert.deepEqual(await introspect(token), { active: false });
     const listed = JSON.parse((await run(['clients', 'list', '--json'])).stdout) as Array<{ name: string }>;
-    assert.deepEqual(listed.map((row) => row.name), ['auditor']);
+    assert.deepEqual(
+      listed.map((row) => row.name),
+      ['auditor'],
+    );
   });
 
   it('removes a client by its client_id', async () => {
@@ -147,13 +150,21 @@ describe('portcullis clients add, list and remove', () => {
   it('audits creation and removal with the actor cli, and the audit output never holds a secret', async () => {
     const result = await run(['audit', '--json', '--limit', '500']);
     assert.equal(result.code, 0, result.stderr);
-    const events = JSON.parse(result.stdout) as Array<{ type: string; actor: string | null; subject: string | null; details: Record<string, unknown> }>;
+    const events = JSON.parse(result.stdout) as Array<{
+      type: string;
+      actor: string | null;
+      subject: string | null;
+      details: Record<string, unknown>;
+    }>;
     const created = events.filter((event) => event.type === 'client.created');
     assert.deepEqual(created.map((event) => event.details.name).sort(), ['auditor', 'twin', 'worker']);
     assert.ok(created.every((event) => event.actor === 'cli'));
     const removed = events.find((event) => event.type === 'client.removed' && event.subject === `client:${worker.id}`);
     assert.equal(removed?.actor, 'cli');
-    assert.ok(events.some((event) => event.type === 'client.auth_failure'), 'the wrong secret was recorded');
+    assert.ok(
+      events.some((event) => event.type === 'client.auth_failure'),
+      'the wrong secret was recorded',
+    );
     const table = await run(['audit', '--limit', '500']);
     for (const output of [result.stdout, table.stdout]) {
       for (const { secret } of [worker, auditor]) assert.ok(!output.includes(secret), 'a secret is in the audit log');

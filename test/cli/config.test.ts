@@ -85,7 +85,9 @@ describe('configuration errors', () => {
   });
 
   it('says nothing about the settings themselves or unrelated variables', async () => {
-    const result = await runCli(['users', 'list'], { env: cliEnv(dataDir, { ACCESS_TOKEN_EXPIRE_MINUTES: '45', PORTCULLIS_PORT: 'tcp://10.0.0.1:8000', NODE_NO_WARNINGS: '1' }) });
+    const result = await runCli(['users', 'list'], {
+      env: cliEnv(dataDir, { ACCESS_TOKEN_EXPIRE_MINUTES: '45', PORTCULLIS_PORT: 'tcp://10.0.0.1:8000', NODE_NO_WARNINGS: '1' }),
+    });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
   });

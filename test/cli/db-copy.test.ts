@@ -101,7 +101,10 @@ describe('portcullis db copy', () => {
 
   before(async () => {
     const file = join(dataDir, 'users.json');
-    const rows = Array.from({ length: IMPORTED }, (_, i) => ({ username: `user${String(i).padStart(5, '0')}`, hashed_password: importedHash }));
+    const rows = Array.from({ length: IMPORTED }, (_, i) => ({
+      username: `user${String(i).padStart(5, '0')}`,
+      hashed_password: importedHash,
+    }));
     writeFileSync(file, JSON.stringify(rows));
     const server = await startTestServer({ DATA_DIR: dataDir, DATABASE_URL: source, ALGORITHM: 'RS256' });
     try {
@@ -199,7 +202,10 @@ describe('portcullis db copy', () => {
       db.close();
       const result = await copy(`sqlite:${newer}`, `sqlite:${join(dataDir, 'from-newer.db')}`, env);
       assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, /The source database .*newer than this version of Portcullis knows \(unknown migrations: 9999-from-the-future\)/);
+      assert.match(
+        result.stderr,
+        /The source database .*newer than this version of Portcullis knows \(unknown migrations: 9999-from-the-future\)/,
+      );
     });
 
     it('rolls back a copy that fails part-way, leaving the PostgreSQL target empty', { skip }, async () => {
@@ -216,7 +222,10 @@ describe('portcullis db copy', () => {
         assert.match(result.stderr, new RegExp(`^users: ${IMPORTED + 1}/${IMPORTED + 1}$`, 'm'), 'the users were copied first');
         assert.match(result.stderr, /Copying signing_keys failed after \d+ of \d+ rows/);
         assert.match(result.stderr, /No rows were written to the target/);
-        assert.deepEqual(Object.values(await postgresCounts(empty.url)), TABLES.map(() => 0));
+        assert.deepEqual(
+          Object.values(await postgresCounts(empty.url)),
+          TABLES.map(() => 0),
+        );
       } finally {
         await empty.drop();
       }
@@ -249,7 +258,11 @@ describe('portcullis db copy', () => {
         assert.equal((await refresh(server, beforeCopy.refresh_token)).status, 200, 'a refresh token issued before the copy');
         await passwordLogin(server, 'alice', ALICE_PASSWORD);
         await passwordLogin(server, 'user05999', IMPORTED_PASSWORD);
-        const grant = await formPost(server, '/token', { grant_type: 'client_credentials', client_id: billing.id, client_secret: billing.secret });
+        const grant = await formPost(server, '/token', {
+          grant_type: 'client_credentials',
+          client_id: billing.id,
+          client_secret: billing.secret,
+        });
         assert.equal(grant.status, 200, 'the service client authenticates');
       } finally {
         await server.stop();

@@ -21,10 +21,7 @@ describe('.env for local runs', () => {
   });
 
   it('serve takes settings from .env in its working directory; the environment wins over it; no value is printed', async () => {
-    writeFileSync(
-      join(cwd, '.env'),
-      `# a local run\nACCESS_TOKEN_EXPIRE_MINUTES=7\nREGISTRATION=closed\nSECRET_KEY="${SECRET_KEY}"\n`,
-    );
+    writeFileSync(join(cwd, '.env'), `# a local run\nACCESS_TOKEN_EXPIRE_MINUTES=7\nREGISTRATION=closed\nSECRET_KEY="${SECRET_KEY}"\n`);
     const server = await startServe(cliEnv(dataDir, { REGISTRATION: 'open' }), undefined, [], cwd);
     try {
       // REGISTRATION=closed in the file, open in the environment: the environment's.
@@ -48,7 +45,11 @@ describe('.env for local runs', () => {
   it('--dotenv PATH before the command reads that file instead (a user command here)', async () => {
     const file = join(cwd, 'other.env');
     writeFileSync(file, 'DEFAULT_SCOPES=me,items\n');
-    const added = await runCli(['--dotenv', file, 'users', 'add', 'bob', '--password-stdin'], { env: cliEnv(dataDir), input: `${PASSWORD}\n`, cwd });
+    const added = await runCli(['--dotenv', file, 'users', 'add', 'bob', '--password-stdin'], {
+      env: cliEnv(dataDir),
+      input: `${PASSWORD}\n`,
+      cwd,
+    });
     assert.equal(added.code, 0, added.stderr);
     const shown = await runCli(['users', 'show', 'bob', '--json'], { env: cliEnv(dataDir), cwd });
     assert.deepEqual((JSON.parse(shown.stdout) as { scopes: string[] }).scopes, ['me', 'items']);

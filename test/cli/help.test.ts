@@ -12,7 +12,8 @@ describe('portcullis --help and usage errors', () => {
   it('prints the commands with --help and exits 0', async () => {
     const result = await runCli(['--help'], { env });
     assert.equal(result.code, 0, result.stderr);
-    for (const command of ['serve', 'migrate', 'users', 'clients', 'audit']) assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['serve', 'migrate', 'users', 'clients', 'audit'])
+      assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
     assert.match(result.stdout, /Exit codes: 0 ok, 1 usage error, 2 failure/);
   });
 

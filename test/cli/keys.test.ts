@@ -58,7 +58,8 @@ describe('portcullis keys', () => {
     await response.arrayBuffer();
     return response.status;
   };
-  const jwksKids = async () => ((await (await serve!.fetch('/.well-known/jwks.json')).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
+  const jwksKids = async () =>
+    ((await (await serve!.fetch('/.well-known/jwks.json')).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
 
   before(() => {
     dataDir = makeDataDir();
@@ -149,7 +150,10 @@ describe('portcullis keys', () => {
   it('refuses to rotate or retire under another SECRET_KEY, and under an HMAC ALGORITHM', async () => {
     const before = states(await listJson());
     const [next] = kidIn(await listJson(), 'next');
-    for (const args of [['keys', 'rotate', '--force'], ['keys', 'retire', next!]]) {
+    for (const args of [
+      ['keys', 'rotate', '--force'],
+      ['keys', 'retire', next!],
+    ]) {
       const wrong = await cli(args, { SECRET_KEY: OTHER_SECRET_KEY });
       assert.equal(wrong.code, 2, `${args.join(' ')}: ${wrong.stdout}`);
       assert.match(wrong.stderr, /cannot be decrypted: was SECRET_KEY changed\?/);
@@ -190,7 +194,10 @@ describe('portcullis keys', () => {
     for (const row of sealed) {
       assert.ok(!all.includes(row.private_sealed), `the sealed box of ${row.kid}`);
       const pem = box.open(row.private_sealed, row.kid)!;
-      const body = pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----')).join('');
+      const body = pem
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('-----'))
+        .join('');
       assert.ok(!all.includes(body), `the private key of ${row.kid}`);
     }
     assert.ok(!all.includes(SECRET_KEY), 'SECRET_KEY');
@@ -218,17 +225,33 @@ describe('portcullis keys next to two serve workers', () => {
   };
   const meStatus = async (token: string) => (await rawRequest(serve!.url, 'GET', '/users/me', { authorization: `Bearer ${token}` })).status;
   const loginKid = async () => {
-    const response = await rawRequest(serve!.url, 'POST', '/token', { 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ username: 'alice', password: PASSWORD }).toString());
+    const response = await rawRequest(
+      serve!.url,
+      'POST',
+      '/token',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ username: 'alice', password: PASSWORD }).toString(),
+    );
     assert.equal(response.status, 200, response.body);
     return headerOf((JSON.parse(response.body) as { access_token: string }).access_token).kid as string;
   };
-  const jwksKids = async () => ((JSON.parse((await rawRequest(serve!.url, 'GET', '/.well-known/jwks.json')).body) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid));
+  const jwksKids = async () =>
+    (JSON.parse((await rawRequest(serve!.url, 'GET', '/.well-known/jwks.json')).body) as { keys: Array<{ kid: string }> }).keys.map(
+      (key) => key.kid,
+    );
 
   before(async () => {
     dataDir = makeDataDir();
-    env = cliEnv(dataDir, { ALGORITHM: 'EdDSA', SECRET_KEY, RATE_LIMIT_IP_BURST: '100000', RATE_LIMIT_ACCOUNT_BURST: '100000' }) as Record<string, string>;
+    env = cliEnv(dataDir, { ALGORITHM: 'EdDSA', SECRET_KEY, RATE_LIMIT_IP_BURST: '100000', RATE_LIMIT_ACCOUNT_BURST: '100000' }) as Record<
+      string,
+      string
+    >;
     serve = await startServe({ ...env, WORKERS: '2' });
-    const signUp = await serve.fetch('/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) });
+    const signUp = await serve.fetch('/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+    });
     assert.equal(signUp.status, 201);
   });
   after(async () => {
@@ -248,7 +271,11 @@ describe('portcullis keys next to two serve workers', () => {
     const retired = await cli(['keys', 'retire', compromised!]);
     assert.equal(retired.code, 0, retired.stderr);
 
-    assert.deepEqual(await each(() => meStatus(token)), Array(ROUNDS).fill(401), 'its token, refused by every worker from the first request');
+    assert.deepEqual(
+      await each(() => meStatus(token)),
+      Array(ROUNDS).fill(401),
+      'its token, refused by every worker from the first request',
+    );
     assert.deepEqual(await each(loginKid), Array(ROUNDS).fill(next), 'every login signed by the promoted key');
     for (const kids of await each(jwksKids)) assert.ok(!kids.includes(compromised!), 'and no JWKS publishes it');
   });

@@ -36,7 +36,10 @@ describe('portcullis migrate', () => {
     const missing = join(dataDir, 'no', 'such', 'dir');
     const result = await runCli(['migrate'], { env: cliEnv(dataDir, { DATABASE_URL: `sqlite:${missing}/x.db` }) });
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, `portcullis: the folder of the SQLite database ${missing}/x.db does not exist (${missing}); create it, or fix the path: Portcullis creates only its data folder (DATA_DIR)\n`);
+    assert.equal(
+      result.stderr,
+      `portcullis: the folder of the SQLite database ${missing}/x.db does not exist (${missing}); create it, or fix the path: Portcullis creates only its data folder (DATA_DIR)\n`,
+    );
     assert.equal(existsSync(join(dataDir, 'no')), false);
   });
 
@@ -50,7 +53,10 @@ describe('portcullis migrate', () => {
     const deep = join(dataDir, 'not', 'there');
     const refused = await runCli(['migrate'], { env: cliEnv(deep) });
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /^portcullis: the data folder .*not\/there \(DATA_DIR\) cannot be created: .*not does not exist; create it, or fix DATA_DIR\n$/);
+    assert.match(
+      refused.stderr,
+      /^portcullis: the data folder .*not\/there \(DATA_DIR\) cannot be created: .*not does not exist; create it, or fix DATA_DIR\n$/,
+    );
     assert.equal(existsSync(join(dataDir, 'not')), false);
   });
 

@@ -25,7 +25,10 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_00
  * the server has answered "100 Continue", i.e. once the request is in the
  * server's hands. `send()` then sends the form body; `response` settles with it.
  */
-function startLogin(url: string, keepAlive: boolean): Promise<{ send(): void; response: Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }> }> {
+function startLogin(
+  url: string,
+  keepAlive: boolean,
+): Promise<{ send(): void; response: Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }> }> {
   const body = new URLSearchParams({ username: 'alice', password: PASSWORD }).toString();
   return new Promise((resolveStarted, rejectStarted) => {
     let settle!: (value: { status: number; body: string; headers: IncomingMessage['headers'] }) => void;
@@ -111,7 +114,9 @@ describe('portcullis serve: start and graceful shutdown', () => {
         if (received.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) resolve();
       });
     });
-    socket.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+    socket.write(
+      'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n',
+    );
     await continued;
     socket.write('username=');
     try {
@@ -138,7 +143,9 @@ describe('portcullis serve: start and graceful shutdown', () => {
       const debug = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'debug' }) });
       assert.equal(debug.code, 2);
       assert.equal(debug.stderr, second.stderr);
-      const logged = jsonLines(debug.stdout).find((line) => line.msg === 'cannot listen on 127.0.0.1:' + port + ': address already in use (EADDRINUSE)');
+      const logged = jsonLines(debug.stdout).find(
+        (line) => line.msg === 'cannot listen on 127.0.0.1:' + port + ': address already in use (EADDRINUSE)',
+      );
       assert.equal(logged?.level, 20, debug.stdout);
       assert.match(String((logged?.err as { stack?: unknown } | undefined)?.stack), /EADDRINUSE[^\n]*\n\s+at /);
     } finally {
@@ -150,9 +157,15 @@ describe('portcullis serve: start and graceful shutdown', () => {
     // Nothing listens on port 1: the connection is refused at once.
     const url = 'postgres://portcullis:hunter2-not-printed@127.0.0.1:1/auth';
     for (const workers of ['1', '2']) {
-      const result = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: url, WORKERS: workers }) });
+      const result = await runCli(['serve'], {
+        env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: url, WORKERS: workers }),
+      });
       assert.equal(result.code, 2, `WORKERS=${workers}: ${result.stderr}`);
-      assert.equal(result.stderr, 'portcullis: cannot reach the database (postgres 127.0.0.1:1/auth): connection refused (ECONNREFUSED)\n', `WORKERS=${workers}`);
+      assert.equal(
+        result.stderr,
+        'portcullis: cannot reach the database (postgres 127.0.0.1:1/auth): connection refused (ECONNREFUSED)\n',
+        `WORKERS=${workers}`,
+      );
       assert.doesNotMatch(result.stdout, /"stack"|hunter2/);
     }
   });
@@ -175,7 +188,9 @@ if (!isMainThread) {
 }
 `,
     );
-    const result = await runCli(['serve'], { env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', NODE_OPTIONS: `--require ${preload}` }) });
+    const result = await runCli(['serve'], {
+      env: cliEnv(dataDir, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', NODE_OPTIONS: `--require ${preload}` }),
+    });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stdout, /Portcullis listening/);
     assert.match(result.stderr, /could not start: password hashing failed/);

@@ -1,7 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { cliEnv, makeDataDir, runCli, startServe, tokenRequest, type CliResult, type RunOptions, type ServeProcess } from '../helpers/cli.js';
+import {
+  cliEnv,
+  makeDataDir,
+  runCli,
+  startServe,
+  tokenRequest,
+  type CliResult,
+  type RunOptions,
+  type ServeProcess,
+} from '../helpers/cli.js';
 
 const PASSWORD = 'Tr0ubadour-and-horse-staple';
 
@@ -102,7 +111,17 @@ describe('portcullis users list filters, show, update, sessions and revoke-sessi
   });
 
   it('updates e-mail, full name and scopes, and clears a field with an empty value', async () => {
-    const result = await run(['users', 'update', 'alice', '--email', 'alice@example.com', '--full-name', 'Alice Liddell', '--scopes', 'me,items']);
+    const result = await run([
+      'users',
+      'update',
+      'alice',
+      '--email',
+      'alice@example.com',
+      '--full-name',
+      'Alice Liddell',
+      '--scopes',
+      'me,items',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Updated user alice/);
     let user = JSON.parse((await run(['users', 'show', 'alice', '--json'])).stdout) as Record<string, unknown>;
@@ -180,7 +199,10 @@ describe('portcullis users list filters, show, update, sessions and revoke-sessi
     assert.equal(await meStatus(ended.access), 401);
     assert.equal(await refreshStatus(ended.refresh), 401);
     assert.equal(await meStatus(kept.access), 200);
-    assert.deepEqual((await sessionIds('alice')).map((session) => session.id), [sessions[1]!.id]);
+    assert.deepEqual(
+      (await sessionIds('alice')).map((session) => session.id),
+      [sessions[1]!.id],
+    );
 
     const again = await run(['users', 'revoke-sessions', 'alice', '--session', endedId]);
     assert.equal(again.code, 2);
@@ -212,10 +234,16 @@ describe('portcullis users list filters, show, update, sessions and revoke-sessi
   it('audits these changes with the actor cli', async () => {
     const result = await run(['audit', '--actor', 'cli', '--json', '--limit', '500']);
     assert.equal(result.code, 0, result.stderr);
-    const events = JSON.parse(result.stdout) as Array<{ type: string; subject: string | null; actor: string; details: Record<string, unknown> }>;
+    const events = JSON.parse(result.stdout) as Array<{
+      type: string;
+      subject: string | null;
+      actor: string;
+      details: Record<string, unknown>;
+    }>;
     assert.ok(events.every((event) => event.actor === 'cli'));
     const types = new Set(events.filter((event) => event.subject === 'alice').map((event) => event.type));
-    for (const type of ['user.created', 'user.updated', 'user.disabled', 'user.enabled', 'session.revoked']) assert.ok(types.has(type), type);
+    for (const type of ['user.created', 'user.updated', 'user.disabled', 'user.enabled', 'session.revoked'])
+      assert.ok(types.has(type), type);
     assert.ok(
       events.some((event) => event.type === 'session.revoked' && event.details.reason === 'revoked_by_admin'),
       'revocations carry their reason',

@@ -162,7 +162,10 @@ describe('portcullis users import', () => {
 
   it('rejects importing a user that already exists', async () => {
     const file = join(dataDir, 'again.json');
-    writeFileSync(file, JSON.stringify([{ ...exported(row('zoe', 'zoe-secret-pw-7', '$2b$')) }, { ...exported(arrayRows[0]!), username: 'ANNA' }]));
+    writeFileSync(
+      file,
+      JSON.stringify([{ ...exported(row('zoe', 'zoe-secret-pw-7', '$2b$')) }, { ...exported(arrayRows[0]!), username: 'ANNA' }]),
+    );
     const result = await importFile(dataDir, file);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /row 2 \("ANNA"\): username already registered/);
@@ -176,8 +179,16 @@ describe('portcullis users import with rejected rows', () => {
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const cases: Array<{ name: string; bad: Record<string, unknown>; reason: RegExp }> = [
-    { name: 'an invalid hash', bad: { ...exported(row('hank', 'x-secret-pw', '$2b$')), hashed_password: '$2b$04$tooshort' }, reason: /hashed_password/ },
-    { name: 'a plain-text password', bad: { ...exported(row('hank', 'x-secret-pw', '$2b$')), hashed_password: 'secret' }, reason: /hashed_password/ },
+    {
+      name: 'an invalid hash',
+      bad: { ...exported(row('hank', 'x-secret-pw', '$2b$')), hashed_password: '$2b$04$tooshort' },
+      reason: /hashed_password/,
+    },
+    {
+      name: 'a plain-text password',
+      bad: { ...exported(row('hank', 'x-secret-pw', '$2b$')), hashed_password: 'secret' },
+      reason: /hashed_password/,
+    },
     { name: 'a username differing only in case', bad: { ...exported(row('GINA', 'x-secret-pw', '$2b$')) }, reason: /duplicate/ },
     { name: 'an invalid e-mail', bad: { ...exported(row('hank', 'x-secret-pw', '$2b$')), email: 'not-an-email' }, reason: /e-mail/i },
     { name: 'a missing username', bad: { ...exported(row('hank', 'x-secret-pw', '$2b$')), username: '' }, reason: /username is missing/ },

@@ -24,11 +24,15 @@ interface Answer {
 /** One request on a connection of its own (agent: false), so that consecutive requests reach different workers. */
 function call(url: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: init.method ?? 'GET', agent: false, headers: init.headers ?? {} }, (res: IncomingMessage) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      `${url}${path}`,
+      { method: init.method ?? 'GET', agent: false, headers: init.headers ?? {} },
+      (res: IncomingMessage) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -64,7 +68,11 @@ async function batch(server: ServeProcess, count: number, send: () => Promise<An
   for (let i = 0; i < count; i += 1) answers.push(await send());
   // A worker logs a request just after answering it.
   await waitFor(() => requestLines(server).length >= before + count, `${count} request log lines`);
-  const pids = new Set(requestLines(server).slice(before).map((line) => Number(line.pid)));
+  const pids = new Set(
+    requestLines(server)
+      .slice(before)
+      .map((line) => Number(line.pid)),
+  );
   return { answers, pids };
 }
 
@@ -109,7 +117,10 @@ describe('portcullis serve with WORKERS=2', () => {
     assert.equal(new Set(workerPids).size, 2, `worker pids ${JSON.stringify(workerPids)}`);
     assert.ok(!workerPids.includes(server.child.pid!), 'the primary serves no HTTP');
     const { answers, pids } = await batch(server, 6, () => call(server.url, '/healthz'));
-    assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     assert.deepEqual([...pids].sort(), [...workerPids].sort());
   });
 
@@ -138,13 +149,19 @@ describe('portcullis serve with WORKERS=2', () => {
     const bearer = { authorization: `Bearer ${(JSON.parse(login.body) as { access_token: string }).access_token}` };
 
     const live = await batch(server, 6, () => call(server.url, '/users/me', { headers: bearer }));
-    assert.deepEqual(live.answers.map((answer) => answer.status), [200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      live.answers.map((answer) => answer.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     assert.equal(live.pids.size, 2, 'both workers accepted the token (and cached its session)');
 
     const logout = await call(server.url, '/logout', { method: 'POST', headers: bearer });
     assert.equal(logout.status, 204);
     const ended = await batch(server, 6, () => call(server.url, '/users/me', { headers: bearer }));
-    assert.deepEqual(ended.answers.map((answer) => answer.status), [401, 401, 401, 401, 401, 401]);
+    assert.deepEqual(
+      ended.answers.map((answer) => answer.status),
+      [401, 401, 401, 401, 401, 401],
+    );
     assert.equal(ended.pids.size, 2, 'both workers refused it');
   });
 
@@ -167,11 +184,17 @@ describe('portcullis serve with WORKERS=2', () => {
     assert.ok(isAlive(replacement));
 
     const { answers, pids } = await batch(server, 4, () => call(server.url, '/healthz'));
-    assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200, 200, 200],
+    );
     assert.deepEqual([...pids].sort(), [survivor, replacement].sort());
     // The buckets live in the primary, so the worker's death lost no count.
     const limited = await batch(server, 2, () => call(server.url, '/revoke', form({ token: 'not-a-token' }, IP.limited)));
-    assert.deepEqual(limited.answers.map((answer) => answer.status), [429, 429]);
+    assert.deepEqual(
+      limited.answers.map((answer) => answer.status),
+      [429, 429],
+    );
     workerPids = [survivor, replacement];
   });
 
@@ -203,7 +226,10 @@ describe('portcullis serve with WORKERS=2', () => {
       20_000,
     );
     const { answers, pids } = await batch(server, 4, () => call(server.url, '/healthz'));
-    assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200, 200, 200],
+    );
     assert.equal(pids.size, 2);
   });
 
@@ -243,7 +269,12 @@ describe('portcullis serve with WORKERS=2', () => {
     const exit = await server.exited;
     assert.equal(exit.code, 0, exit.stderr);
     assert.equal(server.logLines().at(-1)?.msg, 'stopped', 'the primary stops last');
-    const everyWorker = new Set(server.logLines().filter((line) => line.worker !== undefined).map((line) => Number(line.pid)));
+    const everyWorker = new Set(
+      server
+        .logLines()
+        .filter((line) => line.worker !== undefined)
+        .map((line) => Number(line.pid)),
+    );
     assert.ok(everyWorker.size >= 4, 'the workers of the earlier tests are all there');
     for (const pid of everyWorker) assert.equal(isAlive(pid), false, `worker ${pid} is still running`);
   });
@@ -273,7 +304,10 @@ describe('portcullis serve --workers: start-up failures', () => {
       // Each worker that got as far as listening logs its stack (one stopped before may not have).
       const stacks = jsonLines(debug.stdout).filter((line) => typeof (line.err as { stack?: unknown } | undefined)?.stack === 'string');
       assert.ok(stacks.length >= 1 && stacks.length <= 2, debug.stdout);
-      assert.ok(stacks.every((line) => line.level === 20 && line.msg === `cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`), debug.stdout);
+      assert.ok(
+        stacks.every((line) => line.level === 20 && line.msg === `cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`),
+        debug.stdout,
+      );
     } finally {
       blocker.close();
     }

@@ -11,7 +11,9 @@ import { REPO_ROOT } from '../helpers/cli.js';
 const ROOT_DOCS = ['README.md', 'ARCHITECTURE.md', 'CHANGELOG.md', 'CONTRIBUTING.md'];
 
 function markdownFiles(): string[] {
-  const docs = readdirSync(join(REPO_ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => join('docs', name));
+  const docs = readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => join('docs', name));
   const examples = readdirSync(join(REPO_ROOT, 'examples'))
     .map((name) => join('examples', name, 'README.md'))
     .filter((path) => existsSync(join(REPO_ROOT, path)));
@@ -48,7 +50,11 @@ function relativeLinks(markdown: string): string[] {
 describe('links in the docs', () => {
   it('computes GitHub anchors', () => {
     assert.deepEqual(
-      [...anchors('# A `.env` file for local runs\n## Scale-out: PostgreSQL, Redis, many instances\n```\n# not a heading\n```\n## 1. Production checklist\n## Routes\n## Routes\n')],
+      [
+        ...anchors(
+          '# A `.env` file for local runs\n## Scale-out: PostgreSQL, Redis, many instances\n```\n# not a heading\n```\n## 1. Production checklist\n## Routes\n## Routes\n',
+        ),
+      ],
       ['a-env-file-for-local-runs', 'scale-out-postgresql-redis-many-instances', '1-production-checklist', 'routes', 'routes-1'],
     );
   });

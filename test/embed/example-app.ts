@@ -69,7 +69,11 @@ async function call(app: ExampleApp, path: string, init: RequestInit = {}): Prom
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
 }
 
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const form = (fields: Record<string, string>): RequestInit => ({ method: 'POST', body: new URLSearchParams(fields) });
 const bearer = (token: string): RequestInit => ({ headers: { authorization: `Bearer ${token}` } });
 
@@ -101,7 +105,11 @@ export function describeExampleApp(name: string, script: string): void {
     });
 
     it('signs up, logs in with a form or JSON, and answers /me with the user', async () => {
-      const signUp = await call(app, '/signup', json({ username: 'alice', password: PASSWORD, email: 'alice@example.com', scopes: ['admin'] }));
+      const signUp = await call(
+        app,
+        '/signup',
+        json({ username: 'alice', password: PASSWORD, email: 'alice@example.com', scopes: ['admin'] }),
+      );
       assert.equal(signUp.status, 201);
       assert.equal(signUp.body.username, 'alice');
       assert.deepEqual(signUp.body.scopes, []);
@@ -155,7 +163,10 @@ export function describeExampleApp(name: string, script: string): void {
     it('never answers a request with two Authorization headers as if only the first were sent', async () => {
       const token = await login('alice');
       for (const second of ['Bearer garbage', `Bearer ${token}`]) {
-        const { received } = await sendRaw(app.url, `GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nAuthorization: ${second}\r\nConnection: close\r\n\r\n`);
+        const { received } = await sendRaw(
+          app.url,
+          `GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nAuthorization: ${second}\r\nConnection: close\r\n\r\n`,
+        );
         const status = Number(received.split(' ')[1]);
         // Express, through authorizationHeader(req.rawHeaders): 400. Hono joins the two into one value: an invalid token, 401.
         assert.ok(status === 400 || status === 401, received);

@@ -92,7 +92,11 @@ function describeEmbedding(
       const typed = await app.inject({ method: 'POST', url: '/auth/users', payload: { username: 12345, password: PASSWORD } });
       assert.equal(typed.statusCode, 400);
       assert.deepEqual(json(typed), { detail: 'username must be string' });
-      const unknown = await app.inject({ method: 'POST', url: '/auth/users', payload: { username: 'zed', password: PASSWORD, admin: true } });
+      const unknown = await app.inject({
+        method: 'POST',
+        url: '/auth/users',
+        payload: { username: 'zed', password: PASSWORD, admin: true },
+      });
       assert.equal(unknown.statusCode, 400);
       assert.deepEqual(json(unknown), { detail: 'Unknown field: admin' });
     });
@@ -159,7 +163,10 @@ function describeEmbedding(
         return { status: Number(received.split(' ')[1]), body: received.slice(received.indexOf('\r\n\r\n') + 4) };
       };
       assert.equal((await get(`Bearer ${token}`)).status, 200, 'the control');
-      for (const pair of [[`Bearer ${token}`, 'Bearer garbage'], ['Bearer garbage', `Bearer ${token}`]]) {
+      for (const pair of [
+        [`Bearer ${token}`, 'Bearer garbage'],
+        ['Bearer garbage', `Bearer ${token}`],
+      ]) {
         const refused = await get(...pair);
         assert.equal(refused.status, 400);
         assert.deepEqual(JSON.parse(refused.body), { detail: 'Duplicate Authorization header' });
@@ -211,7 +218,11 @@ describe("the portcullis plugin and the host's own SQLite database", () => {
 
   describeEmbedding("the host's own SQLite connection", async () => {
     const kysely = hostSqlite(join(dir, 'host.db'));
-    await kysely.schema.createTable('orders').addColumn('id', 'integer', (col) => col.primaryKey()).addColumn('item_name', 'text').execute();
+    await kysely.schema
+      .createTable('orders')
+      .addColumn('id', 'integer', (col) => col.primaryKey())
+      .addColumn('item_name', 'text')
+      .execute();
     await kysely.insertInto('orders').values({ id: 1, itemName: 'drawbridge' }).execute();
     const app = await withPortcullis({ database: { kysely, dialect: 'sqlite' } });
     return {
@@ -256,12 +267,9 @@ describe("the portcullis plugin and the host's own SQLite database", () => {
     database.pragma('foreign_keys = OFF'); // better-sqlite3 turns them on by default
     const kysely = new Kysely<Record<string, never>>({ dialect: new SqliteDialect({ database }) });
     const app = hostApp();
-    await assert.rejects(
-      async () => {
-        await app.register(portcullis, { prefix: '/auth', secretKey: TEST_SECRET_KEY, database: { kysely, dialect: 'sqlite' } });
-      },
-      /foreign_keys = ON/,
-    );
+    await assert.rejects(async () => {
+      await app.register(portcullis, { prefix: '/auth', secretKey: TEST_SECRET_KEY, database: { kysely, dialect: 'sqlite' } });
+    }, /foreign_keys = ON/);
     await app.close();
     await kysely.destroy();
   });
@@ -284,7 +292,10 @@ describe("the portcullis plugin and the host's own SQLite database", () => {
       }, message);
       await app.close();
     }
-    assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('unused')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.startsWith('unused')),
+      [],
+    );
   });
 });
 
@@ -297,7 +308,10 @@ describeEmbedding(
     const database = (postgresDatabase = await createTestDatabase());
     const pool = new pg.Pool({ connectionString: database.url, max: 4 });
     const kysely = new Kysely<{ orders: { id: number } }>({ dialect: new PostgresDialect({ pool }) });
-    await kysely.schema.createTable('orders').addColumn('id', 'integer', (col) => col.primaryKey()).execute();
+    await kysely.schema
+      .createTable('orders')
+      .addColumn('id', 'integer', (col) => col.primaryKey())
+      .execute();
     // A table named like Portcullis's in another schema is no conflict: unqualified names resolve to the current one.
     await sql`create schema billing`.execute(kysely);
     await sql`create table billing.users (id integer)`.execute(kysely);

@@ -62,7 +62,8 @@ function packageFrom(source: string, copy: string): void {
 }
 
 async function provideSqliteAddon(app: string): Promise<void> {
-  const version = (dir: string) => (JSON.parse(readFileSync(join(dir, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
+  const version = (dir: string) =>
+    (JSON.parse(readFileSync(join(dir, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
   const built = join(REPO_ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
   if (version(app) === version(REPO_ROOT)) {
     mkdirSync(join(app, 'node_modules/better-sqlite3/build/Release'), { recursive: true });
@@ -133,35 +134,64 @@ describe('the packed package', { timeout: 3 * STEP_LIMIT_MS }, () => {
   let files: string[];
   let app: string;
 
-  before(async () => {
-    work = makeTempDir('portcullis-pack-');
-    const source = join(work, 'source');
-    mkdirSync(source);
-    packageFrom(REPO_ROOT, source);
-    await run('npm', ['pack', '--pack-destination', work, '--silent'], source);
-    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack made a tarball');
-    files = (await run('tar', ['-tzf', join(work, tarball)], work)).split('\n').filter((line) => line !== '');
-    app = join(work, 'app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
-    // --engine-strict=false: as a user's own npm would by default. Under `npm test` this repository's
-    // engine-strict=true reaches child npm processes through npm_config_engine_strict, and Fastify 5's
-    // newest light-my-request pulls cookie@2, which declares Node >= 22 (it runs on Node 20; this
-    // repository pins light-my-request 6.6.0 for its own install). See README, "Embed in your Fastify app".
-    await run('npm', ['install', resolve(work, tarball), 'fastify@5', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--engine-strict=false'], app);
-    await provideSqliteAddon(app);
-  }, { timeout: 2 * STEP_LIMIT_MS });
+  before(
+    async () => {
+      work = makeTempDir('portcullis-pack-');
+      const source = join(work, 'source');
+      mkdirSync(source);
+      packageFrom(REPO_ROOT, source);
+      await run('npm', ['pack', '--pack-destination', work, '--silent'], source);
+      const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
+      assert.ok(tarball, 'npm pack made a tarball');
+      files = (await run('tar', ['-tzf', join(work, tarball)], work)).split('\n').filter((line) => line !== '');
+      app = join(work, 'app');
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
+      // --engine-strict=false: as a user's own npm would by default. Under `npm test` this repository's
+      // engine-strict=true reaches child npm processes through npm_config_engine_strict, and Fastify 5's
+      // newest light-my-request pulls cookie@2, which declares Node >= 22 (it runs on Node 20; this
+      // repository pins light-my-request 6.6.0 for its own install). See README, "Embed in your Fastify app".
+      await run(
+        'npm',
+        [
+          'install',
+          resolve(work, tarball),
+          'fastify@5',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--ignore-scripts',
+          '--engine-strict=false',
+        ],
+        app,
+      );
+      await provideSqliteAddon(app);
+    },
+    { timeout: 2 * STEP_LIMIT_MS },
+  );
   after(() => {
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 
   it('holds the built code, its declarations and the binary, and no sources, tests or data', () => {
-    for (const file of ['package.json', 'README.md', 'bin/portcullis.js', 'dist/cli/main.js', 'dist/core/passwords/hash-thread-worker.js', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier/index.js', 'dist/verifier/index.d.ts', 'dist/embed/fastify-plugin.d.ts']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'bin/portcullis.js',
+      'dist/cli/main.js',
+      'dist/core/passwords/hash-thread-worker.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/verifier/index.js',
+      'dist/verifier/index.d.ts',
+      'dist/embed/fastify-plugin.d.ts',
+    ]) {
       assert.ok(files.includes(`package/${file}`), `${file} is packed`);
     }
     const unwanted = files.filter(
-      (file) => /\.test\.|\.map$|tsbuildinfo|^package\/(src|test|data|examples|scripts|bench|docs)\//.test(file) || (file.endsWith('.ts') && !file.endsWith('.d.ts')),
+      (file) =>
+        /\.test\.|\.map$|tsbuildinfo|^package\/(src|test|data|examples|scripts|bench|docs)\//.test(file) ||
+        (file.endsWith('.ts') && !file.endsWith('.d.ts')),
     );
     assert.deepEqual(unwanted, []);
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules/portcullis/package.json'), 'utf8')) as {
@@ -195,7 +225,10 @@ describe('the packed package', { timeout: 3 * STEP_LIMIT_MS }, () => {
         body: JSON.stringify({ username: 'alice', password: PASSWORD }),
       });
       assert.equal(signUp.status, 201);
-      const login = await fetch(`${program.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ username: 'alice', password: PASSWORD }) });
+      const login = await fetch(`${program.url}/auth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'alice', password: PASSWORD }),
+      });
       assert.equal(login.status, 200);
       const { access_token: token } = (await login.json()) as { access_token: string };
       const hello = await fetch(`${program.url}/hello`, { headers: { authorization: `Bearer ${token}` } });

@@ -23,7 +23,6 @@ const SECONDS = Number(process.env.FUZZ_SECONDS ?? 8);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const ALGORITHMS = (process.env.FUZZ_ALGORITHMS ?? 'HS256').split(',').filter((a) => a !== '');
 
-
 const USER = 'fuzz-user';
 const PASSWORD = 'fuzz-password-correct';
 
@@ -47,8 +46,13 @@ async function check<T>(name: keyof typeof SHORT_RUNS, property: fc.IAsyncProper
   if (details.failed) assert.fail(fc.defaultReportMessage(details) ?? 'property failed');
   if (LONG_RUNS > 0) {
     const note = details.interrupted ? ' (stopped by FUZZ_SECONDS)' : '';
-    const seen = [...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}x${count}`).join(' ');
-    console.log(`fuzz ${name}: ${details.numRuns} runs in ${((Date.now() - started) / 1000).toFixed(1)} s${note}, seed ${details.seed}; statuses ${seen}`);
+    const seen = [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([status, count]) => `${status}x${count}`)
+      .join(' ');
+    console.log(
+      `fuzz ${name}: ${details.numRuns} runs in ${((Date.now() - started) / 1000).toFixed(1)} s${note}, seed ${details.seed}; statuses ${seen}`,
+    );
   }
 }
 
@@ -92,7 +96,9 @@ const jsonValue = fc.oneof(fieldValue, fc.jsonValue({ maxDepth: 2 }));
 const formBody = fc.oneof(
   fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 6 }).map((pairs) => new URLSearchParams(pairs).toString()),
   fc
-    .array(fc.tuple(fieldName, fc.string({ unit: fc.constantFrom(...'%=&+;aZ9é\u0000 %2%C3%FF'.split('')), maxLength: 20 })), { maxLength: 5 })
+    .array(fc.tuple(fieldName, fc.string({ unit: fc.constantFrom(...'%=&+;aZ9é\u0000 %2%C3%FF'.split('')), maxLength: 20 })), {
+      maxLength: 5,
+    })
     .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&')),
   fc.string({ maxLength: 200 }),
 );
@@ -122,12 +128,22 @@ const tokenRequest = fc.oneof(
     ),
   },
   fc.record({
-    type: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', 'APPLICATION/X-WWW-FORM-URLENCODED'),
-    body: fc.oneof(formBody.map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b))),
+    type: fc.constantFrom(
+      'application/x-www-form-urlencoded',
+      'application/x-www-form-urlencoded; charset=UTF-8',
+      'APPLICATION/X-WWW-FORM-URLENCODED',
+    ),
+    body: fc.oneof(
+      formBody.map((s) => Buffer.from(s)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+    ),
   }),
   fc.record({
     type: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json;charset=latin1', 'Application/Json'),
-    body: fc.oneof(jsonBody.map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b))),
+    body: fc.oneof(
+      jsonBody.map((s) => Buffer.from(s)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+    ),
   }),
   fc.record({
     type: fc.oneof(fc.constantFrom('', 'text/plain', 'multipart/form-data; boundary=x', 'application/jwt'), fc.string({ maxLength: 30 })),
@@ -135,7 +151,9 @@ const tokenRequest = fc.oneof(
   }),
 );
 const basicAuth = fc.option(
-  fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map(([id, secret]) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`),
+  fc
+    .tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }))
+    .map(([id, secret]) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`),
   { freq: 4 },
 );
 
@@ -143,7 +161,10 @@ const basicAuth = fc.option(
 const headerSafe = (text: string): string => text.replace(/[\r\n\0]/g, ' ');
 
 // ---------------------------------------------------------------- Authorization
-const scheme = fc.oneof(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Token', 'Bearer:', '', 'DPoP', 'Bearer,'), fc.string({ maxLength: 8 }));
+const scheme = fc.oneof(
+  fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Token', 'Bearer:', '', 'DPoP', 'Bearer,'),
+  fc.string({ maxLength: 8 }),
+);
 const separator = fc.constantFrom(' ', '  ', '\t', '', ' \t ', ',');
 
 for (const algorithm of ALGORITHMS) {

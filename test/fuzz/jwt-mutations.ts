@@ -34,8 +34,27 @@ const index = fc.nat({ max: 400 });
 
 /** `kids` are key ids that exist (from the JWKS), so a swapped kid can name a real key. */
 export function mutationArbitrary(kids: readonly string[], publicKeyMaterial: readonly string[]): fc.Arbitrary<Mutation> {
-  const algs = fc.constantFrom('none', 'None', 'NONE', 'HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'EdDSA', 'hs256', '', 'HS256 ');
-  const kid = fc.oneof(fc.constantFrom(...kids, '', '../../etc/passwd', '0'), fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null));
+  const algs = fc.constantFrom(
+    'none',
+    'None',
+    'NONE',
+    'HS256',
+    'HS384',
+    'HS512',
+    'RS256',
+    'PS256',
+    'ES256',
+    'EdDSA',
+    'hs256',
+    '',
+    'HS256 ',
+  );
+  const kid = fc.oneof(
+    fc.constantFrom(...kids, '', '../../etc/passwd', '0'),
+    fc.string({ maxLength: 40 }),
+    fc.integer(),
+    fc.constant(null),
+  );
   const typ = fc.constantFrom('JWT', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'at+JWT', '', 'jwt');
   const headerField = fc.record(
     {
@@ -51,7 +70,14 @@ export function mutationArbitrary(kids: readonly string[], publicKeyMaterial: re
     },
     { requiredKeys: [] },
   );
-  const claimValue = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+  const claimValue = fc.oneof(
+    fc.string({ maxLength: 20 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 3 }),
+  );
   const payloadField = fc.record(
     {
       sub: fc.oneof(fc.constantFrom('admin', 'root', ''), claimValue),
@@ -88,7 +114,10 @@ export function mutationArbitrary(kids: readonly string[], publicKeyMaterial: re
     fc.record({ kind: fc.constant('segments' as const), order: fc.array(fc.nat({ max: 2 }), { maxLength: 5 }) }),
     fc.record({ kind: fc.constant('header' as const), set: headerField, drop: fc.uniqueArray(headerName, { maxLength: 3 }) }),
     fc.record({ kind: fc.constant('payload' as const), set: payloadField, drop: fc.uniqueArray(claimName, { maxLength: 3 }) }),
-    fc.record({ kind: fc.constant('signature' as const), bytes: fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.constant(new Uint8Array(32))) }),
+    fc.record({
+      kind: fc.constant('signature' as const),
+      bytes: fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.constant(new Uint8Array(32))),
+    }),
     fc.record({
       kind: fc.constant('resign' as const),
       alg: fc.constantFrom('HS256' as const, 'HS384' as const, 'HS512' as const),

@@ -35,7 +35,10 @@ export interface MintOptions {
 }
 
 /** A Portcullis-shaped access token. */
-export async function mintToken(key: SigningKey | { alg: 'HS256' | 'HS384' | 'HS512'; secret: Uint8Array; kid?: string }, options: MintOptions): Promise<string> {
+export async function mintToken(
+  key: SigningKey | { alg: 'HS256' | 'HS384' | 'HS512'; secret: Uint8Array; kid?: string },
+  options: MintOptions,
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const claims: JWTPayload = {
     sub: 'alice',
@@ -50,7 +53,12 @@ export async function mintToken(key: SigningKey | { alg: 'HS256' | 'HS384' | 'HS
     ...options.claims,
   };
   for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
-  const header: Record<string, unknown> = { alg: key.alg, typ: 'at+jwt', ...(key.kid === undefined ? {} : { kid: key.kid }), ...options.header };
+  const header: Record<string, unknown> = {
+    alg: key.alg,
+    typ: 'at+jwt',
+    ...(key.kid === undefined ? {} : { kid: key.kid }),
+    ...options.header,
+  };
   for (const [name, value] of Object.entries(header)) if (value === undefined) delete header[name];
   const signingKey = 'secret' in key ? key.secret : key.privateKey;
   return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(signingKey);

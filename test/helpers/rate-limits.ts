@@ -102,7 +102,10 @@ export async function tripAndRecover(server: TestServer, headers: Record<string,
   const assertSeconds = (actual: string | null, expected: number, what: string) => {
     const lag = time.fixed ? 0 : Math.ceil((performance.now() - started) / 1000);
     const seconds = Number(actual);
-    assert.ok(seconds <= expected && seconds >= expected - lag, `${what} ${actual}, expected ${time.fixed ? expected : `${expected - lag} to ${expected}`}`);
+    assert.ok(
+      seconds <= expected && seconds >= expected - lag,
+      `${what} ${actual}, expected ${time.fixed ? expected : `${expected - lag} to ${expected}`}`,
+    );
   };
   for (const remaining of [2, 1, 0]) {
     const response = await revoke(server, headers);

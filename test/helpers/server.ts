@@ -75,7 +75,8 @@ export async function startTestServer(env: Env = {}, options: TestServerOptions 
     await owned?.drop();
     throw error;
   }
-  const sameDatabase: Env = config.database.kind === 'postgres' ? { DATA_DIR: dataDir, DATABASE_URL: config.database.url } : { DATA_DIR: dataDir };
+  const sameDatabase: Env =
+    config.database.kind === 'postgres' ? { DATA_DIR: dataDir, DATABASE_URL: config.database.url } : { DATA_DIR: dataDir };
   return {
     ...server,
     config,

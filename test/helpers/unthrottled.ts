@@ -8,4 +8,3 @@ export const UNTHROTTLED = Object.freeze({
   LOGIN_BACKOFF_FREE_FAILURES: '1000',
   SPRAY_ACCOUNTS_PER_HOUR: '1000000',
 });
-

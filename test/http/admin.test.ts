@@ -178,7 +178,14 @@ describe('admin API: users', () => {
     const user = JSON.parse(text) as PublicUserBody;
     assert.deepEqual(
       { ...user, created_at: undefined },
-      { username: 'Alice', email: 'alice@example.com', full_name: 'Alice Liddell', disabled: false, scopes: ['me', 'items'], created_at: undefined },
+      {
+        username: 'Alice',
+        email: 'alice@example.com',
+        full_name: 'Alice Liddell',
+        disabled: false,
+        scopes: ['me', 'items'],
+        created_at: undefined,
+      },
     );
     assert.ok(!Number.isNaN(Date.parse(user.created_at)));
     const granted = await formPost(server, '/token', { username: 'alice', password: USER_PASSWORD });
@@ -396,14 +403,23 @@ describe('GET /admin/users (listing)', () => {
   });
 
   it('filters by prefix, case-insensitively', async () => {
-    assert.deepEqual((await page('?prefix=CAR')).users.map((user) => user.username), ['Carl', 'carla', 'CARLOS', 'caroline']);
-    assert.deepEqual((await page('?prefix=carl')).users.map((user) => user.username), ['Carl', 'carla', 'CARLOS']);
+    assert.deepEqual(
+      (await page('?prefix=CAR')).users.map((user) => user.username),
+      ['Carl', 'carla', 'CARLOS', 'caroline'],
+    );
+    assert.deepEqual(
+      (await page('?prefix=carl')).users.map((user) => user.username),
+      ['Carl', 'carla', 'CARLOS'],
+    );
     assert.deepEqual((await page('?prefix=zz')).users, []);
     assert.deepEqual((await all('prefix=car', 1)).names, ['Carl', 'carla', 'CARLOS', 'caroline']);
   });
 
   it('filters by disabled state, alone and with a prefix, across pages', async () => {
-    assert.deepEqual((await page('?disabled=true')).users.map((user) => user.username), ['carla', 'caroline']);
+    assert.deepEqual(
+      (await page('?disabled=true')).users.map((user) => user.username),
+      ['carla', 'caroline'],
+    );
     assert.deepEqual((await all('disabled=false', 2)).names, ['bob', 'Carl', 'CARLOS', 'dave', 'root']);
     assert.deepEqual((await all('prefix=car&disabled=false', 1)).names, ['Carl', 'CARLOS']);
     assert.deepEqual((await all('prefix=car&disabled=true', 1)).names, ['carla', 'caroline']);
@@ -612,7 +628,10 @@ describe('GET /admin/audit', () => {
     assert.ok(failures.every((event) => event.outcome === 'failure'));
     assert.ok(failures.some((event) => event.type === 'login.failure'));
     const aboutBob = (await events('?subject=bob')).events;
-    assert.deepEqual(aboutBob.map((event) => event.type), ['user.removed', 'user.created']);
+    assert.deepEqual(
+      aboutBob.map((event) => event.type),
+      ['user.removed', 'user.created'],
+    );
     assert.deepEqual((await events('?subject=nobody')).events, []);
   });
 
@@ -648,7 +667,10 @@ describe('GET /admin/audit', () => {
     const sinceOldest = (await events(`?since=${encodeURIComponent(oldest.at)}&limit=500`)).events;
     assert.equal(sinceOldest.length, everything.length, 'since is inclusive');
     const untilNewest = (await events(`?until=${encodeURIComponent(newest.at)}&limit=500`)).events;
-    assert.ok(untilNewest.every((event) => Date.parse(event.at) < Date.parse(newest.at)), 'until is exclusive');
+    assert.ok(
+      untilNewest.every((event) => Date.parse(event.at) < Date.parse(newest.at)),
+      'until is exclusive',
+    );
     const window = (await events(`?since=2000-01-01&until=${encodeURIComponent('2999-01-01T00:00:00+02:00')}&limit=500`)).events;
     assert.equal(window.length, everything.length);
   });

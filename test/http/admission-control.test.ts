@@ -28,7 +28,10 @@ describe('admission control for password hashing', () => {
 
   it('answers the excess of a login burst with 503 and Retry-After while /users/me keeps working', async () => {
     const logins = Array.from({ length: BURST }, (_, i) =>
-      formPost(server, '/token', { username: i % 3 === 2 ? `nobody-${i}` : 'stormed', password: i % 3 === 0 ? PASSWORD : 'wrong-password' }),
+      formPost(server, '/token', {
+        username: i % 3 === 2 ? `nobody-${i}` : 'stormed',
+        password: i % 3 === 0 ? PASSWORD : 'wrong-password',
+      }),
     );
     const meStatuses: number[] = [];
     const meLatencies: number[] = [];
@@ -43,8 +46,14 @@ describe('admission control for password hashing', () => {
     const statuses = responses.map((r) => r.status);
     const overloaded = responses.filter((r) => r.status === 503);
     assert.ok(overloaded.length > 0, `some logins are refused (${JSON.stringify(statuses)})`);
-    assert.ok(statuses.some((s) => s === 200 || s === 401), 'some logins are served');
-    assert.deepEqual([...new Set(statuses)].filter((s) => ![200, 401, 503].includes(s)), []);
+    assert.ok(
+      statuses.some((s) => s === 200 || s === 401),
+      'some logins are served',
+    );
+    assert.deepEqual(
+      [...new Set(statuses)].filter((s) => ![200, 401, 503].includes(s)),
+      [],
+    );
     for (const response of overloaded) {
       assert.ok(Number(response.headers.get('retry-after')) >= 1);
       const body = (await response.json()) as Record<string, unknown>;

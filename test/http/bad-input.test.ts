@@ -15,7 +15,13 @@ interface RawResponse {
   body: string;
 }
 
-function raw(server: TestServer, method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<RawResponse> {
+function raw(
+  server: TestServer,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+): Promise<RawResponse> {
   const url = new URL(path, server.url);
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
@@ -80,7 +86,13 @@ describe('bad input', () => {
   });
 
   it('returns 400 for prototype-pollution keys', async () => {
-    const response = await raw(server, 'POST', '/users', JSON_TYPE, '{"username":"proto","password":"valid-password-1","__proto__":{"admin":true}}');
+    const response = await raw(
+      server,
+      'POST',
+      '/users',
+      JSON_TYPE,
+      '{"username":"proto","password":"valid-password-1","__proto__":{"admin":true}}',
+    );
     assertClientError(response, 400);
   });
 
@@ -102,7 +114,11 @@ describe('bad input', () => {
   it('returns 400 for NUL bytes in any field', async () => {
     assertClientError(await raw(server, 'POST', '/token', FORM, 'username=ali%00ce&password=x'), 400, /NUL/);
     assertClientError(await raw(server, 'POST', '/token', JSON_TYPE, '{"username":"alice","password":"a\\u0000b"}'), 400, /NUL/);
-    assertClientError(await raw(server, 'POST', '/users', JSON_TYPE, '{"username":"nul\\u0000user","password":"valid-password-1"}'), 400, /NUL/);
+    assertClientError(
+      await raw(server, 'POST', '/users', JSON_TYPE, '{"username":"nul\\u0000user","password":"valid-password-1"}'),
+      400,
+      /NUL/,
+    );
   });
 
   it('returns 400 for invalid UTF-8, raw or percent-encoded', async () => {
@@ -120,7 +136,13 @@ describe('bad input', () => {
   it('returns 400 for absurdly long fields', async () => {
     assertClientError(await raw(server, 'POST', '/token', FORM, `username=${'u'.repeat(3000)}&password=x`), 400, /username/);
     assertClientError(
-      await raw(server, 'POST', '/users', JSON_TYPE, JSON.stringify({ username: 'longname', password: 'valid-password', full_name: 'n'.repeat(5000) })),
+      await raw(
+        server,
+        'POST',
+        '/users',
+        JSON_TYPE,
+        JSON.stringify({ username: 'longname', password: 'valid-password', full_name: 'n'.repeat(5000) }),
+      ),
       400,
       /full_name/,
     );
@@ -132,13 +154,25 @@ describe('bad input', () => {
   });
 
   it('never answers a 5xx to random bodies (property test)', async () => {
-    const contentTypes = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8');
+    const contentTypes = fc.constantFrom(
+      'application/json',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'application/json; charset=utf-8',
+    );
     const bodies = fc.oneof(
       fc.string({ maxLength: 200 }),
       fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
       fc.json({ maxDepth: 3 }),
-      fc.dictionary(fc.constantFrom('username', 'password', 'grant_type', 'scope', 'email', 'full_name', 'x'), fc.oneof(fc.string(), fc.integer(), fc.constant(null))).map((o) => JSON.stringify(o)),
-      fc.dictionary(fc.constantFrom('username', 'password', 'grant_type', 'scope'), fc.string({ unit: 'binary', maxLength: 50 })).map((o) => new URLSearchParams(o).toString()),
+      fc
+        .dictionary(
+          fc.constantFrom('username', 'password', 'grant_type', 'scope', 'email', 'full_name', 'x'),
+          fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+        )
+        .map((o) => JSON.stringify(o)),
+      fc
+        .dictionary(fc.constantFrom('username', 'password', 'grant_type', 'scope'), fc.string({ unit: 'binary', maxLength: 50 }))
+        .map((o) => new URLSearchParams(o).toString()),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('/token', '/users'), contentTypes, bodies, async (path, type, body) => {

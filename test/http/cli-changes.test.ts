@@ -24,7 +24,8 @@ const ALGORITHM = 'EdDSA';
 /** The CLI on the server's database (`databaseUrl`: another way to it than the server's). */
 function cliOn(server: TestServer, databaseUrl?: string) {
   const env = { ...server.sameDatabase, ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }) };
-  return (args: readonly string[]): Promise<CliResult> => runCli(args, { env: { ...env, SECRET_KEY: TEST_SECRET_KEY, ALGORITHM, LOG_LEVEL: 'silent' } });
+  return (args: readonly string[]): Promise<CliResult> =>
+    runCli(args, { env: { ...env, SECRET_KEY: TEST_SECRET_KEY, ALGORITHM, LOG_LEVEL: 'silent' } });
 }
 
 async function status(server: TestServer, path: string, token: string, init: RequestInit = {}): Promise<number> {
@@ -43,7 +44,8 @@ const regrant = (server: TestServer, token: string, username: string) =>
 describe('a change made with the CLI, on the next request to a running server', () => {
   let server: TestServer;
   let cli: (args: readonly string[]) => Promise<CliResult>;
-  const kidsInStore = async (state: string) => (await server.portcullis.keys!.list()).filter((key) => key.state === state).map((key) => key.kid);
+  const kidsInStore = async (state: string) =>
+    (await server.portcullis.keys!.list()).filter((key) => key.state === state).map((key) => key.kid);
   const publishedKids = async () => (await fetchJwks(server)).keys.map((key) => key.kid);
   const kidOf = (token: string) => headerOf(token).kid as string;
 
@@ -103,61 +105,65 @@ describe('a change made with the CLI, on the next request to a running server', 
   });
 });
 
-describe('a CLI change on PostgreSQL, with a server whose change listener is held back', { skip: ON_POSTGRES ? undefined : 'PostgreSQL only (--database=postgres)' }, () => {
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let server: TestServer;
-  let channel: pg.Client;
-  /** Confirmation requests seen on the bus's channel, as they go by. */
-  const requests: string[] = [];
-  let onRequest: () => void = () => {};
-  const isListener = (hello: string) => hello.includes('portcullis-changes');
+describe(
+  'a CLI change on PostgreSQL, with a server whose change listener is held back',
+  { skip: ON_POSTGRES ? undefined : 'PostgreSQL only (--database=postgres)' },
+  () => {
+    let database: TestDatabase;
+    let proxy: TcpProxy;
+    let server: TestServer;
+    let channel: pg.Client;
+    /** Confirmation requests seen on the bus's channel, as they go by. */
+    const requests: string[] = [];
+    let onRequest: () => void = () => {};
+    const isListener = (hello: string) => hello.includes('portcullis-changes');
 
-  before(async () => {
-    database = await createTestDatabase();
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(TEST_POSTGRES_URL).port || 5432) });
-    server = await startTestServer({ DATABASE_URL: proxy.via(database.url) });
-    await eventually(async () => (await changeListenerCount(database.name)) === 1, 'the server listens for changes', 200);
-    // Not a Portcullis listener (another application_name): watches the channel without being waited for.
-    channel = new pg.Client({ connectionString: database.url });
-    await channel.connect();
-    channel.on('notification', (message) => {
-      if (message.payload?.includes('"confirm"')) {
-        requests.push(message.payload);
-        onRequest();
-      }
+    before(async () => {
+      database = await createTestDatabase();
+      proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(TEST_POSTGRES_URL).port || 5432) });
+      server = await startTestServer({ DATABASE_URL: proxy.via(database.url) });
+      await eventually(async () => (await changeListenerCount(database.name)) === 1, 'the server listens for changes', 200);
+      // Not a Portcullis listener (another application_name): watches the channel without being waited for.
+      channel = new pg.Client({ connectionString: database.url });
+      await channel.connect();
+      channel.on('notification', (message) => {
+        if (message.payload?.includes('"confirm"')) {
+          requests.push(message.payload);
+          onRequest();
+        }
+      });
+      await channel.query(`listen ${CHANGE_CHANNEL}`);
+      await server.portcullis.users.create({ username: 'carol', password: PASSWORD, scopes: ['admin', 'me'] });
     });
-    await channel.query(`listen ${CHANGE_CHANNEL}`);
-    await server.portcullis.users.create({ username: 'carol', password: PASSWORD, scopes: ['admin', 'me'] });
-  });
-  after(async () => {
-    proxy?.restore();
-    await channel?.end();
-    await server?.stop();
-    await proxy?.close();
-    await database?.drop();
-  });
+    after(async () => {
+      proxy?.restore();
+      await channel?.end();
+      await server?.stop();
+      await proxy?.close();
+      await database?.drop();
+    });
 
-  it('returns only once that server has applied it, and its next request is refused', async () => {
-    const token = await login(server, 'carol', PASSWORD);
-    for (let i = 0; i < 2; i += 1) assert.equal(await status(server, '/admin/users', token), 200);
+    it('returns only once that server has applied it, and its next request is refused', async () => {
+      const token = await login(server, 'carol', PASSWORD);
+      for (let i = 0; i < 2; i += 1) assert.equal(await status(server, '/admin/users', token), 200);
 
-    proxy.stall(isListener);
-    const confirmationAsked = new Promise<'asked'>((resolve) => (onRequest = () => resolve('asked')));
-    // The command reaches PostgreSQL directly; only the server's listener goes through the proxy.
-    const command = cliOn(server, database.url)(['users', 'update', 'carol', '--scopes', 'me']);
-    // The command either asks the servers to confirm (and waits), or it has already exited.
-    const first = await Promise.race([confirmationAsked, command.then(() => 'exited' as const)]);
-    assert.equal(first, 'asked', 'the command waits for the servers instead of exiting after its commit');
-    assert.deepEqual((await server.portcullis.users.get('carol')).scopes, ['me'], 'committed');
-    assert.equal(await status(server, '/admin/users', token), 200, 'the held-back server has not heard of it yet');
+      proxy.stall(isListener);
+      const confirmationAsked = new Promise<'asked'>((resolve) => (onRequest = () => resolve('asked')));
+      // The command reaches PostgreSQL directly; only the server's listener goes through the proxy.
+      const command = cliOn(server, database.url)(['users', 'update', 'carol', '--scopes', 'me']);
+      // The command either asks the servers to confirm (and waits), or it has already exited.
+      const first = await Promise.race([confirmationAsked, command.then(() => 'exited' as const)]);
+      assert.equal(first, 'asked', 'the command waits for the servers instead of exiting after its commit');
+      assert.deepEqual((await server.portcullis.users.get('carol')).scopes, ['me'], 'committed');
+      assert.equal(await status(server, '/admin/users', token), 200, 'the held-back server has not heard of it yet');
 
-    proxy.restore();
-    const result = await command;
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stderr, '', 'every server confirmed');
-    assert.equal(await status(server, '/admin/users', token), 403, 'the first request after the command');
-    assert.equal(await regrant(server, token, 'carol'), 403);
-    assert.equal(requests.length, 1);
-  });
-});
+      proxy.restore();
+      const result = await command;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '', 'every server confirmed');
+      assert.equal(await status(server, '/admin/users', token), 403, 'the first request after the command');
+      assert.equal(await regrant(server, token, 'carol'), 403);
+      assert.equal(requests.length, 1);
+    });
+  },
+);

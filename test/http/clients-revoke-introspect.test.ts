@@ -82,7 +82,12 @@ describe('POST /token grant_type=client_credentials', () => {
   });
 
   it('narrows the scope to what the client holds', async () => {
-    const response = await formPostWith(server, '/token', { grant_type: 'client_credentials', scope: 'read admin me' }, basicAuth(alpha.id, alpha.secret));
+    const response = await formPostWith(
+      server,
+      '/token',
+      { grant_type: 'client_credentials', scope: 'read admin me' },
+      basicAuth(alpha.id, alpha.secret),
+    );
     assert.equal(response.status, 200);
     const body = (await response.json()) as { scope: string; access_token: string };
     assert.equal(body.scope, 'read');
@@ -102,7 +107,10 @@ describe('POST /token grant_type=client_credentials', () => {
   it('refuses a wrong secret, an unknown client and missing credentials with 401 invalid_client', async () => {
     const grant = { grant_type: 'client_credentials' };
     await assertInvalidClient(await formPostWith(server, '/token', grant, basicAuth(alpha.id, beta.secret)), 'basic, wrong secret');
-    await assertInvalidClient(await formPostWith(server, '/token', { ...grant, client_id: alpha.id, client_secret: 'nope' }), 'form, wrong secret');
+    await assertInvalidClient(
+      await formPostWith(server, '/token', { ...grant, client_id: alpha.id, client_secret: 'nope' }),
+      'form, wrong secret',
+    );
     await assertInvalidClient(await formPostWith(server, '/token', grant, basicAuth('pc_unknown', alpha.secret)), 'unknown client');
     await assertInvalidClient(await formPostWith(server, '/token', grant), 'no credentials');
     await assertInvalidClient(await formPostWith(server, '/token', { ...grant, client_id: alpha.id }), 'id without secret');

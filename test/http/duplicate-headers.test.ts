@@ -22,8 +22,19 @@ interface Answer {
 }
 
 /** Sends the request exactly as given (header order and case kept) on its own connection. */
-async function send(server: TestServer, method: string, path: string, headers: ReadonlyArray<readonly [string, string]>, body = ''): Promise<Answer> {
-  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${new URL(server.url).host}`, ...headers.map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
+async function send(
+  server: TestServer,
+  method: string,
+  path: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  body = '',
+): Promise<Answer> {
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    `Host: ${new URL(server.url).host}`,
+    ...headers.map(([name, value]) => `${name}: ${value}`),
+    'Connection: close',
+  ];
   if (body !== '') lines.push('Content-Type: application/x-www-form-urlencoded', `Content-Length: ${Buffer.byteLength(body)}`);
   const { received } = await sendRaw(server.url, `${lines.join('\r\n')}\r\n\r\n${body}`);
   const [head = '', payload = ''] = received.split('\r\n\r\n');
@@ -33,7 +44,11 @@ async function send(server: TestServer, method: string, path: string, headers: R
     const colon = line.indexOf(':');
     answerHeaders[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
-  return { status: Number(statusLine.split(' ')[1]), headers: answerHeaders, body: payload === '' ? {} : (JSON.parse(payload) as Record<string, unknown>) };
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers: answerHeaders,
+    body: payload === '' ? {} : (JSON.parse(payload) as Record<string, unknown>),
+  };
 }
 
 describe('two Authorization headers in one request', () => {
@@ -71,11 +86,41 @@ describe('two Authorization headers in one request', () => {
     const answered = () => server.app.usersMeFastPath.answered;
     const answeredBefore = answered();
     for (const [label, headers] of [
-      ['valid, then garbage', [['Authorization', `Bearer ${userToken}`], ['Authorization', 'Bearer garbage']]],
-      ['garbage, then valid', [['Authorization', 'Bearer garbage'], ['Authorization', `Bearer ${userToken}`]]],
-      ['the same token twice', [['Authorization', `Bearer ${userToken}`], ['Authorization', `Bearer ${userToken}`]]],
-      ['names in other cases', [['authorization', `Bearer ${userToken}`], ['AUTHORIZATION', `Bearer ${adminToken}`]]],
-      ['one of them empty', [['Authorization', `Bearer ${userToken}`], ['Authorization', '']]],
+      [
+        'valid, then garbage',
+        [
+          ['Authorization', `Bearer ${userToken}`],
+          ['Authorization', 'Bearer garbage'],
+        ],
+      ],
+      [
+        'garbage, then valid',
+        [
+          ['Authorization', 'Bearer garbage'],
+          ['Authorization', `Bearer ${userToken}`],
+        ],
+      ],
+      [
+        'the same token twice',
+        [
+          ['Authorization', `Bearer ${userToken}`],
+          ['Authorization', `Bearer ${userToken}`],
+        ],
+      ],
+      [
+        'names in other cases',
+        [
+          ['authorization', `Bearer ${userToken}`],
+          ['AUTHORIZATION', `Bearer ${adminToken}`],
+        ],
+      ],
+      [
+        'one of them empty',
+        [
+          ['Authorization', `Bearer ${userToken}`],
+          ['Authorization', ''],
+        ],
+      ],
     ] as const) {
       assertRefused(await send(server, 'GET', '/users/me', headers), label);
     }
@@ -84,14 +129,24 @@ describe('two Authorization headers in one request', () => {
 
   it('every bearer route: 400, whichever token comes first, and nothing is done', async () => {
     for (const headers of [
-      [['Authorization', `Bearer ${adminToken}`], ['Authorization', `Bearer ${userToken}`]],
-      [['Authorization', `Bearer ${userToken}`], ['Authorization', `Bearer ${adminToken}`]],
+      [
+        ['Authorization', `Bearer ${adminToken}`],
+        ['Authorization', `Bearer ${userToken}`],
+      ],
+      [
+        ['Authorization', `Bearer ${userToken}`],
+        ['Authorization', `Bearer ${adminToken}`],
+      ],
     ] as const) {
       assertRefused(await send(server, 'GET', '/admin/users', headers), 'GET /admin/users');
       assertRefused(await send(server, 'GET', '/users/me/sessions', headers), 'GET /users/me/sessions');
       assertRefused(await send(server, 'POST', '/logout', headers), 'POST /logout');
     }
-    assert.equal((await send(server, 'GET', '/admin/users', [['Authorization', `Bearer ${adminToken}`]])).status, 200, 'no session was ended');
+    assert.equal(
+      (await send(server, 'GET', '/admin/users', [['Authorization', `Bearer ${adminToken}`]])).status,
+      200,
+      'no session was ended',
+    );
     assert.equal((await send(server, 'GET', '/users/me', [['Authorization', `Bearer ${userToken}`]])).status, 200);
   });
 

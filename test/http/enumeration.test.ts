@@ -45,8 +45,7 @@ describe('POST /token enumeration resistance', () => {
     assert.equal(unknown.response.status, 401);
     assert.equal(unknown.response.status, known.response.status);
     assert.equal(unknown.body, known.body);
-    const headers = (response: Response) =>
-      [...response.headers.entries()].filter(([name]) => !VARYING_HEADERS.has(name)).sort();
+    const headers = (response: Response) => [...response.headers.entries()].filter(([name]) => !VARYING_HEADERS.has(name)).sort();
     assert.deepEqual(headers(unknown.response), headers(known.response));
   });
 

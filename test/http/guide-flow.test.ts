@@ -31,7 +31,10 @@ describe('the guide client flow', () => {
     assert.equal(body.expires_in, 1800);
     assert.equal(typeof body.access_token, 'string');
     assert.match(String(body.refresh_token), /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
-    const [header, payload] = (body.access_token as string).split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const [header, payload] = (body.access_token as string)
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     assert.equal(header.alg, 'HS256');
     assert.equal(header.typ, 'at+jwt');
     assert.match(header.kid, /^hs-/);
@@ -47,9 +50,11 @@ describe('the guide client flow', () => {
   });
 
   it('answers GET /users/me with the user and never the hash', async () => {
-    const token = ((await (await formPost(server, '/token', { username: 'johndoe', password: 'secret-password-1' })).json()) as {
-      access_token: string;
-    }).access_token;
+    const token = (
+      (await (await formPost(server, '/token', { username: 'johndoe', password: 'secret-password-1' })).json()) as {
+        access_token: string;
+      }
+    ).access_token;
     const response = await server.fetch('/users/me', { headers: bearer(token) });
     assert.equal(response.status, 200);
     const text = await response.text();
@@ -86,9 +91,11 @@ describe('the guide client flow', () => {
       t.skip('python3 with joserfc is not installed here');
       return;
     }
-    const token = ((await (await formPost(server, '/token', { username: 'johndoe', password: 'secret-password-1' })).json()) as {
-      access_token: string;
-    }).access_token;
+    const token = (
+      (await (await formPost(server, '/token', { username: 'johndoe', password: 'secret-password-1' })).json()) as {
+        access_token: string;
+      }
+    ).access_token;
     // joserfc stands in for python-jose (not installable here); both verify HS256 with the key's UTF-8 bytes.
     const script = [
       'import sys, json',

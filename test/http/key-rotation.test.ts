@@ -63,9 +63,18 @@ describe('signing key rotation', () => {
     assert.equal(await meStatus(server, later), 200);
 
     const after = await keys().list();
-    assert.deepEqual(byState(after, 'retired').map((key) => key.kid), [oldCurrent.kid]);
-    assert.deepEqual(byState(after, 'current').map((key) => key.kid), [oldNext.kid]);
-    assert.deepEqual(byState(after, 'next').map((key) => key.kid), [result.next]);
+    assert.deepEqual(
+      byState(after, 'retired').map((key) => key.kid),
+      [oldCurrent.kid],
+    );
+    assert.deepEqual(
+      byState(after, 'current').map((key) => key.kid),
+      [oldNext.kid],
+    );
+    assert.deepEqual(
+      byState(after, 'next').map((key) => key.kid),
+      [result.next],
+    );
     assert.deepEqual(await publishedKids(), [oldCurrent.kid, oldNext.kid, result.next].sort(), 'retired, current and next are published');
 
     // The new next key was published a moment ago: resource servers may not have it cached yet.
@@ -75,7 +84,11 @@ describe('signing key rotation', () => {
       assert.match(error.message, /cache the JWKS for 300 s/);
       return true;
     });
-    assert.deepEqual((await keys().list()).map((key) => [key.kid, key.state]), after.map((key) => [key.kid, key.state]), 'nothing moved');
+    assert.deepEqual(
+      (await keys().list()).map((key) => [key.kid, key.state]),
+      after.map((key) => [key.kid, key.state]),
+      'nothing moved',
+    );
     assert.equal(kidOf(await newToken()), oldNext.kid);
 
     const audit = await server.portcullis.audit.list({ type: 'key.rotated', limit: 10 });
@@ -163,7 +176,10 @@ describe('signing key rotation', () => {
       // Its last token expires ttl after the retirement (plus the clock tolerance): until then it stays.
       const { clock, service } = serviceAt(retired.retiredAt! + ttlMs + server.config.clockToleranceSeconds * 1000);
       await service.tick(SYSTEM);
-      assert.ok((await keys().list()).some((key) => key.kid === oldKid), 'kept while its tokens may be alive');
+      assert.ok(
+        (await keys().list()).some((key) => key.kid === oldKid),
+        'kept while its tokens may be alive',
+      );
       assert.equal(await meStatus(server, signedByOld), 200);
 
       clock.advance(61_000);

@@ -120,13 +120,21 @@ describe('signing keys at rest', () => {
       },
     );
     await wrong?.close();
-    assert.deepEqual((await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]), kidsBefore, 'the failed start changed no key');
+    assert.deepEqual(
+      (await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]),
+      kidsBefore,
+      'the failed start changed no key',
+    );
 
     const restarted = await startServer(loadConfig({ ...env, SECRET_KEY: TEST_SECRET_KEY }));
     try {
       const me = await fetch(`${restarted.url}/users/me`, { headers: bearer(token) });
       assert.equal(me.status, 200, 'a token from before the restart still works');
-      assert.deepEqual((await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]), kidsBefore, 'the same keys');
+      assert.deepEqual(
+        (await readKeyRows(server.config.database)).map((row) => [row.kid, row.state]),
+        kidsBefore,
+        'the same keys',
+      );
       const relogin = await fetch(`${restarted.url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

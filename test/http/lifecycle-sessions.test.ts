@@ -259,14 +259,11 @@ describe('the audit log of logins and sessions', () => {
 
     const { events } = await server.portcullis.audit.list({ limit: 50 });
     const failures = events.filter((event) => event.type === 'login.failure');
-    assert.deepEqual(
-      failures.map((event) => [event.subject ?? null, event.details?.reason]).reverse(),
-      [
-        [null, 'unknown_user'],
-        [null, 'unknown_user'],
-        ['aud', 'wrong_password'],
-      ],
-    );
+    assert.deepEqual(failures.map((event) => [event.subject ?? null, event.details?.reason]).reverse(), [
+      [null, 'unknown_user'],
+      [null, 'unknown_user'],
+      ['aud', 'wrong_password'],
+    ]);
     assert.ok(failures.every((event) => event.outcome === 'failure' && event.ip === '127.0.0.1'));
     const success = events.find((event) => event.type === 'login.success');
     assert.equal(success?.subject, 'aud');

@@ -13,12 +13,16 @@ import { formPost, signUp, startTestServer, type TestServer } from '../helpers/s
 const PASSWORD = 'correct horse battery';
 
 async function count(server: TestServer, table: 'sessions' | 'refresh_tokens', where = sql`1 = 1`): Promise<number> {
-  const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)} where ${where}`.execute(server.storage.dialect.db);
+  const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)} where ${where}`.execute(
+    server.storage.dialect.db,
+  );
   return Number(rows[0]!.n);
 }
 
 async function loginSuccessEvents(server: TestServer): Promise<number> {
-  const { rows } = await sql<{ n: number | string }>`select count(*) as n from audit_events where type = 'login.success'`.execute(server.storage.dialect.db);
+  const { rows } = await sql<{ n: number | string }>`select count(*) as n from audit_events where type = 'login.success'`.execute(
+    server.storage.dialect.db,
+  );
   return Number(rows[0]!.n);
 }
 
@@ -30,7 +34,9 @@ async function refuseLoginAuditEvents(server: TestServer): Promise<void> {
         if new.type = 'login.success' then raise exception 'injected audit failure'; end if;
         return new;
       end $$`.execute(db);
-    await sql`create trigger refuse_login_audit before insert on audit_events for each row execute function refuse_login_audit()`.execute(db);
+    await sql`create trigger refuse_login_audit before insert on audit_events for each row execute function refuse_login_audit()`.execute(
+      db,
+    );
   } else {
     await sql`create trigger refuse_login_audit before insert on audit_events when new.type = 'login.success'
       begin select raise(abort, 'injected audit failure'); end`.execute(db);
@@ -72,7 +78,9 @@ describe('a login: session, refresh token and audit event in one transaction', (
     assert.equal(await count(server, 'sessions'), 1);
     assert.equal(await count(server, 'refresh_tokens'), 1);
     assert.equal(await loginSuccessEvents(server), 1);
-    const { rows } = await sql<{ details: string }>`select details from audit_events where type = 'login.success'`.execute(server.storage.dialect.db);
+    const { rows } = await sql<{ details: string }>`select details from audit_events where type = 'login.success'`.execute(
+      server.storage.dialect.db,
+    );
     const { rows: sessions } = await sql<{ id: string }>`select id from sessions`.execute(server.storage.dialect.db);
     assert.deepEqual(JSON.parse(rows[0]!.details), { session: sessions[0]!.id });
   });

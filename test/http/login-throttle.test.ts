@@ -171,7 +171,8 @@ function throttleSuite(name: string, env: () => Promise<Env | string>, shared = 
       assert.equal(unknown.status, 429);
       // The challenges are random, and bound to opaque account keys that a known and an unknown name both have.
       const random = new Set(['account', 'expires', 'keyPrefix', 'keySignature', 'nonce', 'salt', 'signature']);
-      const shape = (body: Record<string, unknown>) => JSON.stringify(body, (key, value: unknown) => (random.has(key) ? typeof value : value));
+      const shape = (body: Record<string, unknown>) =>
+        JSON.stringify(body, (key, value: unknown) => (random.has(key) ? typeof value : value));
       assert.deepEqual([unknown.status, unknown.retryAfter, shape(unknown.body)], [known.status, known.retryAfter, shape(known.body)]);
       const names = (headers: Headers) => [...headers.keys()].filter((h) => h !== 'date').sort();
       assert.deepEqual(names(unknown.headers), names(known.headers));

@@ -122,7 +122,10 @@ function parseExposition(text: string): Scrape {
       } else {
         assert.ok(!families.has(name), `TYPE twice for ${name}`);
         assert.ok(TYPES.has(rest), `unknown type: ${line}`);
-        assert.ok(!samples.some((sample) => familyOf(sample.name, new Map([[name, { name, type: rest, help: '' }]]))), `TYPE after samples of ${name}`);
+        assert.ok(
+          !samples.some((sample) => familyOf(sample.name, new Map([[name, { name, type: rest, help: '' }]]))),
+          `TYPE after samples of ${name}`,
+        );
         families.set(name, { name, type: rest, help: helps.get(name) ?? '' });
       }
       continue;
@@ -178,7 +181,11 @@ function checkHistograms(families: ReadonlyMap<string, Family>, samples: readonl
     }
     for (const [key, buckets] of bySeries) {
       const bounds = buckets.map((bucket) => parseValue(bucket.labels.le!, family.name));
-      assert.deepEqual(bounds, [...bounds].sort((a, b) => a - b), `${family.name} buckets in order`);
+      assert.deepEqual(
+        bounds,
+        [...bounds].sort((a, b) => a - b),
+        `${family.name} buckets in order`,
+      );
       assert.equal(bounds.at(-1), Number.POSITIVE_INFINITY, `${family.name} ends with +Inf`);
       for (let i = 1; i < buckets.length; i += 1) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${family.name} ${key} cumulative`);
       const count = samples.find((s) => s.name === `${family.name}_count` && JSON.stringify(Object.entries(s.labels).sort()) === key);
@@ -229,7 +236,11 @@ describe('GET /metrics', () => {
     assert.equal(await statusOf(refresh(server, alice.refresh_token)), 401, 'reuse of a retired refresh token');
     const carol1 = await passwordLogin(server, 'carol', 'carol-password-1');
     const carol2 = await passwordLogin(server, 'carol', 'carol-password-1');
-    assert.equal(await statusOf(formPostWith(server, '/token', { username: 'carol', password: 'carol-password-1' })), 429, 'the account bucket');
+    assert.equal(
+      await statusOf(formPostWith(server, '/token', { username: 'carol', password: 'carol-password-1' })),
+      429,
+      'the account bucket',
+    );
     assert.equal(await statusOf(server.fetch('/users/me/sessions', { headers: bearer(carol1.access_token) })), 200);
     deletedSession = sessionIdOf(carol2.access_token);
     const deleted = server.fetch(`/users/me/sessions/${deletedSession}`, { method: 'DELETE', headers: bearer(carol1.access_token) });
@@ -254,10 +265,7 @@ describe('GET /metrics', () => {
 
   it('counts logins by outcome, refreshes, reuse detections and 429s by bucket', () => {
     const logins = (outcome: string) => first.value('portcullis_logins_total', { outcome });
-    assert.deepEqual(
-      ['success', 'wrong_password', 'unknown_user', 'disabled', 'throttled'].map(logins),
-      [3, 1, 1, 0, 1],
-    );
+    assert.deepEqual(['success', 'wrong_password', 'unknown_user', 'disabled', 'throttled'].map(logins), [3, 1, 1, 0, 1]);
     const refreshes = (outcome: string) => first.value('portcullis_token_refreshes_total', { outcome });
     assert.deepEqual(['success', 'reused', 'invalid', 'rate_limited', 'error'].map(refreshes), [1, 1, 0, 0, 0]);
     assert.equal(first.value('portcullis_refresh_reuse_detected_total'), 1);
@@ -268,7 +276,8 @@ describe('GET /metrics', () => {
   });
 
   it('counts requests by route pattern and status, never by raw URL', () => {
-    const requests = (method: string, route: string, status: string) => first.value('portcullis_http_requests_total', { method, route, status });
+    const requests = (method: string, route: string, status: string) =>
+      first.value('portcullis_http_requests_total', { method, route, status });
     assert.equal(requests('POST', '/users', '201'), 3);
     assert.equal(requests('POST', '/token', '200'), 4);
     assert.equal(requests('POST', '/token', '401'), 3);
@@ -304,7 +313,11 @@ describe('GET /metrics', () => {
   });
 
   it('includes the process metrics', () => {
-    for (const name of ['portcullis_process_cpu_seconds_total', 'portcullis_process_resident_memory_bytes', 'portcullis_nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'portcullis_process_cpu_seconds_total',
+      'portcullis_process_resident_memory_bytes',
+      'portcullis_nodejs_heap_size_used_bytes',
+    ]) {
       assert.ok(first.names.has(name), name);
     }
   });
@@ -418,7 +431,10 @@ describe('metrics settings', () => {
 
   it('defaults to on, no token, no port of its own', () => {
     assert.deepEqual({ ...loadConfig(base).metrics }, { enabled: true, token: undefined, port: undefined });
-    assert.deepEqual({ ...loadConfig({ ...base, METRICS_TOKEN, METRICS_PORT: '9464' }).metrics }, { enabled: true, token: METRICS_TOKEN, port: 9464 });
+    assert.deepEqual(
+      { ...loadConfig({ ...base, METRICS_TOKEN, METRICS_PORT: '9464' }).metrics },
+      { enabled: true, token: METRICS_TOKEN, port: 9464 },
+    );
   });
 });
 
@@ -473,7 +489,8 @@ describe('docs/grafana-dashboard.json', () => {
       ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr ?? '')),
       ...dashboard.templating.list.map((variable) => (typeof variable.query === 'string' ? variable.query : variable.query.query)),
     ];
-    const labelsOf = (name: string) => new Set(exposed.samples.filter((sample) => sample.name === name).flatMap((sample) => Object.keys(sample.labels)));
+    const labelsOf = (name: string) =>
+      new Set(exposed.samples.filter((sample) => sample.name === name).flatMap((sample) => Object.keys(sample.labels)));
     // Added by Prometheus at scrape time, not by Portcullis.
     const targetLabels = new Set(['job', 'instance']);
     for (const expr of exprs) {
@@ -483,7 +500,8 @@ describe('docs/grafana-dashboard.json', () => {
       const available = new Set([...targetLabels, ...names.flatMap((name) => [...labelsOf(name)])]);
       const selectorLabels = [...expr.matchAll(/[{,]\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((match) => match[1]!);
       const groupingLabels = [...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((match) => match[1]!.split(',').map((label) => label.trim()));
-      for (const label of [...selectorLabels, ...groupingLabels]) assert.ok(available.has(label), `label ${label} is not exposed on ${names.join(', ')} (in ${expr})`);
+      for (const label of [...selectorLabels, ...groupingLabels])
+        assert.ok(available.has(label), `label ${label} is not exposed on ${names.join(', ')} (in ${expr})`);
     }
   });
 });

@@ -72,7 +72,10 @@ describe('no lockout (default limits)', () => {
     for (let i = 0; i < 15; i += 1) statuses.push((await login('slow-victim', `guess-${i}`, attacker)).status);
     // Three guesses reach the password check, then the backoff refuses; none of the refused ones spends the account's bucket.
     assert.deepEqual(statuses.slice(0, 3), [401, 401, 401]);
-    assert.ok(statuses.slice(3).every((status) => status === 429), statuses.join(' '));
+    assert.ok(
+      statuses.slice(3).every((status) => status === 429),
+      statuses.join(' '),
+    );
     const owner = await ownerLogin('slow-victim', randomClientIp());
     assert.deepEqual(owner, { first: 200, final: 200, solved: false }, 'a fresh client gets in without even a challenge');
     const atAttackersAddress = await ownerLogin('slow-victim', attacker);
@@ -154,7 +157,11 @@ describe('no lockout (default limits)', () => {
       server.fetch('/users/me/password', {
         method: 'PUT',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${access}`, ...from(home) },
-        body: JSON.stringify({ current_password: PASSWORD, new_password: NEW_PASSWORD, ...(solution ? { challenge_solution: solution } : {}) }),
+        body: JSON.stringify({
+          current_password: PASSWORD,
+          new_password: NEW_PASSWORD,
+          ...(solution ? { challenge_solution: solution } : {}),
+        }),
       });
     // A password change spends the same account bucket as a login, so under this attack it is challenged too.
     const refusedChange = await change();
@@ -188,7 +195,11 @@ describe('a wrong current password counts as a failed login', () => {
       server.fetch('/users/me/password', {
         method: 'PUT',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...from(thief) },
-        body: JSON.stringify({ current_password: current, new_password: NEW_PASSWORD, ...(solution ? { challenge_solution: solution } : {}) }),
+        body: JSON.stringify({
+          current_password: current,
+          new_password: NEW_PASSWORD,
+          ...(solution ? { challenge_solution: solution } : {}),
+        }),
       });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) statuses.push((await change(`guess-${i}`)).status);

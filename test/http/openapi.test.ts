@@ -138,7 +138,11 @@ describe('GET /openapi.json', () => {
       expected.add(key);
       assert.ok(documented.has(key), `${key} is in /openapi.json`);
     }
-    assert.deepEqual([...documented].filter((key) => !expected.has(key)), [], 'no operation without a route');
+    assert.deepEqual(
+      [...documented].filter((key) => !expected.has(key)),
+      [],
+      'no operation without a route',
+    );
   });
 
   it('passes a structural check of OpenAPI 3.1', () => {
@@ -157,7 +161,10 @@ describe('GET /openapi.json', () => {
 
       const responses = op.responses as Record<string, Json>;
       assert.ok(Object.keys(responses).length > 0, `${label}: responses`);
-      assert.ok(Object.keys(responses).some((status) => /^2/.test(status)), `${label}: a success response`);
+      assert.ok(
+        Object.keys(responses).some((status) => /^2/.test(status)),
+        `${label}: a success response`,
+      );
       for (const [status, answer] of Object.entries(responses)) {
         assert.match(status, /^(?:[1-5](?:XX|\d\d)|default)$/, `${label}: status ${status}`);
         assert.equal(typeof answer.description, 'string', `${label} ${status}: description`);
@@ -184,7 +191,10 @@ describe('GET /openapi.json', () => {
         if (parameter.in === 'path') assert.equal(parameter.required, true, `${label}: path parameters are required`);
       }
       assert.deepEqual(
-        parameters.filter((p) => p.in === 'path').map((p) => p.name).sort(),
+        parameters
+          .filter((p) => p.in === 'path')
+          .map((p) => p.name)
+          .sort(),
         [...pathParameters].sort(),
         `${label}: one path parameter per template variable`,
       );

@@ -39,7 +39,11 @@ describe('rate limits with Redis unreachable', () => {
     // Nothing listens on port 1: connections are refused at once. A request that waited for Redis
     // would wait a whole command timeout: five of them take far less than one unless one did.
     const commandTimeoutMs = 10_000;
-    const server = await startTestServer({ ...SMALL_IP_LIMITS, REDIS_URL: 'redis://127.0.0.1:1', REDIS_COMMAND_TIMEOUT_MS: String(commandTimeoutMs) });
+    const server = await startTestServer({
+      ...SMALL_IP_LIMITS,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_COMMAND_TIMEOUT_MS: String(commandTimeoutMs),
+    });
     try {
       const ip = randomClientIp();
       const started = performance.now();

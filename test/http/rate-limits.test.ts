@@ -101,7 +101,7 @@ describe('rate limits (in-process)', () => {
     });
     after(() => server.stop());
 
-    it("trips for one account while another account from the same address still gets in", async () => {
+    it('trips for one account while another account from the same address still gets in', async () => {
       for (let i = 0; i < 3; i += 1) await passwordLogin(server, i === 1 ? 'ALICE' : 'alice', 'alice-password-1');
       const refused = await formPostWith(server, '/token', { username: 'Alice', password: 'alice-password-1' });
       await assertRateLimited(refused, { limit: 3, policy: '3;w=3', oauth: true, challenge: true });

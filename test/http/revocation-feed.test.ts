@@ -32,7 +32,15 @@ function followFeed(url: string, client: FeedClient, extra: Partial<RevocationFe
     issuer: ISSUER,
     secret: TEST_SECRET_KEY,
     clock,
-    revocations: { url, clientId: client.id, clientSecret: client.secret, intervalMs: 25, maxStalenessSeconds: 60, log: () => undefined, ...extra },
+    revocations: {
+      url,
+      clientId: client.id,
+      clientSecret: client.secret,
+      intervalMs: 25,
+      maxStalenessSeconds: 60,
+      log: () => undefined,
+      ...extra,
+    },
   });
 }
 
@@ -53,7 +61,8 @@ async function synced(verifier: Verifier): Promise<void> {
 describe('GET /revocations', () => {
   let server: TestServer;
   let client: FeedClient;
-  const feed = (query = '', headers: Record<string, string> = basicAuth(client.id, client.secret)) => server.fetch(`/revocations${query}`, { headers });
+  const feed = (query = '', headers: Record<string, string> = basicAuth(client.id, client.secret)) =>
+    server.fetch(`/revocations${query}`, { headers });
 
   before(async () => {
     server = await startTestServer();
@@ -67,7 +76,14 @@ describe('GET /revocations', () => {
     const start = await feed();
     assert.equal(start.status, 200);
     assert.equal(start.headers.get('cache-control'), 'no-store');
-    const first = (await start.json()) as { cursor: string; full: boolean; more: boolean; retain_seconds: number; sids: string[]; versions: unknown[] };
+    const first = (await start.json()) as {
+      cursor: string;
+      full: boolean;
+      more: boolean;
+      retain_seconds: number;
+      sids: string[];
+      versions: unknown[];
+    };
     assert.equal(first.full, true);
     assert.equal(first.more, false);
     assert.equal(first.retain_seconds, 30 * 60 + 5 + 60, 'the token lifetime, the clock tolerance and a minute');
@@ -126,7 +142,9 @@ describe('GET /revocations', () => {
   });
 
   it('is documented in /openapi.json, for service clients', async () => {
-    const doc = (await (await server.fetch('/openapi.json')).json()) as { paths: Record<string, Record<string, { security?: unknown[]; responses: object }>> };
+    const doc = (await (await server.fetch('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: object }>>;
+    };
     const operation = doc.paths['/revocations']?.get;
     assert.ok(operation, 'GET /revocations is in the document');
     assert.deepEqual(operation.security, [{ ClientBasic: [] }]);
@@ -146,11 +164,16 @@ describe('GET /revocations and the rate limit', () => {
   after(() => server.stop());
 
   it("spends the address's bucket on failed client authentications only: polls never run out, guesses do", async () => {
-    for (let i = 0; i < 5; i += 1) assert.equal((await server.fetch('/revocations', { headers: basicAuth(client.id, client.secret) })).status, 200);
+    for (let i = 0; i < 5; i += 1)
+      assert.equal((await server.fetch('/revocations', { headers: basicAuth(client.id, client.secret) })).status, 200);
     const guesses = [];
     for (let i = 0; i < 3; i += 1) guesses.push((await server.fetch('/revocations', { headers: basicAuth(client.id, 'guess') })).status);
     assert.deepEqual(guesses, [401, 401, 429]);
-    assert.equal((await server.fetch('/revocations', { headers: basicAuth(client.id, client.secret) })).status, 200, 'the client itself is not locked out');
+    assert.equal(
+      (await server.fetch('/revocations', { headers: basicAuth(client.id, client.secret) })).status,
+      200,
+      'the client itself is not locked out',
+    );
   });
 });
 
@@ -244,7 +267,8 @@ describe('the verifier following the revocation feed', () => {
     // REFRESH_REUSE_GRACE_SECONDS=0: presenting the retired token again ends the session.
     assert.equal((await refresh(server, reused.a.refresh_token)).status, 401);
     await synced(verifier);
-    for (const token of [disabled.a, disabled.b, removed.a, removed.b]) await assertRevoked(verifier, token.access_token, 'disabled or removed');
+    for (const token of [disabled.a, disabled.b, removed.a, removed.b])
+      await assertRevoked(verifier, token.access_token, 'disabled or removed');
     await assertRevoked(verifier, reused.a.access_token, 'the reused session, its first token');
     await assertRevoked(verifier, rotated.access_token, 'the reused session, its token after the rotation');
     await assertAccepted(verifier, reused.b.access_token, "the same user's other session");
@@ -274,7 +298,12 @@ describe('the verifier when the revocation feed does not answer', () => {
   /** A verifier whose feed goes through the proxy; the tests ask for syncs themselves (the interval is long). */
   function throughProxy(whenStale: 'refuse' | 'accept', log: (message: string) => void = () => undefined) {
     const clock = fixedClock(Date.now());
-    const verifier = followFeed(proxy.via(`${server.url}/revocations`), client, { intervalMs: 60_000, maxStalenessSeconds: 120, whenStale, log }, clock);
+    const verifier = followFeed(
+      proxy.via(`${server.url}/revocations`),
+      client,
+      { intervalMs: 60_000, maxStalenessSeconds: 120, whenStale, log },
+      clock,
+    );
     return { verifier, clock };
   }
 

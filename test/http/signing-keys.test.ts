@@ -110,7 +110,10 @@ describe('asymmetric signing keys', () => {
       it('issues tokens that Python joserfc verifies with the JWKS fetched from jwks_uri', async (t) => {
         if (!joserfcAvailable(t)) return;
         const token = await login(server(), 'alice', PASSWORD);
-        const metadata = (await (await server().fetch('/.well-known/oauth-authorization-server')).json()) as { jwks_uri: string; issuer: string };
+        const metadata = (await (await server().fetch('/.well-known/oauth-authorization-server')).json()) as {
+          jwks_uri: string;
+          issuer: string;
+        };
         const jwks = (await (await fetch(metadata.jwks_uri)).json()) as { keys: PublishedJwk[] };
 
         // joserfc really checks the signature against the published key: the other key's material under the same kid fails.
@@ -135,7 +138,10 @@ describe('asymmetric signing keys', () => {
 
       it('issues tokens that jose verifies through the live jwks_uri (createRemoteJWKSet)', async () => {
         const token = await login(server(), 'alice', PASSWORD);
-        const metadata = (await (await server().fetch('/.well-known/oauth-authorization-server')).json()) as { jwks_uri: string; issuer: string };
+        const metadata = (await (await server().fetch('/.well-known/oauth-authorization-server')).json()) as {
+          jwks_uri: string;
+          issuer: string;
+        };
         const keySet = createRemoteJWKSet(new URL(metadata.jwks_uri));
         const { payload, protectedHeader } = await jwtVerify(token, keySet, {
           issuer: metadata.issuer,
@@ -145,7 +151,9 @@ describe('asymmetric signing keys', () => {
         });
         assert.equal(payload.sub, 'alice');
         assert.equal(protectedHeader.kid, (await keyStates(server())).current);
-        await assert.rejects(jwtVerify(token, keySet, { issuer: metadata.issuer, algorithms: [OTHER[alg]] }), { code: 'ERR_JOSE_ALG_NOT_ALLOWED' });
+        await assert.rejects(jwtVerify(token, keySet, { issuer: metadata.issuer, algorithms: [OTHER[alg]] }), {
+          code: 'ERR_JOSE_ALG_NOT_ALLOWED',
+        });
         const tampered = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(alg === 'EdDSA' || alg === 'ES256' ? 64 : 256).toString('base64url')}`;
         await assert.rejects(jwtVerify(tampered, keySet, { issuer: metadata.issuer, algorithms: [alg] }), {
           code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
@@ -199,9 +207,13 @@ describe('asymmetric signing keys', () => {
         const claims = payloadOf(real);
         const { current, next } = await keyStates(server());
         const jwk = (await fetchJwks(server())).keys.find((key) => key.kid === current)!;
-        const publicPem = createPublicKey({ key: { ...jwk }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+        const publicPem = createPublicKey({ key: { ...jwk }, format: 'jwk' })
+          .export({ type: 'spki', format: 'pem' })
+          .toString();
         const hs256 = (secret: string | Buffer, kid: string | undefined) =>
-          new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', ...(kid === undefined ? {} : { kid }) }).sign(new Uint8Array(Buffer.from(secret)));
+          new SignJWT(claims)
+            .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', ...(kid === undefined ? {} : { kid }) })
+            .sign(new Uint8Array(Buffer.from(secret)));
 
         await assertAccessRefused(server(), await hs256(TEST_SECRET_KEY, current), 'HS256 with SECRET_KEY and the current kid');
         await assertAccessRefused(server(), await hs256(TEST_SECRET_KEY, undefined), 'HS256 with SECRET_KEY and no kid');

@@ -154,7 +154,10 @@ describe('POST /token with AUDIENCE and another algorithm', () => {
     const response = await formPost(server, '/token', { username: 'carol', password: 'carol-password-1' });
     const body = (await response.json()) as { access_token: string; expires_in: number };
     assert.equal(body.expires_in, 300);
-    const [header, payload] = body.access_token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const [header, payload] = body.access_token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     assert.equal(header.alg, 'HS512');
     assert.equal(payload.aud, 'https://api.example.com');
     const me = await server.fetch('/users/me', { headers: bearer(body.access_token) });

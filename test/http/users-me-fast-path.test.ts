@@ -29,7 +29,10 @@ describe('GET /users/me fast path', () => {
 
   before(async () => {
     server = await startTestServer({ METRICS: 'on', CORS_ORIGINS: 'https://app.example' });
-    assert.equal((await signUp(server, 'fast-path-user', PASSWORD, { email: 'fast@example.com', full_name: 'Fást "Path" <user>' })).status, 201);
+    assert.equal(
+      (await signUp(server, 'fast-path-user', PASSWORD, { email: 'fast@example.com', full_name: 'Fást "Path" <user>' })).status,
+      201,
+    );
     token = await login(server, 'fast-path-user', PASSWORD);
   });
   after(() => server?.stop());
@@ -86,10 +89,14 @@ describe('GET /users/me fast path', () => {
     const send = (rawHeaders: string[], body?: string) =>
       new Promise<number>((resolve, reject) => {
         // Given as a list, the headers are sent as they are: Host too.
-        const request = httpRequest(`${server.url}/users/me`, { method: 'GET', headers: ['Host', new URL(server.url).host, ...rawHeaders] }, (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-        });
+        const request = httpRequest(
+          `${server.url}/users/me`,
+          { method: 'GET', headers: ['Host', new URL(server.url).host, ...rawHeaders] },
+          (response) => {
+            response.resume();
+            response.on('end', () => resolve(response.statusCode ?? 0));
+          },
+        );
         request.on('error', reject);
         request.end(body);
       });
@@ -121,7 +128,9 @@ describe('GET /users/me fast path', () => {
   it('counts its answers in the request metrics', async () => {
     const count = async () => {
       const text = await (await fetch(`${server.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('portcullis_http_requests_total{') && l.includes('route="/users/me"') && l.includes('status="200"'));
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('portcullis_http_requests_total{') && l.includes('route="/users/me"') && l.includes('status="200"'));
       return Number(line?.split(' ').at(-1) ?? 0);
     };
     const start = await count();
@@ -145,7 +154,10 @@ describe('GET /users/me fast path: answers only with what the route answered', (
     const answered = () => server.app.usersMeFastPath.answered;
     // The auth cache holds the session and user after these, but each went to the route as one the fast
     // path could not have taken (a query string, a CORS request): nothing is learned from them.
-    for (const [query, headers] of [['?warm=1', bearer(token)], ['', { ...bearer(token), origin: 'https://app.example' }]] as const) {
+    for (const [query, headers] of [
+      ['?warm=1', bearer(token)],
+      ['', { ...bearer(token), origin: 'https://app.example' }],
+    ] as const) {
       const warm = await fetch(`${server.url}/users/me${query}`, { headers });
       assert.equal(warm.status, 200);
       await warm.arrayBuffer();
@@ -183,7 +195,10 @@ describe('GET /users/me fast path in production settings (HSTS), without CORS', 
 });
 
 /** A server whose log lines are collected, at `level`; `run` gets it, then it is closed (the summary is written at close). */
-async function withLoggedServer(level: 'info' | 'debug', run: (server: TestServer) => Promise<void>): Promise<Array<Record<string, unknown>>> {
+async function withLoggedServer(
+  level: 'info' | 'debug',
+  run: (server: TestServer) => Promise<void>,
+): Promise<Array<Record<string, unknown>>> {
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

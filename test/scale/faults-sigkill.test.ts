@@ -26,7 +26,6 @@ const MIN_REFRESH_TOKENS = 6;
 
 const postgresSkip = await postgresSkipReason();
 
-
 function post(server: ServeProcess, path: string, body: { form?: Record<string, string>; json?: unknown }): Promise<Response> {
   return server.fetch(path, {
     method: 'POST',
@@ -91,7 +90,9 @@ function runLoad(server: ServeProcess, existing: string): { outcome: Outcome; do
       keep(tokens);
     }
   };
-  const done = Promise.all([guarded(signUps), guarded(signUps), guarded(logins), guarded(refreshChain), guarded(refreshChain)]).then(() => undefined);
+  const done = Promise.all([guarded(signUps), guarded(signUps), guarded(logins), guarded(refreshChain), guarded(refreshChain)]).then(
+    () => undefined,
+  );
   return { outcome, done };
 }
 

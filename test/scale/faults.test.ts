@@ -36,12 +36,15 @@ const STORAGE_UNAVAILABLE = 'Service temporarily unavailable';
 const postgresSkip = await postgresSkipReason();
 const skip = postgresSkip ?? (await redisSkipReason());
 
-
 /**
  * Every request comes "from" an address of its own (TRUSTED_PROXIES=127.0.0.1 believes
  * X-Forwarded-For), so the small per-address bucket only trips where a test means it to.
  */
-function request(server: ServeProcess, path: string, init: { method?: string; form?: Record<string, string>; json?: unknown; token?: string; ip?: string; timeoutMs?: number } = {}): Promise<Response> {
+function request(
+  server: ServeProcess,
+  path: string,
+  init: { method?: string; form?: Record<string, string>; json?: unknown; token?: string; ip?: string; timeoutMs?: number } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { 'x-forwarded-for': init.ip ?? randomClientIp() };
   let body: string | undefined;
   if (init.form) {
@@ -155,7 +158,10 @@ function startLoad(ops: ReadonlyArray<readonly [string, () => Promise<Response>]
     until(done: (samples: readonly Sample[]) => boolean, what: string): Promise<void> {
       if (done(samples)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${what} within ${LOAD_WAIT_LIMIT_MS} ms: ${describeSamples(samples)}`)), LOAD_WAIT_LIMIT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${what} within ${LOAD_WAIT_LIMIT_MS} ms: ${describeSamples(samples)}`)),
+          LOAD_WAIT_LIMIT_MS,
+        );
         waiters.push({ done, resolve: () => (clearTimeout(timer), resolve()) });
       });
     },
@@ -170,7 +176,10 @@ function startLoad(ops: ReadonlyArray<readonly [string, () => Promise<Response>]
 /** A crash (an unhandled error on a lost connection) would otherwise show only as refused connections later. */
 function assertAlive(...servers: ServeProcess[]): void {
   for (const server of servers) {
-    assert.ok(server.child.exitCode === null && server.child.signalCode === null, `${server.url} died:\n${server.output().stderr.slice(-3000)}`);
+    assert.ok(
+      server.child.exitCode === null && server.child.signalCode === null,
+      `${server.url} died:\n${server.output().stderr.slice(-3000)}`,
+    );
   }
 }
 
@@ -217,7 +226,10 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
       return startServe(cliEnv(dataDir, { ...env, DATABASE_URL: databaseUrl }));
     };
     // Together: they migrate the empty database under the migration lock, X through the proxy.
-    [x, y] = (await startTogether([() => start(postgresProxy.via(database.url)), () => start(database.url)])) as [ServeProcess, ServeProcess];
+    [x, y] = (await startTogether([() => start(postgresProxy.via(database.url)), () => start(database.url)])) as [
+      ServeProcess,
+      ServeProcess,
+    ];
     await waitUntil(async () => (await listenerCount(database.name)) === 2, 'both change listeners', 10_000);
   });
 
@@ -280,7 +292,15 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
       // On the other instance, during the cut: the session X holds in its cache ends.
       await logout(y, doomed.access_token);
       // The cut lasts until the load has seen it on every route, five answers at least.
-      await load.until((answered) => coverage(answered.filter((s) => s.startedAt > cutAt + 100), ops, 5), 'answers during the cut');
+      await load.until(
+        (answered) =>
+          coverage(
+            answered.filter((s) => s.startedAt > cutAt + 100),
+            ops,
+            5,
+          ),
+        'answers during the cut',
+      );
       restoredAt = performance.now();
       postgresProxy.restore();
 
@@ -297,7 +317,15 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
         8000,
       );
       recoveredAt = performance.now();
-      await load.until((answered) => coverage(answered.filter((s) => s.startedAt >= recoveredAt), ops, 5), 'answers after the recovery');
+      await load.until(
+        (answered) =>
+          coverage(
+            answered.filter((s) => s.startedAt >= recoveredAt),
+            ops,
+            5,
+          ),
+        'answers after the recovery',
+      );
     } finally {
       // Whatever failed above, the next tests get a working proxy and no load left running.
       postgresProxy.restore();
@@ -316,8 +344,15 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
     const duringCut = samples.filter((s) => s.startedAt > cutAt + 100 && s.startedAt + s.ms < restoredAt);
     assert.ok(duringCut.length >= 5, `requests during the cut: ${describeSamples(duringCut)}`);
     const notUnavailable = duringCut.filter((s) => s.status !== 503 || s.detail !== STORAGE_UNAVAILABLE);
-    assert.deepEqual(notUnavailable, [], `every request during the cut gets 503 "${STORAGE_UNAVAILABLE}": ${describeSamples(notUnavailable)}`);
-    assert.ok(duringCut.some((s) => s.op === 'readyz'), 'readiness was asked during the cut (and said 503)');
+    assert.deepEqual(
+      notUnavailable,
+      [],
+      `every request during the cut gets 503 "${STORAGE_UNAVAILABLE}": ${describeSamples(notUnavailable)}`,
+    );
+    assert.ok(
+      duringCut.some((s) => s.op === 'readyz'),
+      'readiness was asked during the cut (and said 503)',
+    );
 
     const afterRecovery = samples.filter((s) => s.startedAt >= recoveredAt);
     assert.ok(afterRecovery.length >= 5, `requests after the recovery: ${describeSamples(afterRecovery)}`);
@@ -407,7 +442,15 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
         8000,
       );
       recoveredAt = performance.now();
-      await load.until((answered) => coverage(answered.filter((s) => s.startedAt >= recoveredAt), ops, 3), 'answers after the recovery');
+      await load.until(
+        (answered) =>
+          coverage(
+            answered.filter((s) => s.startedAt >= recoveredAt),
+            ops,
+            3,
+          ),
+        'answers after the recovery',
+      );
     } finally {
       postgresProxy.restore();
       samples = await load.stop();
@@ -433,24 +476,21 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
     t.diagnostic(`${samples.length} requests; ${duringStall.length} answered 503 during the stall; slowest ${slowest.toFixed(0)} ms`);
   });
 
-  it(
-    'refuses within two seconds a session ended elsewhere while its change listener is silently cut off',
-    async () => {
-      const username = uniqueName('silent');
-      await signUp(y, username);
-      const tokens = await login(y, username);
-      for (let i = 0; i < 2; i += 1) assert.equal(await meStatus(x, tokens.access_token), 200);
-      postgresProxy.stall((hello) => hello.includes('portcullis-changes'));
-      try {
-        await logout(y, tokens.access_token);
-        await msUntilRefused(x, tokens.access_token, 2000);
-      } finally {
-        postgresProxy.restore();
-        // Once the partition heals, the notification held back arrives and X refuses the token.
-        await msUntilRefused(x, tokens.access_token, 3000);
-      }
-    },
-  );
+  it('refuses within two seconds a session ended elsewhere while its change listener is silently cut off', async () => {
+    const username = uniqueName('silent');
+    await signUp(y, username);
+    const tokens = await login(y, username);
+    for (let i = 0; i < 2; i += 1) assert.equal(await meStatus(x, tokens.access_token), 200);
+    postgresProxy.stall((hello) => hello.includes('portcullis-changes'));
+    try {
+      await logout(y, tokens.access_token);
+      await msUntilRefused(x, tokens.access_token, 2000);
+    } finally {
+      postgresProxy.restore();
+      // Once the partition heals, the notification held back arrives and X refuses the token.
+      await msUntilRefused(x, tokens.access_token, 3000);
+    }
+  });
 
   it('keeps logins, refreshes and /users/me working while Redis is cut off, limits per instance, and shares limits again after', async (t) => {
     const username = uniqueName('redis');
@@ -519,18 +559,22 @@ describe('portcullis serve when PostgreSQL or Redis goes away', { skip }, () => 
     assert.ok(slowest < REDIS_DOWN_LATENCY_BOUND_MS, `slowest answer ${slowest.toFixed(0)} ms (bound ${REDIS_DOWN_LATENCY_BOUND_MS})`);
 
     // Back to one bucket per address for both instances, by themselves.
-    const sharedAfterMs = await waitUntil(
-      sharedThroughRedis,
-      'limits to be shared again',
-      10_000,
-    );
+    const sharedAfterMs = await waitUntil(sharedThroughRedis, 'limits to be shared again', 10_000);
     assert.ok(sharedAfterMs < 8000, `shared again ${sharedAfterMs.toFixed(0)} ms after the restore`);
     for (const server of [x, y]) {
       const messages = server.logLines().map((line) => String(line.msg));
-      assert.ok(messages.some((msg) => msg.startsWith('Redis unavailable: rate limits')), `${server.url} logged the outage`);
-      assert.ok(messages.some((msg) => msg.startsWith('Redis reachable again: rate limits')), `${server.url} logged the recovery`);
+      assert.ok(
+        messages.some((msg) => msg.startsWith('Redis unavailable: rate limits')),
+        `${server.url} logged the outage`,
+      );
+      assert.ok(
+        messages.some((msg) => msg.startsWith('Redis reachable again: rate limits')),
+        `${server.url} logged the recovery`,
+      );
     }
     assertAlive(x, y);
-    t.diagnostic(`${samples.length} requests without Redis, slowest ${slowest.toFixed(0)} ms; limits shared again ${sharedAfterMs.toFixed(0)} ms after the restore`);
+    t.diagnostic(
+      `${samples.length} requests without Redis, slowest ${slowest.toFixed(0)} ms; limits shared again ${sharedAfterMs.toFixed(0)} ms after the restore`,
+    );
   });
 });

@@ -34,7 +34,6 @@ const PROPAGATION_BOUND_MS = 1000;
 const postgresSkip = await postgresSkipReason();
 const skip = postgresSkip ?? (await redisSkipReason());
 
-
 function jsonPost(server: ServeProcess, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return server.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 }
@@ -199,7 +198,10 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
 
     const logout = await a.fetch('/logout', { method: 'POST', headers: { authorization: `Bearer ${loggedOut.access_token}` } });
     assert.equal(logout.status, 204);
-    const [onB, onC] = await Promise.all([msUntilMeStatus(b, loggedOut.access_token, 401), msUntilMeStatus(c, loggedOut.access_token, 401)]);
+    const [onB, onC] = await Promise.all([
+      msUntilMeStatus(b, loggedOut.access_token, 401),
+      msUntilMeStatus(c, loggedOut.access_token, 401),
+    ]);
     assert.ok(onB < PROPAGATION_BOUND_MS, `B refused it after ${onB.toFixed(0)} ms`);
     assert.ok(onC < PROPAGATION_BOUND_MS, `C refused it after ${onC.toFixed(0)} ms`);
     assert.equal(await meStatus(a, loggedOut.access_token), 401);
@@ -246,7 +248,8 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
     const demoted = uniqueName('demoted');
     const demotedToken = await adminLogin(b, database.url, demoted);
     // Warm on B and C: the token verified, its session and user cached.
-    for (const server of [b, c]) for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', demotedToken), 200);
+    for (const server of [b, c])
+      for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', demotedToken), 200);
 
     const patched = await a.fetch(`/admin/users/${demoted}`, {
       method: 'PATCH',
@@ -269,10 +272,13 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
   it('refuses the admin routes to an admin demoted with the CLI on every instance from the first request after it returns', async () => {
     const demoted = uniqueName('clidemoted');
     const token = await adminLogin(c, database.url, demoted);
-    for (const server of [a, b, c]) for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', token), 200);
+    for (const server of [a, b, c])
+      for (let i = 0; i < 2; i += 1) assert.equal(await getStatus(server, '/admin/users?limit=1', token), 200);
 
     // The command returns once every instance has confirmed that it applied the change.
-    const demotion = await runCli(['users', 'update', demoted, '--scopes', 'me'], { env: cliEnv(dataDirs[0]!, { DATABASE_URL: database.url }) });
+    const demotion = await runCli(['users', 'update', demoted, '--scopes', 'me'], {
+      env: cliEnv(dataDirs[0]!, { DATABASE_URL: database.url }),
+    });
     assert.equal(demotion.code, 0, demotion.stderr);
     assert.equal(demotion.stderr, '', 'every instance confirmed');
     const statuses = await Promise.all([a, b, c].map((server) => getStatus(server, '/admin/users?limit=1', token)));
@@ -312,7 +318,10 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
     // Ten at once, split over A and B, with REFRESH_REUSE_GRACE_SECONDS=0: no retry is answered with the successor.
     const replies = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
-        const response = await formPost(i % 2 === 0 ? a : b, '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+        const response = await formPost(i % 2 === 0 ? a : b, '/token', {
+          grant_type: 'refresh_token',
+          refresh_token: tokens.refresh_token,
+        });
         return { status: response.status, body: (await response.json()) as Record<string, unknown> };
       }),
     );
@@ -326,7 +335,9 @@ describe('three portcullis serve processes on one PostgreSQL database and one Re
       assert.equal(reply.body.error, 'invalid_grant');
     }
 
-    const rows = await withStorage(database.url, (db) => db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', sessionId).execute());
+    const rows = await withStorage(database.url, (db) =>
+      db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', sessionId).execute(),
+    );
     const unrotated = rows.filter((row) => row.rotated_at === null);
     assert.equal(unrotated.length, 1, 'exactly one refresh token of the session is unrotated');
     assert.equal(rows.length, 2, 'the original and its one successor');
@@ -344,7 +355,9 @@ describe('portcullis serve against a schema from a newer version', () => {
     // The current schema, then a migration only a newer version would have run.
     await withStorage(databaseUrl, async (db, storage) => {
       await storage.migrate();
-      await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values ('9999-future', ${new Date().toISOString()})`.execute(db);
+      await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values ('9999-future', ${new Date().toISOString()})`.execute(
+        db,
+      );
     });
     // One process, and a cluster primary (which migrates before it forks).
     for (const workers of ['1', '2']) {

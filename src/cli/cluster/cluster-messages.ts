@@ -62,5 +62,7 @@ export function isStoreReply(message: unknown): message is StoreReply {
 
 export function isLifecycleMessage(message: unknown): message is LifecycleMessage {
   if (!isRecord(message) || message.channel !== LIFECYCLE_CHANNEL) return false;
-  return (message.event === 'ready' && typeof message.url === 'string') || (message.event === 'failed' && typeof message.error === 'string');
+  return (
+    (message.event === 'ready' && typeof message.url === 'string') || (message.event === 'failed' && typeof message.error === 'string')
+  );
 }

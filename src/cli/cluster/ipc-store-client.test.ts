@@ -55,7 +55,10 @@ function silentLog(lines: string[] = []) {
 describe('IpcStoreClient and the primary stores', () => {
   it('counts every worker against one bucket', async () => {
     const primary = new FakePrimary();
-    const workers = [new IpcRateLimiter(new IpcStoreClient(primary.transport())), new IpcRateLimiter(new IpcStoreClient(primary.transport()))];
+    const workers = [
+      new IpcRateLimiter(new IpcStoreClient(primary.transport())),
+      new IpcRateLimiter(new IpcStoreClient(primary.transport())),
+    ];
     const allowed: boolean[] = [];
     for (let i = 0; i < 6; i += 1) allowed.push((await workers[i % 2]!.consume('ip:203.0.113.7', BUCKET)).allowed);
     assert.deepEqual(allowed, [true, true, true, false, false, false]);

@@ -130,7 +130,10 @@ export class WorkerSupervisor {
       return;
     }
     const delayMs = this.backoff.delayAfterDeath(Date.now() - slot.startedAt);
-    this.log.warn({ workerPid: pid, code, signal, restartInMs: delayMs, crashStreak: this.backoff.crashStreak }, 'worker died unexpectedly; replacing it');
+    this.log.warn(
+      { workerPid: pid, code, signal, restartInMs: delayMs, crashStreak: this.backoff.crashStreak },
+      'worker died unexpectedly; replacing it',
+    );
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
       const fresh = this.fork();
@@ -159,7 +162,10 @@ export class WorkerSupervisor {
     }
     for (const { worker } of this.slots.values()) worker.process.kill('SIGTERM');
     this.killTimer = setTimeout(() => {
-      this.log.error({ workerPids: [...this.slots.values()].map((s) => s.worker.process.pid) }, 'workers did not stop in time; killing them');
+      this.log.error(
+        { workerPids: [...this.slots.values()].map((s) => s.worker.process.pid) },
+        'workers did not stop in time; killing them',
+      );
       this.allStoppedCleanly = false;
       for (const { worker } of this.slots.values()) worker.process.kill('SIGKILL');
     }, this.config.shutdownTimeoutMs + KILL_GRACE_MS);

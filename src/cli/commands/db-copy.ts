@@ -39,7 +39,9 @@ export async function dbCopyCommand(options: DbCopyOptions): Promise<number> {
   // Opening a SQLite path creates the file: a mistyped source would otherwise be "copied" as an empty database.
   if (from.kind === 'sqlite' && !existsSync(from.path)) throw new Error(`The source database ${describeLocation(from)} does not exist`);
 
-  console.error(`Copying ${describeLocation(from)} to ${describeLocation(to)} in batches of ${batchSize} ${batchSize === 1 ? 'row' : 'rows'}`);
+  console.error(
+    `Copying ${describeLocation(from)} to ${describeLocation(to)} in batches of ${batchSize} ${batchSize === 1 ? 'row' : 'rows'}`,
+  );
   let source: SqlStorage | undefined;
   let target: SqlStorage | undefined;
   let counts: TableCount[];

@@ -85,7 +85,9 @@ export async function rotateKeysCommand(options: { readonly force?: boolean }): 
       console.log('Another process rotated the keys at the same moment; nothing more was done.');
       return;
     }
-    console.log(`Rotated: ${result.current} now signs; ${result.retired ?? '(none)'} is retired; ${result.next} is published as the next key.`);
+    console.log(
+      `Rotated: ${result.current} now signs; ${result.retired ?? '(none)'} is retired; ${result.next} is published as the next key.`,
+    );
   });
 }
 

@@ -41,16 +41,23 @@ export async function serveCommand(options: ServeOptions = {}): Promise<number> 
     logger.warn('REGISTRATION=open in production: anyone can create an account');
   }
   if (config.database.kind === 'sqlite' && config.sqliteSynchronous === 'normal') {
-    logger.warn('SQLITE_SYNCHRONOUS=normal: commits survive a crash of Portcullis, but the last ones may be lost on a power cut or OS crash');
+    logger.warn(
+      'SQLITE_SYNCHRONOUS=normal: commits survive a crash of Portcullis, but the last ones may be lost on a power cut or OS crash',
+    );
   }
   if (config.production && !process.env.ISSUER) {
-    logger.warn({ issuer: config.issuer }, 'ISSUER is not set: tokens name this listening address as their issuer; set ISSUER to the public URL (the same on every instance)');
+    logger.warn(
+      { issuer: config.issuer },
+      'ISSUER is not set: tokens name this listening address as their issuer; set ISSUER to the public URL (the same on every instance)',
+    );
   }
   if (!config.abuse.rateLimitsEnabled) {
     logger.warn('RATE_LIMITS=off: no rate limits and no login backoff; password guessing is limited only by hashing cost');
   }
   if (config.production && config.metrics.enabled && config.metrics.token === undefined && config.metrics.port === undefined) {
-    logger.warn('/metrics is served on the API port without METRICS_TOKEN: anyone who reaches the port can read operational data; set METRICS_TOKEN or METRICS_PORT (or METRICS=off)');
+    logger.warn(
+      '/metrics is served on the API port without METRICS_TOKEN: anyone who reaches the port can read operational data; set METRICS_TOKEN or METRICS_PORT (or METRICS=off)',
+    );
   }
   if (config.workers > 1) return runPrimary(config, logger);
   return serveSingleProcess(config, logger);

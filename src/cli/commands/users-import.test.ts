@@ -9,11 +9,26 @@ function fsError(code: string, message: string): NodeJS.ErrnoException {
 
 describe('users import: a file it cannot read', () => {
   it('names the file and the reason, with the code', () => {
-    assert.equal(describeReadError('users.json', fsError('ENOENT', "ENOENT: no such file or directory, open 'users.json'")), 'cannot read users.json: no such file (ENOENT)');
-    assert.equal(describeReadError('users', fsError('EISDIR', 'EISDIR: illegal operation on a directory, read')), 'cannot read users: it is a directory, not a file (EISDIR)');
-    assert.equal(describeReadError('locked.json', fsError('EACCES', "EACCES: permission denied, open 'locked.json'")), 'cannot read locked.json: permission denied (EACCES)');
-    assert.equal(describeReadError('locked.json', fsError('EPERM', "EPERM: operation not permitted, open 'locked.json'")), 'cannot read locked.json: permission denied (EPERM)');
-    assert.equal(describeReadError('file.json/x', fsError('ENOTDIR', 'ENOTDIR: not a directory')), 'cannot read file.json/x: a part of its path is not a directory (ENOTDIR)');
+    assert.equal(
+      describeReadError('users.json', fsError('ENOENT', "ENOENT: no such file or directory, open 'users.json'")),
+      'cannot read users.json: no such file (ENOENT)',
+    );
+    assert.equal(
+      describeReadError('users', fsError('EISDIR', 'EISDIR: illegal operation on a directory, read')),
+      'cannot read users: it is a directory, not a file (EISDIR)',
+    );
+    assert.equal(
+      describeReadError('locked.json', fsError('EACCES', "EACCES: permission denied, open 'locked.json'")),
+      'cannot read locked.json: permission denied (EACCES)',
+    );
+    assert.equal(
+      describeReadError('locked.json', fsError('EPERM', "EPERM: operation not permitted, open 'locked.json'")),
+      'cannot read locked.json: permission denied (EPERM)',
+    );
+    assert.equal(
+      describeReadError('file.json/x', fsError('ENOTDIR', 'ENOTDIR: not a directory')),
+      'cannot read file.json/x: a part of its path is not a directory (ENOTDIR)',
+    );
   });
 
   it('gives the system message for anything else', () => {

@@ -40,9 +40,7 @@ export function parseImportFile(text: string, format: 'json' | 'csv'): ImportRow
   const rows = Array.isArray(data)
     ? data
     : data !== null && typeof data === 'object'
-      ? Object.entries(data).map(([name, row]) =>
-          row !== null && typeof row === 'object' ? { username: name, ...(row as object) } : row,
-        )
+      ? Object.entries(data).map(([name, row]) => (row !== null && typeof row === 'object' ? { username: name, ...(row as object) } : row))
       : undefined;
   if (!rows) throw new UsageError('JSON must be an array of users or an object of users by name');
   return rows.map((row, index) => ({

@@ -52,5 +52,7 @@ export function generateSigningKey(algorithm: AsymmetricAlgorithm): GeneratedKey
 
 /** The SPKI PEM of a public JWK (as stored), for the verifier. */
 export function publicPemOf(jwk: PublicJwk): string {
-  return createPublicKey({ key: { ...jwk }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  return createPublicKey({ key: { ...jwk }, format: 'jwk' })
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
 }

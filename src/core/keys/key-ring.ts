@@ -220,7 +220,10 @@ export class AsymmetricKeyRing implements SigningKeys {
       const jwk = JSON.stringify(record.publicJwk);
       const kept = this.loaded.verifiers.get(record.kid);
       // The same verifier for an unchanged key: the codec's memory of verified tokens is keyed by it.
-      verifiers.set(record.kid, kept?.jwk === jwk ? kept : { jwk, verify: pinnedVerifier(publicPemOf(record.publicJwk), this.algorithm, this.policy) });
+      verifiers.set(
+        record.kid,
+        kept?.jwk === jwk ? kept : { jwk, verify: pinnedVerifier(publicPemOf(record.publicJwk), this.algorithm, this.policy) },
+      );
       if (record.state === 'current') signer = this.openSigner(record);
     }
     this.loaded = { signer, verifiers, published: records.map((record) => record.publicJwk) };

@@ -19,9 +19,16 @@ function fixture(settings: Partial<KeyServiceSettings> = {}, secret = SECRET, st
   const clock = fixedClock(T0);
   const audit = new MemoryAuditStore();
   let changes = 0;
-  const service = new KeyService(store, new SealedBox(secret, 'signing-key/v1'), clock, { ...SETTINGS, ...settings }, new AuditLog(audit, clock), async () => {
-    changes += 1;
-  });
+  const service = new KeyService(
+    store,
+    new SealedBox(secret, 'signing-key/v1'),
+    clock,
+    { ...SETTINGS, ...settings },
+    new AuditLog(audit, clock),
+    async () => {
+      changes += 1;
+    },
+  );
   const states = async () => Object.fromEntries((await store.list()).map((key) => [key.kid, key.state]));
   const only = async (state: SigningKeyRecord['state']) => (await store.list()).filter((key) => key.state === state);
   return { clock, store, audit, service, states, only, changes: () => changes };
@@ -48,11 +55,23 @@ describe('KeyService', () => {
     f.clock.advance(1000);
     await f.service.ensure();
     const keys = await store.list();
-    assert.deepEqual(keys.filter((key) => key.algorithm === 'ES256').map((key) => [key.state, key.retiredAt]), [['retired', T0 + 1000], ['retired', T0 + 1000]]);
-    assert.deepEqual(keys.filter((key) => key.algorithm === 'EdDSA').map((key) => key.state).sort(), ['current', 'next']);
+    assert.deepEqual(
+      keys.filter((key) => key.algorithm === 'ES256').map((key) => [key.state, key.retiredAt]),
+      [
+        ['retired', T0 + 1000],
+        ['retired', T0 + 1000],
+      ],
+    );
+    assert.deepEqual(
+      keys
+        .filter((key) => key.algorithm === 'EdDSA')
+        .map((key) => key.state)
+        .sort(),
+      ['current', 'next'],
+    );
   });
 
-  it('refuses to add keys it could not open with the servers\' SECRET_KEY', async () => {
+  it("refuses to add keys it could not open with the servers' SECRET_KEY", async () => {
     const store = new MemoryKeyStore();
     await fixture({}, SECRET, store).service.ensure();
     await assert.rejects(fixture({}, `${SECRET}-other`, store).service.ensure(), /cannot be decrypted/);
@@ -90,7 +109,10 @@ describe('KeyService', () => {
     assert.equal((await f.only('next')).length, 1);
     assert.equal((await f.only('current'))[0]?.kid, next!.kid);
     await assert.rejects(f.service.retire('missing', CLI), NotFoundError);
-    assert.deepEqual((await f.audit.list({ type: 'key.retired', limit: 10 })).events.map((event) => event.details?.was).sort(), ['current', 'next']);
+    assert.deepEqual((await f.audit.list({ type: 'key.retired', limit: 10 })).events.map((event) => event.details?.was).sort(), [
+      'current',
+      'next',
+    ]);
   });
 
   it('removes retired keys once their tokens have expired, and rotates on schedule', async () => {
@@ -118,4 +140,3 @@ describe('KeyService', () => {
     assert.deepEqual(await f.store.list(), before);
   });
 });
-

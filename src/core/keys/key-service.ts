@@ -113,7 +113,13 @@ export class KeyService {
     if (key.state === 'current') await this.rotate(context, { force: true });
     await this.store.remove(kid);
     if (key.state === 'next') await this.store.insert(this.newKey('next', this.clock.now()));
-    await this.audit.record({ type: 'key.retired', outcome: 'success', actor: context.actor, ip: context.ip, details: { kid, was: key.state } });
+    await this.audit.record({
+      type: 'key.retired',
+      outcome: 'success',
+      actor: context.actor,
+      ip: context.ip,
+      details: { kid, was: key.state },
+    });
     await this.onChange();
   }
 

@@ -48,6 +48,8 @@ export class DeviceTokens {
 
   private mac(usernameKey: string, tokenVersion: number, deviceId: string, issuedAt: number): Buffer {
     // JSON keeps the fields apart whatever characters a username holds.
-    return createHmac('sha256', this.key).update(JSON.stringify(['device/v2', usernameKey, tokenVersion, deviceId, issuedAt])).digest();
+    return createHmac('sha256', this.key)
+      .update(JSON.stringify(['device/v2', usernameKey, tokenVersion, deviceId, issuedAt]))
+      .digest();
   }
 }

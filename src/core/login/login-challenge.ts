@@ -45,7 +45,8 @@ export class LoginChallenges {
     private readonly clock: Clock,
     readonly settings: LoginChallengeSettings,
   ) {
-    const derive = (info: string) => Buffer.from(hkdfSync('sha256', Buffer.from(secretKey, 'utf8'), 'portcullis', info, 32)).toString('hex');
+    const derive = (info: string) =>
+      Buffer.from(hkdfSync('sha256', Buffer.from(secretKey, 'utf8'), 'portcullis', info, 32)).toString('hex');
     this.signatureSecret = derive('login-challenge/signature/v1');
     this.keySignatureSecret = derive('login-challenge/key-signature/v1');
   }
@@ -84,7 +85,8 @@ export class LoginChallenges {
     const { challenge, solution } = payload;
     const data = challenge.parameters.data;
     // The algorithm and cost are part of what the signature covers, but a challenge of ours has exactly these.
-    if (challenge.parameters.algorithm !== CHALLENGE_ALGORITHM || challenge.parameters.cost !== CHALLENGE_COST) return { outcome: 'invalid' };
+    if (challenge.parameters.algorithm !== CHALLENGE_ALGORITHM || challenge.parameters.cost !== CHALLENGE_COST)
+      return { outcome: 'invalid' };
     let verified: boolean;
     try {
       verified = (
@@ -124,8 +126,10 @@ function decode(encoded: string): Payload | undefined {
   const { challenge, solution } = value;
   const parameters = challenge.parameters;
   if (!isObject(parameters) || typeof challenge.signature !== 'string') return undefined;
-  if (typeof parameters.algorithm !== 'string' || typeof parameters.nonce !== 'string' || typeof parameters.salt !== 'string') return undefined;
-  if (typeof parameters.cost !== 'number' || typeof parameters.keyLength !== 'number' || typeof parameters.keyPrefix !== 'string') return undefined;
+  if (typeof parameters.algorithm !== 'string' || typeof parameters.nonce !== 'string' || typeof parameters.salt !== 'string')
+    return undefined;
+  if (typeof parameters.cost !== 'number' || typeof parameters.keyLength !== 'number' || typeof parameters.keyPrefix !== 'string')
+    return undefined;
   if (parameters.data !== undefined && !isObject(parameters.data)) return undefined;
   if (typeof solution.counter !== 'number' || typeof solution.derivedKey !== 'string') return undefined;
   return { challenge: challenge as unknown as Challenge, solution: { counter: solution.counter, derivedKey: solution.derivedKey } };

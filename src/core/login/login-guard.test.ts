@@ -33,12 +33,20 @@ function setup(settings = SETTINGS, options: { accountBurst?: number } = {}) {
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '1',
   }).abuse;
   const limiter = new MemoryRateLimiter({ clock });
-  const rateLimits = new RateLimits({ limiter, settings: abuse, audit, users: { findByKey: async () => undefined } as unknown as UserStore });
+  const rateLimits = new RateLimits({
+    limiter,
+    settings: abuse,
+    audit,
+    users: { findByKey: async () => undefined } as unknown as UserStore,
+  });
   const challenges = new LoginChallenges(SECRET, clock, CHALLENGE);
   const guard = new LoginGuard({ store, settings, secretKey: SECRET, clock, audit, rateLimits, challenges, accountBurst });
   const attempt = async (username: string, ip: string, deviceToken?: string, challengeSolution?: string, tokenVersion = 0) =>
-    guard.admit('token', { username, usernameKey: username, deviceToken, tokenVersion, challengeSolution }, { ip, actor: 'test' }, async () =>
-      username.startsWith('ghost') ? null : username,
+    guard.admit(
+      'token',
+      { username, usernameKey: username, deviceToken, tokenVersion, challengeSolution },
+      { ip, actor: 'test' },
+      async () => (username.startsWith('ghost') ? null : username),
     );
   /** A failed login: admitted, then failed. */
   const fail = async (username: string, ip: string, deviceToken?: string, challengeSolution?: string) =>

@@ -196,7 +196,12 @@ export class LoginGuard {
 
   /** Counts a failure of the pair, of the account from any source (for the challenge's level) and of the source (spraying). */
   async failed(ticket: LoginTicket): Promise<void> {
-    const record = { sourceKey: ticket.sourceKey, accountKey: ticket.accountKey, nowMs: this.deps.clock.now(), sprayWindowMs: SPRAY_WINDOW_MS };
+    const record = {
+      sourceKey: ticket.sourceKey,
+      accountKey: ticket.accountKey,
+      nowMs: this.deps.clock.now(),
+      sprayWindowMs: SPRAY_WINDOW_MS,
+    };
     await this.deps.store.recordFailure({ ...record, pairKey: ticket.pairKey, pairTtlMs: this.pairTtlMs });
     // The same (source, account) again: the spraying count does not change.
     await this.deps.store.recordFailure({ ...record, pairKey: this.accountFailuresKey(ticket), pairTtlMs: ACCOUNT_FAILURE_TTL_MS });

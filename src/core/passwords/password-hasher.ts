@@ -56,7 +56,9 @@ export class Argon2PasswordHasher implements PasswordHasher {
 
   /** Hashes the NFKC-normalised password with argon2id at the configured parameters. */
   hash(password: string): Promise<string> {
-    return this.limiter.run(() => this.execute({ op: 'argon2-hash', password: normalizePassword(password), params: this.params }) as Promise<string>);
+    return this.limiter.run(
+      () => this.execute({ op: 'argon2-hash', password: normalizePassword(password), params: this.params }) as Promise<string>,
+    );
   }
 
   /**
@@ -118,8 +120,6 @@ export class Argon2PasswordHasher implements PasswordHasher {
     const match = ARGON2_PARAMS.exec(stored);
     if (!match) return true;
     const [, m, t, p] = match;
-    return (
-      Number(m) !== this.params.memoryKiB || Number(t) !== this.params.iterations || Number(p) !== this.params.parallelism
-    );
+    return Number(m) !== this.params.memoryKiB || Number(t) !== this.params.iterations || Number(p) !== this.params.parallelism;
   }
 }

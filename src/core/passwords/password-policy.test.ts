@@ -11,10 +11,7 @@ async function refused(password: string, message: RegExp, username?: string, pol
   await assert.rejects(
     checkPasswordPolicy(password, policy, username === undefined ? {} : { username }),
     (error: unknown) =>
-      error instanceof ValidationError &&
-      error.code === 'ERR_VALIDATION' &&
-      error.field === 'password' &&
-      message.test(error.message),
+      error instanceof ValidationError && error.code === 'ERR_VALIDATION' && error.field === 'password' && message.test(error.message),
   );
 }
 

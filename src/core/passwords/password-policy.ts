@@ -12,14 +12,11 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
-
 let commonPasswords: Promise<ReadonlySet<string>> | undefined;
 
 /** Loaded on first use: the list costs ~20 ms to load, which startup need not pay. */
 export function loadCommonPasswords(): Promise<ReadonlySet<string>> {
-  commonPasswords ??= import('@zxcvbn-ts/language-common').then(
-    (module) => new Set(module.dictionary['passwords-common'] as string[]),
-  );
+  commonPasswords ??= import('@zxcvbn-ts/language-common').then((module) => new Set(module.dictionary['passwords-common'] as string[]));
   return commonPasswords;
 }
 

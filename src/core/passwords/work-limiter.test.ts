@@ -41,7 +41,10 @@ describe('WorkLimiter', () => {
       return i;
     };
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => limiter.run(() => task(i))));
-    assert.deepEqual(results, Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     assert.equal(peak, 3);
     assert.equal(limiter.running, 0);
     assert.equal(limiter.queued, 0);
@@ -52,13 +55,19 @@ describe('WorkLimiter', () => {
     const gates = ['a', 'b', 'c', 'd'].map((name) => gate(name));
     const runs = gates.map((g) => limiter.run(g.task));
     await tick();
-    assert.deepEqual(gates.map((g) => g.started()), [true, true, false, false]);
+    assert.deepEqual(
+      gates.map((g) => g.started()),
+      [true, true, false, false],
+    );
     assert.equal(limiter.running, 2);
     assert.equal(limiter.queued, 2);
 
     gates[0]?.release();
     await tick();
-    assert.deepEqual(gates.map((g) => g.started()), [true, true, true, false]);
+    assert.deepEqual(
+      gates.map((g) => g.started()),
+      [true, true, true, false],
+    );
     assert.equal(limiter.running, 2);
     assert.equal(limiter.queued, 1);
 
@@ -107,7 +116,10 @@ describe('WorkLimiter', () => {
     const limiter = new WorkLimiter(1, 0);
     const busy = gate('busy');
     const run = limiter.run(busy.task);
-    await assert.rejects(limiter.run(async () => 'x'), OverloadedError);
+    await assert.rejects(
+      limiter.run(async () => 'x'),
+      OverloadedError,
+    );
     await tick();
     busy.release();
     await run;
@@ -116,7 +128,10 @@ describe('WorkLimiter', () => {
 
   it('releases the slot when a task rejects or throws synchronously', async () => {
     const limiter = new WorkLimiter(1, 0);
-    await assert.rejects(limiter.run(() => Promise.reject(new Error('async boom'))), /async boom/);
+    await assert.rejects(
+      limiter.run(() => Promise.reject(new Error('async boom'))),
+      /async boom/,
+    );
     assert.equal(limiter.running, 0);
     await assert.rejects(
       limiter.run(() => {
@@ -213,7 +228,10 @@ describe('WorkLimiter', () => {
       assert.equal(limiter.estimatedWaitMs(), 1_000);
       const tenth = gate('tenth');
       runs.push(limiter.run(tenth.task));
-      await assert.rejects(limiter.run(async () => 'over'), OverloadedError);
+      await assert.rejects(
+        limiter.run(async () => 'over'),
+        OverloadedError,
+      );
       assert.equal(limiter.estimatedWaitMs(), 1_100);
       for (const g of [...gates, tenth]) {
         await tick();
@@ -256,10 +274,7 @@ describe('WorkLimiter', () => {
       await assert.rejects(earlyRun, (error: unknown) => error instanceof OverloadedError && error.retryAfterSeconds >= 1);
       assert.equal(limiter.queued, 1, 'the waiter left the queue');
       assert.equal(early.started(), false);
-      assert.deepEqual(
-        { rejected: limiter.stats().rejected, timedOut: limiter.stats().timedOut },
-        { rejected: 1, timedOut: 1 },
-      );
+      assert.deepEqual({ rejected: limiter.stats().rejected, timedOut: limiter.stats().timedOut }, { rejected: 1, timedOut: 1 });
 
       // The slot goes to the next waiter, which waited 200 ms on the clock.
       clock.advance(200);
@@ -284,7 +299,10 @@ describe('WorkLimiter', () => {
       const firstRun = limiter.run(first.task);
       const second = gate('second');
       const secondRun = limiter.run(second.task);
-      await assert.rejects(limiter.run(async () => 'full'), OverloadedError);
+      await assert.rejects(
+        limiter.run(async () => 'full'),
+        OverloadedError,
+      );
       assert.deepEqual(limiter.stats(), {
         running: 1,
         queued: 1,

@@ -107,7 +107,10 @@ describe('RateLimits', () => {
   it('does not count other actions against the account', async () => {
     const rateLimits = limits();
     for (let i = 0; i < 4; i += 1) await rateLimits.check({ action: 'sign_up', username: 'alice' }, from('192.0.2.1'));
-    assert.equal([...limiter.states.keys()].some((key) => key.startsWith('account:')), false);
+    assert.equal(
+      [...limiter.states.keys()].some((key) => key.startsWith('account:')),
+      false,
+    );
   });
 
   it('returns the check closest to running out', async () => {
@@ -131,7 +134,13 @@ describe('RateLimits', () => {
     assert.equal(events.length, 1);
     assert.deepEqual(
       { type: events[0]?.type, outcome: events[0]?.outcome, subject: events[0]?.subject, ip: events[0]?.ip, details: events[0]?.details },
-      { type: 'rate_limit.exceeded', outcome: 'failure', subject: 'Alice', ip: '192.0.2.1', details: { bucket: 'account', route: 'token' } },
+      {
+        type: 'rate_limit.exceeded',
+        outcome: 'failure',
+        subject: 'Alice',
+        ip: '192.0.2.1',
+        details: { bucket: 'account', route: 'token' },
+      },
     );
 
     for (let i = 0; i < 2; i += 1) await rateLimits.check(login('hunter2'), from('192.0.2.9'));

@@ -26,7 +26,14 @@ describe('refresh tokens', () => {
   });
 
   it('refuse anything that is not of their shape', () => {
-    for (const bad of ['', 'abc', 'a.b', `${'A'.repeat(22)}.${'A'.repeat(42)}`, `${'A'.repeat(22)}.${'A'.repeat(43)}.x`, `${'A'.repeat(22)}:${'A'.repeat(43)}`]) {
+    for (const bad of [
+      '',
+      'abc',
+      'a.b',
+      `${'A'.repeat(22)}.${'A'.repeat(42)}`,
+      `${'A'.repeat(22)}.${'A'.repeat(43)}.x`,
+      `${'A'.repeat(22)}:${'A'.repeat(43)}`,
+    ]) {
       assert.equal(parseRefreshToken(bad), undefined, bad);
     }
   });

@@ -32,7 +32,11 @@ describe('the revocation feed', () => {
     assert.equal(parseRevocationCursor('0'), 0);
     assert.equal(parseRevocationCursor('123456789012345'), 123456789012345);
     for (const bad of ['', '-1', '01', '1.5', 'abc', ' 1', '1e3', '1234567890123456', '0x10']) {
-      assert.throws(() => parseRevocationCursor(bad), (error: unknown) => error instanceof InvalidRequestError && /since must be a cursor/.test(error.message), bad);
+      assert.throws(
+        () => parseRevocationCursor(bad),
+        (error: unknown) => error instanceof InvalidRequestError && /since must be a cursor/.test(error.message),
+        bad,
+      );
     }
   });
 

@@ -38,12 +38,19 @@ describe('SessionService', () => {
     f.clock.advance(1000);
     const second = await f.sessionService.open(alice, [], null, CONTEXT);
     await f.sessionService.open(bob, [], null, CONTEXT);
-    assert.deepEqual((await f.sessionService.listActive(alice)).map((session) => session.id), [second.session.id, first.session.id]);
+    assert.deepEqual(
+      (await f.sessionService.listActive(alice)).map((session) => session.id),
+      [second.session.id, first.session.id],
+    );
     f.clock.advance(IDLE_SECONDS * 1000 - 500);
-    assert.deepEqual((await f.sessionService.listActive(alice)).map((session) => session.id), [second.session.id], 'the first went idle');
+    assert.deepEqual(
+      (await f.sessionService.listActive(alice)).map((session) => session.id),
+      [second.session.id],
+      'the first went idle',
+    );
   });
 
-  it('ends a session of the user once, audited and invalidated; not another user\'s', async () => {
+  it("ends a session of the user once, audited and invalidated; not another user's", async () => {
     const f = serviceFixture();
     const alice = await user(f, 'alice');
     const bob = await user(f, 'bob');
@@ -70,7 +77,10 @@ describe('SessionService', () => {
     assert.equal(await f.sessionService.revokeAll(alice, 'logout_global', CONTEXT), 2);
     assert.equal(await f.sessionService.revokeAll(alice, 'logout_global', CONTEXT), 0);
     assert.deepEqual(await f.sessionService.listActive(alice), []);
-    assert.deepEqual((await f.sessionService.listActive(bob)).map((session) => session.id), [kept.session.id]);
+    assert.deepEqual(
+      (await f.sessionService.listActive(bob)).map((session) => session.id),
+      [kept.session.id],
+    );
     assert.deepEqual(await f.events('session.revoked'), [
       { type: 'session.revoked', outcome: 'success', subject: 'alice', details: { sessions: 2, reason: 'logout_global' } },
     ]);

@@ -58,11 +58,7 @@ function goodClaims(overrides: Record<string, unknown> = {}): JWTPayload {
 }
 
 /** Signs with jose, the same secret bytes and (unless overridden) the header the codec writes. */
-function joseSign(
-  payload: JWTPayload,
-  header: Record<string, unknown> = {},
-  key: Uint8Array = SECRET_BYTES,
-): Promise<string> {
+function joseSign(payload: JWTPayload, header: Record<string, unknown> = {}, key: Uint8Array = SECRET_BYTES): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: ACCESS_TOKEN_TYPE, ...header }).sign(key);
 }
 
@@ -197,9 +193,7 @@ describe('AccessTokenCodec', () => {
     it("refuses a token with an embedded jwk header signed with the attacker's own EC key", async () => {
       const { publicKey, privateKey } = await generateKeyPair('ES256');
       const jwk = await exportJWK(publicKey);
-      const forged = await new SignJWT(goodClaims())
-        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk })
-        .sign(privateKey);
+      const forged = await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk }).sign(privateKey);
       await assertInvalid(codec(), forged);
     });
 

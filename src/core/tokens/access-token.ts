@@ -93,8 +93,7 @@ export class AccessTokenCodec {
    * less), and count only when the whole token is the one remembered.
    */
   private readonly verified:
-    | LRUCache<string, { readonly token: string; readonly verify: VerifyFunction; readonly claims: AccessTokenClaims }>
-    | undefined;
+    LRUCache<string, { readonly token: string; readonly verify: VerifyFunction; readonly claims: AccessTokenClaims }> | undefined;
 
   /** `keys` defaults to SECRET_KEY as the one HMAC key (an HMAC `algorithm` is then required). */
   constructor(
@@ -103,7 +102,10 @@ export class AccessTokenCodec {
     keys?: SigningKeys,
   ) {
     const remember = settings.verifiedTokens;
-    this.verified = remember && remember.maxEntries > 0 && remember.ttlMs > 0 ? new LRUCache({ max: remember.maxEntries, ttl: remember.ttlMs }) : undefined;
+    this.verified =
+      remember && remember.maxEntries > 0 && remember.ttlMs > 0
+        ? new LRUCache({ max: remember.maxEntries, ttl: remember.ttlMs })
+        : undefined;
     if (keys) {
       this.keys = keys;
     } else if (isHmacAlgorithm(settings.algorithm)) {

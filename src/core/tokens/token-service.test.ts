@@ -16,10 +16,21 @@ import { parseRefreshToken } from '../sessions/refresh-token.js';
 
 const PASSWORD = 'correct horse battery staple 42';
 const CONTEXT: ActionContext = { actor: 'test', ip: '192.0.2.1', userAgent: 'unit-test' };
-const client = (id: string, scopes: readonly string[] = ['items:read']): Client => ({ id, name: id, secretHash: 'ab'.repeat(32), scopes, createdAt: T0 });
+const client = (id: string, scopes: readonly string[] = ['items:read']): Client => ({
+  id,
+  name: id,
+  secretHash: 'ab'.repeat(32),
+  scopes,
+  createdAt: T0,
+});
 
 async function withUser(f: ServiceFixture, more: { scopes?: readonly string[]; disabled?: boolean } = {}) {
-  return f.userService.create({ username: 'Alice', password: PASSWORD, scopes: more.scopes ?? ['me', 'items:read'], disabled: more.disabled ?? false });
+  return f.userService.create({
+    username: 'Alice',
+    password: PASSWORD,
+    scopes: more.scopes ?? ['me', 'items:read'],
+    disabled: more.disabled ?? false,
+  });
 }
 
 async function login(f: ServiceFixture, scopes?: readonly string[], by?: Client) {
@@ -49,15 +60,23 @@ describe('TokenService', () => {
 
     it('spends a dummy verification on an unknown user, and records no name', async () => {
       const f = serviceFixture();
-      await assert.rejects(f.tokenService.passwordGrant({ username: 'nobody', password: PASSWORD }, undefined, CONTEXT), InvalidCredentialsError);
+      await assert.rejects(
+        f.tokenService.passwordGrant({ username: 'nobody', password: PASSWORD }, undefined, CONTEXT),
+        InvalidCredentialsError,
+      );
       assert.deepEqual(f.hasher.calls, { hash: 0, verify: 0, verifyDummy: 1 });
-      assert.deepEqual(await f.events('login.failure'), [{ type: 'login.failure', outcome: 'failure', subject: null, details: { reason: 'unknown_user' } }]);
+      assert.deepEqual(await f.events('login.failure'), [
+        { type: 'login.failure', outcome: 'failure', subject: null, details: { reason: 'unknown_user' } },
+      ]);
     });
 
     it('refuses a wrong password with the same error as an unknown user', async () => {
       const f = serviceFixture();
       await withUser(f);
-      await assert.rejects(f.tokenService.passwordGrant({ username: 'alice', password: 'wrong password here' }, undefined, CONTEXT), InvalidCredentialsError);
+      await assert.rejects(
+        f.tokenService.passwordGrant({ username: 'alice', password: 'wrong password here' }, undefined, CONTEXT),
+        InvalidCredentialsError,
+      );
       assert.equal(f.hasher.calls.verify, 1);
       assert.equal(f.hasher.calls.verifyDummy, 0);
       assert.equal((await f.events('login.failure'))[0]?.details?.reason, 'wrong_password');
@@ -67,7 +86,10 @@ describe('TokenService', () => {
     it('says a user is inactive only after the right password', async () => {
       const f = serviceFixture();
       await withUser(f, { disabled: true });
-      await assert.rejects(f.tokenService.passwordGrant({ username: 'alice', password: 'wrong password here' }, undefined, CONTEXT), InvalidCredentialsError);
+      await assert.rejects(
+        f.tokenService.passwordGrant({ username: 'alice', password: 'wrong password here' }, undefined, CONTEXT),
+        InvalidCredentialsError,
+      );
       await assert.rejects(login(f), InactiveUserError);
       assert.equal(await f.sessions.countActive(T0), 0);
     });
@@ -89,7 +111,10 @@ describe('TokenService', () => {
     it('upgrades an imported bcrypt hash to argon2id', async () => {
       const f = serviceFixture();
       const bcrypt = bcryptjs.hashSync(PASSWORD, 4);
-      await f.users.create({ username: 'Alice', usernameKey: 'alice', email: null, fullName: null, passwordHash: bcrypt, disabled: false, scopes: ['me'] }, T0);
+      await f.users.create(
+        { username: 'Alice', usernameKey: 'alice', email: null, fullName: null, passwordHash: bcrypt, disabled: false, scopes: ['me'] },
+        T0,
+      );
       await login(f);
       assert.match((await f.users.findByKey('alice'))!.passwordHash, /^\$argon2id\$/);
     });
@@ -202,7 +227,10 @@ describe('TokenService', () => {
       const tokens = await login(f, undefined, app);
       assert.equal((await f.codec.verify(tokens.access_token)).client_id, 'app');
       await assert.rejects(f.tokenService.refreshGrant(tokens.refresh_token!, undefined, undefined, CONTEXT), InvalidRefreshTokenError);
-      await assert.rejects(f.tokenService.refreshGrant(tokens.refresh_token!, undefined, client('other'), CONTEXT), InvalidRefreshTokenError);
+      await assert.rejects(
+        f.tokenService.refreshGrant(tokens.refresh_token!, undefined, client('other'), CONTEXT),
+        InvalidRefreshTokenError,
+      );
       const refreshed = await f.tokenService.refreshGrant(tokens.refresh_token!, undefined, app, CONTEXT);
       assert.equal((await f.codec.verify(refreshed.access_token)).client_id, 'app');
     });

@@ -89,7 +89,13 @@ export class TokenService {
     const admission = loginGuard
       ? await loginGuard.admit(
           'token',
-          { username, usernameKey: key, deviceToken: grant.deviceToken, tokenVersion: user?.tokenVersion, challengeSolution: grant.challengeSolution },
+          {
+            username,
+            usernameKey: key,
+            deviceToken: grant.deviceToken,
+            tokenVersion: user?.tokenVersion,
+            challengeSolution: grant.challengeSolution,
+          },
           context,
           async () => user?.username ?? null,
         )
@@ -110,7 +116,13 @@ export class TokenService {
       throw new InvalidCredentialsError();
     }
     if (user.disabled) {
-      await audit.record({ type: 'login.failure', outcome: 'failure', subject: user.username, ip: context.ip, details: { reason: 'disabled' } });
+      await audit.record({
+        type: 'login.failure',
+        outcome: 'failure',
+        subject: user.username,
+        ip: context.ip,
+        details: { reason: 'disabled' },
+      });
       throw new InactiveUserError();
     }
     if (hasher.needsRehash(user.passwordHash)) {

@@ -140,7 +140,14 @@ describe('normalizeFullName', () => {
   });
 
   it('refuses control characters inside the name', () => {
-    for (const name of ['Alice\u0000Smith', 'Alice\nSmith', 'Alice\u001BSmith', 'Alice\u007FSmith', 'Alice\u0085Smith', 'Alice\u2028Smith']) {
+    for (const name of [
+      'Alice\u0000Smith',
+      'Alice\nSmith',
+      'Alice\u001BSmith',
+      'Alice\u007FSmith',
+      'Alice\u0085Smith',
+      'Alice\u2028Smith',
+    ]) {
       assertInvalid(() => normalizeFullName(name), 'full_name', /control characters/);
     }
   });

@@ -23,10 +23,7 @@ export function normalizeUsername(raw: string): string {
   const username = raw.normalize('NFKC');
   const length = codePointLength(username);
   if (length < USERNAME_MIN_LENGTH || length > USERNAME_MAX_LENGTH) {
-    throw new ValidationError(
-      'username',
-      `Username must be ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters long`,
-    );
+    throw new ValidationError('username', `Username must be ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters long`);
   }
   if (!USERNAME_CHARACTERS.test(username)) {
     throw new ValidationError('username', 'Username may contain only letters, digits and . _ @ + -');

@@ -96,10 +96,42 @@ describe('importUsers', () => {
     assert.equal(store.createManyCalls.length, 1);
     assert.equal(store.createManyCalls[0]?.nowMs, NOW_MS);
     assert.deepEqual(store.createManyCalls[0]?.users, [
-      { username: 'johndoe', usernameKey: 'johndoe', email: 'johndoe@example.com', fullName: 'John Doe', passwordHash: BCRYPT, disabled: false, scopes: ['me', 'items'] },
-      { username: 'Alice', usernameKey: 'alice', email: null, fullName: 'Alice', passwordHash: ARGON2, disabled: true, scopes: ['me', 'items'] },
-      { username: 'bob', usernameKey: 'bob', email: null, fullName: null, passwordHash: BCRYPT_2A, disabled: false, scopes: ['me', 'items'] },
-      { username: 'carol', usernameKey: 'carol', email: null, fullName: null, passwordHash: BCRYPT_2Y, disabled: true, scopes: ['me', 'items'] },
+      {
+        username: 'johndoe',
+        usernameKey: 'johndoe',
+        email: 'johndoe@example.com',
+        fullName: 'John Doe',
+        passwordHash: BCRYPT,
+        disabled: false,
+        scopes: ['me', 'items'],
+      },
+      {
+        username: 'Alice',
+        usernameKey: 'alice',
+        email: null,
+        fullName: 'Alice',
+        passwordHash: ARGON2,
+        disabled: true,
+        scopes: ['me', 'items'],
+      },
+      {
+        username: 'bob',
+        usernameKey: 'bob',
+        email: null,
+        fullName: null,
+        passwordHash: BCRYPT_2A,
+        disabled: false,
+        scopes: ['me', 'items'],
+      },
+      {
+        username: 'carol',
+        usernameKey: 'carol',
+        email: null,
+        fullName: null,
+        passwordHash: BCRYPT_2Y,
+        disabled: true,
+        scopes: ['me', 'items'],
+      },
     ]);
   });
 
@@ -111,13 +143,27 @@ describe('importUsers', () => {
 
   it('reads disabled as true/false, 1/0, yes/no in any case, and empty as false', async () => {
     const values: Array<[unknown, boolean]> = [
-      ['TRUE', true], [' yes ', true], ['1', true], [1, true], [true, true],
-      ['False', false], ['no', false], ['0', false], [0, false], [false, false], ['', false], [undefined, false], [null, false],
+      ['TRUE', true],
+      [' yes ', true],
+      ['1', true],
+      [1, true],
+      [true, true],
+      ['False', false],
+      ['no', false],
+      ['0', false],
+      [0, false],
+      [false, false],
+      ['', false],
+      [undefined, false],
+      [null, false],
     ];
     const store = new MemoryUserStore();
     const report = await importUsers(store, clock, rows(...values.map(([disabled], i) => row(`user${i}`, { disabled }))));
     assert.equal(report.imported, values.length);
-    assert.deepEqual(store.createManyCalls[0]?.users.map((user) => user.disabled), values.map(([, expected]) => expected));
+    assert.deepEqual(
+      store.createManyCalls[0]?.users.map((user) => user.disabled),
+      values.map(([, expected]) => expected),
+    );
   });
 
   describe('rejections', () => {
@@ -194,15 +240,24 @@ describe('importUsers', () => {
       );
       assert.equal(report.total, 5);
       assert.equal(report.imported, 2);
-      assert.deepEqual(report.rejected.map((rejected) => rejected.line), [2, 4, 5]);
-      assert.deepEqual(store.createManyCalls[0]?.users.map((user) => user.username), ['alice', 'carol']);
+      assert.deepEqual(
+        report.rejected.map((rejected) => rejected.line),
+        [2, 4, 5],
+      );
+      assert.deepEqual(
+        store.createManyCalls[0]?.users.map((user) => user.username),
+        ['alice', 'carol'],
+      );
       assert.deepEqual([...store.users.keys()].sort(), ['alice', 'carol', 'dave']);
     });
 
     it('lists rejections in line order whatever the reason', async () => {
       const store = new MemoryUserStore(['alice']);
       const report = await importUsers(store, clock, rows(row('alice'), row('x')), { skipInvalid: true });
-      assert.deepEqual(report.rejected.map((rejected) => rejected.line), [1, 2]);
+      assert.deepEqual(
+        report.rejected.map((rejected) => rejected.line),
+        [1, 2],
+      );
     });
   });
 

@@ -31,7 +31,10 @@ describe('UserService', () => {
     // A list item is one scope: one with a space is refused, never split into two.
     await assert.rejects(f.userService.create({ username: 'dave', password: PASSWORD, scopes: ['no good'] }), ValidationError);
     await assert.rejects(f.userService.update('bob', { scopes: ['no good'] }, { actor: 'test', ip: null }), ValidationError);
-    assert.deepEqual((await f.userService.list({ limit: 10 })).users.map((user) => user.username), ['bob']);
+    assert.deepEqual(
+      (await f.userService.list({ limit: 10 })).users.map((user) => user.username),
+      ['bob'],
+    );
   });
 
   it('finds and lists by name in any case', async () => {
@@ -39,7 +42,10 @@ describe('UserService', () => {
     for (const name of ['Alice', 'alan', 'Bob']) await f.userService.create({ username: name, password: PASSWORD });
     assert.equal((await f.userService.find('ALICE'))?.username, 'Alice');
     await assert.rejects(f.userService.get('nobody'), UserNotFoundError);
-    assert.deepEqual((await f.userService.list({ prefix: 'AL', limit: 10 })).users.map((user) => user.username), ['alan', 'Alice']);
+    assert.deepEqual(
+      (await f.userService.list({ prefix: 'AL', limit: 10 })).users.map((user) => user.username),
+      ['alan', 'Alice'],
+    );
   });
 
   it('updates fields, audited by their API names; disabling ends every session', async () => {
@@ -69,7 +75,13 @@ describe('UserService', () => {
     await f.userService.setDisabled('bob', false, ADMIN);
     assert.equal((await f.users.findByKey('bob'))?.disabled, false);
     assert.notEqual((await f.sessions.find(session.id))?.revokedAt, null);
-    assert.deepEqual((await f.events()).map((event) => event.type).filter((type) => type.startsWith('user.')).sort(), ['user.created', 'user.disabled', 'user.enabled']);
+    assert.deepEqual(
+      (await f.events())
+        .map((event) => event.type)
+        .filter((type) => type.startsWith('user.'))
+        .sort(),
+      ['user.created', 'user.disabled', 'user.enabled'],
+    );
     await assert.rejects(f.userService.setDisabled('nobody', true), UserNotFoundError);
   });
 
@@ -84,7 +96,7 @@ describe('UserService', () => {
     await assert.rejects(f.userService.remove('bob'), UserNotFoundError);
   });
 
-  it('sets a password: a new token version, every other session ended, the kept one\'s old tokens in the feed', async () => {
+  it("sets a password: a new token version, every other session ended, the kept one's old tokens in the feed", async () => {
     const f = serviceFixture();
     const user = await f.userService.create({ username: 'bob', password: PASSWORD });
     const kept = await f.sessionService.open(user, [], null, ADMIN);

@@ -106,7 +106,11 @@ export class UserService {
       actor: context.actor,
       subject: after.username,
       ip: context.ip,
-      details: { fields: Object.keys(input).map((field) => API_FIELD_NAMES[field] ?? field).join(' ') },
+      details: {
+        fields: Object.keys(input)
+          .map((field) => API_FIELD_NAMES[field] ?? field)
+          .join(' '),
+      },
     });
     if (input.disabled !== undefined && input.disabled !== before.disabled) {
       await this.recordDisabled(after, input.disabled, context);
@@ -131,19 +135,20 @@ export class UserService {
     if (!(await this.store.remove(user.usernameKey))) throw new UserNotFoundError(username);
     this.deps.invalidation.userChanged(user.id);
     this.deps.invalidation.sessionsOfUserChanged(user.id);
-    await this.deps.audit.record({ type: 'user.removed', outcome: 'success', actor: context.actor, subject: user.username, ip: context.ip });
+    await this.deps.audit.record({
+      type: 'user.removed',
+      outcome: 'success',
+      actor: context.actor,
+      subject: user.username,
+      ip: context.ip,
+    });
   }
 
   /**
    * Sets a new password (admin or CLI). Every access token issued before
    * stops working and every session of the user ends, except `keepSessionId`.
    */
-  async setPassword(
-    username: string,
-    password: string,
-    context: ActionContext = SYSTEM,
-    keepSessionId?: string,
-  ): Promise<User> {
+  async setPassword(username: string, password: string, context: ActionContext = SYSTEM, keepSessionId?: string): Promise<User> {
     const user = await this.get(username);
     await checkPasswordPolicy(password, this.deps.policy, { username: user.username });
     const passwordHash = await this.deps.hasher.hash(password);

@@ -18,7 +18,11 @@ import { PortcullisMetrics } from './portcullis-metrics.js';
  * session count, see cli/server.ts); without it, one is made here that counts
  * requests, logins and refreshes, and is closed with the app.
  */
-export function registerMetrics(app: FastifyInstance, portcullis: Portcullis, metrics: PortcullisMetrics | undefined): PortcullisMetrics | undefined {
+export function registerMetrics(
+  app: FastifyInstance,
+  portcullis: Portcullis,
+  metrics: PortcullisMetrics | undefined,
+): PortcullisMetrics | undefined {
   const settings = portcullis.config.metrics;
   if (!settings.enabled) return undefined;
   let used = metrics;

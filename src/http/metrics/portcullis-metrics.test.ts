@@ -114,7 +114,10 @@ describe('PortcullisMetrics', () => {
     let release!: () => void;
     const running = limiter.run(() => new Promise<void>((resolve) => (release = resolve)));
     const queued = limiter.run(async () => undefined);
-    await assert.rejects(limiter.run(async () => undefined), OverloadedError);
+    await assert.rejects(
+      limiter.run(async () => undefined),
+      OverloadedError,
+    );
     assert.equal(await valueOf(metrics, 'portcullis_hash_in_progress'), 1);
     assert.equal(await valueOf(metrics, 'portcullis_hash_queue_depth'), 1);
     assert.equal(await valueOf(metrics, 'portcullis_admission_rejected_total', { reason: 'at_admission' }), 1);

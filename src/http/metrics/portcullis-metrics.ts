@@ -185,7 +185,7 @@ export class PortcullisMetrics {
     });
     new Gauge({
       name: `${METRIC_PREFIX}hash_in_progress`,
-      help: 'Password hashes handed to the hashing threads (running, or next in a thread\'s queue).',
+      help: "Password hashes handed to the hashing threads (running, or next in a thread's queue).",
       registers,
       collect() {
         this.set(limiter.running);

@@ -16,7 +16,10 @@ describe('authorizationHeader', () => {
       ['authorization', 'Bearer a', 'Host', 'h', 'AuThOrIzAtIoN', 'Bearer a'],
       ['Authorization', 'Bearer a', 'Authorization', ''],
     ]) {
-      assert.throws(() => authorizationHeader(raw), (error: unknown) => error instanceof DuplicateHeaderError && error.message === 'Duplicate Authorization header');
+      assert.throws(
+        () => authorizationHeader(raw),
+        (error: unknown) => error instanceof DuplicateHeaderError && error.message === 'Duplicate Authorization header',
+      );
     }
   });
 });

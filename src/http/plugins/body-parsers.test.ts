@@ -25,10 +25,13 @@ describe('parseFormBody', () => {
   });
 
   it('percent-decodes names and values as UTF-8', () => {
-    assert.deepEqual({ ...parseFormBody('pass%77ord=p%C3%A4ss%20w%C3%B6rd%F0%9F%94%91&x=%26%3D') }, {
-      password: 'päss wörd🔑',
-      x: '&=',
-    });
+    assert.deepEqual(
+      { ...parseFormBody('pass%77ord=p%C3%A4ss%20w%C3%B6rd%F0%9F%94%91&x=%26%3D') },
+      {
+        password: 'päss wörd🔑',
+        x: '&=',
+      },
+    );
   });
 
   it('reads a parameter without = as empty and skips empty pairs', () => {

@@ -82,7 +82,7 @@ export function swaggerOptions(config: Config): FastifyDynamicSwaggerOptions {
         title: 'Portcullis',
         version: packageVersion(),
         description:
-          'A self-hosted authentication server: password login (the FastAPI JWT guide\'s form-encoded `POST /token`), ' +
+          "A self-hosted authentication server: password login (the FastAPI JWT guide's form-encoded `POST /token`), " +
           'JWT access tokens, rotating refresh tokens, user management. Every error is JSON with a `detail`.',
         license: { name: 'MIT', identifier: 'MIT' },
       },

@@ -114,7 +114,12 @@ export function registerUserRoutes(app: FastifyInstance, portcullis: Portcullis)
       const { current_password: currentPassword, new_password: newPassword, challenge_solution: challengeSolution } = request.body;
       await portcullis.changeOwnPassword(
         userAuth(request),
-        { currentPassword, newPassword, challengeSolution: challengeSolution || undefined, onRateCheck: (check) => setRateLimitHeaders(reply, check) },
+        {
+          currentPassword,
+          newPassword,
+          challengeSolution: challengeSolution || undefined,
+          onRateCheck: (check) => setRateLimitHeaders(reply, check),
+        },
         actionContext(request),
       );
       return reply.code(204).send();

@@ -46,14 +46,15 @@ export const ERRORS = Object.freeze({
   notAuthenticated:
     'No bearer token (`Not authenticated`), or a bad, expired or revoked one (`Could not validate credentials`); ' +
     '`WWW-Authenticate: Bearer`',
-  userOnly: "The token is a service client's, and the route is for users (`WWW-Authenticate: Bearer error=\"insufficient_scope\"`)",
+  userOnly: 'The token is a service client\'s, and the route is for users (`WWW-Authenticate: Bearer error="insufficient_scope"`)',
   adminOnly: 'The token lacks the `admin` scope (`Not enough permissions`)',
   userNotFound: 'No such user',
   tooLarge: 'Request body too large',
   mediaType: 'Unsupported Content-Type or charset',
   rateLimited: 'Too many requests, or login backoff (`Retry-After`); on a password attempt with a `challenge` that lets it through',
   overloaded: 'Password hashing is overloaded (`Retry-After`)',
-  duplicateAuthorization: 'Two `Authorization` headers in one request (`Duplicate Authorization header`, `invalid_request`), whatever they hold',
+  duplicateAuthorization:
+    'Two `Authorization` headers in one request (`Duplicate Authorization header`, `invalid_request`), whatever they hold',
 });
 
 export interface ErrorResponse {

@@ -16,7 +16,13 @@ import { CONTRACT_T0 as T0, type StoreContractOptions, type StoreHarness } from 
 
 /** An event at `at`, with an id as AuditLog makes it: zero-padded milliseconds, then randomness. */
 function eventAt(at: number, more: Partial<AuditEvent> = {}): AuditEvent {
-  return { id: `${String(at).padStart(15, '0')}-${randomBytes(5).toString('hex')}`, at, type: 'login.success', outcome: 'success', ...more };
+  return {
+    id: `${String(at).padStart(15, '0')}-${randomBytes(5).toString('hex')}`,
+    at,
+    type: 'login.success',
+    outcome: 'success',
+    ...more,
+  };
 }
 
 export function auditStoreContract(name: string, open: () => Promise<StoreHarness<AuditStore>>, options: StoreContractOptions = {}): void {
@@ -45,7 +51,10 @@ export function auditStoreContract(name: string, open: () => Promise<StoreHarnes
       await store.record(full);
       await store.record(bare);
       const page = await store.list({ subject, limit: 10 });
-      assert.deepEqual(page, { events: [full, { id: bare.id, at: T0, type: 'login.success', outcome: 'success', actor: null, subject, ip: null }], next: undefined });
+      assert.deepEqual(page, {
+        events: [full, { id: bare.id, at: T0, type: 'login.success', outcome: 'success', actor: null, subject, ip: null }],
+        next: undefined,
+      });
     });
 
     it('lists newest first, in pages continued with `before`', async () => {
@@ -54,12 +63,21 @@ export function auditStoreContract(name: string, open: () => Promise<StoreHarnes
       for (const event of [...events].reverse()) await store.record(event);
       const newestFirst = events.map((event) => event.id).reverse();
       const first = await store.list({ subject, limit: 2 });
-      assert.deepEqual(first.events.map((event) => event.id), newestFirst.slice(0, 2));
+      assert.deepEqual(
+        first.events.map((event) => event.id),
+        newestFirst.slice(0, 2),
+      );
       assert.equal(first.next, newestFirst[1]);
       const second = await store.list({ subject, limit: 2, before: first.next });
-      assert.deepEqual(second.events.map((event) => event.id), newestFirst.slice(2, 4));
+      assert.deepEqual(
+        second.events.map((event) => event.id),
+        newestFirst.slice(2, 4),
+      );
       const third = await store.list({ subject, limit: 2, before: second.next });
-      assert.deepEqual(third.events.map((event) => event.id), newestFirst.slice(4));
+      assert.deepEqual(
+        third.events.map((event) => event.id),
+        newestFirst.slice(4),
+      );
       assert.equal(third.next, undefined);
       assert.equal((await store.list({ subject, limit: 5 })).next, undefined, 'a page that ends at the last event says there is no next');
     });

@@ -21,7 +21,11 @@ function clientNamed(name: string, more: Partial<Client> = {}): Client {
 
 const isTaken = (error: unknown) => error instanceof ClientNameTakenError && error.code === 'ERR_CLIENT_NAME_TAKEN';
 
-export function clientStoreContract(name: string, open: () => Promise<StoreHarness<ClientStore>>, options: StoreContractOptions = {}): void {
+export function clientStoreContract(
+  name: string,
+  open: () => Promise<StoreHarness<ClientStore>>,
+  options: StoreContractOptions = {},
+): void {
   describe(`ClientStore contract: ${name}`, { skip: options.skip ?? false }, () => {
     let harness: StoreHarness<ClientStore>;
     let store: ClientStore;

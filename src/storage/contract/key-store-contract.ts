@@ -88,7 +88,11 @@ export function keyStoreContract(name: string, open: () => Promise<StoreHarness<
     it('refuses a rotation whose keys changed meanwhile, changing nothing', async () => {
       const { current, next } = await pair();
       const staleNext = keyIn('next', T0 + 2);
-      assert.equal(await store.rotate({ currentKid: current.kid, nextKid: current.kid, newNext: staleNext, nowMs: T0 + 10 }), false, 'not a next key');
+      assert.equal(
+        await store.rotate({ currentKid: current.kid, nextKid: current.kid, newNext: staleNext, nowMs: T0 + 10 }),
+        false,
+        'not a next key',
+      );
       const otherCurrent = keyIn('retired', T0 - 1);
       await store.insert(otherCurrent);
       assert.equal(
@@ -108,7 +112,7 @@ export function keyStoreContract(name: string, open: () => Promise<StoreHarness<
       assert.equal(results.filter(Boolean).length, 1, `results ${JSON.stringify(results)}`);
       const winner = candidates[results.indexOf(true)]!;
       const kids = (await listed(...candidates.map((candidate) => candidate.kid))).map((key) => key.kid);
-      assert.deepEqual(kids, [winner.kid], 'only the winner\'s new next key is stored');
+      assert.deepEqual(kids, [winner.kid], "only the winner's new next key is stored");
     });
 
     it('retires a key only from the state given', async () => {

@@ -24,11 +24,7 @@ export interface RateLimiterContractOptions {
   readonly skip?: string | undefined;
 }
 
-export function rateLimiterContract(
-  name: string,
-  open: () => Promise<RateLimiterHarness>,
-  options: RateLimiterContractOptions = {},
-): void {
+export function rateLimiterContract(name: string, open: () => Promise<RateLimiterHarness>, options: RateLimiterContractOptions = {}): void {
   describe(`RateLimiter contract: ${name}`, { skip: options.skip ?? false }, () => {
     let harness: RateLimiterHarness;
     let limiter: RateLimiter;

@@ -55,7 +55,16 @@ const tokenOf = () => ({ id: randomUUID(), secretHash: randomUUID().replaceAll('
 
 /** A session's opening event (the login), as AuditLog.stamp would make it; `id` a fresh one unless given. */
 export function openingEventOf(session: Session, id = `${String(session.createdAt).padStart(15, '0')}-${randomUUID()}`): AuditEvent {
-  return { id, at: session.createdAt, type: 'login.success', outcome: 'success', actor: 'contract', subject: 'contract', ip: session.ip, details: { session: session.id } };
+  return {
+    id,
+    at: session.createdAt,
+    type: 'login.success',
+    outcome: 'success',
+    actor: 'contract',
+    subject: 'contract',
+    ip: session.ip,
+    details: { session: session.id },
+  };
 }
 
 export function sessionStoreContract(name: string, open: () => Promise<SessionStoreHarness>, options: StoreContractOptions = {}): void {
@@ -89,7 +98,14 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       assert.deepEqual(await store.revokeAllOfUser(userId, 'logout_global', T0), []);
       assert.deepEqual(await store.revokeAllOfClient('no-client', 'client_removed', T0), []);
       assert.deepEqual(await store.listActive(userId, T0), []);
-      const rotated = await store.rotate({ oldId: 'missing', sessionId: 'missing', next: tokenOf(), successorSealed: 's', nowMs: T0, idleExpiresAt: T0 + HOUR_MS });
+      const rotated = await store.rotate({
+        oldId: 'missing',
+        sessionId: 'missing',
+        next: tokenOf(),
+        successorSealed: 's',
+        nowMs: T0,
+        idleExpiresAt: T0 + HOUR_MS,
+      });
       assert.equal(rotated, false);
     });
 
@@ -143,7 +159,11 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const someoneElse = await opened({ createdAt: at - 100, idleExpiresAt: at + HOUR_MS, expiresAt: at + DAY_MS });
 
       const active = await store.listActive(userId, at);
-      assert.deepEqual(active.map((session) => session.id), [newer.session.id, older.session.id], 'expired at `at` (idle or absolute) is not active');
+      assert.deepEqual(
+        active.map((session) => session.id),
+        [newer.session.id, older.session.id],
+        'expired at `at` (idle or absolute) is not active',
+      );
       assert.equal(await store.countActive(at), 3);
       assert.deepEqual((await store.listActive(someoneElse.session.userId, at)).length, 1);
       assert.equal(await store.countActive(at + DAY_MS), 0);
@@ -153,7 +173,17 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const { session, token } = await opened();
       const next = tokenOf();
       const now = T0 + 60_000;
-      assert.equal(await store.rotate({ oldId: token.id, sessionId: session.id, next, successorSealed: 'sealed-1', nowMs: now, idleExpiresAt: now + HOUR_MS }), true);
+      assert.equal(
+        await store.rotate({
+          oldId: token.id,
+          sessionId: session.id,
+          next,
+          successorSealed: 'sealed-1',
+          nowMs: now,
+          idleExpiresAt: now + HOUR_MS,
+        }),
+        true,
+      );
       assert.deepEqual(await store.findRefreshToken(token.id), {
         id: token.id,
         sessionId: session.id,
@@ -177,7 +207,14 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const again = tokenOf();
       const later = now + 1000;
       assert.equal(
-        await store.rotate({ oldId: token.id, sessionId: session.id, next: again, successorSealed: 'sealed-2', nowMs: later, idleExpiresAt: later + HOUR_MS }),
+        await store.rotate({
+          oldId: token.id,
+          sessionId: session.id,
+          next: again,
+          successorSealed: 'sealed-2',
+          nowMs: later,
+          idleExpiresAt: later + HOUR_MS,
+        }),
         false,
         'a retired token rotates no more',
       );
@@ -185,7 +222,14 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       assert.equal(await store.findRefreshToken(again.id), undefined);
       assert.equal((await store.find(session.id))?.lastUsedAt, now);
       assert.equal(
-        await store.rotate({ oldId: next.id, sessionId: session.id, next: again, successorSealed: 'sealed-2', nowMs: later, idleExpiresAt: later + HOUR_MS }),
+        await store.rotate({
+          oldId: next.id,
+          sessionId: session.id,
+          next: again,
+          successorSealed: 'sealed-2',
+          nowMs: later,
+          idleExpiresAt: later + HOUR_MS,
+        }),
         true,
         'its successor does',
       );
@@ -197,7 +241,14 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const now = T0 + 1000;
       const results = await Promise.all(
         candidates.map((next, i) =>
-          store.rotate({ oldId: token.id, sessionId: session.id, next, successorSealed: `sealed-${i}`, nowMs: now, idleExpiresAt: now + HOUR_MS }),
+          store.rotate({
+            oldId: token.id,
+            sessionId: session.id,
+            next,
+            successorSealed: `sealed-${i}`,
+            nowMs: now,
+            idleExpiresAt: now + HOUR_MS,
+          }),
         ),
       );
       assert.equal(results.filter(Boolean).length, 1, `results ${JSON.stringify(results)}`);
@@ -216,7 +267,12 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       assert.deepEqual(await store.find(session.id), { ...session, revokedAt: T0 + 5, revokedReason: 'revoked_by_user' });
       assert.equal(await store.revoke(session.id, 'logout', T0 + 6), false);
       assert.equal((await store.find(session.id))?.revokedReason, 'revoked_by_user', 'the first reason stays');
-      assert.deepEqual(await feed.read(start, ALL, 100), { cursor: start + 1, full: false, more: false, sessions: [{ sessionId: session.id }] });
+      assert.deepEqual(await feed.read(start, ALL, 100), {
+        cursor: start + 1,
+        full: false,
+        more: false,
+        sessions: [{ sessionId: session.id }],
+      });
     });
 
     it('revokes every live session of a user, returning their ids, sparing a kept one', async () => {
@@ -235,7 +291,7 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       assert.equal((await store.find(a.session.id))?.revokedAt, T0 + 10);
       assert.equal((await store.find(kept.session.id))?.revokedAt, null);
       assert.equal((await store.find(over.session.id))?.revokedReason, 'logout', 'revoked earlier: left as it was');
-      assert.equal((await store.find(other.session.id))?.revokedAt, null, 'another user\'s session goes on');
+      assert.equal((await store.find(other.session.id))?.revokedAt, null, "another user's session goes on");
 
       const page = await feed.read(start, ALL, 100);
       assert.equal(page.cursor, start + 3);
@@ -269,7 +325,12 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const ids = sessions.map(({ session }) => session.id);
 
       const first = await feed.read(start, ALL, 2);
-      assert.deepEqual(first, { cursor: start + 2, full: false, more: true, sessions: ids.slice(0, 2).map((sessionId) => ({ sessionId })) });
+      assert.deepEqual(first, {
+        cursor: start + 2,
+        full: false,
+        more: true,
+        sessions: ids.slice(0, 2).map((sessionId) => ({ sessionId })),
+      });
       const second = await feed.read(first.cursor, ALL, 2);
       assert.deepEqual(second, { cursor: start + 3, full: false, more: false, sessions: [{ sessionId: ids[2] }] });
       assert.deepEqual(await feed.read(second.cursor, ALL, 2), { cursor: start + 3, full: false, more: false, sessions: [] });
@@ -280,7 +341,10 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const everything = await feed.read(undefined, ALL, 100_000);
       assert.equal(everything.full, true);
       assert.equal(everything.cursor, start + 3);
-      assert.deepEqual(everything.sessions.slice(-3), ids.map((sessionId) => ({ sessionId })));
+      assert.deepEqual(
+        everything.sessions.slice(-3),
+        ids.map((sessionId) => ({ sessionId })),
+      );
       const ahead = await feed.read(start + 1000, ALL, 100_000);
       assert.equal(ahead.full, true, 'a cursor ahead of the log starts over');
       assert.deepEqual(ahead.sessions, everything.sessions);
@@ -292,9 +356,24 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const later = T0 + REVOCATION_LOG_RETENTION_MS + DAY_MS;
       const { session } = await opened({ createdAt: later, lastUsedAt: later, idleExpiresAt: later + HOUR_MS, expiresAt: later + DAY_MS });
       await store.revoke(session.id, 'logout', later);
-      assert.deepEqual(await feed.read(undefined, ALL, 100_000), { cursor: old + 1, full: true, more: false, sessions: [{ sessionId: session.id }] });
-      assert.deepEqual(await feed.read(old - 1, ALL, 100), { cursor: old + 1, full: true, more: false, sessions: [{ sessionId: session.id }] });
-      assert.deepEqual(await feed.read(old, ALL, 100), { cursor: old + 1, full: false, more: false, sessions: [{ sessionId: session.id }] });
+      assert.deepEqual(await feed.read(undefined, ALL, 100_000), {
+        cursor: old + 1,
+        full: true,
+        more: false,
+        sessions: [{ sessionId: session.id }],
+      });
+      assert.deepEqual(await feed.read(old - 1, ALL, 100), {
+        cursor: old + 1,
+        full: true,
+        more: false,
+        sessions: [{ sessionId: session.id }],
+      });
+      assert.deepEqual(await feed.read(old, ALL, 100), {
+        cursor: old + 1,
+        full: false,
+        more: false,
+        sessions: [{ sessionId: session.id }],
+      });
     });
   });
 }

@@ -15,7 +15,16 @@ import { CONTRACT_T0 as T0, type StoreContractOptions, type StoreHarness } from 
 
 /** A user as core hands it over: `usernameKey` is already case-folded (the store never folds). */
 function newUser(key: string, more: Partial<NewUser> = {}): NewUser {
-  return { username: key, usernameKey: key, email: null, fullName: null, passwordHash: `hash-of-${key}`, disabled: false, scopes: [], ...more };
+  return {
+    username: key,
+    usernameKey: key,
+    email: null,
+    fullName: null,
+    passwordHash: `hash-of-${key}`,
+    disabled: false,
+    scopes: [],
+    ...more,
+  };
 }
 
 const isTaken = (error: unknown) => error instanceof UsernameTakenError && error.code === 'ERR_USERNAME_TAKEN';
@@ -44,7 +53,13 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
 
     it('creates a user with an id, the given time and token version 0, and finds it by key and by id', async () => {
       const created = await store.create(
-        newUser('create-1', { username: 'Create-1', email: 'c@example.com', fullName: 'C One', scopes: ['me', 'items:read'], passwordHash: '$argon2id$x' }),
+        newUser('create-1', {
+          username: 'Create-1',
+          email: 'c@example.com',
+          fullName: 'C One',
+          scopes: ['me', 'items:read'],
+          passwordHash: '$argon2id$x',
+        }),
         T0,
       );
       assert.equal(typeof created.id, 'string');
@@ -69,7 +84,7 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
       assert.equal((await store.findByKey('create-2'))?.disabled, true);
     });
 
-    it('looks keys up exactly: case folding is the caller\'s, the key is what is unique', async () => {
+    it("looks keys up exactly: case folding is the caller's, the key is what is unique", async () => {
       await store.create(newUser('fold-alice', { username: 'Fold-Alice' }), T0);
       assert.equal(await store.findByKey('Fold-Alice'), undefined, 'the username is not a key');
       await assert.rejects(store.create(newUser('fold-alice', { username: 'FOLD-ALICE' }), T0), isTaken);
@@ -94,10 +109,16 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
 
     it('creates and checks hundreds of users at once', async () => {
       const keys = Array.from({ length: 450 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
-      await store.createMany(keys.map((key) => newUser(key)), T0);
+      await store.createMany(
+        keys.map((key) => newUser(key)),
+        T0,
+      );
       const asked = [...keys.filter((_, i) => i % 2 === 0), ...Array.from({ length: 400 }, (_, i) => `bulk-none-${i}`)];
       const found = await store.existingKeys(asked);
-      assert.deepEqual([...found].sort(), keys.filter((_, i) => i % 2 === 0));
+      assert.deepEqual(
+        [...found].sort(),
+        keys.filter((_, i) => i % 2 === 0),
+      );
       assert.equal((await store.list({ prefix: 'bulk-', limit: 1000 })).users.length, 450);
     });
 
@@ -113,12 +134,21 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
       assert.equal(all.next, undefined);
 
       const first = await store.list({ prefix: 'list-', limit: 2 });
-      assert.deepEqual(first.users.map((user) => user.usernameKey), ['list-a', 'list-b']);
+      assert.deepEqual(
+        first.users.map((user) => user.usernameKey),
+        ['list-a', 'list-b'],
+      );
       assert.equal(first.next, 'list-b');
       const second = await store.list({ prefix: 'list-', limit: 2, after: first.next });
-      assert.deepEqual(second.users.map((user) => user.usernameKey), ['list-c', 'list-\uE000']);
+      assert.deepEqual(
+        second.users.map((user) => user.usernameKey),
+        ['list-c', 'list-\uE000'],
+      );
       const third = await store.list({ prefix: 'list-', limit: 2, after: second.next });
-      assert.deepEqual(third.users.map((user) => user.usernameKey), ['list-\u{1F600}']);
+      assert.deepEqual(
+        third.users.map((user) => user.usernameKey),
+        ['list-\u{1F600}'],
+      );
       assert.equal(third.next, undefined);
 
       const exact = await store.list({ prefix: 'list-', limit: 5 });
@@ -126,9 +156,15 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
       assert.equal(exact.next, undefined, 'a page that ends exactly at the last user says there is no next');
 
       const disabled = await store.list({ prefix: 'list', limit: 10, disabled: true });
-      assert.deepEqual(disabled.users.map((user) => user.usernameKey), ['list-a', 'list-c']);
+      assert.deepEqual(
+        disabled.users.map((user) => user.usernameKey),
+        ['list-a', 'list-c'],
+      );
       const enabled = await store.list({ prefix: 'list', limit: 10, disabled: false });
-      assert.deepEqual(enabled.users.map((user) => user.usernameKey), ['list-b', 'list-\uE000', 'list-\u{1F600}', 'listx']);
+      assert.deepEqual(
+        enabled.users.map((user) => user.usernameKey),
+        ['list-b', 'list-\uE000', 'list-\u{1F600}', 'listx'],
+      );
       assert.deepEqual((await store.list({ prefix: 'list-%', limit: 10 })).users, [], 'a prefix is not a pattern');
     });
 

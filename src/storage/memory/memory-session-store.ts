@@ -22,19 +22,23 @@ export class MemorySessionStore implements SessionStore {
   constructor(private readonly audit: MemoryAuditStore) {}
 
   async create(session: Session, firstToken: { readonly id: string; readonly secretHash: string }, opening: AuditEvent): Promise<void> {
-    if (this.sessions.has(session.id) || this.tokens.has(firstToken.id)) throw new Error(`session ${session.id} or its token exists already`);
+    if (this.sessions.has(session.id) || this.tokens.has(firstToken.id))
+      throw new Error(`session ${session.id} or its token exists already`);
     // All or nothing: the event first, since it is the only write that can still be refused.
     this.audit.add(opening);
     this.sessions.set(session.id, Object.freeze({ ...session, scopes: Object.freeze([...session.scopes]) }));
-    this.tokens.set(firstToken.id, Object.freeze({
-      id: firstToken.id,
-      sessionId: session.id,
-      secretHash: firstToken.secretHash,
-      createdAt: session.createdAt,
-      rotatedAt: null,
-      successorId: null,
-      successorSealed: null,
-    }));
+    this.tokens.set(
+      firstToken.id,
+      Object.freeze({
+        id: firstToken.id,
+        sessionId: session.id,
+        secretHash: firstToken.secretHash,
+        createdAt: session.createdAt,
+        rotatedAt: null,
+        successorId: null,
+        successorSealed: null,
+      }),
+    );
   }
 
   async find(id: string): Promise<Session | undefined> {
@@ -61,16 +65,22 @@ export class MemorySessionStore implements SessionStore {
     const old = this.tokens.get(rotation.oldId);
     if (!old || old.rotatedAt !== null) return false;
     const now = rotation.nowMs;
-    this.tokens.set(old.id, Object.freeze({ ...old, rotatedAt: now, successorId: rotation.next.id, successorSealed: rotation.successorSealed }));
-    this.tokens.set(rotation.next.id, Object.freeze({
-      id: rotation.next.id,
-      sessionId: rotation.sessionId,
-      secretHash: rotation.next.secretHash,
-      createdAt: now,
-      rotatedAt: null,
-      successorId: null,
-      successorSealed: null,
-    }));
+    this.tokens.set(
+      old.id,
+      Object.freeze({ ...old, rotatedAt: now, successorId: rotation.next.id, successorSealed: rotation.successorSealed }),
+    );
+    this.tokens.set(
+      rotation.next.id,
+      Object.freeze({
+        id: rotation.next.id,
+        sessionId: rotation.sessionId,
+        secretHash: rotation.next.secretHash,
+        createdAt: now,
+        rotatedAt: null,
+        successorId: null,
+        successorSealed: null,
+      }),
+    );
     const session = this.sessions.get(rotation.sessionId);
     if (session) this.sessions.set(session.id, Object.freeze({ ...session, lastUsedAt: now, idleExpiresAt: rotation.idleExpiresAt }));
     return true;

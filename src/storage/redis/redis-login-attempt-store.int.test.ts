@@ -45,7 +45,14 @@ describe('RedisLoginAttemptStore keys', { skip: skip ?? false }, () => {
   it('puts every record under the prefix, each with a TTL', async () => {
     const { redis, store } = harness;
     const now = Date.now();
-    await store.recordFailure({ pairKey: 'pair', sourceKey: 'source', accountKey: 'acct', nowMs: now, pairTtlMs: 90_000, sprayWindowMs: 3_600_000 });
+    await store.recordFailure({
+      pairKey: 'pair',
+      sourceKey: 'source',
+      accountKey: 'acct',
+      nowMs: now,
+      pairTtlMs: 90_000,
+      sprayWindowMs: 3_600_000,
+    });
     await store.claimOnce('claim', now, 60_000);
     const keys = (await redis.keys(`${prefix}*`)).sort();
     assert.deepEqual(keys, [`${prefix}c:claim`, `${prefix}f:pair`, `${prefix}s:source`]);

@@ -55,7 +55,11 @@ declare module 'ioredis' {
       maxAccounts: number,
       windowStart: number,
     ): Result<[number, string], Context>;
-    portcullisLoginInspect(pair: string, source: string, windowStart: string): Result<[string | null, string | null, number, string | null], Context>;
+    portcullisLoginInspect(
+      pair: string,
+      source: string,
+      windowStart: string,
+    ): Result<[string | null, string | null, number, string | null], Context>;
   }
 }
 

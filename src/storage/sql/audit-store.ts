@@ -19,7 +19,11 @@ export class SqlAuditStore implements AuditStore {
   }
 
   async list(filter: AuditFilter): Promise<AuditPage> {
-    let query = this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit + 1);
+    let query = this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(filter.limit + 1);
     if (filter.type !== undefined) query = query.where('type', '=', filter.type);
     if (filter.subject !== undefined) query = query.where('subject', '=', filter.subject);
     if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);

@@ -52,9 +52,7 @@ export class SqlClientStore implements ClientStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    const result = await guardDriverErrors(this.dialect, () =>
-      this.db.deleteFrom('clients').where('id', '=', id).executeTakeFirst(),
-    );
+    const result = await guardDriverErrors(this.dialect, () => this.db.deleteFrom('clients').where('id', '=', id).executeTakeFirst());
     return result.numDeletedRows > 0n;
   }
 }

@@ -144,7 +144,12 @@ export async function copyTables(source: Kysely<Database>, target: Kysely<Databa
 
         const written = await countRows(writer);
         const mismatches = totals
-          .map(({ table, rows }, i): CountMismatch => ({ table, source: rows, copied: copied.get(table) ?? 0, target: written[i]?.rows ?? -1 }))
+          .map(({ table, rows }, i): CountMismatch => ({
+            table,
+            source: rows,
+            copied: copied.get(table) ?? 0,
+            target: written[i]?.rows ?? -1,
+          }))
           .filter((m) => m.source !== m.copied || m.source !== m.target);
         if (mismatches.length > 0) throw new CopyVerificationError(mismatches);
         return written;
@@ -170,7 +175,10 @@ async function copyTable(
       if (rows.length === 0) break;
       const rowsPerInsert = Math.max(1, Math.floor(MAX_PARAMETERS_PER_INSERT / Object.keys(rows[0]!).length));
       for (let i = 0; i < rows.length; i += rowsPerInsert) {
-        await loose(writer).insertInto(table).values(rows.slice(i, i + rowsPerInsert)).execute();
+        await loose(writer)
+          .insertInto(table)
+          .values(rows.slice(i, i + rowsPerInsert))
+          .execute();
       }
       copied += rows.length;
       after = rows[rows.length - 1]![key];

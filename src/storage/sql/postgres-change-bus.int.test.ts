@@ -54,7 +54,10 @@ describe('PostgresChangeBus', { skip }, () => {
     a.publish({ kind: 'keys' });
     await until(() => heardByB.length === 2, 'B hears both');
     // Two publishes may travel over two pool connections: they arrive in either order.
-    assert.deepEqual(new Set(heardByB.map((change) => JSON.stringify(change))), new Set([JSON.stringify({ kind: 'session', id: 's1' }), JSON.stringify({ kind: 'keys' })]));
+    assert.deepEqual(
+      new Set(heardByB.map((change) => JSON.stringify(change))),
+      new Set([JSON.stringify({ kind: 'session', id: 's1' }), JSON.stringify({ kind: 'keys' })]),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(heardByA, [], 'A does not hear itself');
   });

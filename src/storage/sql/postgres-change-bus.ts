@@ -101,7 +101,9 @@ export class PostgresChangeBus implements ChangeBus {
     if (!(await this.waitUntil(() => this.listening, deadline))) throw new Error('the change listener could not connect');
     await Promise.all([...this.sending]);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and application_name = ${LISTENER_APPLICATION_NAME} and pid <> ${this.listenerPid ?? 0}`.execute(this.db);
+      where datname = current_database() and application_name = ${LISTENER_APPLICATION_NAME} and pid <> ${this.listenerPid ?? 0}`.execute(
+      this.db,
+    );
     const listening = rows[0]?.n ?? 0;
     if (listening === 0) return { listening, confirmed: 0 };
     const id = randomUUID();
@@ -110,7 +112,11 @@ export class PostgresChangeBus implements ChangeBus {
     this.answers.set(id, { from, answered: () => answered() });
     try {
       this.send(encodeConfirmRequest(this.origin, id), 'could not ask the other instances to confirm');
-      await this.waitUntil(() => from.size >= listening, deadline, (wake) => (answered = wake));
+      await this.waitUntil(
+        () => from.size >= listening,
+        deadline,
+        (wake) => (answered = wake),
+      );
     } finally {
       this.answers.delete(id);
     }

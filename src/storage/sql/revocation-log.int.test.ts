@@ -144,7 +144,12 @@ for (const { name, skip, make } of DIALECTS) {
       );
       const old = await f.feed.read(2, later - REVOCATION_LOG_RETENTION_MS, 100);
       assert.deepEqual(old, { cursor: 5, full: true, more: false, sessions: [{ sessionId: 'b1' }] });
-      assert.deepEqual(await f.feed.read(5, later - REVOCATION_LOG_RETENTION_MS, 100), { cursor: 5, full: false, more: false, sessions: [] });
+      assert.deepEqual(await f.feed.read(5, later - REVOCATION_LOG_RETENTION_MS, 100), {
+        cursor: 5,
+        full: false,
+        more: false,
+        sessions: [],
+      });
     });
 
     it('logs every session of a bulk revocation, past one INSERT', async () => {
@@ -195,7 +200,11 @@ describe('the revocation log on PostgreSQL, revocations committing out of order'
     let numbered!: () => void;
     const isNumbered = new Promise<void>((resolve) => (numbered = resolve));
     const slow = a.dialect.db.transaction().execute(async (trx) => {
-      await trx.updateTable('sessions').set({ revoked_at: new Date(T0).toISOString(), revoked_reason: 'logout' }).where('id', '=', 'slow').execute();
+      await trx
+        .updateTable('sessions')
+        .set({ revoked_at: new Date(T0).toISOString(), revoked_reason: 'logout' })
+        .where('id', '=', 'slow')
+        .execute();
       await appendRevocations(trx, [{ sessionId: 'slow' }], T0, LONG_AGO);
       numbered();
       await released;
@@ -221,9 +230,9 @@ describe('the revocation log on PostgreSQL, revocations committing out of order'
 async function waitUntil(dialect: SqlDialect, done: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 1000; attempt += 1) {
     if (done()) return;
-    const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(
-      dialect.db,
-    );
+    const { rows } = await sql<{
+      n: string;
+    }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(dialect.db);
     if (Number(rows[0]?.n ?? 0) > 0) return;
   }
   assert.fail('the second revocation neither committed nor waited');

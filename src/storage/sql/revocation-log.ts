@@ -82,7 +82,12 @@ async function prune(trx: Transaction<Database>, beforeMs: number): Promise<void
   if (oldest?.seq === undefined || oldest.seq === null) return;
   const through = Number(oldest.seq);
   await trx.deleteFrom('session_revocations').where('seq', '<=', through).execute();
-  await trx.updateTable('revocation_sequence').set({ pruned_through: through }).where('id', '=', COUNTER_ID).where('pruned_through', '<', through).execute();
+  await trx
+    .updateTable('revocation_sequence')
+    .set({ pruned_through: through })
+    .where('id', '=', COUNTER_ID)
+    .where('pruned_through', '<', through)
+    .execute();
 }
 
 export class SqlRevocationFeedStore implements RevocationFeedStore {

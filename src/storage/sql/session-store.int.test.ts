@@ -19,7 +19,10 @@ for (const { name, skip, open } of await testDialects()) {
         audit: new SqlAuditStore(database.dialect),
         async addUser() {
           const key = `user-${randomUUID()}`;
-          const user = await users.create({ username: key, usernameKey: key, email: null, fullName: null, passwordHash: 'x', disabled: false, scopes: [] }, 0);
+          const user = await users.create(
+            { username: key, usernameKey: key, email: null, fullName: null, passwordHash: 'x', disabled: false, scopes: [] },
+            0,
+          );
           return user.id;
         },
         close: () => database.close(),

@@ -20,9 +20,7 @@ export class SqlUserStore implements UserStore, StorageHealth {
   }
 
   async findByKey(usernameKey: string): Promise<User | undefined> {
-    const row = await this.guard(() =>
-      this.db.selectFrom('users').selectAll().where('username_key', '=', usernameKey).executeTakeFirst(),
-    );
+    const row = await this.guard(() => this.db.selectFrom('users').selectAll().where('username_key', '=', usernameKey).executeTakeFirst());
     return row && toUser(row);
   }
 
@@ -45,7 +43,11 @@ export class SqlUserStore implements UserStore, StorageHealth {
   }
 
   async list(filter: UserFilter): Promise<UserListPage> {
-    let query = this.db.selectFrom('users').selectAll().orderBy('username_key').limit(filter.limit + 1);
+    let query = this.db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy('username_key')
+      .limit(filter.limit + 1);
     if (filter.after !== undefined) query = query.where('username_key', '>', filter.after);
     if (filter.prefix !== undefined && filter.prefix !== '') {
       // Range instead of LIKE: no wildcard escaping, and the unique index serves it.
@@ -62,9 +64,7 @@ export class SqlUserStore implements UserStore, StorageHealth {
     const found = new Set<string>();
     for (let i = 0; i < usernameKeys.length; i += 500) {
       const chunk = usernameKeys.slice(i, i + 500);
-      const rows = await this.guard(() =>
-        this.db.selectFrom('users').select('username_key').where('username_key', 'in', chunk).execute(),
-      );
+      const rows = await this.guard(() => this.db.selectFrom('users').select('username_key').where('username_key', 'in', chunk).execute());
       for (const row of rows) found.add(row.username_key);
     }
     return found;
@@ -82,18 +82,11 @@ export class SqlUserStore implements UserStore, StorageHealth {
   }
 
   async remove(usernameKey: string): Promise<boolean> {
-    const result = await this.guard(() =>
-      this.db.deleteFrom('users').where('username_key', '=', usernameKey).executeTakeFirst(),
-    );
+    const result = await this.guard(() => this.db.deleteFrom('users').where('username_key', '=', usernameKey).executeTakeFirst());
     return result.numDeletedRows > 0n;
   }
 
-  async setPasswordHash(
-    usernameKey: string,
-    passwordHash: string,
-    nowMs: number,
-    expectedHash?: string,
-  ): Promise<boolean> {
+  async setPasswordHash(usernameKey: string, passwordHash: string, nowMs: number, expectedHash?: string): Promise<boolean> {
     let query = this.db
       .updateTable('users')
       .set({ password_hash: passwordHash, updated_at: iso(nowMs) })
@@ -141,7 +134,6 @@ export class SqlUserStore implements UserStore, StorageHealth {
     return guardDriverErrors(this.dialect, operation);
   }
 }
-
 
 function toRow(user: NewUser, nowMs: number): UsersTable {
   return {

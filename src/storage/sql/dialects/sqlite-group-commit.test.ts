@@ -116,7 +116,9 @@ describe('SQLite group commit', () => {
     const plain = new BetterSqlite3(path);
     const kysely = new Kysely<TestTables>({ dialect: new SqliteDialect({ database: plain }) });
     const start = walCommits(path);
-    await Promise.all(ids(20, 100).map((id) => kysely.transaction().execute((trx) => trx.insertInto('t').values({ id, v: 'a' }).execute())));
+    await Promise.all(
+      ids(20, 100).map((id) => kysely.transaction().execute((trx) => trx.insertInto('t').values({ id, v: 'a' }).execute())),
+    );
     assert.equal(walCommits(path) - start, 20);
     await kysely.destroy();
 
@@ -126,7 +128,9 @@ describe('SQLite group commit', () => {
       const db2 = dialect.db as unknown as Kysely<TestTables>;
       await sql`select 1`.execute(db2);
       const start = walCommits(path);
-      await Promise.all(ids(10, from).map((id) => db2.transaction().execute((trx) => trx.insertInto('t').values({ id, v: 'c' }).execute())));
+      await Promise.all(
+        ids(10, from).map((id) => db2.transaction().execute((trx) => trx.insertInto('t').values({ id, v: 'c' }).execute())),
+      );
       const made = walCommits(path) - start;
       await dialect.close();
       return made;
@@ -181,7 +185,7 @@ describe('SQLite group commit', () => {
     outside.close();
   });
 
-  it('answers a transaction that failed on a member\'s uncommitted row only after that row is committed', async () => {
+  it("answers a transaction that failed on a member's uncommitted row only after that row is committed", async () => {
     const { path, outside } = prepareFile();
     const { db } = openGroupCommit(path);
     let visibleWhenRejected = -1;
@@ -217,7 +221,8 @@ describe('SQLite group commit', () => {
       outcomes.map((o) => o.status),
       ['rejected', 'rejected', 'rejected'],
     );
-    for (const outcome of outcomes) assert.equal(((outcome as PromiseRejectedResult).reason as { code?: string }).code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
+    for (const outcome of outcomes)
+      assert.equal(((outcome as PromiseRejectedResult).reason as { code?: string }).code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
     assert.equal(commits.length, 1);
     assert.equal(commits[0]!.transactions, 3);
     assert.ok(commits[0]!.error);
@@ -238,13 +243,21 @@ describe('SQLite group commit', () => {
     database.pragma(`max_page_count = ${pages + 2}`);
     const outcomes = await Promise.allSettled([
       db.transaction().execute((trx) => trx.insertInto('t').values({ id: 1, v: 'small' }).execute()),
-      db.transaction().execute((trx) => trx.insertInto('t').values({ id: 2, v: 'x'.repeat(200_000) }).execute()),
+      db.transaction().execute((trx) =>
+        trx
+          .insertInto('t')
+          .values({ id: 2, v: 'x'.repeat(200_000) })
+          .execute(),
+      ),
       db.transaction().execute((trx) => trx.insertInto('t').values({ id: 3, v: 'small' }).execute()),
     ]);
     assert.equal(outcomes[1].status, 'rejected');
     assert.equal(((outcomes[1] as PromiseRejectedResult).reason as { code?: string }).code, 'SQLITE_FULL');
     const stored = new Set(outside.prepare('select id from t').pluck().all() as number[]);
-    for (const [i, id] of [[0, 1], [2, 3]] as const) {
+    for (const [i, id] of [
+      [0, 1],
+      [2, 3],
+    ] as const) {
       assert.equal(outcomes[i].status === 'fulfilled', stored.has(id), `transaction ${id}: answered ok exactly when its row is stored`);
     }
     assert.ok(!stored.has(2));
@@ -352,7 +365,7 @@ describe('SQLite group commit', () => {
     outside.close();
   });
 
-  it('reads outside a transaction see committed data only, and a caller\'s own answered writes always', async () => {
+  it("reads outside a transaction see committed data only, and a caller's own answered writes always", async () => {
     const { path, outside } = prepareFile();
     outside.close();
     const { db } = openGroupCommit(path);
@@ -420,7 +433,7 @@ describe('SQLite group commit', () => {
     outside.close();
   });
 
-  it('keeps Kysely\'s controlled transactions, savepoints and connection scopes working', async () => {
+  it("keeps Kysely's controlled transactions, savepoints and connection scopes working", async () => {
     const { path, outside } = prepareFile();
     const { db } = openGroupCommit(path);
     const trx = await db.startTransaction().execute();
@@ -440,7 +453,12 @@ describe('SQLite group commit', () => {
     const other = db.transaction().execute((t) => t.insertInto('t').values({ id: 4, v: 'meanwhile' }).execute());
     const count = await db.connection().execute(async (connection) => {
       await connection.transaction().execute((t) => t.insertInto('t').values({ id: 5, v: 'scoped' }).execute());
-      return (await connection.selectFrom('t').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+      return (
+        await connection
+          .selectFrom('t')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n;
     });
     await other;
     assert.equal(count, 3);
@@ -496,7 +514,7 @@ describe('SQLite group commit', () => {
     outside.close();
   });
 
-  it('moves the external change version for other connections\' commits, not for its own', async () => {
+  it("moves the external change version for other connections' commits, not for its own", async () => {
     const path = tempFile();
     const dialect = openSqlite(path);
     await sql`create table t (id integer primary key, v text not null)`.execute(dialect.db);
@@ -600,9 +618,15 @@ describe('SqlSessionStore on group commit', () => {
       }),
     );
     await storage.close();
-    assert.deepEqual(await Promise.all(rotations), sessions.map(() => true));
+    assert.deepEqual(
+      await Promise.all(rotations),
+      sessions.map(() => true),
+    );
     const reopened = new BetterSqlite3(path);
-    assert.equal((reopened.prepare(`select count(*) as n from refresh_tokens where id like 'next-%' and rotated_at is null`).get() as { n: number }).n, 30);
+    assert.equal(
+      (reopened.prepare(`select count(*) as n from refresh_tokens where id like 'next-%' and rotated_at is null`).get() as { n: number }).n,
+      30,
+    );
     reopened.close();
   });
 });

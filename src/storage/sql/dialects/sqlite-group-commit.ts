@@ -486,11 +486,7 @@ class GroupCommitDriver implements Driver {
   /** After a member's transaction ended (or a new batch could not take its first): commit now, or at the end of this turn. */
   #afterMember(batch: Batch): void {
     if (this.#batch !== batch) return;
-    if (
-      batch.transactions === 0 ||
-      batch.transactions >= this.#maxTransactions ||
-      performance.now() - batch.startedAt >= this.#maxHoldMs
-    ) {
+    if (batch.transactions === 0 || batch.transactions >= this.#maxTransactions || performance.now() - batch.startedAt >= this.#maxHoldMs) {
       this.#commitBatch(batch);
     } else if (!this.#flush) {
       this.#flush = setImmediate(this.#flushBatch);

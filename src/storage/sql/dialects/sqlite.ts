@@ -35,7 +35,9 @@ export function openSqlite(path: string, synchronous: 'full' | 'normal' = 'full'
   try {
     dialect =
       // The reader connection needs WAL (readers that neither wait for nor block the writer).
-      groupCommit && wal && path !== ':memory:' ? new SqliteGroupCommitDialect({ database, reader: openReader(path) }) : new SqliteDialect({ database });
+      groupCommit && wal && path !== ':memory:'
+        ? new SqliteGroupCommitDialect({ database, reader: openReader(path) })
+        : new SqliteDialect({ database });
   } catch (error) {
     database.close();
     throw error;
