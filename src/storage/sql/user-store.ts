@@ -131,7 +131,7 @@ export class SqlUserStore implements UserStore, StorageHealth {
   }
 
   private guard<T>(operation: () => Promise<T>): Promise<T> {
-    return guardDriverErrors(this.dialect, operation);
+    return guardDriverErrors(this.dialect, operation, 'username');
   }
 }
 
