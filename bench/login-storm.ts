@@ -34,6 +34,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ChildLines } from './child-lines.js';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { UNTHROTTLED } from '../test/helpers/server.js';
@@ -93,45 +94,6 @@ const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
-/** The lines a child prints, handed to whoever waits for a given prefix (`READY`, `STATS`, `STORM`). */
-class LineReader {
-  private readonly waiters: Array<{ prefix: string; resolve: (rest: string) => void }> = [];
-
-  constructor(private readonly proc: ChildProcess) {
-    if (proc.stdout) {
-      createInterface({ input: proc.stdout }).on('line', (line) => {
-        const index = this.waiters.findIndex((w) => line.startsWith(`${w.prefix} `));
-        if (index === -1) return;
-        const [waiter] = this.waiters.splice(index, 1);
-        waiter?.resolve(line.slice(waiter.prefix.length + 1));
-      });
-    }
-  }
-
-  next(prefix: string, timeoutMs: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const fail = (error: Error) => {
-        clearTimeout(timer);
-        reject(error);
-      };
-      const onExit = (code: number | null) => fail(new Error(`child exited with ${code} before printing ${prefix}`));
-      const timer = setTimeout(() => {
-        this.proc.off('exit', onExit);
-        reject(new Error(`no ${prefix} line within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.proc.once('exit', onExit);
-      this.waiters.push({
-        prefix,
-        resolve: (rest) => {
-          clearTimeout(timer);
-          this.proc.off('exit', onExit);
-          resolve(rest);
-        },
-      });
-    });
-  }
 }
 
 // ---------------------------------------------------------------- role: server
@@ -255,7 +217,7 @@ async function main(): Promise<void> {
     REGISTRATION: 'open',
   };
   const server = child('server', env);
-  const serverLines = new LineReader(server);
+  const serverLines = new ChildLines(server);
   let storm: ChildProcess | undefined;
   try {
     const [url = '', settingsJson = '{}'] = (await serverLines.next('READY', 30_000)).split(' ');
@@ -296,7 +258,7 @@ async function main(): Promise<void> {
     // The attackers' machines are elsewhere: on a small machine the storm's own load generator should not
     // take the CPU from the server it attacks (it still offers many times the logins the pool can hash).
     if (storm.pid !== undefined) os.setPriority(storm.pid, STORM_NICE);
-    const stormLine = new LineReader(storm).next('STORM', (stormSeconds + 30) * 1000);
+    const stormLine = new ChildLines(storm).next('STORM', (stormSeconds + 30) * 1000);
     await new Promise((resolve) => setTimeout(resolve, PLAN.rampSeconds * 1000));
     const duringStats = await stats();
     const during = await measureMe(url, token, PLAN.stormSeconds);

@@ -36,6 +36,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { ChildLines } from './child-lines.js';
 import { fileURLToPath } from 'node:url';
 import { UNTHROTTLED } from '../test/helpers/unthrottled.js';
 import { createVerifier, RevokedTokenError, type Verifier } from '../src/verifier/index.js';
@@ -106,31 +107,14 @@ async function serveRole(): Promise<void> {
 
 // ---------------------------------------------------------------- orchestration
 class Child {
-  private readonly waiters: Array<{ prefix: string; resolve: (rest: string) => void }> = [];
+  private readonly lines: ChildLines;
 
   constructor(private readonly proc: ChildProcess) {
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      const index = this.waiters.findIndex((w) => line.startsWith(`${w.prefix} `) || line === w.prefix);
-      if (index === -1) return;
-      const [waiter] = this.waiters.splice(index, 1);
-      waiter?.resolve(line.slice(waiter.prefix.length + 1));
-    });
+    this.lines = new ChildLines(proc);
   }
 
-  next(prefix: string, timeoutMs = 120_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the server exited with ${code} before printing ${prefix}`));
-      const timer = setTimeout(() => reject(new Error(`no ${prefix} line within ${timeoutMs} ms`)), timeoutMs);
-      this.proc.once('exit', onExit);
-      this.waiters.push({
-        prefix,
-        resolve: (rest) => {
-          clearTimeout(timer);
-          this.proc.off('exit', onExit);
-          resolve(rest);
-        },
-      });
-    });
+  next(prefix: string, timeoutMs?: number): Promise<string> {
+    return this.lines.next(prefix, timeoutMs);
   }
 
   send(line: string): void {
