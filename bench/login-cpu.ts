@@ -16,7 +16,7 @@
  *   --rate=N     logins per second offered (default 20: below the hashing capacity of 2 cores at
  *                the default argon2 parameters, so no login waits for another's hash)
  *   --profile    run the server under `node --cpu-prof` and print where the profile was written
- *   --bin=PATH   another build's bin/portcullis.js (e.g. a copy of bin/ and dist/bundle/ made
+ *   --bin=PATH   another build's bin/portcullis.js (e.g. a copy of bin/ and dist/ made
  *                before a change, beside a node_modules link), to compare two builds in one sitting
  *   Any server setting can be given through the environment (e.g. DATABASE_URL=postgres://...).
  *

@@ -1,17 +1,8 @@
 /**
- * Structured JSON logs on stdout. Credentials never reach a log call; the redactions are a second
- * line of defence.
- *
- * Request lines (`"msg": "request"`: each failure at LOG_LEVEL=info, every request at debug; see
- * http/request-log.ts) are the only hot log calls, and a synchronous write(2) for each was a large
- * part of a request's CPU. So lines are buffered (pino's asynchronous destination, written in chunks
- * of about 4 KiB) and:
- * - every line that is not a request line is written at once (an asynchronous flush);
- * - an `error` or `fatal` line is written synchronously before the call returns, so a crash right
- *   after it cannot lose it, nor the request lines before it;
- * - buffered request lines are written within a second on an idle server;
- * - at exit, pino writes what is left synchronously (also after an uncaught exception).
- * Only a SIGKILL (or a power cut) can lose the last request lines: at most a buffer's worth.
+ * Structured JSON logs on stdout; credentials never reach a log call, and the redactions are a second line of
+ * defence. Lines are buffered (pino's asynchronous destination, ~4 KiB writes): request lines within a second
+ * on an idle server, every other line at once, `error` and `fatal` lines synchronously, what is left at exit;
+ * only a SIGKILL (or a power cut) can lose the last request lines (ADR 0019).
  */
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from '../core/config.js';

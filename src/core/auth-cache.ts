@@ -1,14 +1,8 @@
 /**
- * The in-process cache that keeps bearer authentication off the database:
- * users, sessions and clients by id, including "does not exist" answers.
- *
- * Invalidation is exact, not time-based: every change made through this
- * process forgets the entries it touches at once, and a change made by
- * another process (the CLI, another instance on the same SQLite file) moves
- * the storage's change version, which empties the cache before the next
- * look-up. The TTL only bounds how long an entry lives in any case.
- * A load that overlaps an invalidation is not cached, so a stale row read
- * just before a revocation cannot outlive it.
+ * The in-process cache that keeps bearer authentication off the database: users, sessions and clients by id,
+ * "does not exist" answers included. Invalidation is exact, not by time: a change through this process forgets
+ * what it touches, one by another process moves the storage's change version and empties the cache, and a load
+ * that overlaps an invalidation is not cached; the TTL only bounds an entry's life (ADR 0005).
  */
 import { LRUCache } from 'lru-cache';
 import type { Client } from './clients/client.js';

@@ -1,7 +1,7 @@
 /**
  * Invalidation across instances: a change made here is forgotten by this
  * process's cache at once and published on the bus; a change published by
- * another process is applied to this cache the same way.
+ * another process is applied to this cache the same way (ADR 0005).
  */
 import type { AuthStateCache, Invalidation } from './auth-cache.js';
 import type { Change, ChangeBus } from './change-bus.js';

@@ -2,7 +2,7 @@
  * Changes that other processes must hear about at once: a revoked session,
  * a disabled user, a rotated key. Each instance keeps an in-process cache of
  * what bearer authentication reads; the bus tells every other instance what
- * to forget. A transport (PostgreSQL LISTEN/NOTIFY) carries the messages.
+ * to forget. A transport (PostgreSQL LISTEN/NOTIFY) carries the messages (ADR 0005).
  */
 import type { ChangeSource } from './ports.js';
 

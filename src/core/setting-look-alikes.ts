@@ -1,19 +1,9 @@
 /**
- * Environment variables that look like a Portcullis setting but are not one
- * (ACCESS_TOKEN_EXPIRES_MINUTES for ACCESS_TOKEN_EXPIRE_MINUTES): a typo there
- * is otherwise silently ignored, and the default applies. The known names are
- * the table's (settings.ts, SETTING_NAMES), never a list kept here. A name
- * looks like one of them when it is
- * - that name in other letter case (`port`),
- * - a few edits away from it: one per five characters of the name (1 for
- *   ISSUER, 2 for SECRET_KEY, 3 for TRUSTED_PROXIES), an edit being an
- *   insertion, deletion, substitution or swap of two neighbours;
- *   shorter names only in other letter case, since many unrelated variables
- *   are a letter or two from HOST or PORT,
- * - or it starts with the first two words of a longer one and an underscore
- *   (RATE_LIMIT_IP_PER_MIN, SECRET_KEY_FILE, LOGIN_CHALLENGE_...), where the
- *   suggestion is the closest name of that family.
- * Only names are compared: a value is never read here.
+ * Environment variables that look like a Portcullis setting but are not one (ACCESS_TOKEN_EXPIRES_MINUTES for
+ * ACCESS_TOKEN_EXPIRE_MINUTES), which would otherwise be ignored silently: the name in another letter case, a
+ * few edits away (one per five characters of the name; shorter names by letter case only), or a longer name's
+ * first two words followed by more. The known names are the table's (settings.ts); only names are compared,
+ * never a value (ADR 0020).
  */
 
 export interface LookAlikeSetting {

@@ -1,13 +1,8 @@
 /**
- * The request log, written by the Fastify hook (app.ts) and by the /users/me fast path alike.
- *
- * A line per request carries its id, method, route pattern, status and latency; never headers,
- * bodies or query strings. A request that failed (status ≥ 400) is logged at `info`, one that
- * succeeded at `debug`; at `info` (the default) the successes are counted instead, and a summary
- * line (`"msg": "requests"`: how many by status class, mean and max latency) is written once a
- * minute, and when the server closes. One JSON line for each successful request cost as much CPU
- * as the rest of a `GET /users/me` (docs/PERFORMANCE.md); the counts, the failures with their ids
- * and the Prometheus metrics are what an operator reads at `info`. LOG_LEVEL=debug writes every line.
+ * The request log, written by the Fastify hook (app.ts) and by the /users/me fast path alike: a line per
+ * request with its id, method, route pattern, status and latency, never headers, bodies or query strings. At
+ * `info`, the default, a failure (status ≥ 400) gets its line and successes are counted into a `"msg":
+ * "requests"` summary once a minute and at close; LOG_LEVEL=debug writes every line (ADR 0019).
  */
 import type { FastifyBaseLogger } from 'fastify';
 

@@ -1,25 +1,9 @@
 /**
- * The hot path of the standalone server: `GET /users/me` with a valid bearer
- * token whose session and user this process already holds in its auth cache,
- * answered on node:http before Fastify's request lifecycle starts.
- *
- * It answers exactly what the Fastify route would, because it answers with
- * what the route produced: it takes nothing until the route has answered a
- * request it could have taken, and then keeps that answer's headers (set by
- * the route, the security-headers and CORS hooks: no second list of them
- * here) and the route's own response serializer (`learn`, called from an
- * onSend hook that runs after every other; tests compare both answers byte
- * for byte). It takes nothing else: any other method, URL,
- * a query string, a body, an `Origin` (CORS), a token it cannot verify at
- * once, a cache miss, a refusal, a server shutting down — every such
- * request goes to Fastify unchanged, which gives the full answer (401s with
- * their `detail`, loads from the database, 503 while closing). It counts and
- * times its answers in the same metrics, and writes the request log line
- * with the route's function (request-log.ts) when LOG_LEVEL is info or below.
- *
- * Why: the profile of `/users/me` was dominated by Fastify's per-request work
- * (routing, hooks, promises, schema serialization) rather than by ours; see
- * docs/PERFORMANCE.md for what this path measured.
+ * The hot path of the standalone server: `GET /users/me` with a valid bearer token whose session and user this
+ * process already holds in its auth cache, answered on node:http before Fastify. It answers only once the route
+ * has answered a request it could have taken, with that answer's headers and the route's own serializer
+ * (learned in an onSend hook; tests compare both answers byte for byte), and hands every other request to
+ * Fastify unchanged. Why it exists, and the measurement it was kept on: ADR 0016.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';

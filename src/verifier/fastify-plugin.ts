@@ -4,14 +4,9 @@
  *   await app.register(portcullisVerifier, { issuer: 'https://auth.example.com' });
  *   app.get('/items', { preHandler: app.requireAuth(['items']) }, (request) => request.verifiedToken);
  *
- * Decorates `request.verifiedToken` (set once a requireAuth preHandler has
- * run) and `fastify.requireAuth(scopes?)`. Not `request.auth`: the Portcullis
- * server types that one as its own AuthContext, and TypeScript cannot merge two
- * types for one request property into a program that loads both. The plugin skips Fastify's
- * encapsulation (what fastify-plugin does), so the decorators are visible to
- * the app that registers it. Verifier errors are answered here, as
- * `{"detail": ...}` with the status and WWW-Authenticate of the error, so the
- * host's error handler needs to know nothing about them.
+ * It decorates the registering app (no encapsulation, as fastify-plugin does) with `fastify.requireAuth(scopes?)`
+ * and `request.verifiedToken` (not `request.auth`, which the Portcullis server types as its own AuthContext), and
+ * answers verifier errors itself (`{"detail": ...}` with their status and WWW-Authenticate).
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { VerifiedToken } from './claims.js';

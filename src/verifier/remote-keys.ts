@@ -1,12 +1,8 @@
 /**
- * The remote key set: jose's createRemoteJWKSet (cache, refetch on an unknown
- * `kid` at most once per cooldown, request timeout) with two additions:
- *  - failed fetches are rate limited too: after one, no request goes out for
- *    min(cooldown, 5 s), so a failing server is not asked on every request;
- *  - stale-if-error: when a refetch fails, a key of the last good set still
- *    verifies; only a token no known key fits gets ERR_JWKS_UNAVAILABLE.
- * Errors come out as verifier errors: an unknown `kid` is an invalid token,
- * keys that cannot be had are JwksUnavailableError.
+ * The remote key set: jose's createRemoteJWKSet (cache, refetch on an unknown `kid` at most once per cooldown,
+ * request timeout), plus no request for min(cooldown, 5 s) after a failed fetch, and stale-if-error: when a
+ * refetch fails, a key of the last good set still verifies. An unknown `kid` is an invalid token; keys that
+ * cannot be had are JwksUnavailableError.
  */
 import {
   createLocalJWKSet,

@@ -1,18 +1,9 @@
 /**
- * Follows the Portcullis revocation feed (GET /revocations) for the verifier:
- * polls it every `intervalMs` with a cursor, keeps what it lists in a
- * RevokedSessions set, and answers, per token, whether its session is revoked.
- *
- * Polling, not a pushed stream: each answer is one small request that any
- * proxy passes and any instance of the server can answer, and an idle poll
- * costs the server two indexed reads (docs/PERFORMANCE.md). A revocation is
- * refused here within about `intervalMs` of its commit.
- *
- * When the feed does not answer: what it listed before is still refused; once
- * its last good answer is older than `maxStalenessMs` (or before the first
- * one), tokens with a session are refused with RevocationsUnavailableError
- * (`whenStale: 'refuse'`, the default) or accepted with a warning logged once
- * per outage (`'accept'`). Outages and recoveries are logged once each.
+ * Follows the Portcullis revocation feed (GET /revocations) for the verifier: polls it every `intervalMs` with
+ * a cursor, keeps what it lists in a RevokedSessions set, and answers, per token, whether its session is
+ * revoked. When the feed stops answering, what it listed is still refused; once its last good answer is older
+ * than `maxStalenessMs`, tokens with a session are refused (`whenStale: 'refuse'`, the default) or accepted
+ * with a warning logged once per outage (`'accept'`). Why polling: ADR 0014.
  */
 import { RevocationsUnavailableError, RevokedTokenError } from './errors.js';
 import type { NormalizedRevocations, VerifierClock } from './options.js';

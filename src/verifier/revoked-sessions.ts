@@ -1,13 +1,8 @@
 /**
- * What the revocation feed has said, as the verifier keeps it: revoked
- * session ids, and sessions that go on but whose tokens below a `ver` are
- * revoked (a password change), each until no token of it can still verify.
- *
- * Entries are kept in the order they were added (a Map's), which is the order
- * they can be forgotten in, since each is kept for the same time after it was
- * added: pruning drops expired entries from the front and stops at the first
- * live one, so it costs what it removes. An entry kept a little past its time
- * refuses only tokens that have expired anyway.
+ * What the revocation feed has said, as the verifier keeps it: revoked session ids, and sessions whose tokens
+ * below a `ver` are revoked (a password change), each until no token of it can still verify. Entries sit in the
+ * order they were added, which is the order they expire in, so pruning drops from the front and costs what it
+ * removes.
  */
 export class RevokedSessions {
   /** sid → when it may be forgotten (ms). */

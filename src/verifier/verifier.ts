@@ -1,25 +1,9 @@
 /**
- * The framework-free verifier for resource servers: checks a Portcullis
- * access token (RFC 9068 `at+jwt`) against the issuer's published keys or
- * the shared HMAC secret, and returns typed claims or a VerifierError that
- * maps straight to a 401, 403 or 503. Depends on jose only, nothing else of
- * Portcullis.
- *
- * The cheap checks run before any key is looked up: length, the `alg`
- * against the pinned list, `typ`, and (with a key set) a `kid`. So a garbage
- * token never causes a JWKS fetch; one with a well-formed but unknown `kid`
- * causes at most one per cooldown.
- *
- * Revocation: a JWT verified locally stays valid until its `exp`, whatever
- * happens to its session on the server. Without the `revocations` option, a
- * token of a session that was logged out, revoked, or whose user was
- * disabled, removed or changed the password is accepted here until it
- * expires: at most ACCESS_TOKEN_EXPIRE_MINUTES (30 by default) after the
- * server issued it. The choices: a short ACCESS_TOKEN_EXPIRE_MINUTES; ask
- * the server per request (POST /introspect, RFC 7662) where it matters; or
- * follow the server's revocation feed (`revocations`), which refuses such
- * tokens within about `intervalMs` (see revocation-feed.ts). Service
- * clients' tokens (client credentials) have no session and are not in the feed.
+ * The framework-free verifier for resource servers: checks a Portcullis access token (RFC 9068 `at+jwt`)
+ * against the issuer's published keys or the shared HMAC secret, and returns typed claims or a VerifierError
+ * that maps to a 401, 403 or 503. Depends on jose only. The cheap checks (length, `alg`, `typ`, `kid`) run
+ * before any key is looked up, so a garbage token never causes a JWKS fetch. A token of a revoked session is
+ * accepted until it expires unless the `revocations` option follows the server's feed (ADR 0014).
  */
 import { errors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import { parseBearerToken } from './bearer.js';

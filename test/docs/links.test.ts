@@ -1,5 +1,5 @@
 /**
- * Every relative link in the README, the root docs and docs/ resolves: to a file that exists and,
+ * Every relative link in the README, the root docs, docs/ and docs/adr/ resolves: to a file that exists and,
  * with a #fragment, to a heading of that file (GitHub's anchors). Reads files only: fast.
  */
 import { describe, it } from 'node:test';
@@ -11,9 +11,11 @@ import { REPO_ROOT } from '../helpers/cli.js';
 const ROOT_DOCS = ['README.md', 'ARCHITECTURE.md', 'CHANGELOG.md', 'CONTRIBUTING.md'];
 
 function markdownFiles(): string[] {
-  const docs = readdirSync(join(REPO_ROOT, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .map((name) => join('docs', name));
+  const docs = ['docs', join('docs', 'adr')].flatMap((folder) =>
+    readdirSync(join(REPO_ROOT, folder))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => join(folder, name)),
+  );
   const examples = readdirSync(join(REPO_ROOT, 'examples'))
     .map((name) => join('examples', name, 'README.md'))
     .filter((path) => existsSync(join(REPO_ROOT, path)));

@@ -2,7 +2,7 @@
  * The keys that sign and verify access tokens, as the codec sees them.
  * HMAC: one key, SECRET_KEY, never published. Asymmetric: the keys in the
  * key store (shared by every instance), loaded and kept fresh here; only the
- * current key's private half is ever decrypted.
+ * current key's private half is ever decrypted (ADR 0006).
  */
 import { createHash, hkdfSync } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';

@@ -1,11 +1,7 @@
 /**
- * The life of asymmetric signing keys. There is always a `next` key,
- * published in the JWKS before it signs anything; a rotation promotes it to
- * `current`, retires the old current and publishes a new next. A retired
- * key stays published until every token it signed has expired, then goes.
- * So a resource server that caches the JWKS for at most its max-age never
- * meets a token signed by a key it has not seen, and no token in flight is
- * refused because of a rotation.
+ * The life of asymmetric signing keys: there is always a `next` key, published in the JWKS before it signs
+ * anything; a rotation promotes it to `current`, retires the old current and publishes a new next; a retired
+ * key stays published until every token it signed has expired, then goes (ADR 0006).
  */
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';

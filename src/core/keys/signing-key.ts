@@ -1,7 +1,7 @@
 /**
  * Asymmetric signing keys and their life: `next` (published in the JWKS,
  * not yet signing) → `current` (signing) → `retired` (still published while
- * tokens it signed may be alive) → gone (deleted).
+ * tokens it signed may be alive) → gone (deleted). ADR 0006.
  */
 import type { AsymmetricAlgorithm } from '../tokens/algorithms.js';
 

@@ -1,11 +1,8 @@
 /**
- * The "known good client" signal: after a successful password login the
- * client gets a device token bound to the account (an HMAC over the account's
- * key, a random device id and the time of issue, under a key derived from
- * SECRET_KEY), and to the account's token version, so a password change
- * retires every device token issued before it. Presented again for that account, it lets the login be keyed by
- * the device instead of the address, so an attacker hammering the account
- * from elsewhere does not slow the owner down.
+ * The device token, the "known good client" signal: after a successful password login, an HMAC (under a key
+ * derived from SECRET_KEY) over the account's key, a random device id, the time of issue and the account's
+ * token version, so that a password change retires it. Presented again for that account, it keys the login's
+ * backoff by the device instead of the address (ADR 0008).
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';

@@ -1,19 +1,9 @@
 /**
- * The proof-of-work challenge that stands in for a login throttle's "wait":
- * when a throttle would refuse a password attempt, the refusal carries a
- * challenge (ALTCHA v2, PBKDF2-SHA256 through altcha-lib, signed with keys
- * derived from SECRET_KEY), and an attempt that comes back with its solution
- * is let through to the password check. So no throttle can keep the owner of
- * an account away from their password for longer than a solve, while every
- * guess past the throttles costs the guesser the same work.
- *
- * A challenge is bound to one account (an opaque key), expires, and is
- * accepted once (the caller claims it in the shared login store). Its work
- * doubles with the attack's level, up to `maxDoublings`: the cap is what
- * keeps the owner's worst case to a bounded solve.
- *
- * The solution travels as the ALTCHA widget sends it: base64 of
- * `{"challenge": {"parameters", "signature"}, "solution": {"counter", "derivedKey"}}`.
+ * The proof-of-work challenge that stands in for a login throttle's "wait": an ALTCHA v2 challenge
+ * (PBKDF2-SHA256 through altcha-lib, signed with keys derived from SECRET_KEY), bound to one account, expiring,
+ * accepted once, its work doubling with the attack's level up to `maxDoublings`; an attempt that comes back
+ * with its solution reaches the password check. The solution travels as the ALTCHA widget sends it: base64 of
+ * `{"challenge": {"parameters", "signature"}, "solution": {"counter", "derivedKey"}}` (ADR 0009).
  */
 import { hkdfSync, randomInt } from 'node:crypto';
 import { createChallenge, verifySolution, type Challenge } from 'altcha-lib';

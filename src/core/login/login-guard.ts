@@ -1,31 +1,9 @@
 /**
- * Brute-force and spraying defences around the password grant, without a
- * lockout anyone could trigger:
- *
- * - Backoff per (account, source): after `freeFailures` failures, the pair
- *   waits `base * 2^(n - free)` seconds (capped) after its last failure. The
- *   source is the client's address, or the device when the client presents a
- *   device token of that account, so an attacker elsewhere never slows the
- *   owner's device down.
- * - Spraying per source: a source that failed on more than
- *   `sprayAccountsPerHour` distinct accounts within the last hour (a sliding
- *   window) is refused until enough of those failures are an hour old.
- *
- * The guard also takes the attempt's tokens from the rate limits' buckets (the
- * client address's, then the account's, spent only by an attempt nothing else
- * refused, and never by a device that logged in to the account before).
- *
- * No throttle is a lockout: a refusal carries a proof-of-work challenge
- * (login-challenge.ts) whose solution lets one attempt through to the password
- * check. Its work doubles with the attack (the pair's failures past the free
- * ones, the account's failures in the last hour, the source's sprayed
- * accounts), up to a cap that bounds the owner's wait to one solve.
- *
- * A refused attempt never reaches the password hash. Unknown usernames get
- * the same bookkeeping as real ones, so neither the answer nor its timing says
- * whether an account exists. Keys are HMACs under a key derived from
- * SECRET_KEY: the store never sees a username, nor a password typed into the
- * username field.
+ * The login guard: brute-force and spraying defences around every password attempt (the password grant, the
+ * password change), without a lockout anyone could trigger. It keeps the backoff per (account, source), the
+ * source being the address or a device token of that account, and the spraying limit per source, and spends
+ * the attempt's rate-limit buckets; every refusal carries a proof-of-work challenge (login-challenge.ts). A
+ * refused attempt never reaches the hash; unknown usernames get the same bookkeeping (ADR 0008, ADR 0009).
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { ActionContext } from '../action-context.js';

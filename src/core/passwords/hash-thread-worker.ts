@@ -3,7 +3,7 @@
  * at a time and runs them with the libraries' synchronous functions, so the
  * whole hash runs on this thread, at this thread's scheduling priority.
  * Tasks that arrive while one runs wait in the port: the thread goes on to
- * the next without waiting for the event loop to hand it one.
+ * the next without waiting for the event loop to hand it one (ADR 0007).
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';

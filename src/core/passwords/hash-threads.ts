@@ -1,18 +1,8 @@
 /**
- * Password hashing on threads of its own, at a lower scheduling priority
- * than the event loop (HASH_THREAD_NICE, default 10 on Linux).
- *
- * Why not libuv's pool, where @node-rs/argon2's async functions run: there a
- * login storm's hashes compete with the event loop for the cores as equals,
- * so token checks and every other route slow down while logins run; and a
- * thread that finishes a hash waits for the event loop to hand it the next
- * one. Here the kernel gives the event loop the CPU whenever it wants it
- * (the hashes take the rest), and each thread keeps a second task queued in
- * its port, so it goes straight on to it. Each thread's memory is also its
- * own: at most `size` hashes' buffers stay mapped, not one per libuv thread.
- *
- * A thread that dies (it should not) fails the tasks it held and is
- * replaced. Admission control stays with the WorkLimiter in front of this.
+ * Password hashing on threads of its own, at a lower scheduling priority than the event loop
+ * (HASH_THREAD_NICE, default 10 on Linux), each thread keeping a second task queued in its port. A thread
+ * that dies fails the tasks it held and is replaced. Admission control stays with the WorkLimiter in front of
+ * this. Why not libuv's pool, and what that measured: ADR 0007.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';

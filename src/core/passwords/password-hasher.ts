@@ -1,11 +1,8 @@
 /**
- * Password hashing: argon2id for every new hash (through @node-rs/argon2, off
- * the event loop: on the server's own lower-priority hashing threads when it
- * has them, see hash-threads.ts, else on libuv's thread pool), verification of
- * imported bcrypt hashes ($2a$, $2b$, $2y$, as passlib writes them) through
- * @node-rs/bcrypt, and the rule for when a stored hash should be upgraded.
- * All hashing goes through one WorkLimiter so that a burst of logins cannot
- * starve the event loop or grow an unbounded queue.
+ * Password hashing: argon2id for every new hash (@node-rs/argon2, off the event loop: on the server's hashing
+ * threads when it has them, else on libuv's pool), verification of imported bcrypt hashes ($2a$, $2b$, $2y$, as
+ * passlib writes them) through @node-rs/bcrypt, and the rule for when a stored hash is upgraded; all of it
+ * through one WorkLimiter (ADR 0007).
  */
 import { randomBytes } from 'node:crypto';
 import type * as Argon2 from '@node-rs/argon2';

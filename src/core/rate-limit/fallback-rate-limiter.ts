@@ -3,7 +3,7 @@
  * one fails, requests are limited in-process instead of failing or hanging;
  * the outage is reported once, and the shared limiter is tried again at most
  * once a probe interval until it answers (then the recovery is reported).
- * During an outage each instance counts on its own: limits are per instance.
+ * During an outage each instance counts on its own: limits are per instance (ADR 0010).
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { TokenBucketSettings } from '../config.js';

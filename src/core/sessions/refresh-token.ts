@@ -3,7 +3,7 @@
  * from the CSPRNG, both base64url. Only a SHA-256 of the secret is stored
  * and compared in constant time. A retired token keeps its successor in a
  * SealedBox (AES-256-GCM under a key derived from SECRET_KEY), so that a
- * retry within the grace window gets the same successor.
+ * retry within the grace window gets the same successor (ADR 0004).
  */
 import { SealedBox } from '../sealed-box.js';
 import { hashSecret, randomToken } from '../secrets.js';

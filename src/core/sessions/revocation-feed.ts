@@ -1,15 +1,8 @@
 /**
- * The revocation feed (GET /revocations): which sessions were revoked, for
- * resource servers that verify access tokens on their own (the verifier
- * library) and would otherwise accept a logged-out session's tokens until
- * they expire. Only revocations whose tokens may still be alive are listed:
- * an access token lives ACCESS_TOKEN_EXPIRE_MINUTES (plus the clock
- * tolerance), so an entry older than that, and a margin, can be forgotten.
- *
- * What the feed does not list: tokens of service clients (client
- * credentials: they have no session); a user's tokens carry the session, so a
- * disabled user, a removed user, a password change (the other sessions, and
- * the old tokens of the one that changed it) are all here.
+ * The revocation feed (GET /revocations): which sessions were revoked, for resource servers that verify access
+ * tokens on their own, listed only while their tokens may still be alive (ACCESS_TOKEN_EXPIRE_MINUTES plus the
+ * clock tolerance and a margin). Service clients' tokens have no session and are not listed; a disabled or
+ * removed user and a password change are, through their sessions (ADR 0014).
  */
 import { InvalidRequestError } from '../errors.js';
 import type { RevocationFeedStore } from '../ports.js';

@@ -1,12 +1,8 @@
 /**
- * Access tokens: JWS compact JWTs per RFC 9068 (`typ: at+jwt`, `kid`).
- * Signing and verification go through fast-jwt (pinned to an exact version,
- * see docs/JWT-LIBRARY.md for the measurement and the reasoning) with the
- * keys of a SigningKeys ring, each verifier pinned to the one configured
- * algorithm and its own key, requiring typ, iss, aud and every claim we
- * issue; unknown `crit` extensions are refused by the library. `exp` and
- * `nbf` are checked here, against the injected clock (fast-jwt can only
- * read a clock fixed when the verifier is made, or Date.now()).
+ * Access tokens: JWS compact JWTs per RFC 9068 (`typ: at+jwt`, `kid`), signed and verified through fast-jwt
+ * with the keys of a SigningKeys ring, each verifier pinned to the configured algorithm and its own key and
+ * requiring typ, iss, aud and every claim we issue; `exp` and `nbf` are checked here, against the injected
+ * clock. Why fast-jwt, pinned to an exact version: ADR 0003 and docs/JWT-LIBRARY.md.
  */
 import { randomUUID } from 'node:crypto';
 import { createDecoder, TokenError } from 'fast-jwt';

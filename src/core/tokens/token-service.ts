@@ -1,7 +1,7 @@
 /**
  * The grants of POST /token: password (opens a session), refresh_token
  * (rotates, with reuse detection and a grace window for retries), and
- * client_credentials (a service client's token, no session, no refresh).
+ * client_credentials (a service client's token, no session, no refresh). ADR 0004.
  */
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';

@@ -1,13 +1,8 @@
 /**
- * The Prometheus metrics of one Portcullis server, in a registry of its own
- * (never prom-client's global one), so several servers in one process (tests,
- * embedding) keep separate counts. Core knows nothing of it: it listens to
- * the audit log and the hashing pool, the HTTP hooks (metrics-plugin.ts)
- * report requests, and the rest is read when Prometheus scrapes.
- *
- * On the request path each event costs a counter or histogram update and
- * nothing more; the gauges (queue depth, active sessions) are computed at
- * scrape time, the session count at most once per `activeSessionsMaxAgeMs`.
+ * The Prometheus metrics of one Portcullis server, in a registry of its own (never prom-client's global one).
+ * Core knows nothing of it: it listens to the audit log and the hashing pool, the HTTP hooks report requests,
+ * and the gauges (queue depth; active sessions, at most once per `activeSessionsMaxAgeMs`) are computed at
+ * scrape time (ADR 0017).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { AuditEvent } from '../../core/audit/audit-event.js';

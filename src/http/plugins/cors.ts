@@ -1,12 +1,7 @@
 /**
- * CORS, off unless origins are configured (CORS_ORIGINS). Only an origin on
- * the list, compared exactly, gets any CORS header; any other origin (and a
- * request without Origin) gets none, preflight included, so a browser page
- * elsewhere can neither call the API nor read its answers.
- *
- * No credentials: the API authenticates with the Authorization header, which
- * a cross-origin caller sends itself; allowing credentials would only let
- * cookies ride along on cross-origin requests, which nothing here needs.
+ * CORS, off unless CORS_ORIGINS lists origins: only a listed origin, compared exactly, gets any CORS header
+ * (preflight included). No credentials: the API authenticates with the Authorization header, which a
+ * cross-origin caller sends itself, so no cookie needs to ride along.
  */
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';

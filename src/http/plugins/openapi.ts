@@ -1,14 +1,8 @@
 /**
- * GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI), made from the
- * route schemas by @fastify/swagger: the schemas that validate requests and
- * serialise responses are the ones published. Registered before the routes,
- * so that its onRoute hook sees every one of them. DOCS=off registers neither.
- *
- * Every URL in the document is relative (the server, the token endpoint), so
- * that it stays right behind a proxy that mounts Portcullis under a prefix.
- *
- * Both plugins are registered as their documentation says; they are loaded
- * (import()) only when DOCS is on.
+ * GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI), made by @fastify/swagger from the route schemas
+ * that validate and serialise requests; registered as their documentation says, before the routes so that its
+ * onRoute hook sees every one, and only when DOCS is on (loaded with import()). Every URL in the document is
+ * relative, so it stays right behind a proxy that mounts Portcullis under a prefix (ADR 0018).
  */
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';

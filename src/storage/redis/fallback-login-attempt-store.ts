@@ -1,11 +1,8 @@
 /**
- * Redis with an in-process fallback: when a Redis command fails (down,
- * timed out), the login bookkeeping carries on in memory, so logins neither
- * fail nor lose their defences. An outage is reported once, and its end once;
- * while down, Redis is tried again at most every `retryIntervalMs`, so a hung
- * Redis costs one command timeout per interval rather than one per login.
- * What was counted in memory during the outage stays there (the defences
- * restart from Redis's state when it is back).
+ * Login bookkeeping in Redis with an in-process fallback: when a command fails (down, timed out) it carries on
+ * in memory, so logins neither fail nor lose their defences. Each outage and its end are reported once, and
+ * Redis is tried again at most every `retryIntervalMs`; what was counted in memory meanwhile stays there
+ * (ADR 0010).
  */
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { LoginAttemptStore, LoginAttemptView, LoginFailureRecord, LoginFailures } from '../../core/ports.js';

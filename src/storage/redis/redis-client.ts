@@ -2,7 +2,7 @@
  * A Redis connection for state shared by instances. It fails fast instead of
  * queueing: no offline queue, no retries of a command, a short command
  * timeout, so a Redis outage costs a request milliseconds (and the caller
- * falls back) rather than hanging it. It reconnects in the background.
+ * falls back) rather than hanging it. It reconnects in the background (ADR 0010).
  */
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';

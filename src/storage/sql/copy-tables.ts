@@ -1,16 +1,8 @@
 /**
- * Copies every Portcullis table from one database to another: SQLite to
- * PostgreSQL, back, or file to file. Both sides are Kysely<Database> on the
- * same (migrated) schema, so nothing here depends on the dialect.
- *
- * The source is read inside one transaction, so the copy is one consistent
- * snapshot even while a server still writes to it (REPEATABLE READ on
- * PostgreSQL; a read transaction in WAL mode on SQLite, which ignores the
- * settings). Rows are read in batches by primary key (keyset, never OFFSET,
- * which rereads every skipped row). The target is written inside one
- * transaction: it must hold no row at the start, and on any error it is
- * rolled back, so it holds every row or none. The row counts are verified in
- * that transaction before it commits.
+ * Copies every Portcullis table from one database to another (SQLite to PostgreSQL, back, or file to file) on
+ * the same migrated schema: the source read in one transaction (a consistent snapshot while a server still
+ * writes) in keyset batches by primary key, never OFFSET; the target, which must be empty, written in one
+ * transaction whose row counts are verified before it commits, so it holds every row or none.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';

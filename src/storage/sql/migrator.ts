@@ -1,13 +1,8 @@
 /**
- * Schema migrations, in code, run at start and by `portcullis migrate`.
- * A database that has run a migration this version does not know was written
- * by a newer Portcullis: refuse it rather than guess.
- *
- * The bookkeeping tables are Portcullis's own (not Kysely's default
- * `kysely_migration`), so a host application that embeds Portcullis and
- * migrates its own schema with Kysely in the same database does not collide.
- * Kysely takes a lock around the run (an advisory lock on PostgreSQL), so
- * instances starting together migrate once.
+ * Schema migrations, in code, run at start and by `portcullis migrate` under Kysely's lock (an advisory lock on
+ * PostgreSQL), with bookkeeping tables of Portcullis's own so that a host migrating its own schema with Kysely
+ * in the same database does not collide. A database that has run a migration this version does not know is
+ * refused rather than guessed at (ADR 0021).
  */
 import { Migrator, type Kysely, type MigrationResult } from 'kysely';
 import { MIGRATION_NAMES, migrationsFor } from './migrations/index.js';

@@ -1,18 +1,9 @@
 /**
- * The change bus over PostgreSQL's own LISTEN/NOTIFY: every instance (and
- * every CLI command) that shares the database can publish, and every server
- * hears, with no other service to run or to lose. A dedicated connection
- * listens; while it is down (a restart, a network fault) `version()` is
- * undefined, so caches answer from the database instead of trusting what
- * they hold, and once it listens again the version moves, so they forget
- * everything from before the gap. Messages missed during the gap cannot
- * leave a stale "valid" answer behind.
- *
- * Confirmation: a sender (a CLI command, before it exits) asks every other
- * listener to confirm; each answers once what its listeners started for the
- * changes it heard before the request (a key reload) has settled. The sender
- * counts the other listeners on the database in pg_stat_activity (by their
- * application_name) and waits for as many answers, or for its timeout.
+ * The change bus over PostgreSQL's LISTEN/NOTIFY: every instance and CLI command sharing the database
+ * publishes, every server hears. While the listening connection is down `version()` is undefined (caches read
+ * the database), and it moves once listening resumes, so nothing missed in the gap survives. `confirm()` lets a
+ * sender wait until every other listener (counted in pg_stat_activity by application_name) has applied what it
+ * heard (ADR 0005).
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';

@@ -1,25 +1,8 @@
 /**
- * The revocation feed's log (GET /revocations): every revoked session, numbered
- * in commit order, written in the transaction that revokes it.
- *
- * Why a counter row and not a sequence or a timestamp: a reader hands out
- * "everything up to N" as its cursor, which is only true if no revocation
- * numbered below N can still commit. With a database sequence it can
- * (instance A takes 10, instance B takes 11 and commits first; a reader then
- * answers cursor 11 and never sees 10), and timestamps need clocks that agree
- * plus a guessed overlap window. Here a revocation takes its numbers by
- * updating the one counter row, whose lock it holds until it commits: the next
- * revocation waits for that commit before it can number anything, so numbers
- * commit in order and a reader that sees N has seen everything below N.
- * Revocations are serialised for the length of that step only (the sessions
- * are updated before the counter is touched), which costs little at the rate
- * logouts happen; on SQLite writes are serialised anyway.
- *
- * Entries older than what any access token can outlive are pruned in the same
- * step; the counter row remembers the highest number pruned, so a reader whose
- * cursor is older than that gets the whole list again (`full`) instead of a
- * delta with a hole in it. The `revoked_at` filter of a read only leaves out
- * entries whose tokens have all expired.
+ * The revocation feed's log (GET /revocations): every revoked session, numbered in commit order through one
+ * counter row that the revoking transaction updates (and holds locked until it commits), so a reader that has
+ * seen N has seen everything below N. Entries older than any access token can live are pruned in the same
+ * step, and a cursor from before the pruning gets the whole list (`full`). Why a counter row: ADR 0014.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { RevocationFeedStore, RevocationPage, RevokedSession } from '../../core/ports.js';

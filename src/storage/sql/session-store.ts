@@ -2,7 +2,7 @@
  * Sessions and their rotating refresh tokens over Kysely, written once for
  * every SQL dialect. Every revocation also appends to the revocation feed's
  * log in its own transaction (revocation-log.ts), and every opening writes
- * its audit event (the login) in its own.
+ * its audit event (the login) in its own (ADR 0012, ADR 0014).
  */
 import type { Selectable } from 'kysely';
 import type { AuditEvent } from '../../core/audit/audit-event.js';

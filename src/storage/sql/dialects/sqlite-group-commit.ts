@@ -1,72 +1,9 @@
 /**
- * Group commit for SQLite (SQLITE_GROUP_COMMIT=on, the default): transactions
- * that overlap in time share one real COMMIT, so one fsync (0.4-1.2 ms at
- * synchronous=FULL on the development machine, during which better-sqlite3
- * blocks the event loop) serves many of them. Durability is unchanged: no transaction's commit resolves
- * before the COMMIT that holds it has returned, i.e. before its data is synced.
- *
- * How (a Kysely Driver in place of SqliteDriver; one write connection, used in
- * turn, as Kysely's does):
- *
- * - A batch is one real SQLite transaction (`BEGIN IMMEDIATE`, opened by the
- *   first transaction that finds none open). Each Kysely transaction in it is a
- *   SAVEPOINT: commitTransaction RELEASEs it, hands the connection to the next
- *   waiter at once (so others join the batch) and returns a promise that
- *   settles with the batch's COMMIT; rollbackTransaction undoes only its own
- *   savepoint (ROLLBACK TO + RELEASE) and the batch goes on for the others.
- * - The batch commits at the end of the event-loop turn (setImmediate: what
- *   arrived in the same turn joins) once no transaction is open in it, or
- *   sooner when it holds MAX_TRANSACTIONS or is older than MAX_HOLD_MS at the
- *   end of one of its transactions. A batch whose transactions all rolled back
- *   ends with ROLLBACK (no sync).
- * - A failed COMMIT fails every member with its error (the batch is rolled
- *   back); so does an error after which SQLite has rolled the whole transaction
- *   back itself (SQLITE_FULL, SQLITE_IOERR, ...). A member sees the writes of
- *   the members before it, not yet committed: it shares their fate, so that is
- *   sound. For the same reason a member that rolls back after others have
- *   joined answers only after the batch's COMMIT (and with the COMMIT's error
- *   if that fails): its error may stem from their writes (a unique key taken).
- * - Statements outside a transaction:
- *   - reads (SELECT/WITH that SQLite reports read-only) go to a second
- *     connection to the same file (query_only), which sees committed data only
- *     (WAL readers do not wait for the writer). A read therefore never sees a
- *     batch's writes before they are durable, exactly as before group commit,
- *     and nothing is answered from data that a failed COMMIT could take back;
- *     a caller's own earlier write is always visible, since its promise
- *     resolved only after the COMMIT.
- *   - INSERT/UPDATE/DELETE join the open batch and commit it at once: one sync
- *     for both, and the statement's result is returned after that COMMIT. The
- *     alternative, committing the batch first and then the statement on its
- *     own, costs two syncs for nothing. Joining cannot wait for the end of the
- *     turn like a transaction does, because Kysely keeps the connection until
- *     the statement returns (and a `db.connection()` scope must keep it).
- *     Without an open batch the statement autocommits, as today.
- *   - anything else (DDL, PRAGMA, raw SQL that is not a read) first commits the
- *     open batch and then runs in autocommit, exactly as today: some of it
- *     cannot or must not run inside a transaction (VACUUM, `PRAGMA foreign_keys`
- *     is a no-op inside one, a raw BEGIN).
- * - A read-only transaction (`setAccessMode('read only')`, the source of `db
- *   copy`) runs on that reader connection: a snapshot of committed data that
- *   takes no write lock, as a deferred BEGIN that only read took none before.
- * - Errors reach the caller as the driver raised them, so classifySqliteError
- *   classifies them as before (SQLITE_BUSY from BEGIN IMMEDIATE is
- *   'unavailable'). Other processes on the same file (cluster workers, the CLI)
- *   wait for the write lock with busy_timeout as today; a batch holds it from
- *   its first transaction to the end of that event-loop turn (bounded by
- *   MAX_HOLD_MS at each transaction's end), which under load is less lock time
- *   per transaction than one COMMIT each.
- * - destroy() waits for whoever holds the connection (queued work first),
- *   commits the open batch (its members resolve, or fail with its error), and
- *   only then closes both connections: nothing acknowledged is lost, nothing
- *   pending is left unanswered.
- *
- * Kysely prepares every statement anew; this driver keeps the last
- * STATEMENT_CACHE_SIZE prepared statements of each connection by SQL text.
- *
- * Caveats: a deferred foreign-key violation (none in this schema) fails the
- * whole batch at its COMMIT, not only the transaction that caused it. Inside a
- * `db.connection()` scope, another caller may use the connection while one of
- * the scope's transactions waits for its COMMIT.
+ * Group commit for SQLite (SQLITE_GROUP_COMMIT=on, the default): a Kysely driver in which transactions that
+ * overlap in time share one real COMMIT, and so one fsync, each answered only after that COMMIT has returned.
+ * A batch is one BEGIN IMMEDIATE transaction with a SAVEPOINT per Kysely transaction, committed at the end of
+ * the event-loop turn; reads outside transactions go to a second, query_only connection that sees committed
+ * data only. Why, the rules every member of a batch follows, what it measured and its caveats: ADR 0011.
  */
 import { performance } from 'node:perf_hooks';
 import type BetterSqlite3 from 'better-sqlite3';

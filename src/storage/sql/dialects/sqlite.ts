@@ -2,7 +2,7 @@
  * SQLite through better-sqlite3: one file, WAL mode, by default synchronous=FULL so a
  * commit that was acknowledged survives a crash of the process or the host. By default
  * (SQLITE_GROUP_COMMIT=on) transactions that overlap in time share one COMMIT, and so one
- * sync: see sqlite-group-commit.ts.
+ * sync: see sqlite-group-commit.ts (ADR 0011).
  */
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
