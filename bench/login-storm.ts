@@ -137,8 +137,8 @@ class LineReader {
 // ---------------------------------------------------------------- role: server
 async function serveRole(): Promise<void> {
   const { loadConfig } = await import('../src/core/config.js');
-  const { startServer } = await import('../src/cli/server.js');
-  const { createLogger } = await import('../src/cli/logger.js');
+  const { startServer } = await import('../src/server/start-server.js');
+  const { createLogger } = await import('../src/server/logger.js');
   const config = loadConfig(process.env);
   const server = await startServer(config, createLogger(config.logLevel));
   const settings = {

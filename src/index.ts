@@ -21,7 +21,7 @@ export type { PasswordLogin } from './core/portcullis.js';
 export { MemoryLoginAttemptStore, type MemoryLoginAttemptStoreOptions } from './storage/memory/memory-login-attempt-store.js';
 export { RedisLoginAttemptStore, type RedisLoginAttemptStoreOptions } from './storage/redis/redis-login-attempt-store.js';
 export { FallbackLoginAttemptStore, type StoreOutageEvents } from './storage/redis/fallback-login-attempt-store.js';
-export { startServer, type RunningServer } from './cli/server.js';
+export { startServer, type RunningServer } from './server/start-server.js';
 // Portcullis inside an application: the Fastify plugin, and the framework-free functions (Express, Hono, ...).
 export { portcullis, type FastifyPortcullis, type PortcullisPluginOptions } from './embed/fastify-plugin.js';
 export {
@@ -33,7 +33,7 @@ export {
   type VerifyRequestOptions,
 } from './embed/portcullis-auth.js';
 export type { DatabaseOption, PortcullisOptions } from './embed/embed-options.js';
-export type { HostDatabase } from './embed/host-database.js';
+export type { HostDatabase } from './server/host-database.js';
 export { errorResponse, type ErrorResponse, type ErrorResponseOptions } from './embed/error-response.js';
 // For verifyRequest in hosts on node:http (Express): the Authorization header from req.rawHeaders, two refused.
 export { authorizationHeader } from './http/plugins/authorization-header.js';

@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { loadConfig, type Config, type Env, type Registration } from '../core/config.js';
-import type { HostDatabase } from './host-database.js';
+import type { HostDatabase } from '../server/host-database.js';
 
 /**
  * `{ url }`: a database Portcullis opens, and closes at close(): `sqlite:PATH` or `postgres://...`.

@@ -19,7 +19,7 @@ import { parseBearerToken } from '../verifier/bearer.js';
 import { NoTokenError } from '../verifier/errors.js';
 import { composePortcullis, type ComposedPortcullis } from '../server/compose-portcullis.js';
 import { embedConfig, type PortcullisOptions } from './embed-options.js';
-import { useHostDatabase } from './host-database.js';
+import { useHostDatabase } from '../server/host-database.js';
 
 /** The user of a verified access token. Never carries the password hash. */
 export interface AuthenticatedUser {

@@ -1,7 +1,7 @@
 /**
  * The one composition of a running Portcullis: storage (checked and migrated),
  * the hashing pool, Redis when configured, the abuse defences, core, and the
- * signing-key housekeeping. `portcullis serve` (src/cli/server.ts) puts HTTP in
+ * signing-key housekeeping. `portcullis serve` (server/start-server.ts) puts HTTP in
  * front of it; the library (openPortcullis, the Fastify plugin) hands it to a
  * host application. Both start it here, so they cannot drift apart.
  */

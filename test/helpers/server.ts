@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/core/clock.js';
 import { loadConfig, type Config, type Env } from '../../src/core/config.js';
-import { startServer, type RunningServer } from '../../src/cli/server.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { createTestDatabase, ON_POSTGRES, type TestDatabase } from './postgres.js';
 
 export { UNTHROTTLED } from './unthrottled.js';

@@ -15,7 +15,7 @@ import { PortcullisMetrics } from './portcullis-metrics.js';
 
 /**
  * With METRICS=on: `metrics` is the server's (with the hashing pool and the
- * session count, see cli/server.ts); without it, one is made here that counts
+ * session count, see server/start-server.ts); without it, one is made here that counts
  * requests, logins and refreshes, and is closed with the app.
  */
 export function registerMetrics(

@@ -7,9 +7,9 @@
  */
 import cluster from 'node:cluster';
 import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE } from '../context.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
-import { startServer, type RunningServer } from '../server.js';
+import { startServer, type RunningServer } from '../start-server.js';
 import { describeStartupFailure } from '../startup-error.js';
 import { LIFECYCLE_CHANNEL, type LifecycleMessage } from './cluster-messages.js';
 import { firstStopSignal, shutDownGracefully } from './graceful-shutdown.js';

@@ -11,14 +11,14 @@ import type { Config } from '../core/config.js';
 import type { WorkLimiter } from '../core/passwords/work-limiter.js';
 import type { Portcullis } from '../core/portcullis.js';
 import type { LoginAttemptStore } from '../core/ports.js';
-import { composePortcullis, type SharedAbuseState } from '../server/compose-portcullis.js';
+import { composePortcullis, type SharedAbuseState } from './compose-portcullis.js';
 import { buildApp } from '../http/app.js';
 import { PortcullisMetrics } from '../http/metrics/portcullis-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../http/metrics/metrics-server.js';
 import type { SqlStorage } from '../storage/sql/open-storage.js';
 import { shareMetricsWithPrimary } from './cluster/cluster-metrics.js';
 
-export type { SharedAbuseState } from '../server/compose-portcullis.js';
+export type { SharedAbuseState } from './compose-portcullis.js';
 
 export interface RunningServer {
   readonly url: string;

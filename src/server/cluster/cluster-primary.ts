@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE } from '../context.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 import { describeStartupFailure, reportStartupFailure } from '../startup-error.js';
 import { serveClusterMetrics } from './cluster-metrics.js';
 import { servePrimaryStores } from './ipc-shared-state.js';

@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE, EXIT_OK } from '../context.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { isLifecycleMessage } from './cluster-messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { workerExecArgv } from './worker-node-flags.js';

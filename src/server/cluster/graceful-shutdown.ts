@@ -6,8 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE, EXIT_OK } from '../context.js';
-import type { RunningServer } from '../server.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import type { RunningServer } from '../start-server.js';
 
 /** Resolves with the exit code. */
 export function shutDownGracefully(server: RunningServer, config: Config, logger: Logger, signal: NodeJS.Signals): Promise<number> {
