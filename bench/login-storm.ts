@@ -136,7 +136,7 @@ class LineReader {
 
 // ---------------------------------------------------------------- role: server
 async function serveRole(): Promise<void> {
-  const { loadConfig } = await import('../src/core/config.js');
+  const { loadConfig } = await import('../src/server/config.js');
   const { startServer } = await import('../src/server/start-server.js');
   const { createLogger } = await import('../src/server/logger.js');
   const config = loadConfig(process.env);

@@ -70,7 +70,7 @@ function percentile(values: readonly number[], p: number): number {
 
 // ---------------------------------------------------------------- role: server
 async function serveRole(): Promise<void> {
-  const { loadConfig } = await import('../src/core/config.js');
+  const { loadConfig } = await import('../src/server/config.js');
   const { startServer } = await import('../src/server/start-server.js');
   const { SYSTEM } = await import('../src/core/action-context.js');
   const config = loadConfig(process.env);

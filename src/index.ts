@@ -1,5 +1,16 @@
 /** The library surface: explicit named exports only. */
-export { loadConfig, ConfigError, OWASP_ARGON2, type Config, type Env } from './core/config.js';
+// Config is the whole configuration loadConfig returns (every layer's settings; core's own part is core/config.ts's Config).
+export {
+  loadConfig,
+  ConfigError,
+  OWASP_ARGON2,
+  type PortcullisConfig as Config,
+  type PortcullisConfig,
+  type Env,
+} from './server/config.js';
+export type { HttpConfig } from './http/settings.js';
+export type { StorageConfig } from './storage/settings.js';
+export type { ServerConfig } from './server/settings.js';
 export * from './core/errors.js';
 export { systemClock, fixedClock, type Clock } from './core/clock.js';
 export type { UserStore, PasswordHasher, StorageHealth, NewUser, RateLimiter, RateDecision } from './core/ports.js';

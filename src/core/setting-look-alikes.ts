@@ -2,7 +2,7 @@
  * Environment variables that look like a Portcullis setting but are not one
  * (ACCESS_TOKEN_EXPIRES_MINUTES for ACCESS_TOKEN_EXPIRE_MINUTES): a typo there
  * is otherwise silently ignored, and the default applies. The known names are
- * the table's (settings.ts, SETTING_NAMES), never a list kept here. A name
+ * the tables' (SETTING_NAMES, server/config.ts), never a list kept here. A name
  * looks like one of them when it is
  * - that name in other letter case (`port`),
  * - a few edits away from it: one per five characters of the name (1 for

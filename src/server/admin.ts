@@ -3,7 +3,7 @@
  * on: configuration from the environment, the migrated storage and the account
  * services, and, before they exit, the running servers' confirmation of the change.
  */
-import type { Config } from '../core/config.js';
+import type { PortcullisConfig } from './config.js';
 import { systemClock } from '../core/clock.js';
 import { AuditLog } from '../core/audit/audit-log.js';
 import { KeyService } from '../core/keys/key-service.js';
@@ -21,7 +21,7 @@ import { describeError } from './exit-codes.js';
 export const CHANGE_CONFIRM_TIMEOUT_MS = 10_000;
 
 export interface UserAdmin extends AccountServices {
-  readonly config: Config;
+  readonly config: PortcullisConfig;
   readonly storage: SqlStorage;
 }
 

@@ -1,11 +1,10 @@
 /** Configuration from the process's environment, for `portcullis serve` and the admin commands. */
-import { loadConfig, type Config } from '../core/config.js';
-import { SETTING_NAMES } from '../core/settings.js';
+import { loadConfig, SETTING_NAMES, type PortcullisConfig } from './config.js';
 import { describeLookAlike, findLookAlikeSettings, type LookAlikeSetting } from '../core/setting-look-alikes.js';
 import { loadOrCreateSecretKey } from './secret-key-file.js';
 
 export interface EnvConfig {
-  readonly config: Config;
+  readonly config: PortcullisConfig;
   /** Variables in the environment that look like misspelt settings (setting-look-alikes.ts). */
   readonly lookAlikes: readonly LookAlikeSetting[];
 }
@@ -17,7 +16,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv, options: { secretKeyRequir
 }
 
 /** For the commands other than `serve` (which logs them): look-alike settings are warned about on stderr. */
-export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): Config {
+export function configFromEnv(env: NodeJS.ProcessEnv, options: { secretKeyRequired: boolean }): PortcullisConfig {
   const { config, lookAlikes } = loadEnvConfig(env, options);
   for (const lookAlike of lookAlikes) console.error(`portcullis: warning: ${describeLookAlike(lookAlike)}`);
   return config;

@@ -9,7 +9,8 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig, parseDatabaseUrl, type DatabaseLocation, type PostgresPoolSettings } from '../core/config.js';
+import { parseDatabaseUrl, type DatabaseLocation, type PostgresPoolSettings } from '../storage/settings.js';
+import { loadConfig } from './config.js';
 import { copyTables, type CopyProgress, type TableCount } from '../storage/sql/copy-tables.js';
 import { openStorage, type SqlStorage } from '../storage/sql/open-storage.js';
 import { describeLocation, decoded, postgresTarget } from './database-location.js';

@@ -14,7 +14,7 @@
  * Only a SIGKILL (or a power cut) can lose the last request lines: at most a buffer's worth.
  */
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from '../core/config.js';
+import type { LogLevel } from './settings.js';
 import { REQUEST_LOG_MESSAGE } from '../http/request-log.js';
 
 const BUFFER_BYTES = 4096;

@@ -5,7 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import type { Config } from '../core/config.js';
+import type { PortcullisConfig } from './config.js';
 import { describeLookAlike } from '../core/setting-look-alikes.js';
 import { createLogger } from './logger.js';
 import { loadEnvConfig, type EnvConfig } from './config-from-env.js';
@@ -27,7 +27,7 @@ export interface ServeOptions {
  * same command, re-run by cluster.fork() in each worker, takes the worker's part.
  */
 export async function serve(options: ServeOptions = {}): Promise<number> {
-  let config: Config;
+  let config: PortcullisConfig;
   let lookAlikes: EnvConfig['lookAlikes'];
   try {
     // Through the environment, so that what depends on the worker count (HASH_CONCURRENCY's default) follows the flag too.
@@ -69,7 +69,7 @@ export async function serve(options: ServeOptions = {}): Promise<number> {
   return serveSingleProcess(config, logger);
 }
 
-async function serveSingleProcess(config: Config, logger: Logger): Promise<number> {
+async function serveSingleProcess(config: PortcullisConfig, logger: Logger): Promise<number> {
   let server;
   try {
     server = await startServer(config, logger, undefined, { listenBeforeWarmUp: true });

@@ -8,6 +8,7 @@
  * measure the scraper.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { MetricsSettings } from '../settings.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import { METRICS_PATH, registerMetricsRoute } from '../routes/metrics-routes.js';
 import { grantTypeOf, UNMATCHED_ROUTE } from './metric-labels.js';
@@ -21,9 +22,9 @@ import { PortcullisMetrics } from './portcullis-metrics.js';
 export function registerMetrics(
   app: FastifyInstance,
   portcullis: Portcullis,
+  settings: MetricsSettings,
   metrics: PortcullisMetrics | undefined,
 ): PortcullisMetrics | undefined {
-  const settings = portcullis.config.metrics;
   if (!settings.enabled) return undefined;
   let used = metrics;
   if (used === undefined) {
