@@ -13,7 +13,7 @@
 import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { fixedClock } from '../src/core/clock.js';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/server/config.js';
 import { LoginChallenges } from '../src/core/login/login-challenge.js';
 import { startBrowserSolver } from '../test/helpers/browser-solver.js';
 

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/server/config.js';
 import { composePortcullis } from '../src/server/compose-portcullis.js';
 import { UNTHROTTLED } from '../test/helpers/unthrottled.js';
 import { freePort, post } from './http-client.js';

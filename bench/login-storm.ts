@@ -98,9 +98,9 @@ function percentile(sorted: readonly number[], p: number): number {
 
 // ---------------------------------------------------------------- role: server
 async function serveRole(): Promise<void> {
-  const { loadConfig } = await import('../src/core/config.js');
-  const { startServer } = await import('../src/cli/server.js');
-  const { createLogger } = await import('../src/cli/logger.js');
+  const { loadConfig } = await import('../src/server/config.js');
+  const { startServer } = await import('../src/server/start-server.js');
+  const { createLogger } = await import('../src/server/logger.js');
   const config = loadConfig(process.env);
   const server = await startServer(config, createLogger(config.logLevel));
   const settings = {

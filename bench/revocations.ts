@@ -71,8 +71,8 @@ function percentile(values: readonly number[], p: number): number {
 
 // ---------------------------------------------------------------- role: server
 async function serveRole(): Promise<void> {
-  const { loadConfig } = await import('../src/core/config.js');
-  const { startServer } = await import('../src/cli/server.js');
+  const { loadConfig } = await import('../src/server/config.js');
+  const { startServer } = await import('../src/server/start-server.js');
   const { SYSTEM } = await import('../src/core/action-context.js');
   const config = loadConfig(process.env);
   const server = await startServer(config);

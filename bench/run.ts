@@ -50,7 +50,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
 import autocannon from 'autocannon';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/server/config.js';
 import { argon2idOptions } from '../src/core/passwords/argon2-options.js';
 import { UNTHROTTLED } from '../test/helpers/server.js';
 import { freePort, post } from './http-client.js';

@@ -16,8 +16,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/core/config.js';
-import { startServer } from '../src/cli/server.js';
+import { loadConfig } from '../src/server/config.js';
+import { startServer } from '../src/server/start-server.js';
 import { challengeOf, solve } from '../test/helpers/challenge.js';
 
 const short = process.argv.includes('--short');

@@ -1,13 +1,14 @@
 /**
  * The settings reference of docs/configuration.md, generated from the table of
- * settings (src/core/settings.ts): one row per setting, in the table's order.
+ * settings (every layer's, joined in src/server/config.ts): one row per setting, in the table's order.
  * `npm run docs:config` writes it (docs-config.ts); test/docs/configuration-reference.test.ts
  * fails when the file is stale.
  */
-import { SETTINGS } from '../src/core/settings.js';
+import { SETTINGS } from '../src/server/config.js';
 import type { Setting } from '../src/core/setting-types.js';
 
-export const BEGIN_MARKER = '<!-- settings:begin (generated from src/core/settings.ts by npm run docs:config; do not edit) -->';
+export const BEGIN_MARKER =
+  '<!-- settings:begin (generated from the settings.ts of src/server, src/storage, src/core and src/http by npm run docs:config; do not edit) -->';
 export const END_MARKER = '<!-- settings:end -->';
 
 /** A table cell: a `|` would end it. */

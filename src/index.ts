@@ -1,5 +1,16 @@
 /** The library surface: explicit named exports only. */
-export { loadConfig, ConfigError, OWASP_ARGON2, type Config, type Env } from './core/config.js';
+// Config is the whole configuration loadConfig returns (every layer's settings; core's own part is core/config.ts's Config).
+export {
+  loadConfig,
+  ConfigError,
+  OWASP_ARGON2,
+  type PortcullisConfig as Config,
+  type PortcullisConfig,
+  type Env,
+} from './server/config.js';
+export type { HttpConfig } from './http/settings.js';
+export type { StorageConfig } from './storage/settings.js';
+export type { ServerConfig } from './server/settings.js';
 export * from './core/errors.js';
 export { systemClock, fixedClock, type Clock } from './core/clock.js';
 export type { UserStore, PasswordHasher, StorageHealth, NewUser, RateLimiter, RateDecision } from './core/ports.js';
@@ -21,7 +32,7 @@ export type { PasswordLogin } from './core/portcullis.js';
 export { MemoryLoginAttemptStore, type MemoryLoginAttemptStoreOptions } from './storage/memory/memory-login-attempt-store.js';
 export { RedisLoginAttemptStore, type RedisLoginAttemptStoreOptions } from './storage/redis/redis-login-attempt-store.js';
 export { FallbackLoginAttemptStore, type StoreOutageEvents } from './storage/redis/fallback-login-attempt-store.js';
-export { startServer, type RunningServer } from './cli/server.js';
+export { startServer, type RunningServer } from './server/start-server.js';
 // Portcullis inside an application: the Fastify plugin, and the framework-free functions (Express, Hono, ...).
 export { portcullis, type FastifyPortcullis, type PortcullisPluginOptions } from './embed/fastify-plugin.js';
 export {
@@ -33,7 +44,7 @@ export {
   type VerifyRequestOptions,
 } from './embed/portcullis-auth.js';
 export type { DatabaseOption, PortcullisOptions } from './embed/embed-options.js';
-export type { HostDatabase } from './embed/host-database.js';
+export type { HostDatabase } from './server/host-database.js';
 export { errorResponse, type ErrorResponse, type ErrorResponseOptions } from './embed/error-response.js';
 // For verifyRequest in hosts on node:http (Express): the Authorization header from req.rawHeaders, two refused.
 export { authorizationHeader } from './http/plugins/authorization-header.js';

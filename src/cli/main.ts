@@ -8,7 +8,7 @@ import type { AuditOptions } from './commands/audit.js';
 import type { DbCopyOptions } from './commands/db-copy.js';
 import type { importUsersCommand } from './commands/users-import.js';
 import { loadEnvFile } from './env-file.js';
-import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../server/exit-codes.js';
 import { integerOption } from './options.js';
 import { UsageError } from './prompt.js';
 

@@ -1,13 +1,14 @@
 /**
- * Configuration: parsed and validated once, at start, from an environment-like
- * record, through the table of settings (settings.ts). Every mistake is reported
- * (all of them, one line each) in a single ConfigError; the result is frozen.
- * Only the CLI reads process.env.
+ * Core's configuration: what core reads (tokens, accounts and passwords,
+ * sessions, caches, keys, abuse resistance), built from core's settings
+ * (settings.ts) once the server has parsed the environment through every
+ * layer's table (server/config.ts), which reports every mistake in a single
+ * ConfigError. Core never reads process.env.
  */
 import type { AccessTokenAlgorithm } from './tokens/algorithms.js';
-import { readSettings, type Env, type LogLevel } from './settings.js';
+import type { CoreSettingValues } from './settings.js';
 
-export { LOG_LEVELS, OWASP_ARGON2, OWASP_ARGON2_FLOORS, type Env, type LogLevel } from './settings.js';
+export { OWASP_ARGON2, OWASP_ARGON2_FLOORS, type Env } from './settings.js';
 
 export type Registration = 'open' | 'closed';
 
@@ -17,28 +18,7 @@ export interface Argon2Parameters {
   readonly parallelism: number;
 }
 
-export type DatabaseLocation =
-  | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly pool: PostgresPoolSettings };
-
-/** How Portcullis uses a PostgreSQL server: bounded, and failing fast when it is away. */
-export interface PostgresPoolSettings {
-  /** Connections per process. */
-  readonly max: number;
-  /** Longest wait for a connection (a new one, or a free one from the pool) before the request gets 503. */
-  readonly connectTimeoutMs: number;
-  /** Longest a statement may run; the server cancels it after that. */
-  readonly statementTimeoutMs: number;
-  /** An idle connection is closed after this long. */
-  readonly idleTimeoutMs: number;
-}
-
 export interface Config {
-  readonly production: boolean;
-  readonly host: string;
-  readonly port: number;
-  readonly dataDir: string;
-  readonly database: DatabaseLocation;
   /** HMAC key as given (its UTF-8 bytes sign tokens, as the guide's jwt.encode does). Never log. */
   readonly secretKey: string;
   readonly algorithm: AccessTokenAlgorithm;
@@ -50,12 +30,11 @@ export interface Config {
   readonly defaultScopes: readonly string[];
   readonly passwordMinLength: number;
   readonly argon2: Argon2Parameters;
+  /** Hashing threads per process (core's password hashing pool, built by the server). */
   readonly hashConcurrency: number;
   readonly hashQueueLimit: number;
   /** The nice value of the hashing threads (0-19; Linux): above 0 the event loop goes first. */
   readonly hashThreadNice: number;
-  readonly logLevel: LogLevel;
-  readonly shutdownTimeoutMs: number;
   readonly sessionIdleSeconds: number;
   readonly sessionMaxSeconds: number;
   readonly refreshReuseGraceSeconds: number;
@@ -65,37 +44,8 @@ export interface Config {
   readonly keyRotationDays: number;
   /** Cache-Control max-age of the JWKS; a new key is published at least this long before it signs. */
   readonly jwksMaxAgeSeconds: number;
-  /** Abuse resistance (rate limits, login backoff, admission control, request limits). */
+  /** Abuse resistance (rate limits, login backoff, admission control). */
   readonly abuse: AbuseSettings;
-  /** Redis for state shared by instances (rate limits, login backoff); undefined = in-process. */
-  readonly redisUrl: string | undefined;
-  /** Prepended to every Redis key, so several deployments can share one Redis. */
-  readonly redisKeyPrefix: string;
-  /** Longest wait for one Redis command before the caller falls back to in-process state. */
-  readonly redisCommandTimeoutMs: number;
-  /**
-   * SQLite's commit durability: 'full' (default) syncs every commit to disk, so an answered write survives
-   * a power cut; 'normal' (WAL) survives a crash of the process but may lose the last commits on a power
-   * cut or OS crash, for several times the write rate. A loosening: logged at start.
-   */
-  readonly sqliteSynchronous: 'full' | 'normal';
-  /** SQLITE_GROUP_COMMIT=on (default): overlapping SQLite transactions share one synced COMMIT, each answered after it. */
-  readonly sqliteGroupCommit: boolean;
-  /** `serve`: processes sharing the port (node:cluster); 1 = a single process, no cluster. */
-  readonly workers: number;
-  /** Serve the interactive API docs (/docs) and the OpenAPI document (/openapi.json). */
-  readonly docs: boolean;
-  /** GET /metrics in the Prometheus text format. */
-  readonly metrics: MetricsSettings;
-}
-
-export interface MetricsSettings {
-  /** METRICS=on (the default) serves /metrics. */
-  readonly enabled: boolean;
-  /** When set, /metrics needs `Authorization: Bearer <token>`. Never log. */
-  readonly token: string | undefined;
-  /** When set, /metrics is served on this port (0: any free one), on HOST, and not on PORT. */
-  readonly port: number | undefined;
 }
 
 export interface TokenBucketSettings {
@@ -119,8 +69,6 @@ export interface AbuseSettings {
   readonly ipLimit: TokenBucketSettings;
   /** Per account (the username asked for), on the password grant and password routes. */
   readonly accountLimit: TokenBucketSettings;
-  /** X-Forwarded-For is believed only from these proxies: addresses or CIDRs; empty = none. */
-  readonly trustedProxies: readonly string[];
   /** Failed logins of an account from one source before the backoff starts. */
   readonly backoffFreeFailures: number;
   readonly backoffBaseSeconds: number;
@@ -131,14 +79,6 @@ export interface AbuseSettings {
   readonly challenge: LoginChallengeSettings;
   /** The longest a password hash may wait for the hashing pool before the request gets 503. */
   readonly hashMaxWaitMs: number;
-  /** Browser origins allowed by CORS; empty = CORS off. */
-  readonly corsOrigins: readonly string[];
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly maxHeaderBytes: number;
-  /** Mark the device cookie Secure (HTTPS only); default: in production. */
-  readonly secureCookies: boolean;
 }
 
 /** Keys published in tutorials (the FastAPI docs' example); refused like short ones. */
@@ -160,44 +100,32 @@ export interface LoadConfigOptions {
   readonly secretKeyRequired?: boolean;
 }
 
-export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
-  const problems: string[] = [];
-  const settings = readSettings(env, problems);
-  const production = settings.NODE_ENV === 'production';
-  const pool: PostgresPoolSettings = {
-    max: settings.DATABASE_POOL_MAX,
-    connectTimeoutMs: settings.DATABASE_CONNECT_TIMEOUT_MS,
-    statementTimeoutMs: settings.DATABASE_STATEMENT_TIMEOUT_MS,
-    idleTimeoutMs: settings.DATABASE_IDLE_TIMEOUT_MS,
-  };
-  const database = parseDatabaseUrl(settings.DATABASE_URL, pool, problems);
-  const secretKey = resolveSecretKey(settings.SECRET_KEY, production, settings.DATA_DIR, options, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+/** What core's config depends on beyond its own settings: NODE_ENV's verdict and the data folder (the key file). */
+export interface CoreConfigContext {
+  readonly production: boolean;
+  readonly dataDir: string;
+}
 
+/** Core's config from its settings' values; a missing or weak SECRET_KEY is pushed to problems. */
+export function coreConfig(
+  settings: CoreSettingValues,
+  context: CoreConfigContext,
+  options: LoadConfigOptions,
+  problems: string[],
+): Config {
+  const secretKey = resolveSecretKey(settings.SECRET_KEY, context.production, context.dataDir, options, problems);
   const abuse: AbuseSettings = {
     rateLimitsEnabled: settings.RATE_LIMITS,
     ipLimit: Object.freeze({ perMinute: settings.RATE_LIMIT_IP_PER_MINUTE, burst: settings.RATE_LIMIT_IP_BURST }),
     accountLimit: Object.freeze({ perMinute: settings.RATE_LIMIT_ACCOUNT_PER_MINUTE, burst: settings.RATE_LIMIT_ACCOUNT_BURST }),
-    trustedProxies: Object.freeze([...settings.TRUSTED_PROXIES]),
     backoffFreeFailures: settings.LOGIN_BACKOFF_FREE_FAILURES,
     backoffBaseSeconds: settings.LOGIN_BACKOFF_BASE_SECONDS,
     backoffMaxSeconds: settings.LOGIN_BACKOFF_MAX_SECONDS,
     sprayAccountsPerHour: settings.SPRAY_ACCOUNTS_PER_HOUR,
-    challenge: { work: settings.LOGIN_CHALLENGE_WORK, maxDoublings: settings.LOGIN_CHALLENGE_MAX_DOUBLINGS },
+    challenge: Object.freeze({ work: settings.LOGIN_CHALLENGE_WORK, maxDoublings: settings.LOGIN_CHALLENGE_MAX_DOUBLINGS }),
     hashMaxWaitMs: settings.HASH_MAX_WAIT_MS,
-    corsOrigins: Object.freeze([...settings.CORS_ORIGINS]),
-    headersTimeoutMs: settings.HEADERS_TIMEOUT_SECONDS * 1000,
-    requestTimeoutMs: settings.REQUEST_TIMEOUT_SECONDS * 1000,
-    keepAliveTimeoutMs: settings.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
-    maxHeaderBytes: settings.MAX_HEADER_BYTES,
-    secureCookies: settings.SECURE_COOKIES,
   };
-  return Object.freeze({
-    production,
-    host: settings.HOST,
-    port: settings.PORT,
-    dataDir: settings.DATA_DIR,
-    database: Object.freeze(database),
+  return {
     secretKey,
     algorithm: settings.ALGORITHM,
     accessTokenTtlSeconds: settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
@@ -215,8 +143,6 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     hashConcurrency: settings.HASH_CONCURRENCY,
     hashQueueLimit: settings.HASH_QUEUE_LIMIT,
     hashThreadNice: settings.HASH_THREAD_NICE,
-    logLevel: settings.LOG_LEVEL,
-    shutdownTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     sessionIdleSeconds: settings.SESSION_IDLE_TIMEOUT_SECONDS,
     sessionMaxSeconds: settings.SESSION_MAX_LIFETIME_SECONDS,
     refreshReuseGraceSeconds: settings.REFRESH_REUSE_GRACE_SECONDS,
@@ -225,15 +151,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     keyRotationDays: settings.KEY_ROTATION_DAYS,
     jwksMaxAgeSeconds: settings.JWKS_MAX_AGE_SECONDS,
     abuse: Object.freeze(abuse),
-    redisUrl: settings.REDIS_URL,
-    redisKeyPrefix: settings.REDIS_KEY_PREFIX,
-    redisCommandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS,
-    sqliteSynchronous: settings.SQLITE_SYNCHRONOUS,
-    sqliteGroupCommit: settings.SQLITE_GROUP_COMMIT,
-    workers: settings.WORKERS,
-    docs: settings.DOCS,
-    metrics: Object.freeze({ enabled: settings.METRICS, token: settings.METRICS_TOKEN, port: settings.METRICS_PORT }),
-  });
+  };
 }
 
 function resolveSecretKey(
@@ -273,22 +191,4 @@ function checkSecretKeyLength(key: string, name: string, problems: string[]): vo
   } else if (PUBLISHED_SECRET_KEYS.has(key.trim())) {
     problems.push(`${name} is the example key published in the FastAPI docs; generate your own with: openssl rand -hex 32`);
   }
-}
-
-export function parseDatabaseUrl(url: string, pool: PostgresPoolSettings, problems: string[]): DatabaseLocation {
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path === '') problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/portcullis.db');
-    return { kind: 'sqlite', path };
-  }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    if (!URL.canParse(url))
-      problems.push('DATABASE_URL is not a valid postgres:// URL (percent-encode special characters in the password)');
-    return { kind: 'postgres', url, pool };
-  }
-  // Only the scheme is echoed: the rest may hold a password.
-  problems.push(
-    `DATABASE_URL must be sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (got a value starting ${JSON.stringify(url.split(':')[0]?.slice(0, 12))}:)`,
-  );
-  return { kind: 'sqlite', path: '' };
 }

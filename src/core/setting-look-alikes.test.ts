@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from './config.js';
-import { SETTING_NAMES as KNOWN } from './settings.js';
+import { loadConfig, SETTING_NAMES as KNOWN } from '../server/config.js';
 import { describeLookAlike, editDistance, findLookAlikeSettings } from './setting-look-alikes.js';
 
 /** Every variable loadConfig reads, recorded: the table must name each of them. */

@@ -2,7 +2,7 @@
  * Environment variables that look like a Portcullis setting but are not one (ACCESS_TOKEN_EXPIRES_MINUTES for
  * ACCESS_TOKEN_EXPIRE_MINUTES), which would otherwise be ignored silently: the name in another letter case, a
  * few edits away (one per five characters of the name; shorter names by letter case only), or a longer name's
- * first two words followed by more. The known names are the table's (settings.ts); only names are compared,
+ * first two words followed by more. The known names are the tables' (SETTING_NAMES, server/config.ts); only names are compared,
  * never a value (ADR 0020).
  */
 

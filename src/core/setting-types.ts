@@ -1,12 +1,10 @@
 /**
- * The kinds of setting the table (settings.ts) declares: how each parses an
+ * The kinds of setting the tables (each layer's settings.ts) declare: how each parses an
  * environment variable, what it says when the value is wrong, and how the
  * reference (docs/configuration.md) describes it. A variable that is unset or
  * empty takes the default; a wrong one is a problem (one line, collected with
  * every other) and takes the default too, so that later checks still run.
  */
-
-export type Layer = 'core' | 'storage' | 'http' | 'server' | 'cli';
 
 /** What a default may depend on: NODE_ENV, the machine, and settings declared before it in the table. */
 export interface DefaultContext {
@@ -22,8 +20,6 @@ export interface DefaultContext {
 export const INVALID: unique symbol = Symbol('invalid setting');
 
 export interface Setting<T> {
-  /** The part of Portcullis that uses it. */
-  readonly layer: Layer;
   /** One line for the reference (Markdown, links relative to docs/). */
   readonly doc: string;
   /** What it accepts, for the reference: `integer 1–1440`, `on \| off`, ... */
@@ -40,7 +36,6 @@ export interface Setting<T> {
 type DefaultOf<T> = T | ((context: DefaultContext) => T);
 
 interface Common {
-  readonly layer: Layer;
   readonly doc: string;
 }
 
@@ -61,7 +56,6 @@ function setting<T>(
   secret = false,
 ): Setting<T> {
   return {
-    layer: common.layer,
     doc: common.doc,
     accepts,
     defaultDoc,

@@ -5,8 +5,9 @@
  * process.env itself.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { loadConfig, type Config, type Env, type Registration } from '../core/config.js';
-import type { HostDatabase } from './host-database.js';
+import type { Registration } from '../core/config.js';
+import { loadConfig, type Env, type PortcullisConfig } from '../server/config.js';
+import type { HostDatabase } from '../server/host-database.js';
 
 /**
  * `{ url }`: a database Portcullis opens, and closes at close(): `sqlite:PATH` or `postgres://...`.
@@ -30,7 +31,7 @@ export interface PortcullisOptions {
   readonly logger?: FastifyBaseLogger;
 }
 
-export function embedConfig(options: PortcullisOptions): Config {
+export function embedConfig(options: PortcullisOptions): PortcullisConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('Portcullis options must be an object');
   if (typeof options.secretKey !== 'string' || options.secretKey === '') {
     throw new TypeError('Portcullis options: secretKey is required (at least 32 bytes; generate one with: openssl rand -hex 32)');

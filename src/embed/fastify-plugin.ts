@@ -68,9 +68,9 @@ async function plugin(fastify: FastifyInstance, options: PortcullisPluginOptions
         scope.addHook('onRoute', (route) => {
           route.schema = { ...route.schema, hide: true };
         });
-        await registerPortcullisPlugins(scope, auth.core);
+        await registerPortcullisPlugins(scope, auth.core, auth.config);
         useStrictValidation(scope);
-        registerPortcullisRoutes(scope, auth.core);
+        registerPortcullisRoutes(scope, auth.core, auth.config);
       },
       { prefix },
     );

@@ -8,7 +8,7 @@
  * as on the server, counted per `ip` when the caller passes it.
  */
 import { SYSTEM, type ActionContext } from '../core/action-context.js';
-import type { Config } from '../core/config.js';
+import type { PortcullisConfig } from '../server/config.js';
 import { InvalidRequestError, InvalidTokenError, NotAuthenticatedError } from '../core/errors.js';
 import type { Portcullis, TokenResponse, UserAuthContext } from '../core/portcullis.js';
 import type { AccessTokenClaims } from '../core/tokens/access-token.js';
@@ -19,7 +19,7 @@ import { parseBearerToken } from '../verifier/bearer.js';
 import { NoTokenError } from '../verifier/errors.js';
 import { composePortcullis, type ComposedPortcullis } from '../server/compose-portcullis.js';
 import { embedConfig, type PortcullisOptions } from './embed-options.js';
-import { useHostDatabase } from './host-database.js';
+import { useHostDatabase } from '../server/host-database.js';
 
 /** The user of a verified access token. Never carries the password hash. */
 export interface AuthenticatedUser {
@@ -84,7 +84,7 @@ export interface PortcullisAuth {
   verifyPassword(hash: string, password: string): Promise<boolean>;
   /** Everything else (admin, sessions, clients, audit, keys): the Portcullis core object. */
   readonly core: Portcullis;
-  readonly config: Config;
+  readonly config: PortcullisConfig;
   /** Stops the background work and closes the database, unless it is the host's connection. */
   close(): Promise<void>;
 }
@@ -93,12 +93,12 @@ export async function openPortcullis(options: PortcullisOptions): Promise<Portcu
   const config = embedConfig(options);
   const storage = 'kysely' in options.database ? await useHostDatabase(options.database) : undefined;
   const composed = await composePortcullis(config, { log: () => options.logger, ...(storage ? { storage } : {}) });
-  return authFunctions(composed);
+  return authFunctions(composed, config);
 }
 
 const LIMITS = tokenBodySchema.properties;
 
-function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis): PortcullisAuth {
+function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, config: PortcullisConfig): PortcullisAuth {
   return Object.freeze({
     async verifyRequest(authorization: string | undefined, options: VerifyRequestOptions = {}) {
       const context = await core.authenticate(bearerToken(authorization));
@@ -149,7 +149,7 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis):
       return hasher.verify(hash, password);
     },
     core,
-    config: core.config,
+    config,
     close,
   });
 }

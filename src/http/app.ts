@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
+import type { HttpConfig } from './settings.js';
 import { handleClientError, registerErrorHandling } from './error-handler.js';
 import { registerAuthentication } from './plugins/authenticate.js';
 import { registerBodyParsers } from './plugins/body-parsers.js';
@@ -42,10 +43,15 @@ export interface AppOptions {
   readonly bodyLimitBytes?: number;
   /** The server's metrics (METRICS=on); without them buildApp makes its own, without the hashing pool or session count. */
   readonly metrics?: PortcullisMetrics;
+  /**
+   * The HTTP layer's settings (http/settings.ts). Default: those of the config Portcullis was created
+   * with, when it is a whole one (loadConfig's); otherwise buildApp throws a TypeError.
+   */
+  readonly http?: HttpConfig;
 }
 
 export async function buildApp(portcullis: Portcullis, options: AppOptions = {}): Promise<FastifyInstance> {
-  const limits = portcullis.config.abuse;
+  const http = options.http ?? httpConfigOf(portcullis.config);
   // Below LOG_LEVEL=info nothing of the request log is written: then it costs nothing at all.
   const requestLog = options.logger && logsRequests(options.logger.level) ? new RequestLog(options.logger) : undefined;
   const fastPath = new UsersMeFastPath(portcullis, requestLog ? { requestLog } : {});
@@ -57,17 +63,17 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     return503OnClosing: true,
     // request.ip: X-Forwarded-For is believed only from these proxies (TRUSTED_PROXIES); otherwise the socket's address.
-    trustProxy: portcullis.config.abuse.trustedProxies.length > 0 ? [...portcullis.config.abuse.trustedProxies] : false,
+    trustProxy: http.trustedProxies.length > 0 ? [...http.trustedProxies] : false,
     // Slow-client bounds: a client that dribbles its request costs a socket for seconds, not forever.
-    connectionTimeout: limits.requestTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: http.requestTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
     http: {
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
+      maxHeaderSize: http.maxHeaderBytes,
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
       // Node checks both timeouts only this often (default 30 s, which would stretch a 1 s bound to 30).
-      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs / 4),
+      connectionsCheckingInterval: Math.min(1_000, http.headersTimeoutMs / 4),
     },
     clientErrorHandler: handleClientError,
     // node:http as Fastify would make it (see its getServerInstance), with the /users/me fast path in front.
@@ -75,19 +81,19 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
       const server = createServer(settings.http ?? {}, (request: IncomingMessage, response: ServerResponse) => {
         if (!fastPath.handle(request, response)) handler(request, response);
       });
-      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-      server.requestTimeout = limits.requestTimeoutMs;
-      server.setTimeout(limits.requestTimeoutMs);
+      server.keepAliveTimeout = http.keepAliveTimeoutMs;
+      server.requestTimeout = http.requestTimeoutMs;
+      server.setTimeout(http.requestTimeoutMs);
       return server;
     },
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     ajv: { customOptions: AJV_OPTIONS },
   });
 
-  await registerPortcullisPlugins(app, portcullis);
+  await registerPortcullisPlugins(app, portcullis, http);
   if (requestLog) registerRequestLog(app, requestLog);
   app.decorate('usersMeFastPath', fastPath);
-  const metrics = registerMetrics(app, portcullis, options.metrics);
+  const metrics = registerMetrics(app, portcullis, http.metrics, options.metrics);
   fastPath.observe = metrics?.requestObserver('GET', USERS_ME_ROUTE, 200);
 
   // While shutting down, ask keep-alive clients to go, so close() need not wait for their idle sockets.
@@ -107,8 +113,8 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   });
 
   // Before the routes: it documents the routes registered after it.
-  await registerOpenApi(app, portcullis.config);
-  registerPortcullisRoutes(app, portcullis);
+  await registerOpenApi(app, { defaultScopes: portcullis.config.defaultScopes, docs: http.docs });
+  registerPortcullisRoutes(app, portcullis, http);
   return app;
 }
 
@@ -122,20 +128,20 @@ export const AJV_OPTIONS = Object.freeze({ coerceTypes: false, removeAdditional:
  * What the routes need before they are declared: the error table, headers, CORS, strict body
  * parsers, bearer authentication, and the schemas their own schemas refer to.
  */
-export async function registerPortcullisPlugins(app: FastifyInstance, portcullis: Portcullis): Promise<void> {
+export async function registerPortcullisPlugins(app: FastifyInstance, portcullis: Portcullis, http: HttpConfig): Promise<void> {
   registerErrorHandling(app);
-  registerSecurityHeaders(app, { hsts: portcullis.config.production });
-  await registerCors(app, portcullis.config.abuse.corsOrigins);
+  registerSecurityHeaders(app, { hsts: http.production });
+  await registerCors(app, http.corsOrigins);
   registerBodyParsers(app);
   registerAuthentication(app, portcullis);
   registerSharedSchemas(app);
 }
 
 /** Every Portcullis route, at the instance's prefix. */
-export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portcullis): void {
+export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portcullis, http: HttpConfig): void {
   registerHealthRoutes(app, portcullis);
   registerDiscoveryRoutes(app, portcullis);
-  registerTokenRoutes(app, portcullis);
+  registerTokenRoutes(app, portcullis, http);
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
@@ -151,4 +157,10 @@ function registerRequestLog(app: FastifyInstance, requestLog: RequestLog): void 
     requestLog.close();
     done();
   });
+}
+
+/** The HTTP settings of a config built by loadConfig (which holds every layer's); a TypeError for core's alone. */
+function httpConfigOf(config: object): HttpConfig {
+  if ('corsOrigins' in config && 'trustedProxies' in config && 'metrics' in config && 'docs' in config) return config as HttpConfig;
+  throw new TypeError("buildApp: pass options.http (the config from loadConfig holds it): Portcullis's own config has no HTTP settings");
 }

@@ -1,7 +1,7 @@
 /**
  * The one composition of a running Portcullis: storage (checked and migrated),
  * the hashing pool, Redis when configured, the abuse defences, core, and the
- * signing-key housekeeping. `portcullis serve` (src/cli/server.ts) puts HTTP in
+ * signing-key housekeeping. `portcullis serve` (server/start-server.ts) puts HTTP in
  * front of it; the library (openPortcullis, the Fastify plugin) hands it to a
  * host application. Both start it here, so they cannot drift apart.
  */
@@ -9,7 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { SYSTEM } from '../core/action-context.js';
 import type { Clock } from '../core/clock.js';
-import type { Config } from '../core/config.js';
+import type { PortcullisConfig } from './config.js';
 import { HashThreads, TASKS_PER_THREAD } from '../core/passwords/hash-threads.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
@@ -63,7 +63,7 @@ export interface ComposedPortcullis {
   close(): Promise<void>;
 }
 
-export async function composePortcullis(config: Config, options: ComposeOptions = {}): Promise<ComposedPortcullis> {
+export async function composePortcullis(config: PortcullisConfig, options: ComposeOptions = {}): Promise<ComposedPortcullis> {
   const log = options.log ?? (() => undefined);
   const storage =
     options.storage ??

@@ -5,7 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Config } from '../core/config.js';
+import type { PortcullisConfig } from './config.js';
 import type { LoginAttemptStore } from '../core/ports.js';
 import { MemoryLoginAttemptStore } from '../storage/memory/memory-login-attempt-store.js';
 import { createRedisClient } from '../storage/redis/redis-client.js';
@@ -25,7 +25,7 @@ export interface LoginAttemptsOptions {
   readonly log: () => FastifyBaseLogger | undefined;
 }
 
-export async function openLoginAttempts(config: Config, options: LoginAttemptsOptions): Promise<LoginAttemptsWiring> {
+export async function openLoginAttempts(config: PortcullisConfig, options: LoginAttemptsOptions): Promise<LoginAttemptsWiring> {
   const memory = new MemoryLoginAttemptStore();
   if (config.redisUrl === undefined && options.redis === undefined) return { store: memory, close: async () => undefined };
   const owned = options.redis === undefined;

@@ -4,7 +4,7 @@
  * request lines and exits; `throw` logs request lines and throws.
  */
 import { pbkdf2 } from 'node:crypto';
-import { createLogger } from '../../src/cli/logger.js';
+import { createLogger } from '../../src/server/logger.js';
 import { REQUEST_LOG_MESSAGE } from '../../src/http/request-log.js';
 
 const logger = createLogger('info');

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/core/clock.js';
-import { loadConfig, type Config, type Env } from '../../src/core/config.js';
-import { startServer, type RunningServer } from '../../src/cli/server.js';
+import { loadConfig, type Env, type PortcullisConfig } from '../../src/server/config.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { createTestDatabase, ON_POSTGRES, type TestDatabase } from './postgres.js';
 
 export { UNTHROTTLED } from './unthrottled.js';
@@ -18,7 +18,7 @@ export { UNTHROTTLED } from './unthrottled.js';
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 
 export interface TestServer extends RunningServer {
-  readonly config: Config;
+  readonly config: PortcullisConfig;
   readonly dataDir: string;
   /** The settings that point another server (or a restart) at this server's database. */
   readonly sameDatabase: Env;

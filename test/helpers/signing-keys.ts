@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
-import type { Env } from '../../src/core/config.js';
+import type { Env } from '../../src/server/config.js';
 import { startTestServer, type TestServer } from './server.js';
 
 export const ASYMMETRIC_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type RunningServer } from '../../src/cli/server.js';
-import { loadConfig, type DatabaseLocation } from '../../src/core/config.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { loadConfig } from '../../src/server/config.js';
+import type { DatabaseLocation } from '../../src/storage/settings.js';
 import { openStorage } from '../../src/storage/sql/open-storage.js';
 import { SealedBox } from '../../src/core/sealed-box.js';
 import { bearer, login, TEST_SECRET_KEY, type TestServer } from '../helpers/server.js';

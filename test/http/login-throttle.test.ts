@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fixedClock } from '../../src/core/clock.js';
-import type { Env } from '../../src/core/config.js';
+import type { Env } from '../../src/server/config.js';
 import { FallbackLoginAttemptStore } from '../../src/storage/redis/fallback-login-attempt-store.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

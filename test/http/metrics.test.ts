@@ -13,7 +13,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
-import { ConfigError, loadConfig } from '../../src/core/config.js';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
 import { formPostWith, passwordLogin, refresh, refreshOk, sessionIdOf } from '../helpers/lifecycle.js';
 import { bearer, makeTempDir, signUp, startTestServer, TEST_SECRET_KEY, type TestServer } from '../helpers/server.js';
 import { jsonLines } from '../helpers/cli.js';

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/core/config.js';
-import { startServer } from '../../src/cli/server.js';
+import { loadConfig } from '../../src/server/config.js';
+import { startServer } from '../../src/server/start-server.js';
 import { formPostWith } from '../helpers/lifecycle.js';
 import { bearer, login, makeTempDir, signUp, startTestServer, TEST_SECRET_KEY, type TestServer } from '../helpers/server.js';
 

@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { cliEnv, makeDataDir, startServe, type CliEnv, type ServeProcess } from '../helpers/cli.js';
 import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
 import { sleep, uniqueName, type Tokens } from '../helpers/scale.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/server/config.js';
 import { openStorage } from '../../src/storage/sql/open-storage.js';
 import { UNTHROTTLED } from '../helpers/unthrottled.js';
 

@@ -19,7 +19,7 @@ import { cliEnv, makeDataDir, runCli, startServe, type CliEnv, type ServeProcess
 import { changeListenerCount, createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
 import { sleep, startTogether, uniqueName, type Tokens } from '../helpers/scale.js';
 import { redisSkipReason, TEST_REDIS_URL } from '../helpers/redis.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/server/config.js';
 import { openStorage, type SqlStorage } from '../../src/storage/sql/open-storage.js';
 import type { Database } from '../../src/storage/sql/schema.js';
 import { MIGRATION_TABLE } from '../../src/storage/sql/migrator.js';

@@ -1,6 +1,6 @@
 /** `portcullis audit`: the security events, newest first, filtered. */
 import { AUDIT_EVENT_TYPES, toPublicAuditEvent, type AuditFilter, type PublicAuditEvent } from '../../core/audit/audit-event.js';
-import { withUserAdmin } from '../context.js';
+import { withUserAdmin } from '../../server/admin.js';
 import { integerOption, timeOption } from '../options.js';
 import { UsageError } from '../prompt.js';
 import { printJson, printTable } from '../table.js';

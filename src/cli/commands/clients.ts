@@ -5,7 +5,7 @@
  */
 import { CLI } from '../../core/action-context.js';
 import { toPublicClient } from '../../core/clients/client.js';
-import { withUserAdmin } from '../context.js';
+import { withUserAdmin } from '../../server/admin.js';
 import { scopesOption } from '../options.js';
 import { printCredentials, printJson, printTable } from '../table.js';
 

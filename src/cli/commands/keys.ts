@@ -5,52 +5,8 @@
  * (see README, "Signing keys").
  */
 import { CLI } from '../../core/action-context.js';
-import { systemClock } from '../../core/clock.js';
-import { KeyService } from '../../core/keys/key-service.js';
-import { SealedBox } from '../../core/sealed-box.js';
-import { isAsymmetricAlgorithm } from '../../core/tokens/algorithms.js';
-import { AuditLog } from '../../core/audit/audit-log.js';
-import { openStorage } from '../../storage/sql/open-storage.js';
-import { configFromEnv, confirmChanges } from '../context.js';
+import { withKeyAdmin as withKeys } from '../../server/admin.js';
 import { printJson, printTable } from '../table.js';
-
-async function withKeys<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
-  const config = configFromEnv(process.env, { secretKeyRequired: true });
-  const algorithm = config.algorithm;
-  if (!isAsymmetricAlgorithm(algorithm)) {
-    throw new Error(
-      `ALGORITHM is ${algorithm}: tokens are signed with SECRET_KEY, which is rotated by changing SECRET_KEY. Signing keys are for EdDSA, ES256, RS256 and PS256.`,
-    );
-  }
-  const storage = openStorage(config.database, { dataDir: config.dataDir });
-  try {
-    await storage.migrate();
-    const signing = (await storage.keys.list()).find((key) => key.state === 'current');
-    if (signing && signing.algorithm !== algorithm) {
-      throw new Error(
-        `ALGORITHM is ${algorithm} here, but the servers on this database sign with ${signing.algorithm}: run this command with ALGORITHM=${signing.algorithm}`,
-      );
-    }
-    const keys = new KeyService(
-      storage.keys,
-      new SealedBox(config.secretKey, 'signing-key/v1'),
-      systemClock,
-      {
-        algorithm,
-        tokenLifetimeMs: (config.accessTokenTtlSeconds + config.clockToleranceSeconds + 60) * 1000,
-        jwksMaxAgeMs: config.jwksMaxAgeSeconds * 1000,
-        rotationIntervalMs: config.keyRotationDays * 86_400_000,
-      },
-      new AuditLog(storage.audit, systemClock),
-      // Running servers on PostgreSQL hear of it (confirmed below); on SQLite they see the commit.
-      async () => storage.bus?.publish({ kind: 'keys' }),
-    );
-    return await work(keys);
-  } finally {
-    await confirmChanges(storage);
-    await storage.close();
-  }
-}
 
 export async function listKeysCommand(options: { readonly json?: boolean }): Promise<void> {
   await withKeys(async (keys) => {

@@ -1,7 +1,7 @@
 /** `portcullis users sessions|revoke-sessions`: a user's logins, and ending them (audited with the actor `cli`). */
 import { CLI } from '../../core/action-context.js';
 import { toPublicSession } from '../../core/sessions/session.js';
-import { withUserAdmin } from '../context.js';
+import { withUserAdmin } from '../../server/admin.js';
 import { printJson, printTable } from '../table.js';
 
 export async function listSessionsCommand(name: string, options: { readonly json?: boolean }): Promise<void> {

@@ -12,7 +12,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { systemClock } from '../../core/clock.js';
 import { parseScopeList } from '../../core/tokens/scopes.js';
 import { importUsers, type ImportRow } from '../../core/users/user-import.js';
-import { EXIT_FAILURE, EXIT_OK, withUserAdmin } from '../context.js';
+import { withUserAdmin } from '../../server/admin.js';
+import { EXIT_FAILURE, EXIT_OK } from '../../server/exit-codes.js';
 import { UsageError } from '../prompt.js';
 
 export interface ImportOptions {

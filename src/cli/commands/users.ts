@@ -2,7 +2,7 @@
 import { CLI } from '../../core/action-context.js';
 import type { UpdateUserInput } from '../../core/users/user-service.js';
 import { toPublicUser, type PublicUser } from '../../core/users/user.js';
-import { withUserAdmin } from '../context.js';
+import { withUserAdmin } from '../../server/admin.js';
 import { scopesOption } from '../options.js';
 import { readPassword, UsageError } from '../prompt.js';
 import { printJson, printTable } from '../table.js';

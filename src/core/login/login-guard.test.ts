@@ -10,7 +10,7 @@ import { RateLimits } from '../rate-limit/rate-limits.js';
 import { MemoryLoginAttemptStore } from '../../storage/memory/memory-login-attempt-store.js';
 import { MemoryRateLimiter } from '../../storage/memory/memory-rate-limiter.js';
 import { challengeOf, solve } from '../../../test/helpers/challenge.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../server/config.js';
 import { LoginChallenges } from './login-challenge.js';
 import { backoffDelaySeconds, doublings, LoginGuard, SPRAY_WINDOW_MS, type LoginGuardSettings } from './login-guard.js';
 

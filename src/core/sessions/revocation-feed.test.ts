@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../server/config.js';
 import { InvalidRequestError } from '../errors.js';
 import type { RevocationFeedStore, RevocationPage } from '../ports.js';
 import {

@@ -8,6 +8,7 @@
  * measure the scraper.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { MetricsSettings } from '../settings.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import { METRICS_PATH, registerMetricsRoute } from '../routes/metrics-routes.js';
 import { grantTypeOf, UNMATCHED_ROUTE } from './metric-labels.js';
@@ -15,15 +16,15 @@ import { PortcullisMetrics } from './portcullis-metrics.js';
 
 /**
  * With METRICS=on: `metrics` is the server's (with the hashing pool and the
- * session count, see cli/server.ts); without it, one is made here that counts
+ * session count, see server/start-server.ts); without it, one is made here that counts
  * requests, logins and refreshes, and is closed with the app.
  */
 export function registerMetrics(
   app: FastifyInstance,
   portcullis: Portcullis,
+  settings: MetricsSettings,
   metrics: PortcullisMetrics | undefined,
 ): PortcullisMetrics | undefined {
-  const settings = portcullis.config.metrics;
   if (!settings.enabled) return undefined;
   let used = metrics;
   if (used === undefined) {

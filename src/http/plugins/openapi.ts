@@ -8,6 +8,10 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../core/config.js';
+import type { HttpConfig } from '../settings.js';
+
+/** What the OpenAPI document depends on: the scopes it names, and whether it is served at all. */
+type OpenApiSettings = Pick<Config, 'defaultScopes'> & Pick<HttpConfig, 'docs'>;
 import { packageVersion } from '../../package-info.js';
 import { ADMIN_SCOPE } from '../routes/admin-routes.js';
 import { SECURITY_SCHEMES, TAGS } from '../schemas/common-schemas.js';
@@ -26,13 +30,13 @@ const TOKEN_URL = 'token';
 const DOCS_TOKEN_URL = '../token';
 
 /** The scopes Portcullis gives out: `admin` (the admin API) and DEFAULT_SCOPES (new users). */
-function knownScopes(config: Config): Record<string, string> {
+function knownScopes(config: OpenApiSettings): Record<string, string> {
   const scopes: Record<string, string> = { [ADMIN_SCOPE]: 'The admin API (/admin/...)' };
   for (const scope of config.defaultScopes) scopes[scope] ??= 'Given to new users (DEFAULT_SCOPES)';
   return scopes;
 }
 
-function securitySchemes(config: Config, tokenUrl: string) {
+function securitySchemes(config: OpenApiSettings, tokenUrl: string) {
   const scopes = knownScopes(config);
   return {
     [SECURITY_SCHEMES.oauth2]: {
@@ -68,7 +72,7 @@ const TAG_LIST = [
 ];
 
 /** The options of @fastify/swagger. */
-export function swaggerOptions(config: Config): FastifyDynamicSwaggerOptions {
+export function swaggerOptions(config: OpenApiSettings): FastifyDynamicSwaggerOptions {
   return {
     openapi: {
       openapi: '3.1.0',
@@ -94,7 +98,7 @@ export function swaggerOptions(config: Config): FastifyDynamicSwaggerOptions {
   };
 }
 
-export async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, config: OpenApiSettings): Promise<void> {
   if (!config.docs) return;
   const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
   await app.register(swagger, swaggerOptions(config));
@@ -105,7 +109,7 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
 }
 
 /** The options of @fastify/swagger-ui. */
-export function swaggerUiOptions(config: Config): FastifySwaggerUiOptions {
+export function swaggerUiOptions(config: OpenApiSettings): FastifySwaggerUiOptions {
   const docsSecuritySchemes = securitySchemes(config, DOCS_TOKEN_URL);
   return {
     routePrefix: DOCS_PREFIX,

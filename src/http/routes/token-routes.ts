@@ -4,6 +4,7 @@ import type { Client } from '../../core/clients/client.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
 import type { Portcullis, TokenTypeHint } from '../../core/portcullis.js';
 import { parseScopeParameter } from '../../core/tokens/scopes.js';
+import type { HttpConfig } from '../settings.js';
 import { clientCredentials } from '../plugins/client-auth.js';
 import { deviceTokenOf, setDeviceCookie } from '../plugins/device-cookie.js';
 import { rateLimit, setRateLimitHeaders } from '../plugins/rate-limit.js';
@@ -88,7 +89,7 @@ function otherGrantsRateLimit(portcullis: Portcullis): preHandlerAsyncHookHandle
   };
 }
 
-export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis): void {
+export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis, http: Pick<HttpConfig, 'secureCookies'>): void {
   app.post<{ Body: TokenBody }>(
     '/token',
     {
@@ -144,7 +145,7 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
             client,
             context,
           );
-          if (login.deviceToken !== undefined) setDeviceCookie(reply, login.deviceToken, portcullis.config.abuse.secureCookies);
+          if (login.deviceToken !== undefined) setDeviceCookie(reply, login.deviceToken, http.secureCookies);
           return login.tokens;
         }
         case 'refresh_token': {

@@ -1,5 +1,5 @@
 /** Opens the configured database, runs the migrations, and hands out the stores. */
-import type { DatabaseLocation } from '../../core/config.js';
+import type { DatabaseLocation } from '../settings.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { openSqlite } from './dialects/sqlite.js';
 import { openPostgres } from './dialects/postgres.js';

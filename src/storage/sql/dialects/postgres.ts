@@ -9,7 +9,7 @@
  */
 import { loadPg } from '../lazy-pg.js';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import type { PostgresPoolSettings } from '../../../core/config.js';
+import type { PostgresPoolSettings } from '../../settings.js';
 import type { Database } from '../schema.js';
 import type { ColumnTypes, DriverErrorKind, SqlDialect } from './dialect.js';
 

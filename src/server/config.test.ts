@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, OWASP_ARGON2, type Config, type Env, type LoadConfigOptions } from './config.js';
+import { ConfigError, loadConfig, OWASP_ARGON2, type Env, type LoadConfigOptions, type PortcullisConfig } from './config.js';
 
 const KEY = 'k'.repeat(32);
 const FALLBACK_KEY = 'f'.repeat(64);
 
-function load(env: Env, options?: LoadConfigOptions): Config {
+function load(env: Env, options?: LoadConfigOptions): PortcullisConfig {
   return loadConfig({ SECRET_KEY: KEY, ...env }, options);
 }
 
@@ -313,7 +313,7 @@ describe('loadConfig', () => {
       assertOneProblem({ SECRET_KEY: KEY, SQLITE_GROUP_COMMIT: 'yes' }, /SQLITE_GROUP_COMMIT must be one of on, off/);
       assert.equal(load({}).sqliteGroupCommit, true);
       assert.equal(load({ SQLITE_GROUP_COMMIT: 'off' }).sqliteGroupCommit, false);
-      assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).abuse.trustedProxies, [
+      assert.deepEqual(load({ TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ::1 fd00::/8 loopback' }).trustedProxies, [
         '10.0.0.0/8',
         '192.0.2.7',
         '::1',
@@ -347,7 +347,7 @@ describe('loadConfig', () => {
         { SECRET_KEY: KEY, HEADERS_TIMEOUT_SECONDS: '40' },
         /^REQUEST_TIMEOUT_SECONDS must not be shorter than HEADERS_TIMEOUT_SECONDS$/,
       );
-      assert.equal(load({ HEADERS_TIMEOUT_SECONDS: '40', REQUEST_TIMEOUT_SECONDS: '40' }).abuse.requestTimeoutMs, 40_000);
+      assert.equal(load({ HEADERS_TIMEOUT_SECONDS: '40', REQUEST_TIMEOUT_SECONDS: '40' }).requestTimeoutMs, 40_000);
     });
 
     it('refuses METRICS_PORT equal to PORT, except 0', () => {

@@ -6,10 +6,10 @@
  * worker answered a request can be told from the logs.
  */
 import cluster from 'node:cluster';
-import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE } from '../context.js';
+import type { PortcullisConfig } from '../config.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
-import { startServer, type RunningServer } from '../server.js';
+import { startServer, type RunningServer } from '../start-server.js';
 import { describeStartupFailure } from '../startup-error.js';
 import { LIFECYCLE_CHANNEL, type LifecycleMessage } from './cluster-messages.js';
 import { firstStopSignal, shutDownGracefully } from './graceful-shutdown.js';
@@ -19,7 +19,7 @@ import { connectWorkerStores, primaryTransport } from './ipc-shared-state.js';
 const FAILED_START_WAIT_MS = 5_000;
 
 /** Serves until the primary (or the terminal) signals it; resolves with the exit code. */
-export async function runWorker(config: Config): Promise<number> {
+export async function runWorker(config: PortcullisConfig): Promise<number> {
   const logger = createLogger(config.logLevel).child({ pid: process.pid, worker: cluster.worker?.id });
   // Listening from the start, so a stop asked for while starting is honoured once started, not fatal.
   const stop = firstStopSignal();

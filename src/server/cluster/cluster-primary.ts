@@ -5,8 +5,8 @@
  * share (unless Redis does), and supervises the workers.
  */
 import type { Logger } from 'pino';
-import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE } from '../context.js';
+import type { PortcullisConfig } from '../config.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 import { describeStartupFailure, reportStartupFailure } from '../startup-error.js';
 import { serveClusterMetrics } from './cluster-metrics.js';
 import { servePrimaryStores } from './ipc-shared-state.js';
@@ -14,7 +14,7 @@ import { prepareStorage } from './storage-bootstrap.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
 
 /** Resolves with the exit code once every worker has exited. */
-export async function runPrimary(config: Config, logger: Logger): Promise<number> {
+export async function runPrimary(config: PortcullisConfig, logger: Logger): Promise<number> {
   const log = logger.child({ pid: process.pid, role: 'primary' });
   let stopMetrics: () => Promise<void>;
   try {

@@ -5,7 +5,7 @@
  * No stack: that goes to the log at debug level (LOG_LEVEL=debug).
  */
 import type { Logger } from 'pino';
-import type { DatabaseLocation } from '../core/config.js';
+import type { DatabaseLocation } from '../storage/settings.js';
 import { classifyPostgresError } from '../storage/sql/dialects/postgres.js';
 import { classifySqliteError } from '../storage/sql/dialects/sqlite.js';
 import { describeLocation } from './database-location.js';

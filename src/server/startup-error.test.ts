@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDatabaseUrl, type DatabaseLocation } from '../core/config.js';
+import { parseDatabaseUrl, type DatabaseLocation } from '../storage/settings.js';
 import { describeStartupFailure } from './startup-error.js';
 
 const SQLITE: DatabaseLocation = { kind: 'sqlite', path: './data/portcullis.db' };

@@ -6,13 +6,13 @@
  * the workers' own start finds the schema current and the keys present, and
  * only reads.
  */
-import type { Config } from '../../core/config.js';
+import type { PortcullisConfig } from '../config.js';
 import { Argon2PasswordHasher } from '../../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../../core/passwords/work-limiter.js';
 import { createPortcullis } from '../../core/portcullis.js';
 import { openStorage, storageStores } from '../../storage/sql/open-storage.js';
 
-export async function prepareStorage(config: Config): Promise<void> {
+export async function prepareStorage(config: PortcullisConfig): Promise<void> {
   const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     await storage.migrate();

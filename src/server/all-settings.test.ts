@@ -1,11 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readSettings, SETTINGS, type SettingName } from './settings.js';
-import type { Setting } from './setting-types.js';
+import { CORE_SETTINGS } from '../core/settings.js';
+import type { Setting } from '../core/setting-types.js';
+import { HTTP_SETTINGS } from '../http/settings.js';
+import { STORAGE_SETTINGS } from '../storage/settings.js';
+import { readAllSettings as readSettings, SETTINGS, type SettingName } from './config.js';
+import { SERVER_SETTINGS } from './settings.js';
 
 const ENTRIES = Object.entries(SETTINGS) as Array<[SettingName, Setting<unknown>]>;
 
 describe('the table of settings', () => {
+  it("joins every layer's table, each name declared by one layer only", () => {
+    const layers = [SERVER_SETTINGS, STORAGE_SETTINGS, CORE_SETTINGS, HTTP_SETTINGS].map((table) => Object.keys(table));
+    assert.deepEqual(layers.flat(), Object.keys(SETTINGS), "a name declared twice would silently take the later layer's declaration");
+    assert.equal(new Set(layers.flat()).size, layers.flat().length);
+  });
+
   it('names settings in capitals and documents each in one line', () => {
     for (const [name, setting] of ENTRIES) {
       assert.match(name, /^[A-Z][A-Z0-9_]*$/, name);

@@ -5,12 +5,17 @@
  * leaves with EXIT_FAILURE, since open connections would keep it alive.
  */
 import type { Logger } from 'pino';
-import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE, EXIT_OK } from '../context.js';
-import type { RunningServer } from '../server.js';
+import type { PortcullisConfig } from '../config.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import type { RunningServer } from '../start-server.js';
 
 /** Resolves with the exit code. */
-export function shutDownGracefully(server: RunningServer, config: Config, logger: Logger, signal: NodeJS.Signals): Promise<number> {
+export function shutDownGracefully(
+  server: RunningServer,
+  config: PortcullisConfig,
+  logger: Logger,
+  signal: NodeJS.Signals,
+): Promise<number> {
   logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
   return new Promise<number>((resolve) => {
     const timer = setTimeout(() => {

@@ -7,18 +7,18 @@
 import cluster from 'node:cluster';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.js';
-import type { Config } from '../core/config.js';
+import type { PortcullisConfig } from './config.js';
 import type { WorkLimiter } from '../core/passwords/work-limiter.js';
 import type { Portcullis } from '../core/portcullis.js';
 import type { LoginAttemptStore } from '../core/ports.js';
-import { composePortcullis, type SharedAbuseState } from '../server/compose-portcullis.js';
+import { composePortcullis, type SharedAbuseState } from './compose-portcullis.js';
 import { buildApp } from '../http/app.js';
 import { PortcullisMetrics } from '../http/metrics/portcullis-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../http/metrics/metrics-server.js';
 import type { SqlStorage } from '../storage/sql/open-storage.js';
 import { shareMetricsWithPrimary } from './cluster/cluster-metrics.js';
 
-export type { SharedAbuseState } from '../server/compose-portcullis.js';
+export type { SharedAbuseState } from './compose-portcullis.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -53,7 +53,7 @@ export interface StartOptions {
 }
 
 export async function startServer(
-  config: Config,
+  config: PortcullisConfig,
   logger?: FastifyBaseLogger,
   shared?: SharedAbuseState,
   options: StartOptions = {},
@@ -75,7 +75,7 @@ export async function startServer(
     // By default the warm-up hash runs (on the hashing threads) while the HTTP app is built, and
     // listening waits for it; else it starts once listening. warmUp() starts it once, then returns it.
     if (!options.listenBeforeWarmUp) composed.warmUp().catch(() => undefined); // awaited below
-    const app = await buildApp(portcullis, { ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
+    const app = await buildApp(portcullis, { http: config, ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) });
     log = app.log;
     if (!options.listenBeforeWarmUp) await composed.warmUp();
     await app.listen({ host: config.host, port: config.port });

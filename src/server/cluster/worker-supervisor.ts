@@ -7,8 +7,8 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import type { Config } from '../../core/config.js';
-import { EXIT_FAILURE, EXIT_OK } from '../context.js';
+import type { PortcullisConfig } from '../config.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { isLifecycleMessage } from './cluster-messages.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
 import { workerExecArgv } from './worker-node-flags.js';
@@ -38,7 +38,7 @@ export class WorkerSupervisor {
   private finish: (code: number) => void = () => undefined;
 
   constructor(
-    private readonly config: Config,
+    private readonly config: PortcullisConfig,
     private readonly log: Logger,
     options: SupervisorOptions = {},
   ) {

@@ -5,7 +5,7 @@
  * only a SIGKILL (or a power cut) can lose the last request lines (ADR 0019).
  */
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from '../core/config.js';
+import type { LogLevel } from './settings.js';
 import { REQUEST_LOG_MESSAGE } from '../http/request-log.js';
 
 const BUFFER_BYTES = 4096;

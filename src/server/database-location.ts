@@ -1,5 +1,5 @@
 /** How the command line names a database to a person: its kind and where it is, never the user or password. */
-import type { DatabaseLocation } from '../core/config.js';
+import type { DatabaseLocation } from '../storage/settings.js';
 
 export interface PostgresTarget {
   readonly host: string;

@@ -1,0 +1,115 @@
+/**
+ * What the admin commands (users, clients, sessions, audit, keys, migrate) run
+ * on: configuration from the environment, the migrated storage and the account
+ * services, and, before they exit, the running servers' confirmation of the change.
+ */
+import type { PortcullisConfig } from './config.js';
+import { systemClock } from '../core/clock.js';
+import { AuditLog } from '../core/audit/audit-log.js';
+import { KeyService } from '../core/keys/key-service.js';
+import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
+import { WorkLimiter } from '../core/passwords/work-limiter.js';
+import { SealedBox } from '../core/sealed-box.js';
+import { isAsymmetricAlgorithm } from '../core/tokens/algorithms.js';
+import { createAccountServices, type AccountServices } from '../core/account-services.js';
+import type { MigrationSummary } from '../storage/sql/migrator.js';
+import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
+import { configFromEnv } from './config-from-env.js';
+import { describeError } from './exit-codes.js';
+
+/** How long a command waits for the running servers to confirm its changes (PostgreSQL). */
+export const CHANGE_CONFIRM_TIMEOUT_MS = 10_000;
+
+export interface UserAdmin extends AccountServices {
+  readonly config: PortcullisConfig;
+  readonly storage: SqlStorage;
+}
+
+/** Runs `work` with migrated storage and a UserService, closing the database afterwards. */
+export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): Promise<T> {
+  const config = configFromEnv(process.env, { secretKeyRequired: false });
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
+  try {
+    await storage.migrate();
+    // Commands hash one password at a time, so the wait bound only matters if that ever changes.
+    const limiter = new WorkLimiter(config.hashConcurrency, 1_000, { maxWaitMs: config.abuse.hashMaxWaitMs });
+    const hasher = new Argon2PasswordHasher(config.argon2, limiter);
+    const services = createAccountServices(config, storageStores(storage), hasher, systemClock);
+    return await work({ config, storage, ...services });
+  } finally {
+    await confirmChanges(storage);
+    await storage.close();
+  }
+}
+
+/** Runs `work` with the signing keys of the database in DATABASE_URL (ALGORITHM must be asymmetric), confirming the change. */
+export async function withKeyAdmin<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
+  const config = configFromEnv(process.env, { secretKeyRequired: true });
+  const algorithm = config.algorithm;
+  if (!isAsymmetricAlgorithm(algorithm)) {
+    throw new Error(
+      `ALGORITHM is ${algorithm}: tokens are signed with SECRET_KEY, which is rotated by changing SECRET_KEY. Signing keys are for EdDSA, ES256, RS256 and PS256.`,
+    );
+  }
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
+  try {
+    await storage.migrate();
+    const signing = (await storage.keys.list()).find((key) => key.state === 'current');
+    if (signing && signing.algorithm !== algorithm) {
+      throw new Error(
+        `ALGORITHM is ${algorithm} here, but the servers on this database sign with ${signing.algorithm}: run this command with ALGORITHM=${signing.algorithm}`,
+      );
+    }
+    const keys = new KeyService(
+      storage.keys,
+      new SealedBox(config.secretKey, 'signing-key/v1'),
+      systemClock,
+      {
+        algorithm,
+        tokenLifetimeMs: (config.accessTokenTtlSeconds + config.clockToleranceSeconds + 60) * 1000,
+        jwksMaxAgeMs: config.jwksMaxAgeSeconds * 1000,
+        rotationIntervalMs: config.keyRotationDays * 86_400_000,
+      },
+      new AuditLog(storage.audit, systemClock),
+      // Running servers on PostgreSQL hear of it (confirmed below); on SQLite they see the commit.
+      async () => storage.bus?.publish({ kind: 'keys' }),
+    );
+    return await work(keys);
+  } finally {
+    await confirmChanges(storage);
+    await storage.close();
+  }
+}
+
+/** `portcullis migrate`: the database in DATABASE_URL brought to this version's schema. */
+export async function migrateDatabase(): Promise<MigrationSummary> {
+  const config = configFromEnv(process.env, { secretKeyRequired: false });
+  const storage = openStorage(config.database, { dataDir: config.dataDir });
+  try {
+    return await storage.migrate();
+  } finally {
+    await storage.close();
+  }
+}
+
+/**
+ * Before a command exits: on PostgreSQL, waits until every running server (every process listening
+ * on the change bus) has applied what this command changed, so that a request sent after the
+ * command returns is answered with the change in effect; says so on stderr when some did not
+ * confirm in time. On SQLite there is nothing to wait for: servers see the commit on their next
+ * request (data_version).
+ */
+export async function confirmChanges(storage: SqlStorage): Promise<void> {
+  if (!storage.bus) return;
+  try {
+    const { listening, confirmed } = await storage.bus.confirm(CHANGE_CONFIRM_TIMEOUT_MS);
+    if (confirmed < listening) {
+      console.error(
+        `warning: ${listening - confirmed} of ${listening} running Portcullis processes did not confirm within ${CHANGE_CONFIRM_TIMEOUT_MS / 1000} s ` +
+          'that they applied this change; each applies it when it hears of it (one that cannot hear reads the database on every request).',
+      );
+    }
+  } catch (error) {
+    console.error(`warning: could not confirm that the running servers applied this change: ${describeError(error)}`);
+  }
+}
