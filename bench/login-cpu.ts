@@ -73,7 +73,14 @@ async function startTracer(command: string, args: string[]): Promise<{ stop: () 
   const tracer = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   tracer.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const done = new Promise<void>((resolve) => tracer.once('exit', () => resolve()));
+  const done = new Promise<void>((resolve) => {
+    tracer.once('exit', () => resolve());
+    // Not installed: the run goes on, and the summary says why.
+    tracer.once('error', (error) => {
+      output += `${command}: ${error.message}`;
+      resolve();
+    });
+  });
   await sleep(500); // attached
   return {
     stop: async () => {
@@ -87,6 +94,8 @@ async function startTracer(command: string, args: string[]): Promise<{ stop: () 
 async function main(): Promise<void> {
   if (!Number.isInteger(LOGINS) || LOGINS < 1) throw new Error(`--logins must be a positive integer, not ${LOGINS_ARG}`);
   if (!(RATE > 0)) throw new Error(`--rate must be a positive number, not ${RATE_ARG}`);
+  if (!Number.isInteger(WARM_UP_LOGINS) || WARM_UP_LOGINS < 0) throw new Error(`--warm-up must be an integer >= 0, not ${WARM_UP_ARG}`);
+  if (!(IDLE_SECONDS >= 0)) throw new Error(`--idle must be a number >= 0, not ${IDLE_ARG}`);
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing`);
   const dataDir = mkdtempSync(join(os.tmpdir(), 'portcullis-login-cpu-'));
   const profileDir = PROFILE ? mkdtempSync(join(os.tmpdir(), 'portcullis-login-cpu-profile-')) : undefined;
