@@ -44,6 +44,19 @@ export function mainThreadCpuMs(pid: number | undefined): number {
   return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
 }
 
+/**
+ * The main thread's time on a CPU in ms, from the scheduler's own count in nanoseconds
+ * (`/proc/<pid>/task/<pid>/schedstat`, first field): finer than stat's 10 ms ticks, which
+ * only sample which thread was running at each tick. User and system time are not told apart.
+ */
+export function mainThreadRunMs(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function statusMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | null {
   const path = `/proc/${pid}/status`;
   if (pid === undefined || !existsSync(path)) return null;

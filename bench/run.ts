@@ -30,8 +30,11 @@
  *      with unique names;
  *   5. peak RSS of the Portcullis process (VmHWM from /proc/<pid>/status, Linux) after all load, and
  *      each phase's own; the /users/me phase's peak against a bare Fastify server's (a child process
- *      answering the same body on GET /users/me, under the same load), with the hashing memory
- *      (HASH_CONCURRENCY × argon2 memory) reported beside it; the run's peak against 256 MiB;
+ *      answering the same body on GET /users/me, under the same load): the judged ratio. No hash
+ *      runs in that phase and argon2's memory is unmapped after each hash, so the hashing memory is
+ *      not in it: it is counted separately, as the issue asks, by the formula (HASH_CONCURRENCY ×
+ *      argon2 memory) and as measured (the logins phase's peak over the /users/me phase's); the
+ *      run's peak against 256 MiB;
  *   6. the event loop's CPU time per login: the main thread's (/proc/<pid>/task/<pid>/stat) over the
  *      logins of phase 3, and at a steady rate below capacity (bench/login-cpu.ts);
  *
@@ -505,6 +508,10 @@ async function scriptResult<T>(script: string): Promise<T | undefined> {
 interface LoginCpuResult {
   offeredPerSecond: number;
   eventLoopCpuMsPerLogin: number;
+  eventLoopUserMsPerLogin: number;
+  eventLoopSystemMsPerLogin: number;
+  /** The idle main thread's CPU (timers, the metrics' event-loop sampler) per second, over the rate. */
+  idleMsPerLogin: number;
   processCpuMsPerLogin: number;
 }
 
@@ -532,7 +539,7 @@ function targetsOf(m: {
   eventLoopCpuMsPerLogin: number | null;
   stormRatio: number | null;
   coldStartMs: number;
-  /** Peak RSS under /users/me load over a bare Fastify server's under the same load. */
+  /** Peak RSS under /users/me load over a bare Fastify server's under the same load (no hashing memory in it). */
   rssToFastify: number | null;
   peakRssMiB: number | null;
   refreshPerServingCore: number;
@@ -549,7 +556,7 @@ function targetsOf(m: {
     judge('event-loop CPU per login (ms, steady rate)', m.eventLoopCpuMsPerLogin, '<= 1.0', (v) => v <= 1.0),
     judge('GET /users/me p99 in a login storm vs idle', m.stormRatio, '<= 2', (v) => v <= 2),
     judge('cold start (ms)', m.coldStartMs, '<= 300', (v) => v <= 300),
-    judge('RSS under /users/me load vs bare Fastify', m.rssToFastify, '<= 1.5', (v) => v <= 1.5),
+    judge('RSS under /users/me load vs bare Fastify (hashing memory counted separately)', m.rssToFastify, '<= 1.5', (v) => v <= 1.5),
     judge('peak RSS over the run (MiB)', m.peakRssMiB, `<= ${CONTAINER_MIB} MiB`, (v) => v <= CONTAINER_MIB),
     judge('refresh rotations/s per serving core, SQLite', m.refreshPerServingCore, '>= 1200', (v) => v >= 1200),
   ];
@@ -703,14 +710,19 @@ async function main(): Promise<void> {
       ? `start ${rss.phases.start}, set-up (warm-up, one sign-up, one login) ${rss.phases.setUp}, /users/me ${rss.phases.usersMe}, logins ${rss.phases.logins}, write paths ${rss.phases.writePaths} MiB`
       : 'per phase: not available (/proc/<pid>/clear_refs could not be written)';
     console.log(`peak RSS: ${peakRss} MiB over the run; each phase's own peak: ${rssByPhase}`);
+    // The hashing memory, counted separately: no hash runs under /users/me load, and argon2's memory is
+    // unmapped after each hash (the same /users/me RSS at 19 and at 64 MiB per hash, PERFORMANCE.md),
+    // so the /users/me phase holds none of it and nothing is subtracted from it. It shows in the
+    // logins phase: its peak over the /users/me phase's is the measured figure, beside the formula.
     const hashingMiB = round((config.hashConcurrency * argon2.memoryKiB) / 1024, 1);
     const meRssMiB = rss.phases.usersMe ?? null;
+    const loginsRssMiB = rss.phases.logins ?? null;
+    const hashingMeasuredMiB = rss.resettable && meRssMiB !== null && loginsRssMiB !== null ? round(loginsRssMiB - meRssMiB, 1) : null;
     const rssToFastify = meRssMiB !== null && fastifyRssMiB !== null ? round(meRssMiB / fastifyRssMiB, 3) : null;
-    const rssToFastifyWithoutHashing =
-      meRssMiB !== null && fastifyRssMiB !== null ? round((meRssMiB - hashingMiB) / fastifyRssMiB, 3) : null;
     console.log(
-      `RSS under /users/me load: Portcullis ${meRssMiB} MiB, bare Fastify ${fastifyRssMiB} MiB (${rssToFastify}; ${rssToFastifyWithoutHashing} without the hashing memory, ` +
-        `HASH_CONCURRENCY ${config.hashConcurrency} × argon2 ${argon2.memoryKiB} KiB = ${hashingMiB} MiB)`,
+      `RSS under /users/me load (no hash in flight; hashing memory counted separately): Portcullis ${meRssMiB} MiB, bare Fastify ${fastifyRssMiB} MiB: ${rssToFastify}; ` +
+        `hashing memory: HASH_CONCURRENCY ${config.hashConcurrency} × argon2 ${argon2.memoryKiB} KiB = ${hashingMiB} MiB, ` +
+        `measured ${hashingMeasuredMiB} MiB (the logins phase's peak over the /users/me phase's)`,
     );
     // The next phases start servers of their own: nothing else may run beside them.
     await baseline.stop();
@@ -769,6 +781,9 @@ async function main(): Promise<void> {
         ratioToParallelHashing: loginRatioToParallel,
         eventLoopCpuMsPerLogin: loginCpu?.eventLoopCpuMsPerLogin ?? null,
         steadyRatePerSecond: loginCpu?.offeredPerSecond ?? null,
+        steadyRateUserMsPerLogin: loginCpu?.eventLoopUserMsPerLogin ?? null,
+        steadyRateSystemMsPerLogin: loginCpu?.eventLoopSystemMsPerLogin ?? null,
+        steadyRateIdleMsPerLogin: loginCpu?.idleMsPerLogin ?? null,
         eventLoopCpuMsPerLoginSaturated: saturatedCpuMsPerLogin,
       },
       refresh,
@@ -782,9 +797,10 @@ async function main(): Promise<void> {
       memory: {
         usersMeMiB: meRssMiB,
         fastifyMiB: fastifyRssMiB,
+        /** The judged ratio: the /users/me phase holds no hashing memory (counted separately below). */
         ratio: rssToFastify,
-        ratioWithoutHashing: rssToFastifyWithoutHashing,
         hashingMiB,
+        hashingMeasuredMiB,
         containerMiB: CONTAINER_MIB,
       },
       peakRssByPhaseMiB: rss.resettable ? rss.phases : null,
@@ -849,7 +865,9 @@ async function main(): Promise<void> {
         '',
         '',
         '',
-        `${n(loginCpu?.eventLoopCpuMsPerLogin ?? null, 2)} ms at ${n(loginCpu?.offeredPerSecond ?? null, 0)}/s (bench/login-cpu.ts); ${n(saturatedCpuMsPerLogin, 2)} ms at saturation (phase 3)`,
+        `${n(loginCpu?.eventLoopCpuMsPerLogin ?? null, 2)} ms at ${n(loginCpu?.offeredPerSecond ?? null, 0)}/s (bench/login-cpu.ts: ` +
+          `${n(loginCpu?.eventLoopUserMsPerLogin ?? null, 2)} user + ${n(loginCpu?.eventLoopSystemMsPerLogin ?? null, 2)} system, ` +
+          `of which ${n(loginCpu?.idleMsPerLogin ?? null, 2)} the idle server's own per login); ${n(saturatedCpuMsPerLogin, 2)} ms at saturation (phase 3)`,
       ],
       [
         'refresh rotations',
@@ -919,7 +937,7 @@ async function main(): Promise<void> {
         '',
         '',
         n(rssToFastify, 3),
-        `Portcullis ${n(meRssMiB, 1)} MiB vs bare Fastify ${n(fastifyRssMiB, 1)} MiB; ${n(rssToFastifyWithoutHashing, 3)} without hashing memory (${config.hashConcurrency} × ${argon2.memoryKiB} KiB = ${n(hashingMiB, 1)} MiB)`,
+        `Portcullis ${n(meRssMiB, 1)} MiB vs bare Fastify ${n(fastifyRssMiB, 1)} MiB, no hash in flight; hashing memory counted separately: ${config.hashConcurrency} × ${argon2.memoryKiB} KiB = ${n(hashingMiB, 1)} MiB, measured ${n(hashingMeasuredMiB, 1)} MiB (logins phase over /users/me phase)`,
       ],
     ];
     const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
