@@ -2,7 +2,7 @@
  * bench/start.ts — `npm run bench:start`: how long `portcullis serve` takes to answer, per runtime
  * and per build, and how much CPU the start costs.
  *
- *   npm run bench:start -- [--runtime=22.23.5 ...] [--starts=6] [checkout ...]
+ *   npm run bench:start -- [--runtime=22.23.5 ...] [--starts=6] [--workers=1|auto] [checkout ...]
  *
  * A runtime is `machine` (the Node running this script, with the checkout's own node_modules) or a
  * version from scripts/runtimes.json, used as `npm run test:runtimes` installed it: its node from
@@ -18,9 +18,9 @@
  * turns start by start, so that a change in the machine's load falls on all of them alike.
  *
  * A start runs `node bin/portcullis.js serve` as `npm run bench` does (NODE_ENV=production,
- * WORKERS=1, SQLite, LOG_LEVEL=info with stdout a pipe that is read) and ends at the first 200 from
+ * WORKERS=1, or with `--workers=auto` WORKERS unset, as `npm start` runs: one worker per core; SQLite, LOG_LEVEL=info with stdout a pipe that is read) and ends at the first 200 from
  * /healthz (asked every 5 ms). Per start: wall time from spawn, and the CPU time the server's main
- * thread and whole process had used by then (utime + stime from /proc, Linux, 10 ms ticks; the CPU
+ * thread, and the whole process with its workers, had used by then (utime + stime from /proc, Linux, 10 ms ticks; the CPU
  * figures depend less on other work on the machine than wall time). Prints the first start and the
  * median of the later ones per pair; `--json` adds one JSON line with every start.
  */
@@ -46,6 +46,7 @@ const { positionals, values } = parseArgs({
   options: {
     runtime: { type: 'string', multiple: true },
     starts: { type: 'string', default: '6' },
+    workers: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -102,7 +103,20 @@ interface Pair {
 interface Start {
   readonly wallMs: number;
   readonly mainThreadCpuMs: number;
+  /** The process's and its children's (a cluster's workers), all threads. */
   readonly processCpuMs: number;
+}
+
+/** The process and its descendants (Linux: /proc/<pid>/task/<tid>/children). */
+function processTree(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+  return [pid, ...children.flatMap(processTree)];
 }
 
 const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-start-'));
@@ -135,13 +149,14 @@ async function startOnce(pair: Pair, secretKey: string): Promise<Start> {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
-    WORKERS: '1',
+    WORKERS: values.workers,
     SECRET_KEY: secretKey,
     ISSUER: 'http://127.0.0.1',
     DATA_DIR: pair.dataDir,
     NODE_COMPILE_CACHE: pair.compileCache,
   };
   delete env.LOG_LEVEL;
+  if (values.workers === 'auto') delete env.WORKERS;
   const started = performance.now();
   const proc = spawn(pair.runtime.node, [join(pair.dir, 'bin/portcullis.js'), 'serve'], {
     cwd: pair.dir,
@@ -166,7 +181,8 @@ async function startOnce(pair: Pair, secretKey: string): Promise<Start> {
     }
     const wallMs = performance.now() - started;
     const { userMs, systemMs } = mainThreadCpu(proc.pid);
-    return { wallMs, mainThreadCpuMs: userMs + systemMs, processCpuMs: processCpuMs(proc.pid) };
+    const treeCpuMs = processTree(proc.pid!).reduce((sum, pid) => sum + processCpuMs(pid), 0);
+    return { wallMs, mainThreadCpuMs: userMs + systemMs, processCpuMs: treeCpuMs };
   } finally {
     proc.kill('SIGTERM');
     await exited;
@@ -184,26 +200,28 @@ async function main(): Promise<void> {
   const checkouts = positionals.length > 0 ? positionals.map((path) => resolve(path)) : [ROOT];
   const pairs = checkouts.flatMap((checkout, c) => runtimes().map((runtime, r) => pairFor(checkout, runtime, c * 100 + r)));
   const secretKey = randomBytes(32).toString('base64url');
-  console.log(`# ${STARTS} starts per pair, pairs in turn; spawn → first 200 on /healthz`);
+  console.log(`# ${STARTS} starts per pair, pairs in turn, WORKERS=${values.workers}; spawn → first 200 on /healthz`);
   for (let i = 0; i < STARTS; i++) {
     for (const pair of pairs) {
       const start = await startOnce(pair, secretKey);
       pair.starts.push(start);
       console.log(
-        `${pair.label}: start ${i + 1}: ${ms(start.wallMs)} ms, CPU main thread ${ms(start.mainThreadCpuMs)} ms, process ${ms(start.processCpuMs)} ms`,
+        `${pair.label}: start ${i + 1}: ${ms(start.wallMs)} ms, CPU main thread ${ms(start.mainThreadCpuMs)} ms, all ${ms(start.processCpuMs)} ms`,
       );
     }
   }
   console.log(
-    '\n| runtime, checkout | first start: wall / main-thread CPU ms | later starts (median): wall / main-thread CPU ms | later walls |',
+    '\n| runtime, checkout | first start: wall / main-thread CPU / all CPU ms | later starts (median): wall / main-thread CPU / all CPU ms | later walls |',
   );
   console.log('|---|---|---|---|');
   for (const pair of pairs) {
     const [first, ...later] = pair.starts;
     console.log(
-      `| ${pair.label} | ${ms(first!.wallMs)} / ${ms(first!.mainThreadCpuMs)} | ${ms(median(later.map((s) => s.wallMs)))} / ${ms(
-        median(later.map((s) => s.mainThreadCpuMs)),
-      )} | ${later.map((s) => ms(s.wallMs)).join(', ')} |`,
+      `| ${pair.label} | ${ms(first!.wallMs)} / ${ms(first!.mainThreadCpuMs)} / ${ms(first!.processCpuMs)} | ${ms(
+        median(later.map((s) => s.wallMs)),
+      )} / ${ms(median(later.map((s) => s.mainThreadCpuMs)))} / ${ms(median(later.map((s) => s.processCpuMs)))} | ${later
+        .map((s) => ms(s.wallMs))
+        .join(', ')} |`,
     );
   }
   if (values.json) console.log(`RESULT ${JSON.stringify(pairs.map(({ label, starts }) => ({ label, starts })))}`);
