@@ -3,10 +3,11 @@
  * rounds: what one change to the hot path buys. Each argument is a checkout with dist/ built
  * (`npm run build`); the first is A, the second B.
  *
- *   node --import tsx bench/compare-builds.ts <checkout A> <checkout B> [--rounds 6] [--seconds 3]
+ *   node --import tsx bench/compare-builds.ts <checkout A> <checkout B> [--rounds 6] [--seconds 3] [--log-level info]
  *
  * Both servers run with the same settings (those of `npm run bench`: NODE_ENV=production, WORKERS=1,
- * SQLite, throttles off; METRICS=on; LOG_LEVEL=warn) on 127.0.0.1, each on a data folder of its own
+ * SQLite, throttles off; METRICS=on; LOG_LEVEL=info, the default, its stdout a pipe that is read;
+ * `--log-level warn` for the tuned setting) on 127.0.0.1, each on a data folder of its own
  * with the same user; autocannon drives one at a time (10 keep-alive connections), A then B in each
  * round after a warm-up of each. Per round and server: req/s, p99, and the server's CPU time per
  * request (user + system from /proc/<pid>/stat over the round, divided by the requests answered).
@@ -24,10 +25,14 @@ import { freePort } from './http-client.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '6' }, seconds: { type: 'string', default: '3' } },
+  options: {
+    rounds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '3' },
+    'log-level': { type: 'string', default: 'info' },
+  },
 });
 if (positionals.length !== 2) {
-  console.error('usage: node --import tsx bench/compare-builds.ts <checkout A> <checkout B> [--rounds 6] [--seconds 3]');
+  console.error('usage: node --import tsx bench/compare-builds.ts <checkout A> <checkout B> [--rounds 6] [--seconds 3] [--log-level info]');
   process.exit(2);
 }
 const ROUNDS = Number(values.rounds);
@@ -57,7 +62,7 @@ async function start(name: string, checkout: string): Promise<Server> {
     ...process.env,
     ...UNTHROTTLED,
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: values['log-level'],
     HOST: '127.0.0.1',
     PORT: String(port),
     WORKERS: '1',
@@ -71,8 +76,10 @@ async function start(name: string, checkout: string): Promise<Server> {
   const proc = spawn(process.execPath, [join(checkout, 'bin/portcullis.js'), 'serve'], {
     cwd: checkout,
     env,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Read, as a container runtime or log shipper reads it (not /dev/null).
+  proc.stdout?.resume();
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
     proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before answering`))),

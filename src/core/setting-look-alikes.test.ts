@@ -124,5 +124,23 @@ describe('setting look-alikes', () => {
     assert.equal(editDistance('PORT', 'FORT'), 1);
     assert.equal(editDistance('PORT', 'PROT'), 1);
     assert.equal(editDistance('', 'ABC'), 3);
+    assert.equal(editDistance('ACCESS_TOKEN_EXPIRE_MINUTES', 'ACCESS_TOKEN_EXPIRES_MINUTES'), 1);
+  });
+
+  it('gives the exact distance within its limit, and a number above the limit past it', () => {
+    assert.equal(editDistance('SECERT_KEY', 'SECRET_KEY', 2), 1);
+    assert.equal(editDistance('DATABSE_URI', 'DATABASE_URL', 2), 2);
+    assert.equal(editDistance('PYTHONUNBUFFERED', 'TRUSTED_PROXIES', 3) > 3, true);
+    assert.equal(editDistance('PYTHONUNBUFFERED', 'TRUSTED_PROXIES'), editDistance('PYTHONUNBUFFERED', 'TRUSTED_PROXIES', 100));
+    // Each pair of a few names, within limits 0 to 4: the same verdict as the full distance.
+    const names = ['PORT', 'PROT', 'PORTS', 'SECRET_KEY', 'SECERT_KEY', 'SCRET_KEY', 'WORKERS', 'WORKER', 'LOGLEVEL', 'LOG_LEVEL', ''];
+    for (const a of names)
+      for (const b of names)
+        for (let limit = 0; limit <= 4; limit += 1) {
+          const full = editDistance(a, b);
+          const limited = editDistance(a, b, limit);
+          if (full <= limit) assert.equal(limited, full, `${a} ${b} ${limit}`);
+          else assert.ok(limited > limit, `${a} ${b} ${limit}`);
+        }
   });
 });

@@ -7,7 +7,7 @@
  * plugin (src/embed) applies to an encapsulated child of a host's app.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Portcullis } from '../core/portcullis.js';
 import type { HttpConfig } from './settings.js';
@@ -28,6 +28,7 @@ import { registerUserRoutes } from './routes/user-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 import { logsRequests, RequestLog } from './request-log.js';
+import { createServer } from './node-http.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

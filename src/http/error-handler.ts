@@ -6,7 +6,6 @@
  * a generic detail, logged with the request id; nothing else ever reaches the
  * client (no stack, no driver message, no credential).
  */
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -17,6 +16,7 @@ import {
   RateLimitedError,
   type PortcullisErrorCode,
 } from '../core/errors.js';
+import { STATUS_CODES } from './node-http.js';
 import { setRateLimitHeaders } from './plugins/rate-limit.js';
 
 export interface ErrorMapping {

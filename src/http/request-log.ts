@@ -20,7 +20,8 @@ export function logsRequests(level: string): boolean {
 type StatusClass = '1xx' | '2xx' | '3xx';
 
 export class RequestLog {
-  private readonly debug: boolean;
+  /** Whether a successful request gets a line of its own (LOG_LEVEL debug or trace); else it is only counted. */
+  readonly linesForSuccesses: boolean;
   private count = 0;
   private latencySumMs = 0;
   private latencyMaxMs = 0;
@@ -32,7 +33,7 @@ export class RequestLog {
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now,
   ) {
-    this.debug = log.level === 'debug' || log.level === 'trace';
+    this.linesForSuccesses = log.level === 'debug' || log.level === 'trace';
     this.sinceMs = now();
     this.timer = setInterval(() => this.summarise(), SUMMARY_INTERVAL_MS);
     this.timer.unref();
@@ -51,7 +52,7 @@ export class RequestLog {
       log.info(line(bindings, method, route, status, latencyMs), REQUEST_LOG_MESSAGE);
       return;
     }
-    if (this.debug) log.debug(line(bindings, method, route, status, latencyMs), REQUEST_LOG_MESSAGE);
+    if (this.linesForSuccesses) log.debug(line(bindings, method, route, status, latencyMs), REQUEST_LOG_MESSAGE);
     this.count += 1;
     this.latencySumMs += latencyMs;
     if (latencyMs > this.latencyMaxMs) this.latencyMaxMs = latencyMs;

@@ -110,7 +110,9 @@ export class UsersMeFastPath {
   private record(started: number): void {
     const elapsedMs = performance.now() - started;
     this.observe?.(elapsedMs / 1000);
-    this.options.requestLog?.record({ reqId: randomUUID() }, 'GET', USERS_ME_ROUTE, 200, elapsedMs);
+    const requestLog = this.options.requestLog;
+    // A request id only where a line will carry it: at `info` a success is counted, not written.
+    requestLog?.record(requestLog.linesForSuccesses ? { reqId: randomUUID() } : {}, 'GET', USERS_ME_ROUTE, 200, elapsedMs);
   }
 }
 

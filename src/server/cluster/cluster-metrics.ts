@@ -13,13 +13,14 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { PortcullisConfig } from '../config.js';
 import type { PortcullisMetrics } from '../../http/metrics/portcullis-metrics.js';
-import { startMetricsServer } from '../../http/metrics/metrics-server.js';
 
 /** In the primary: serves the workers' aggregate on METRICS_PORT, if set; resolves with the way to stop it. */
 export async function serveClusterMetrics(config: PortcullisConfig, log: Logger): Promise<() => Promise<void>> {
   const settings = config.metrics;
   if (!settings.enabled || settings.port === undefined) return async () => undefined;
   const aggregator = new AggregatorRegistry();
+  // Loaded here, not at start: without METRICS_PORT the primary loads no HTTP framework at all.
+  const { startMetricsServer } = await import('../../http/metrics/metrics-server.js');
   const server = await startMetricsServer({
     host: config.host,
     port: settings.port,
