@@ -29,6 +29,7 @@ const TABLES = [
   'signing_keys',
   'session_revocations',
   'revocation_sequence',
+  'mail_outbox',
 ] as const;
 type Counts = Record<(typeof TABLES)[number], number>;
 
