@@ -43,17 +43,22 @@ export default tseslint.config(
   // The layers' arrows (ARCHITECTURE.md): a wrong import fails lint. Tests may reach across (a core test may use a memory store).
   ...layerRules({
     'src/core/**/*.ts': {
-      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'],
+      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server', 'mail'],
       packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'],
     },
-    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier', 'server'], packages: ['fastify', '@fastify/*'] },
+    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier', 'server', 'mail'], packages: ['fastify', '@fastify/*'] },
     'src/http/**/*.ts': {
-      layers: ['storage', 'cli', 'embed', 'verifier', 'server'],
+      layers: ['storage', 'cli', 'embed', 'verifier', 'server', 'mail'],
       packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'],
     },
     'src/server/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier'], packages: [] },
     'src/embed/**/*.ts': { layers: ['cli'], packages: [] },
-    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed', 'server'], packages: [] },
+    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed', 'server', 'mail'], packages: [] },
+    // The mail transports (SMTP, webhook, the log): core only (ADR 0022).
+    'src/mail/**/*.ts': {
+      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'],
+      packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'],
+    },
   }),
   // Formatting is prettier's (npm run format; npm run lint checks it): no lint rule may disagree with it.
   prettier,

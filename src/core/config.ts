@@ -6,6 +6,7 @@
  */
 import type { AccessTokenAlgorithm } from './tokens/algorithms.js';
 import { readSettings, type Env, type LogLevel } from './settings.js';
+import { mailConfig, type MailConfig } from './outbox/mail-settings.js';
 
 export { LOG_LEVELS, OWASP_ARGON2, OWASP_ARGON2_FLOORS, type Env, type LogLevel } from './settings.js';
 
@@ -87,6 +88,8 @@ export interface Config {
   readonly docs: boolean;
   /** GET /metrics in the Prometheus text format. */
   readonly metrics: MetricsSettings;
+  /** The mail channel: transport, templates, the relay's timing (ADR 0022). */
+  readonly mail: MailConfig;
 }
 
 export interface MetricsSettings {
@@ -233,6 +236,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     workers: settings.WORKERS,
     docs: settings.DOCS,
     metrics: Object.freeze({ enabled: settings.METRICS, token: settings.METRICS_TOKEN, port: settings.METRICS_PORT }),
+    mail: mailConfig(settings, settings.ISSUER),
   });
 }
 

@@ -6,7 +6,7 @@
  * every other) and takes the default too, so that later checks still run.
  */
 
-export type Layer = 'core' | 'storage' | 'http' | 'server' | 'cli';
+export type Layer = 'core' | 'storage' | 'http' | 'server' | 'cli' | 'mail';
 
 /** What a default may depend on: NODE_ENV, the machine, and settings declared before it in the table. */
 export interface DefaultContext {

@@ -33,7 +33,7 @@ describe('the table of settings', () => {
 
   it('never echoes the value of a secret setting in a problem', () => {
     const secrets = ENTRIES.filter(([, setting]) => setting.secret).map(([name]) => name);
-    assert.deepEqual(secrets.sort(), ['METRICS_TOKEN', 'SECRET_KEY']);
+    assert.deepEqual(secrets.sort(), ['MAIL_WEBHOOK_SECRET', 'METRICS_TOKEN', 'SECRET_KEY', 'SMTP_URL']);
     for (const name of secrets) {
       const problems: string[] = [];
       readSettings({ [name]: 'hunter2!' }, problems);

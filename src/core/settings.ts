@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';
+import { MAIL_RULES, MAIL_SETTINGS } from './outbox/mail-settings.js';
 import {
   choice,
   integer,
@@ -469,6 +470,9 @@ export const SETTINGS = {
     max: 65_535,
     doc: 'serve `/metrics` on this port, on `HOST`, and not on `PORT` (`0`: any free port); with workers, the primary serves the sum of all workers there',
   }),
+
+  // Mail (src/core/outbox/mail-settings.ts).
+  ...MAIL_SETTINGS,
 } as const satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -497,6 +501,7 @@ export const CROSS_SETTING_RULES: ReadonlyArray<(values: SettingValues) => strin
       : undefined,
   ({ PORT, METRICS_PORT }) =>
     METRICS_PORT !== undefined && METRICS_PORT !== 0 && METRICS_PORT === PORT ? 'METRICS_PORT must differ from PORT' : undefined,
+  ...MAIL_RULES,
 ];
 
 /**
