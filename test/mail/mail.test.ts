@@ -23,7 +23,6 @@ import {
   SMTP_USER,
   startSmtpReceiver,
   type Certificate,
-  type SmtpReceiver,
 } from '../helpers/smtp-receiver.js';
 
 const FROM = 'Portcullis Test <no-reply@portcullis.test>';
