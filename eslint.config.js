@@ -43,23 +43,28 @@ export default tseslint.config(
   // The layers' arrows (ARCHITECTURE.md): a wrong import fails lint. Tests may reach across (a core test may use a memory store).
   ...layerRules({
     'src/core/**/*.ts': {
-      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'],
+      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server', 'mail'],
       packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'],
     },
-    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier', 'server'], packages: ['fastify', '@fastify/*'] },
+    'src/storage/**/*.ts': { layers: ['http', 'cli', 'embed', 'verifier', 'server', 'mail'], packages: ['fastify', '@fastify/*'] },
     'src/http/**/*.ts': {
-      layers: ['storage', 'cli', 'embed', 'verifier', 'server'],
+      layers: ['storage', 'cli', 'embed', 'verifier', 'server', 'mail'],
       packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'],
     },
     // The composition root: core, storage and http wired into the server, the cluster and what the library opens.
     'src/server/**/*.ts': { layers: ['cli', 'embed', 'verifier'], packages: [] },
-    'src/embed/**/*.ts': { layers: ['cli', 'storage'], packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'] },
+    'src/embed/**/*.ts': { layers: ['cli', 'storage', 'mail'], packages: ['kysely', 'pg', 'better-sqlite3', 'ioredis'] },
     // The command line parses and prints; what it runs is the server's (and core's types, errors and pure helpers).
     'src/cli/**/*.ts': {
-      layers: ['storage', 'http', 'embed', 'verifier'],
+      layers: ['storage', 'http', 'embed', 'verifier', 'mail'],
       packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'],
     },
-    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed', 'server'], packages: [] },
+    'src/verifier/**/*.ts': { layers: ['core', 'storage', 'http', 'cli', 'embed', 'server', 'mail'], packages: [] },
+    // The mail transports (SMTP, webhook, the log) and the mail layer's settings: core only (ADR 0022).
+    'src/mail/**/*.ts': {
+      layers: ['storage', 'http', 'cli', 'embed', 'verifier', 'server'],
+      packages: ['fastify', '@fastify/*', 'kysely', 'pg', 'better-sqlite3', 'ioredis'],
+    },
     // The library surface (src/index.ts) exports from server and embed, never from the command line.
     'src/*.ts': { label: 'src/index.ts', layers: ['cli'], packages: [] },
   }),

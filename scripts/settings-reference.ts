@@ -8,7 +8,7 @@ import { SETTINGS } from '../src/server/config.js';
 import type { Setting } from '../src/core/setting-types.js';
 
 export const BEGIN_MARKER =
-  '<!-- settings:begin (generated from the settings.ts of src/server, src/storage, src/core and src/http by npm run docs:config; do not edit) -->';
+  '<!-- settings:begin (generated from the settings.ts of src/server, src/storage, src/core, src/http and src/mail by npm run docs:config; do not edit) -->';
 export const END_MARKER = '<!-- settings:end -->';
 
 /** A table cell: a `|` would end it. */

@@ -173,6 +173,21 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .option('--limit <n>', 'at most this many events (default 50)')
     .option('--json', 'print JSON')
     .action(async (options: AuditOptions) => (await import('./commands/audit.js')).auditCommand(options));
+  const mail = program.command('mail').description('the mail channel: a test message, the outbox (docs/mail.md)');
+  mail
+    .command('test')
+    .description('queue a test message to ADDRESS and wait until it is sent or given up on')
+    .argument('<address>', 'where to send it')
+    .option('--timeout <seconds>', 'longest wait, 1 to 3600 (default 30)')
+    .option('--no-relay', 'only queue it: a running server sends it')
+    .action(async (address: string, options: { timeout?: string; relay?: boolean }) =>
+      setExitCode(await (await import('./commands/mail.js')).mailTestCommand(address, options)),
+    );
+  mail
+    .command('status')
+    .description('count the outbox: queued, sent, failed, the oldest queued message')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).mailStatusCommand));
   const keys = program.command('keys').description('manage asymmetric signing keys (ALGORITHM=EdDSA, ES256, RS256, PS256)');
   keys
     .command('list')

@@ -7,6 +7,7 @@ import type { AuditEvent, AuditFilter, AuditPage } from './audit/audit-event.js'
 import type { Client } from './clients/client.js';
 import type { TokenBucketSettings } from './config.js';
 import type { KeyState, SigningKeyRecord } from './keys/signing-key.js';
+import type { ClaimedMessage, OutboxClaim, OutboxEntry, OutboxFailure, OutboxMessage, OutboxStats } from './outbox/outbox-message.js';
 import type { Session, SessionEndReason } from './sessions/session.js';
 import type { User } from './users/user.js';
 
@@ -276,4 +277,33 @@ export interface LoginAttemptStore {
   clearFailures(pairKey: string): Promise<void>;
   /** true for the first call with `key` within `ttlMs` (so a decision is logged once), false after. */
   claimOnce(key: string, nowMs: number, ttlMs: number): Promise<boolean>;
+}
+
+/**
+ * The mail outbox (ADR 0022). A message is written by `enqueue`, or by a store method of another
+ * table that takes an OutboxMessage and writes it in its own transaction (the token it carries and
+ * the message commit together or not at all). Senders claim due messages with a lease: while it
+ * holds, no other claim returns the message; once it expired, another sender may claim it again.
+ */
+export interface OutboxStore {
+  /** Stores a queued message, due at once. */
+  enqueue(message: OutboxMessage): Promise<void>;
+  /**
+   * Up to `limit` queued messages that are due (`nextAttemptAt <= nowMs`) and not leased (never, or
+   * the lease ended at or before `nowMs`), oldest due first; each is leased to `owner` until
+   * `nowMs + leaseMs` and its attempts counted up, atomically: of concurrent claims (processes,
+   * instances), each message goes to one.
+   */
+  claim(claim: OutboxClaim): Promise<ClaimedMessage[]>;
+  /** Marks the message sent and erases its body; false when it is no longer queued under `owner`'s claim. */
+  markSent(id: string, owner: string, nowMs: number): Promise<boolean>;
+  /**
+   * Releases `owner`'s claim after a failed attempt: queued again, due at `retryAt`, or given up on
+   * (`failed`, body erased) when `retryAt` is undefined. false when it is no longer `owner`'s.
+   */
+  markFailed(id: string, failure: OutboxFailure): Promise<boolean>;
+  /** undefined when no such message. */
+  find(id: string): Promise<OutboxEntry | undefined>;
+  /** Counts for metrics and `portcullis mail status`. */
+  stats(nowMs: number): Promise<OutboxStats>;
 }

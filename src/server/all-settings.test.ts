@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CORE_SETTINGS } from '../core/settings.js';
 import type { Setting } from '../core/setting-types.js';
 import { HTTP_SETTINGS } from '../http/settings.js';
+import { MAIL_SETTINGS } from '../mail/settings.js';
 import { STORAGE_SETTINGS } from '../storage/settings.js';
 import { readAllSettings as readSettings, SETTINGS, type SettingName } from './config.js';
 import { SERVER_SETTINGS } from './settings.js';
@@ -11,7 +12,7 @@ const ENTRIES = Object.entries(SETTINGS) as Array<[SettingName, Setting<unknown>
 
 describe('the table of settings', () => {
   it("joins every layer's table, each name declared by one layer only", () => {
-    const layers = [SERVER_SETTINGS, STORAGE_SETTINGS, CORE_SETTINGS, HTTP_SETTINGS].map((table) => Object.keys(table));
+    const layers = [SERVER_SETTINGS, STORAGE_SETTINGS, CORE_SETTINGS, HTTP_SETTINGS, MAIL_SETTINGS].map((table) => Object.keys(table));
     assert.deepEqual(layers.flat(), Object.keys(SETTINGS), "a name declared twice would silently take the later layer's declaration");
     assert.equal(new Set(layers.flat()).size, layers.flat().length);
   });
@@ -43,7 +44,7 @@ describe('the table of settings', () => {
 
   it('never echoes the value of a secret setting in a problem', () => {
     const secrets = ENTRIES.filter(([, setting]) => setting.secret).map(([name]) => name);
-    assert.deepEqual(secrets.sort(), ['METRICS_TOKEN', 'SECRET_KEY']);
+    assert.deepEqual(secrets.sort(), ['MAIL_WEBHOOK_SECRET', 'METRICS_TOKEN', 'SECRET_KEY', 'SMTP_URL']);
     for (const name of secrets) {
       const problems: string[] = [];
       readSettings({ [name]: 'hunter2!' }, problems);

@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { SYSTEM } from '../core/action-context.js';
-import type { Clock } from '../core/clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { PortcullisConfig } from './config.js';
 import { HashThreads, TASKS_PER_THREAD } from '../core/passwords/hash-threads.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
@@ -20,6 +20,8 @@ import { createRateLimiter } from './rate-limiter.js';
 import { createRedisClient } from '../storage/redis/redis-client.js';
 import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
 import { assertNoForeignTables } from './table-conflicts.js';
+import { openMail, type MailChannel } from '../mail/open-mail.js';
+import type { MailLog } from '../core/outbox/mail-transport.js';
 
 const KEY_TICK_MS = 60_000;
 
@@ -47,6 +49,8 @@ export interface ComposeOptions {
   readonly deferWarmUp?: boolean;
   /** The time core and the in-process rate limits go by; default the system clock (tests fix it). */
   readonly clock?: Clock;
+  /** Run a mail relay in this process (default true): every server process does, the lease keeps each message to one. */
+  readonly mailRelay?: boolean;
 }
 
 export interface ComposedPortcullis {
@@ -57,6 +61,8 @@ export interface ComposedPortcullis {
   readonly hashLimiter: WorkLimiter;
   /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
   readonly loginAttempts: LoginAttemptStore;
+  /** The mail channel: the mailer (and its `available` flag), the relay sending the outbox (ADR 0022). */
+  readonly mail: MailChannel;
   /** Starts the warm-up hash (once; done already unless `deferWarmUp`); rejects if hashing cannot start. */
   warmUp(): Promise<void>;
   /** Stops the key housekeeping, closes the storage, the login-attempt store and Redis. Idempotent. */
@@ -74,6 +80,7 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       onBusProblem: (message, error) => (error === undefined ? log()?.info(message) : log()?.warn({ err: error }, message)),
     });
   let loginAttempts: LoginAttemptsWiring | undefined;
+  let mail: MailChannel | undefined;
   let redis: Redis | undefined;
   const hashThreads = new HashThreads(config.hashConcurrency, config.hashThreadNice);
   // Unless the caller warms up later: the threads boot while the database is checked and migrated.
@@ -81,6 +88,13 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
   try {
     await assertNoForeignTables(storage.dialect);
     await storage.migrate();
+    mail = openMail({
+      config: config.mail,
+      production: config.production,
+      store: storage.outbox,
+      clock: options.clock ?? systemClock,
+      log: mailLog(log),
+    });
     // Each thread holds the hash it runs and the next one (hash-threads.ts).
     const hashLimiter = new WorkLimiter(config.hashConcurrency * TASKS_PER_THREAD, config.hashQueueLimit, {
       maxWaitMs: config.abuse.hashMaxWaitMs,
@@ -118,7 +132,9 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
         }, KEY_TICK_MS)
       : undefined;
     keyTimer?.unref();
+    if (options.mailRelay ?? true) mail.start();
     const attempts = loginAttempts;
+    const channel = mail;
     let closing: Promise<void> | undefined;
     return {
       portcullis,
@@ -126,14 +142,20 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       hasher,
       hashLimiter,
       loginAttempts: loginAttempts.store,
+      mail: channel,
       warmUp,
       close() {
         clearInterval(keyTimer);
-        closing ??= Promise.all([storage.close(), attempts.close(), hashThreads.close()]).then(() => closeRedis(redis));
+        // The relay first: the messages in hand are settled while the database is still open.
+        closing ??= channel
+          .close()
+          .then(() => Promise.all([storage.close(), attempts.close(), hashThreads.close()]))
+          .then(() => closeRedis(redis));
         return closing;
       },
     };
   } catch (error) {
+    await mail?.close();
     await Promise.allSettled([storage.close(), loginAttempts?.close(), hashThreads.close()]);
     await closeRedis(redis);
     throw error;
@@ -144,4 +166,13 @@ async function closeRedis(redis: Redis | undefined): Promise<void> {
   if (redis === undefined) return;
   if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
   else redis.disconnect();
+}
+
+/** The mail channel's log: the app's logger once there is one. */
+function mailLog(log: () => FastifyBaseLogger | undefined): MailLog {
+  return {
+    info: (details, message) => log()?.info(details, message),
+    warn: (details, message) => log()?.warn(details, message),
+    error: (details, message) => log()?.error(details, message),
+  };
 }

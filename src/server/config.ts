@@ -1,10 +1,10 @@
 /**
  * The whole configuration, assembled by the composition root: every layer's
- * table of settings (server, storage, core, http, in that order: the first
+ * table of settings (server, storage, core, http, mail, in that order: the first
  * ones' values are what later defaults depend on) read from the environment
  * in one parse, with every layer's rules across settings; every mistake is
  * reported in a single ConfigError, and the result is frozen. Each layer gets
- * the part it reads (core's Config, StorageConfig, HttpConfig, ServerConfig);
+ * the part it reads (core's Config, StorageConfig, HttpConfig, ServerConfig, MailConfig);
  * PortcullisConfig is all of them. The look-alike warning knows every name
  * from SETTINGS, and docs/configuration.md's reference is generated from it
  * (`npm run docs:config`). Only the server's entry points read process.env.
@@ -13,6 +13,7 @@ import { ConfigError, coreConfig, type Config, type LoadConfigOptions } from '..
 import { CORE_RULES, CORE_SETTINGS } from '../core/settings.js';
 import { readSettings, type Env, type SettingRule, type ValuesOf } from '../core/setting-table.js';
 import { HTTP_RULES, HTTP_SETTINGS, httpConfig, type HttpConfig } from '../http/settings.js';
+import { MAIL_RULES, MAIL_SETTINGS, mailConfig, type MailLayerConfig } from '../mail/settings.js';
 import { STORAGE_SETTINGS, storageConfig, type StorageConfig } from '../storage/settings.js';
 import { SERVER_SETTINGS, serverConfig, type ServerConfig } from './settings.js';
 
@@ -20,7 +21,7 @@ export { ConfigError, OWASP_ARGON2, type Config, type LoadConfigOptions } from '
 export type { Env } from '../core/setting-table.js';
 
 /** Every setting Portcullis reads from the environment, each layer's table in turn. */
-export const SETTINGS = { ...SERVER_SETTINGS, ...STORAGE_SETTINGS, ...CORE_SETTINGS, ...HTTP_SETTINGS };
+export const SETTINGS = { ...SERVER_SETTINGS, ...STORAGE_SETTINGS, ...CORE_SETTINGS, ...HTTP_SETTINGS, ...MAIL_SETTINGS };
 
 export type SettingName = keyof typeof SETTINGS;
 export type SettingValues = ValuesOf<typeof SETTINGS>;
@@ -32,12 +33,13 @@ export const SETTING_NAMES: ReadonlySet<string> = new Set(Object.keys(SETTINGS))
 export const CROSS_SETTING_RULES: ReadonlyArray<SettingRule<SettingValues>> = [
   ...CORE_RULES,
   ...HTTP_RULES,
+  ...MAIL_RULES,
   ({ PORT, METRICS_PORT }) =>
     METRICS_PORT !== undefined && METRICS_PORT !== 0 && METRICS_PORT === PORT ? 'METRICS_PORT must differ from PORT' : undefined,
 ];
 
 /** The whole configuration: what each layer reads, side by side. */
-export type PortcullisConfig = Config & StorageConfig & HttpConfig & ServerConfig;
+export type PortcullisConfig = Config & StorageConfig & HttpConfig & ServerConfig & MailLayerConfig;
 
 /** Reads every setting of every layer from env (each mistake pushed to problems; the setting takes its default). */
 export function readAllSettings(env: Env, problems: string[]): SettingValues {
@@ -51,6 +53,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Portculli
   const storage = storageConfig(settings, problems);
   const core = coreConfig(settings, { production: server.production, dataDir: storage.dataDir }, options, problems);
   const http = httpConfig(settings, server.production);
+  const mail = mailConfig(settings, core.issuer);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...core, ...storage, ...http, ...server });
+  return Object.freeze({ ...core, ...storage, ...http, ...server, mail });
 }

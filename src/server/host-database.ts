@@ -36,6 +36,7 @@ export async function useHostDatabase(host: HostDatabase): Promise<SqlStorage> {
   const dialect: SqlDialect = {
     name: host.dialect,
     db,
+    skipsLockedRows: host.dialect === 'postgres',
     columnTypes: host.dialect === 'postgres' ? POSTGRES_COLUMN_TYPES : SQLITE_COLUMN_TYPES,
     classifyError: host.dialect === 'postgres' ? classifyPostgresError : classifySqliteError,
     externalChangeVersion: () => undefined,

@@ -68,7 +68,7 @@ export async function startServer(
   const { portcullis, storage, hashLimiter } = composed;
   try {
     const metrics = config.metrics.enabled
-      ? new PortcullisMetrics({ audit: portcullis.audit, hashLimiter, sessions: storage.sessions })
+      ? new PortcullisMetrics({ audit: portcullis.audit, hashLimiter, sessions: storage.sessions, outbox: storage.outbox })
       : undefined;
     // In a cluster worker, the primary serves METRICS_PORT with every worker's metrics (cluster-metrics.ts).
     if (metrics && cluster.isWorker) shareMetricsWithPrimary(metrics);

@@ -21,6 +21,7 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   signing_keys: '0003-signing-keys',
   session_revocations: '0004-revocation-feed',
   revocation_sequence: '0004-revocation-feed',
+  mail_outbox: '0005-outbox',
 });
 
 export class TableConflictError extends Error {

@@ -29,6 +29,7 @@ const TABLES = [
   'signing_keys',
   'session_revocations',
   'revocation_sequence',
+  'mail_outbox',
 ] as const;
 type Counts = Record<(typeof TABLES)[number], number>;
 
@@ -118,6 +119,9 @@ describe('portcullis db copy', () => {
       assert.equal((await server.fetch('/logout', { method: 'POST', headers: bearer(second.access_token) })).status, 204);
       const created = await server.portcullis.clients.create('billing', ['me'], 'cli');
       billing = { id: created.client.id, secret: created.secret };
+      // A message in the outbox (development without SMTP: the log transport sends it).
+      const mailed = await runCli(['mail', 'test', 'alice@example.test'], { env });
+      assert.equal(mailed.code, 0, mailed.stderr);
       const { code, stderr } = await imported;
       assert.equal(code, 0, stderr);
     } finally {

@@ -7,18 +7,18 @@ import type { Clock } from '../../core/clock.js';
  * undefined and is cached like a success, so scrapes during a database
  * outage do not pile up on it.
  */
-export class CachedCount {
-  private value: number | undefined;
+export class CachedValue<T> {
+  private value: T | undefined;
   private takenAt = Number.NEGATIVE_INFINITY;
-  private pending: Promise<number | undefined> | undefined;
+  private pending: Promise<T | undefined> | undefined;
 
   constructor(
-    private readonly count: (nowMs: number) => Promise<number>,
+    private readonly count: (nowMs: number) => Promise<T>,
     private readonly clock: Clock,
     private readonly maxAgeMs: number,
   ) {}
 
-  get(): Promise<number | undefined> {
+  get(): Promise<T | undefined> {
     const now = this.clock.now();
     if (now - this.takenAt < this.maxAgeMs) return Promise.resolve(this.value);
     this.pending ??= this.count(now).then(
@@ -28,10 +28,13 @@ export class CachedCount {
     return this.pending;
   }
 
-  private settle(takenAt: number, value: number | undefined): number | undefined {
+  private settle(takenAt: number, value: T | undefined): T | undefined {
     this.value = value;
     this.takenAt = takenAt;
     this.pending = undefined;
     return value;
   }
 }
+
+/** The count of sessions and the like. */
+export class CachedCount extends CachedValue<number> {}

@@ -9,8 +9,9 @@ import type { AuditEvent } from '../../core/audit/audit-event.js';
 import type { AuditLog } from '../../core/audit/audit-log.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { WorkLimiter } from '../../core/passwords/work-limiter.js';
-import type { SessionStore } from '../../core/ports.js';
-import { CachedCount } from './cached-count.js';
+import type { OutboxStore, SessionStore } from '../../core/ports.js';
+import type { OutboxStats } from '../../core/outbox/outbox-message.js';
+import { CachedCount, CachedValue } from './cached-count.js';
 import {
   LOGIN_OUTCOMES,
   methodLabel,
@@ -40,6 +41,8 @@ export interface MetricsSources {
   readonly sessions?: Pick<SessionStore, 'countActive'>;
   /** How long one session count is reused (default 5 s), so scrapes cannot hammer the database. */
   readonly activeSessionsMaxAgeMs?: number;
+  /** The mail outbox: queued, sent, failed, the oldest queued message's age (counted as often as the sessions). */
+  readonly outbox?: Pick<OutboxStore, 'stats'>;
   readonly clock?: Clock;
   /** prom-client's process metrics (CPU, memory, event loop, GC); default true. */
   readonly processMetrics?: boolean;
@@ -104,6 +107,11 @@ export class PortcullisMetrics {
       const sessions = sources.sessions;
       const maxAgeMs = sources.activeSessionsMaxAgeMs ?? DEFAULT_ACTIVE_SESSIONS_MAX_AGE_MS;
       this.watchActiveSessions(new CachedCount((nowMs) => sessions.countActive(nowMs), sources.clock ?? systemClock, maxAgeMs));
+    }
+    if (sources.outbox) {
+      const outbox = sources.outbox;
+      const maxAgeMs = sources.activeSessionsMaxAgeMs ?? DEFAULT_ACTIVE_SESSIONS_MAX_AGE_MS;
+      this.watchOutbox(new CachedValue((nowMs) => outbox.stats(nowMs), sources.clock ?? systemClock, maxAgeMs));
     }
     if (sources.processMetrics ?? true) {
       // getMetricsAsArray() hands out the metric objects themselves (typed as their JSON shape).
@@ -198,6 +206,30 @@ export class PortcullisMetrics {
         this.inc({ reason: 'timed_out' }, timedOut);
       },
     });
+  }
+
+  private watchOutbox(stats: CachedValue<OutboxStats>): void {
+    const gauge = (name: string, help: string, read: (stats: OutboxStats) => number) =>
+      new Gauge({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        registers: [this.registry],
+        // One outbox in one database, whichever worker counts it.
+        aggregator: 'max',
+        async collect() {
+          const value = await stats.get();
+          if (value === undefined) this.remove();
+          else this.set(read(value));
+        },
+      });
+    gauge('mail_queued', 'Mail messages in the outbox waiting to be sent (or being sent).', (value) => value.queued);
+    gauge('mail_sent', 'Mail messages the outbox holds as sent (accepted by the SMTP server or webhook).', (value) => value.sent);
+    gauge('mail_failed', 'Mail messages given up on (refused for good, or every attempt failed).', (value) => value.failed);
+    gauge(
+      'mail_oldest_queued_age_seconds',
+      'Age of the oldest message waiting in the outbox (0 when none waits): grows while mail cannot be sent.',
+      (value) => value.oldestQueuedAgeMs / 1000,
+    );
   }
 
   private watchActiveSessions(count: CachedCount): void {

@@ -21,6 +21,7 @@ const PRIMARY_KEYS = {
   signing_keys: 'kid',
   session_revocations: 'seq',
   revocation_sequence: 'id',
+  mail_outbox: 'id',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

@@ -10,6 +10,7 @@ import { SqlClientStore } from './client-store.js';
 import { SqlAuditStore } from './audit-store.js';
 import { SqlKeyStore } from './key-store.js';
 import { SqlRevocationFeedStore } from './revocation-log.js';
+import { SqlOutboxStore } from './outbox-store.js';
 import type { ChangeSource } from '../../core/ports.js';
 import type { ChangeBus } from '../../core/change-bus.js';
 import { PostgresChangeBus } from './postgres-change-bus.js';
@@ -23,6 +24,8 @@ export interface SqlStorage {
   readonly clients: SqlClientStore;
   readonly audit: SqlAuditStore;
   readonly keys: SqlKeyStore;
+  /** The mail outbox (ADR 0022). */
+  readonly outbox: SqlOutboxStore;
   /** What other processes changed: SQLite's data_version, or the bus on PostgreSQL. */
   readonly changes: ChangeSource;
   /** Publishes this process's changes to the others (PostgreSQL); SQLite needs none. */
@@ -68,6 +71,7 @@ export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
     clients: new SqlClientStore(dialect),
     audit: new SqlAuditStore(dialect),
     keys: new SqlKeyStore(dialect),
+    outbox: new SqlOutboxStore(dialect),
     changes: bus ?? { version: () => dialect.externalChangeVersion() },
     bus,
     migrate: () => migrateToLatest(dialect),

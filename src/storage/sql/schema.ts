@@ -98,6 +98,25 @@ export interface RevocationSequenceTable {
   pruned_through: ColumnType<number | string, number, number>;
 }
 
+/** The mail outbox (ADR 0022). Times are ISO text; the body is erased ('') once sent or given up on. */
+export interface MailOutboxTable {
+  id: string;
+  kind: string;
+  recipient: string;
+  subject: string;
+  body_text: string;
+  body_html: string;
+  /** queued, sent or failed. */
+  status: string;
+  attempts: number;
+  created_at: string;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  finished_at: string | null;
+  last_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -107,6 +126,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   session_revocations: SessionRevocationsTable;
   revocation_sequence: RevocationSequenceTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export type { Generated };

@@ -22,6 +22,11 @@ export interface SqlDialect {
   readonly name: 'sqlite' | 'postgres';
   readonly db: Kysely<Database>;
   readonly columnTypes: ColumnTypes;
+  /**
+   * Whether SELECT ... FOR UPDATE SKIP LOCKED works (PostgreSQL): concurrent outbox claims then
+   * pass over each other's rows instead of waiting. SQLite serialises writes and has no row locks.
+   */
+  readonly skipsLockedRows: boolean;
   classifyError(error: unknown): DriverErrorKind | undefined;
   /**
    * A number that changes when another connection or process commits (for

@@ -41,6 +41,7 @@ export function openPostgres(url: string, settings: PostgresPoolSettings): SqlDi
   return {
     name: 'postgres',
     db,
+    skipsLockedRows: true,
     columnTypes: POSTGRES_COLUMN_TYPES,
     classifyError: classifyPostgresError,
     externalChangeVersion: () => undefined,

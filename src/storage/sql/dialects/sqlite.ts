@@ -65,6 +65,7 @@ export function openSqlite(path: string, synchronous: 'full' | 'normal' = 'full'
   return {
     name: 'sqlite',
     db,
+    skipsLockedRows: false,
     columnTypes: SQLITE_COLUMN_TYPES,
     classifyError: classifySqliteError,
     externalChangeVersion,

@@ -4,6 +4,7 @@ import { init } from './0001-init.js';
 import { lifecycle } from './0002-lifecycle.js';
 import { signingKeys } from './0003-signing-keys.js';
 import { revocationFeed } from './0004-revocation-feed.js';
+import { outbox } from './0005-outbox.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -11,6 +12,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0002-lifecycle': lifecycle,
   '0003-signing-keys': signingKeys,
   '0004-revocation-feed': revocationFeed,
+  '0005-outbox': outbox,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());

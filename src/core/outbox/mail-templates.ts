@@ -1,0 +1,84 @@
+/**
+ * The messages Portcullis sends, one entry per kind: its subject, plain text and HTML, with
+ * `{{name}}` placeholders filled in when a message is made (HTML-escaped in the HTML part; line
+ * breaks taken out in the subject). Every kind gets `product_name` and `public_url`; each declares
+ * the others it uses, so a template (a built-in or an override from MAIL_TEMPLATES_DIR) naming an
+ * unknown one is refused at start. Adding a kind (`password_reset`, `verify_email`, ...) is one entry.
+ */
+
+export interface MailTemplate {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+export interface MailKind {
+  /** Placeholders of this kind besides the common ones. */
+  readonly variables: readonly string[];
+  readonly template: MailTemplate;
+}
+
+export const COMMON_MAIL_VARIABLES = ['product_name', 'public_url'] as const;
+
+export const MAIL_KINDS = {
+  test: {
+    variables: ['to'],
+    template: {
+      subject: '{{product_name}}: test message',
+      text: 'This is a test message from {{product_name}} ({{public_url}}) to {{to}}.\n\nIf you can read it, mail works.\n',
+      html: '<p>This is a test message from {{product_name}} (<a href="{{public_url}}">{{public_url}}</a>) to {{to}}.</p>\n<p>If you can read it, mail works.</p>\n',
+    },
+  },
+} as const satisfies Record<string, MailKind>;
+
+export type MailKindName = keyof typeof MAIL_KINDS;
+export const MAIL_KIND_NAMES = Object.keys(MAIL_KINDS) as MailKindName[];
+
+/** The values a kind's placeholders take (the common ones are added by the mailer). */
+export type MailValues<K extends MailKindName> = { readonly [V in (typeof MAIL_KINDS)[K]['variables'][number]]: string };
+
+export type MailTemplateOverrides = { readonly [K in MailKindName]?: Partial<MailTemplate> };
+
+const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
+}
+
+function fill(template: string, values: Readonly<Record<string, string>>, escape: (value: string) => string): string {
+  return template.replace(PLACEHOLDER, (_, name: string) => escape(values[name] ?? ''));
+}
+
+/** The templates in use: the built-ins, each part replaced by an override where one is given. */
+export class MailTemplates {
+  private readonly templates: Readonly<Record<MailKindName, MailTemplate>>;
+
+  /** Throws a TypeError naming every placeholder an override uses that its kind does not have. */
+  constructor(overrides: MailTemplateOverrides = {}) {
+    const problems: string[] = [];
+    const templates = {} as Record<MailKindName, MailTemplate>;
+    for (const kind of MAIL_KIND_NAMES) {
+      const template = { ...MAIL_KINDS[kind].template, ...overrides[kind] };
+      const known = new Set<string>([...COMMON_MAIL_VARIABLES, ...MAIL_KINDS[kind].variables]);
+      for (const [part, source] of Object.entries(template)) {
+        for (const [, name] of source.matchAll(PLACEHOLDER)) {
+          if (!known.has(name!)) problems.push(`${kind} ${part}: unknown placeholder {{${name}}} (known: ${[...known].join(', ')})`);
+        }
+      }
+      templates[kind] = template;
+    }
+    if (problems.length > 0) throw new TypeError(`Mail templates:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.templates = templates;
+  }
+
+  render(kind: MailKindName, values: Readonly<Record<string, string>>): MailTemplate {
+    const template = this.templates[kind];
+    return {
+      subject: fill(template.subject, values, (value) => value.replace(/[\r\n]+/g, ' ')).trim(),
+      text: fill(template.text, values, (value) => value),
+      html: fill(template.html, values, escapeHtml),
+    };
+  }
+}
