@@ -7,7 +7,7 @@
  * core's Config, the look-alike warning knows every name, and
  * docs/configuration.md's reference is generated (`npm run docs:config`).
  * Order matters only for defaults: one may depend on a setting declared
- * before it (DefaultContext: NODE_ENV, HOST, PORT, WORKERS come first).
+ * before it (DefaultContext: NODE_ENV, HOST, PORT, WORKERS come first) (ADR 0020).
  */
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';

@@ -3,7 +3,7 @@
  * the hashing pool, Redis when configured, the abuse defences, core, and the
  * signing-key housekeeping. `portcullis serve` (server/start-server.ts) puts HTTP in
  * front of it; the library (openPortcullis, the Fastify plugin) hands it to a
- * host application. Both start it here, so they cannot drift apart.
+ * host application. Both start it here, so they cannot drift apart (ADR 0002).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';

@@ -7,7 +7,7 @@
  * the part it reads (core's Config, StorageConfig, HttpConfig, ServerConfig, MailConfig);
  * PortcullisConfig is all of them. The look-alike warning knows every name
  * from SETTINGS, and docs/configuration.md's reference is generated from it
- * (`npm run docs:config`). Only the server's entry points read process.env.
+ * (`npm run docs:config`). Only the server's entry points read process.env (ADR 0020).
  */
 import { ConfigError, coreConfig, type Config, type LoadConfigOptions } from '../core/config.js';
 import { CORE_RULES, CORE_SETTINGS } from '../core/settings.js';

@@ -12,7 +12,7 @@
  *   signing keys, and a revocation or key change made anywhere, the CLI
  *   included, takes effect on the next request;
  * - the instance's plugins: Portcullis uses the connection without them
- *   (`withoutPlugins()`), since a CamelCasePlugin, say, would rename its columns.
+ *   (`withoutPlugins()`), since a CamelCasePlugin, say, would rename its columns (ADR 0005).
  */
 import { sql, type Kysely } from 'kysely';
 import { classifyPostgresError, POSTGRES_COLUMN_TYPES } from '../storage/sql/dialects/postgres.js';

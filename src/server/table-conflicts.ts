@@ -4,7 +4,7 @@
  * that is the host's. Migrating over it would fail half-way (SQLite runs DDL
  * outside transactions) or, worse, leave Portcullis reading the host's rows.
  * Before migrating, a table that exists although the migration creating it
- * has not run is refused, by name.
+ * has not run is refused, by name (ADR 0021).
  */
 import { sql } from 'kysely';
 import type { Database } from '../storage/sql/schema.js';

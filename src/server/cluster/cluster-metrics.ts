@@ -7,7 +7,7 @@
  * aggregate: counters and histograms summed, process metrics by their own
  * aggregators, the active-session count (one database) as the highest.
  * A worker that does not answer within 5 s (one still starting) fails the
- * scrape with 500; the next one succeeds.
+ * scrape with 500; the next one succeeds (ADR 0013, 0017).
  */
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';

@@ -5,7 +5,7 @@
  * with its own in-memory store behind, the way the Redis stores have one.
  * If the primary stops answering, a worker counts on its own (limits are then
  * per worker) rather than failing or hanging requests; that is logged once,
- * and its end.
+ * and its end (ADR 0013).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { FastifyBaseLogger } from 'fastify';

@@ -4,7 +4,7 @@
  * empty database at the same moment would otherwise race: each would run the
  * migrations, and each would insert its own "current" key. Done once here,
  * the workers' own start finds the schema current and the keys present, and
- * only reads.
+ * only reads (ADR 0013).
  */
 import type { PortcullisConfig } from '../config.js';
 import { Argon2PasswordHasher } from '../../core/passwords/password-hasher.js';

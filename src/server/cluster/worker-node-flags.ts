@@ -1,16 +1,8 @@
 /**
- * The Node.js flags a cluster worker starts with: the primary's own, plus a
- * smaller V8 young generation unless the operator chose one.
- *
- * V8's default semi-space (16 MiB, so a 32 MiB young generation once a busy
- * process has grown it) is memory that a worker answering small JSON
- * requests does not need: capped at 2 MiB, a server's peak RSS under the
- * benchmark's load (GET /users/me, then logins) was about 20 MiB lower
- * (180 → 158 MiB), and its CPU time per request was no higher (measured
- * with one process and NODE_OPTIONS=--max-semi-space-size=2; see the
- * performance notes). A flag like this must be in effect when the process
- * starts, so it can be given to the workers, which the primary starts, but
- * not to a process already running: for WORKERS=1 set it in NODE_OPTIONS.
+ * The Node.js flags a cluster worker starts with: the primary's own, plus a smaller V8 young
+ * generation (`--max-semi-space-size=2`) unless the operator chose one; a flag like this only takes
+ * effect at a process's start, so for WORKERS=1 set it in NODE_OPTIONS (ADR 0013; measured in
+ * docs/PERFORMANCE.md).
  */
 export const WORKER_SEMI_SPACE_MIB = 2;
 
