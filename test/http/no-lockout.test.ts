@@ -39,6 +39,9 @@ describe('no lockout (default limits)', () => {
       RATE_LIMIT_ACCOUNT_PER_MINUTE: '10',
       RATE_LIMIT_ACCOUNT_BURST: '10',
       LOGIN_CHALLENGE_WORK: '1000',
+      // A backoff that cannot run out while a test works (the default 1 s did on a loaded machine: the client
+      // example's first try then got through unchallenged). No test here waits for a backoff to end.
+      LOGIN_BACKOFF_BASE_SECONDS: '300',
     });
     for (const name of ['victim', 'slow-victim', 'colleague', 'flooded', 'changer', 'guessed', 'example-user']) {
       await server.portcullis.users.create({ username: name, password: PASSWORD });
