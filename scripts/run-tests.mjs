@@ -65,7 +65,9 @@ const result = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${Math.max(2, availableParallelism())}`,
-    '--test-timeout=120000',
+    // A guard against a hung file, not a speed check: the slowest files (the bench smoke, the npm pack
+    // test, the CLI suites) took 60-180 s on a loaded 2-core machine, so a file gets 4 minutes.
+    '--test-timeout=240000',
     '--test-reporter=spec',
     ...passThrough,
     ...files,
