@@ -5,7 +5,7 @@
  * refused by the verifier once it has synced after it; waits are on the
  * verifier's syncs (nextSync), never on the clock.
  */
-import { fixedClock } from '../../src/core/clock.js';
+import { fixedClock, systemClock, type Clock } from '../../src/core/clock.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -27,7 +27,12 @@ interface FeedClient {
   readonly secret: string;
 }
 
-function followFeed(url: string, client: FeedClient, extra: Partial<RevocationFeedOptions> = {}, clock = fixedClock(Date.now())): Verifier {
+function followFeed(
+  url: string,
+  client: FeedClient,
+  extra: Partial<RevocationFeedOptions> = {},
+  clock: Clock = fixedClock(Date.now()),
+): Verifier {
   return createVerifier({
     issuer: ISSUER,
     secret: TEST_SECRET_KEY,
@@ -189,7 +194,10 @@ describe('the verifier following the revocation feed', () => {
     client = { id: created.client.id, secret: created.secret };
     await server.portcullis.users.create({ username: 'root', password: PASSWORD, scopes: ['admin'] });
     adminToken = (await passwordLogin(server, 'root', PASSWORD)).access_token;
-    verifier = followFeed(`${server.url}/revocations`, client);
+    // The server stamps its tokens with the system clock, so the verifier reads the same: a clock fixed
+    // at the start fell behind the tokens made later in the suite by more than the 5 s tolerance on a
+    // loaded machine (nbf "in the future"). Tokens live 30 minutes; nothing here waits on time.
+    verifier = followFeed(`${server.url}/revocations`, client, {}, systemClock);
   });
   after(async () => {
     await verifier?.close();
