@@ -122,6 +122,8 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       hasher,
       loginAttempts: loginAttempts.store,
       rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, log, config.redisKeyPrefix, options.clock),
+      mailer: mail.mailer,
+      onBackgroundError: (error, message) => log()?.error({ err: error }, message),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     await portcullis.start();
@@ -147,8 +149,9 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       close() {
         clearInterval(keyTimer);
         // The relay first: the messages in hand are settled while the database is still open.
-        closing ??= channel
-          .close()
+        closing ??= portcullis.passwordResets
+          .settled()
+          .then(() => channel.close())
           .then(() => Promise.all([storage.close(), attempts.close(), hashThreads.close()]))
           .then(() => closeRedis(redis));
         return closing;
