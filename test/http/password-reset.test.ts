@@ -269,3 +269,61 @@ describe('password reset without a mail channel (production, no SMTP_URL)', () =
     assert.deepEqual(await response.json(), { detail: 'Mail is not configured on this server' });
   });
 });
+
+/** P(a < b) over all pairs: 0.5 when the two samples come from one distribution (the Mann–Whitney AUC). */
+function probabilityLess(a: readonly number[], b: readonly number[]): number {
+  let less = 0;
+  for (const x of a) for (const y of b) less += x < y ? 1 : x === y ? 0.5 : 0;
+  return less / (a.length * b.length);
+}
+
+describe('POST /password/forgot timing', () => {
+  let timed: TestServer;
+  let mailbox: SmtpReceiver;
+  before(async () => {
+    mailbox = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
+    timed = await startTestServer({
+      SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${mailbox.port}?tls=optional`,
+      MAIL_FROM: 'no-reply@portcullis.test',
+      // Every request for the known account does the whole work (a token, a transaction, a mail).
+      PASSWORD_RESET_MAILS_PER_HOUR: '1000',
+    });
+    assert.equal((await signUp(timed, 'timed-user', 'timed-user-password-1', { email: 'timed@example.test' })).status, 201);
+  });
+  after(async () => {
+    await timed?.stop();
+    await mailbox?.close();
+  });
+
+  async function ask(body: unknown): Promise<number> {
+    const started = process.hrtime.bigint();
+    const response = await jsonPost(timed, '/password/forgot', body);
+    await response.text();
+    assert.equal(response.status, 202);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  }
+
+  it('takes statistically the same time for a known and an unknown account (the work is done after the answer)', async (t) => {
+    const known: number[] = [];
+    const unknown: number[] = [];
+    await ask({ username: 'timed-user' });
+    await ask({ username: 'no-such-timed-user' });
+    for (let round = 0; round < 40; round += 1) {
+      // Interleaved, in random order, so drift, noise and the previous request's background work fall on both alike.
+      if (Math.random() < 0.5) {
+        known.push(await ask({ username: 'timed-user' }));
+        unknown.push(await ask({ username: 'no-such-timed-user' }));
+      } else {
+        unknown.push(await ask({ username: 'no-such-timed-user' }));
+        known.push(await ask({ username: 'timed-user' }));
+      }
+    }
+    await timed.portcullis.passwordResets.settled();
+    const auc = probabilityLess(unknown, known);
+    const sorted = (values: number[]) => [...values].sort((x, y) => x - y);
+    const summary = `median unknown ${sorted(unknown)[20]!.toFixed(2)} ms, known ${sorted(known)[20]!.toFixed(2)} ms, P(unknown < known) = ${auc.toFixed(2)}`;
+    t.diagnostic(summary);
+    // Ranks judge, not wall-clock thresholds: a look-up or a transaction on the response's path would put AUC near 1.
+    assert.ok(auc > 0.2 && auc < 0.8, summary);
+  });
+});
