@@ -17,7 +17,7 @@ import type { PasswordResetStore, UserStore } from '../ports.js';
 import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import { hashSecret, randomToken } from '../secrets.js';
 import type { User } from '../users/user.js';
-import { usernameKey } from '../users/user-fields.js';
+import { loginKey } from '../users/user-fields.js';
 import type { UserService } from '../users/user-service.js';
 
 /** 256 bits. */
@@ -136,7 +136,11 @@ export class PasswordResets {
   }
 
   private async findAccount(who: PasswordResetRequest): Promise<User | undefined> {
-    if (who.username !== undefined) return this.deps.users.findByKey(usernameKey(who.username));
+    if (who.username !== undefined) {
+      // As a login reads it: a name that could never be an account's is no account.
+      const key = loginKey(who.username);
+      return key === undefined ? undefined : this.deps.users.findByKey(key);
+    }
     const email = (who.email ?? '').trim();
     if (email === '') return undefined;
     const found = await this.deps.users.findByEmail(email, 2);
