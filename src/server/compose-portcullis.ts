@@ -148,7 +148,8 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       warmUp,
       close() {
         clearInterval(keyTimer);
-        // The relay first: the messages in hand are settled while the database is still open.
+        // Password reset requests in hand write their mails first; then the relay settles the messages in
+        // hand, while the database is still open.
         closing ??= portcullis.passwordResets
           .settled()
           .then(() => channel.close())

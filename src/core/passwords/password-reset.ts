@@ -22,6 +22,11 @@ import type { UserService } from '../users/user-service.js';
 
 /** 256 bits. */
 const TOKEN_BYTES = 32;
+/**
+ * Requests whose work is still in hand, at most: past it (a flood the address limits did not stop,
+ * or RATE_LIMITS=off) a request is answered alike and its work dropped, so memory stays bounded.
+ */
+const MAX_PENDING = 1000;
 /** A token longer than this is not one of ours (43 characters): refused without a look-up. */
 const MAX_TOKEN_LENGTH = 128;
 
@@ -62,6 +67,10 @@ export class PasswordResets {
     }
     if (!this.deps.mailer?.available) throw new MailUnavailableError();
     const check = await this.deps.rateLimits.checkIp({ action: 'password_forgot' }, context);
+    if (this.pending.size >= MAX_PENDING) {
+      this.deps.onError(new Error(`more than ${MAX_PENDING} password reset requests in hand: this one is dropped`));
+      return check;
+    }
     const work: Promise<void> = this.issue(who, context)
       .catch((error: unknown) => this.deps.onError(error))
       .finally(() => this.pending.delete(work));
