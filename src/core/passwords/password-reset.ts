@@ -71,7 +71,10 @@ export class PasswordResets {
       this.deps.onError(new Error(`more than ${MAX_PENDING} password reset requests in hand: this one is dropped`));
       return check;
     }
-    const work: Promise<void> = this.issue(who, context)
+    // Started on a later turn of the event loop, once the answer is written: a synchronous driver
+    // (SQLite) would otherwise run the look-up before the answer leaves.
+    const work: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.issue(who, context))
       .catch((error: unknown) => this.deps.onError(error))
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
