@@ -120,6 +120,11 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .option('--password-stdin', 'read the password from standard input')
     .action(lazy(async () => (await import('./commands/users.js')).passwdCommand));
   users
+    .command('reset-password')
+    .description('mail the user a password reset link (queued for the running servers to send)')
+    .argument('<name>')
+    .action(lazy(async () => (await import('./commands/users.js')).resetPasswordCommand));
+  users
     .command('sessions')
     .description("list a user's active sessions (logins)")
     .argument('<name>')

@@ -16,6 +16,7 @@ import type {
   ClientStore,
   KeyStore,
   PasswordHasher,
+  PasswordResetStore,
   RevocationFeedStore,
   SessionStore,
   StorageHealth,
@@ -32,6 +33,8 @@ export interface Stores {
   readonly clients: ClientStore;
   readonly audit: AuditStore;
   readonly keys: KeyStore;
+  /** Password reset tokens; a password change makes the user's unused ones unusable. */
+  readonly passwordResets: PasswordResetStore;
   readonly changes: ChangeSource;
   /** Where the database is shared by instances: tells the others what changed here, and this one what changed there. */
   readonly bus?: ChangeBus;
@@ -70,6 +73,7 @@ export function createAccountServices(config: Config, stores: Stores, hasher: Pa
   const users = new UserService({
     store: stores.users,
     sessions: stores.sessions,
+    resets: stores.passwordResets,
     hasher,
     clock,
     policy: { minLength: config.passwordMinLength },

@@ -29,6 +29,10 @@ export interface Config {
   readonly registration: Registration;
   readonly defaultScopes: readonly string[];
   readonly passwordMinLength: number;
+  /** How long a password reset token is usable. */
+  readonly passwordResetTtlMinutes: number;
+  /** Reset messages per account per hour (a token bucket of that burst). */
+  readonly passwordResetMailsPerHour: number;
   readonly argon2: Argon2Parameters;
   /** Hashing threads per process (core's password hashing pool, built by the server). */
   readonly hashConcurrency: number;
@@ -135,6 +139,8 @@ export function coreConfig(
     registration: settings.REGISTRATION,
     defaultScopes: Object.freeze([...settings.DEFAULT_SCOPES]),
     passwordMinLength: settings.PASSWORD_MIN_LENGTH,
+    passwordResetTtlMinutes: settings.PASSWORD_RESET_TTL_MINUTES,
+    passwordResetMailsPerHour: settings.PASSWORD_RESET_MAILS_PER_HOUR,
     argon2: Object.freeze({
       memoryKiB: settings.ARGON2_MEMORY_KIB,
       iterations: settings.ARGON2_ITERATIONS,

@@ -20,8 +20,10 @@ export type PortcullisErrorCode =
   | 'ERR_INVALID_REFRESH_TOKEN'
   | 'ERR_INVALID_REQUEST'
   | 'ERR_INVALID_SCOPE'
+  | 'ERR_INVALID_RESET_TOKEN'
   | 'ERR_INVALID_TOKEN'
   | 'ERR_LOGIN_THROTTLED'
+  | 'ERR_MAIL_UNAVAILABLE'
   | 'ERR_NOT_AUTHENTICATED'
   | 'ERR_NOT_FOUND'
   | 'ERR_OVERLOADED'
@@ -242,5 +244,21 @@ export class LoginThrottledError extends PortcullisError {
     readonly challenge?: LoginChallenge,
   ) {
     super('Too many failed login attempts; try again later, or solve the challenge');
+  }
+}
+
+/** A password reset token that is unknown, used, expired, or whose account is gone or disabled: one answer for all. */
+export class InvalidResetTokenError extends PortcullisError {
+  readonly code = 'ERR_INVALID_RESET_TOKEN';
+  constructor() {
+    super('Invalid or expired password reset token');
+  }
+}
+
+/** A route needs mail and no transport is configured (production without SMTP_URL or MAIL_WEBHOOK_URL). */
+export class MailUnavailableError extends PortcullisError {
+  readonly code = 'ERR_MAIL_UNAVAILABLE';
+  constructor() {
+    super('Mail is not configured on this server (SMTP_URL or MAIL_WEBHOOK_URL)');
   }
 }

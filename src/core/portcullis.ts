@@ -40,6 +40,8 @@ import type { User } from './users/user.js';
 import { usernameKey } from './users/user-fields.js';
 import { LoginChallenges } from './login/login-challenge.js';
 import type { CreateUserInput, UserService } from './users/user-service.js';
+import type { Mailer } from './outbox/mailer.js';
+import { PasswordResets, type PasswordResetRequest } from './passwords/password-reset.js';
 
 export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
 
@@ -52,6 +54,10 @@ export interface PortcullisDependencies {
   readonly loginAttempts?: LoginAttemptStore;
   /** Token buckets for the rate limits (MemoryRateLimiter, RedisRateLimiter); without one there are none. */
   readonly rateLimiter?: RateLimiter;
+  /** The mail channel's mailer (ADR 0022); without one (or unavailable) password reset requests answer ERR_MAIL_UNAVAILABLE. */
+  readonly mailer?: Mailer;
+  /** Work done after its request was answered (a password reset's mail) failed: for the log. */
+  readonly onBackgroundError?: (error: unknown, message: string) => void;
 }
 
 /** A verified bearer token of a user's login. */
@@ -91,6 +97,8 @@ export class Portcullis {
   readonly cache: AuthStateCache;
   /** Per client address and per account; the HTTP routes check them before doing the work. */
   readonly rateLimits: RateLimits;
+  /** Password reset by mail (issue 14); `passwordResets.settled()` waits for the mails of requests answered so far. */
+  readonly passwordResets: PasswordResets;
   private readonly stores: Stores;
   private readonly hasher: PasswordHasher;
   private readonly clock: Clock;
@@ -117,6 +125,18 @@ export class Portcullis {
       settings: this.config.abuse,
       audit: this.audit,
       users: this.stores.users,
+    });
+    this.passwordResets = new PasswordResets({
+      users: this.stores.users,
+      userService: this.users,
+      store: this.stores.passwordResets,
+      mailer: deps.mailer,
+      rateLimits: this.rateLimits,
+      audit: this.audit,
+      clock: this.clock,
+      ttlMinutes: this.config.passwordResetTtlMinutes,
+      mailsPerHour: this.config.passwordResetMailsPerHour,
+      onError: (error) => deps.onBackgroundError?.(error, 'password reset request failed after it was answered'),
     });
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
@@ -373,6 +393,21 @@ export class Portcullis {
     }
     await this.users.setPassword(user.username, change.newPassword, context, auth.session.id);
     if (admission.ticket) await this.loginGuard?.clear(admission.ticket);
+  }
+
+  /**
+   * POST /password/forgot: `{ email }` or `{ username }`. Answers the same whether or not the
+   * account exists; the mail (if any) is prepared after the answer. Throws MailUnavailableError
+   * where mail cannot be sent, RateLimitedError past the client address's bucket; returns the
+   * address's check for the RateLimit-* headers.
+   */
+  requestPasswordReset(who: PasswordResetRequest, context: ActionContext): Promise<RateCheck | undefined> {
+    return this.passwordResets.request(who, context);
+  }
+
+  /** POST /password/reset: InvalidResetTokenError for a token that is unknown, used or expired; ValidationError for a refused password. */
+  resetPassword(token: string, newPassword: string, context: ActionContext): Promise<void> {
+    return this.passwordResets.reset(token, newPassword, context);
   }
 
   /**

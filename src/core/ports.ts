@@ -43,6 +43,8 @@ export interface UserStore {
   /** A new password: replaces the hash and bumps the token version, so earlier access tokens stop working. */
   changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
+  /** Users whose e-mail is `email` compared case-insensitively (ASCII), at most `limit` of them. */
+  findByEmail(email: string, limit: number): Promise<User[]>;
   /** undefined when no such user. */
   update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined>;
 }
@@ -306,4 +308,31 @@ export interface OutboxStore {
   find(id: string): Promise<OutboxEntry | undefined>;
   /** Counts for metrics and `portcullis mail status`. */
   stats(nowMs: number): Promise<OutboxStats>;
+}
+
+/** A password reset token as stored: the SHA-256 of the token, never the token (issue 14). */
+export interface PasswordResetRecord {
+  readonly id: string;
+  readonly userId: string;
+  /** SHA-256 (hex) of the token. */
+  readonly tokenHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** When it was used or made unusable; null while it can still be used. */
+  readonly usedAt: number | null;
+}
+
+export interface PasswordResetStore {
+  /** Writes the token and the mail that carries it in one transaction: both or neither. */
+  issue(record: PasswordResetRecord, mail: OutboxMessage): Promise<void>;
+  /** The token with this hash, used or not; undefined when none. */
+  find(tokenHash: string): Promise<PasswordResetRecord | undefined>;
+  /**
+   * Uses the token if it is unused and unexpired at `nowMs`, and makes every other unused token of
+   * its user unusable, in one transaction; false when it was used, expired or unknown (of two
+   * concurrent uses, one wins).
+   */
+  consume(tokenHash: string, nowMs: number): Promise<boolean>;
+  /** Makes every unused token of the user unusable (a password change); how many there were. */
+  invalidateAll(userId: string, nowMs: number): Promise<number>;
 }

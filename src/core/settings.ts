@@ -82,6 +82,18 @@ export const CORE_SETTINGS = {
     max: 128,
     doc: 'minimum password length in characters; 15 is recommended where the password is the only factor (NIST SP 800-63B-4)',
   }),
+  PASSWORD_RESET_TTL_MINUTES: integer({
+    default: 30,
+    min: 5,
+    max: 1440,
+    doc: 'how long a password reset token (`POST /password/forgot`) stays usable, in minutes',
+  }),
+  PASSWORD_RESET_MAILS_PER_HOUR: integer({
+    default: 5,
+    min: 1,
+    max: 1000,
+    doc: 'reset messages one account is sent at most per hour (burst and sustained); requests past it are answered alike and send nothing',
+  }),
   ARGON2_MEMORY_KIB: integer({
     default: OWASP_ARGON2.memoryKiB,
     min: 7_168,

@@ -19,6 +19,7 @@ import { parseBearerToken } from '../verifier/bearer.js';
 import { NoTokenError } from '../verifier/errors.js';
 import { composePortcullis, type ComposedPortcullis } from '../server/compose-portcullis.js';
 import { embedConfig, type PortcullisOptions } from './embed-options.js';
+import { resetPasswordBodySchema } from '../http/schemas/password-reset-schemas.js';
 import { useHostDatabase } from '../server/host-database.js';
 
 /** The user of a verified access token. Never carries the password hash. */
@@ -78,6 +79,15 @@ export interface PortcullisAuth {
   revokeToken(token: string, request?: RequestInfo): Promise<void>;
   /** Creates an account (whatever REGISTRATION says: the caller decides who may), with the password policy applied. */
   createUser(input: CreateUserInput): Promise<PublicUser>;
+  /**
+   * `POST /password/forgot`: exactly one of `email` and `username`. Resolves alike whether or not an
+   * account matches (the mail is prepared after it returns; `core.passwordResets.settled()` waits for
+   * it). Throws MailUnavailableError where no mail transport is configured in production, and
+   * RateLimitedError past the client address's bucket.
+   */
+  requestPasswordReset(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
+  /** `POST /password/reset`: InvalidResetTokenError for an unusable token, ValidationError for a refused password. */
+  resetPassword(token: string, newPassword: string, request?: RequestInfo): Promise<void>;
   /** argon2id through the bounded hashing pool; no policy check (createUser has one). */
   hashPassword(password: string): Promise<string>;
   /** Checks a password against an argon2id or bcrypt hash; false for anything else. */
@@ -139,6 +149,14 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
         if (typeof input?.[field] !== 'string') throw new InvalidRequestError(`Missing required field: ${field}`);
       }
       return toPublicUser(await core.users.create(input, SYSTEM));
+    },
+    async requestPasswordReset(who: { readonly email?: string; readonly username?: string }, request: RequestInfo = {}) {
+      await core.requestPasswordReset({ email: who?.email, username: who?.username }, actionContext(request));
+    },
+    async resetPassword(token: string, newPassword: string, request: RequestInfo = {}) {
+      checkParameter('token', token, resetPasswordBodySchema.properties.token.maxLength);
+      checkParameter('new_password', newPassword, resetPasswordBodySchema.properties.new_password.maxLength);
+      await core.resetPassword(token, newPassword, actionContext(request));
     },
     hashPassword(password: string) {
       checkParameter('password', password, LIMITS.password.maxLength);

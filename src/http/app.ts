@@ -25,6 +25,7 @@ import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { registerPasswordResetRoutes } from './routes/password-reset-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 import { logsRequests, RequestLog } from './request-log.js';
@@ -145,6 +146,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerTokenRoutes(app, portcullis, http);
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
+  registerPasswordResetRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
 }
 

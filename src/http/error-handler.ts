@@ -60,6 +60,8 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   ERR_WRONG_PASSWORD: { status: 400, oauthError: 'invalid_request' },
   ERR_WRONG_PRINCIPAL: { status: 403, oauthError: 'insufficient_scope', wwwAuthenticate: 'Bearer error="insufficient_scope"' },
   ERR_CLIENT_NAME_TAKEN: { status: 409 },
+  ERR_INVALID_RESET_TOKEN: { status: 400, detail: 'Invalid or expired password reset token' },
+  ERR_MAIL_UNAVAILABLE: { status: 503, detail: 'Mail is not configured on this server' },
   ERR_INTERNAL: { status: 500, detail: 'Internal Server Error', oauthError: 'server_error' },
 });
 

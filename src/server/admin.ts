@@ -15,6 +15,10 @@ import { createAccountServices, type AccountServices } from '../core/account-ser
 import type { MigrationSummary } from '../storage/sql/migrator.js';
 import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
 import { configFromEnv } from './config-from-env.js';
+import { CLI } from '../core/action-context.js';
+import { PasswordResets } from '../core/passwords/password-reset.js';
+import { RateLimits } from '../core/rate-limit/rate-limits.js';
+import { openMail } from '../mail/open-mail.js';
 import { describeError } from './exit-codes.js';
 
 /** How long a command waits for the running servers to confirm its changes (PostgreSQL). */
@@ -111,5 +115,34 @@ export async function confirmChanges(storage: SqlStorage): Promise<void> {
     }
   } catch (error) {
     console.error(`warning: could not confirm that the running servers applied this change: ${describeError(error)}`);
+  }
+}
+
+/**
+ * `portcullis users reset-password NAME`: a reset token and its mail for the user, queued in the
+ * outbox for the running servers to send (MailUnavailableError where no transport is configured
+ * in production). Returns the address.
+ */
+export async function queueResetMail(admin: UserAdmin, username: string): Promise<string> {
+  const { config, storage } = admin;
+  const user = await admin.users.get(username);
+  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const channel = openMail({ config: config.mail, production: config.production, store: storage.outbox, clock: systemClock, log: silent });
+  try {
+    const resets = new PasswordResets({
+      users: storage.users,
+      userService: admin.users,
+      store: storage.passwordResets,
+      mailer: channel.mailer,
+      rateLimits: new RateLimits({ limiter: undefined, settings: config.abuse, audit: admin.audit, users: storage.users }),
+      audit: admin.audit,
+      clock: systemClock,
+      ttlMinutes: config.passwordResetTtlMinutes,
+      mailsPerHour: config.passwordResetMailsPerHour,
+      onError: () => undefined,
+    });
+    return await resets.sendTo(user, CLI);
+  } finally {
+    await channel.close();
   }
 }

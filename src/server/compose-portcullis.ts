@@ -122,6 +122,8 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       hasher,
       loginAttempts: loginAttempts.store,
       rateLimiter: shared?.rateLimiter ?? createRateLimiter(redis, log, config.redisKeyPrefix, options.clock),
+      mailer: mail.mailer,
+      onBackgroundError: (error, message) => log()?.error({ err: error }, message),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     await portcullis.start();
@@ -146,9 +148,11 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       warmUp,
       close() {
         clearInterval(keyTimer);
-        // The relay first: the messages in hand are settled while the database is still open.
-        closing ??= channel
-          .close()
+        // Password reset requests in hand write their mails first; then the relay settles the messages in
+        // hand, while the database is still open.
+        closing ??= portcullis.passwordResets
+          .settled()
+          .then(() => channel.close())
           .then(() => Promise.all([storage.close(), attempts.close(), hashThreads.close()]))
           .then(() => closeRedis(redis));
         return closing;

@@ -22,6 +22,7 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   session_revocations: '0004-revocation-feed',
   revocation_sequence: '0004-revocation-feed',
   mail_outbox: '0005-outbox',
+  password_reset_tokens: '0006-password-resets',
 });
 
 export class TableConflictError extends Error {

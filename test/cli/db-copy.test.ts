@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { CLI_CWD, cliEnv, makeDataDir, runCli, type CliEnv, type CliResult } from '../helpers/cli.js';
-import { bearer, formPost, signUp, startTestServer } from '../helpers/server.js';
+import { bearer, formPost, jsonPost, signUp, startTestServer } from '../helpers/server.js';
 import { passwordLogin, refresh, refreshOk, type Tokens } from '../helpers/lifecycle.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
 
@@ -30,6 +30,7 @@ const TABLES = [
   'session_revocations',
   'revocation_sequence',
   'mail_outbox',
+  'password_reset_tokens',
 ] as const;
 type Counts = Record<(typeof TABLES)[number], number>;
 
@@ -111,7 +112,10 @@ describe('portcullis db copy', () => {
     try {
       // The import runs beside the server, as it may in a deployment (the server has migrated the file).
       const imported = runCli(['users', 'import', file], { env });
-      assert.equal((await signUp(server, 'alice', ALICE_PASSWORD)).status, 201);
+      assert.equal((await signUp(server, 'alice', ALICE_PASSWORD, { email: 'alice@example.test' })).status, 201);
+      // A password reset token (its mail goes to the log transport).
+      assert.equal((await jsonPost(server, '/password/forgot', { username: 'alice' })).status, 202);
+      await server.portcullis.passwordResets.settled();
       const first = await passwordLogin(server, 'alice', ALICE_PASSWORD);
       beforeCopy = await refreshOk(server, first.refresh_token);
       // A second login, logged out: the revocation feed's log has a row to copy.

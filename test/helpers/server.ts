@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../src/core/clock.js';
 import { loadConfig, type Env, type PortcullisConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
@@ -38,6 +39,8 @@ export interface TestServerOptions {
    * backoff ends or a bucket refills, however long its requests take.
    */
   readonly clock?: Clock;
+  /** Where the server logs (default: nowhere, LOG_LEVEL=silent): a test that reads the log passes a pino logger of its own. */
+  readonly logger?: FastifyBaseLogger;
 }
 
 export async function startTestServer(env: Env = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -70,7 +73,7 @@ export async function startTestServer(env: Env = {}, options: TestServerOptions 
   });
   let server: RunningServer;
   try {
-    server = await startServer(config, undefined, undefined, options.clock ? { clock: options.clock } : {});
+    server = await startServer(config, options.logger, undefined, options.clock ? { clock: options.clock } : {});
   } catch (error) {
     await owned?.drop();
     throw error;

@@ -63,6 +63,11 @@ export interface ReceiverOptions {
   readonly port?: number;
   /** Hold every message's data: never accept it (a server that hangs mid-send). */
   readonly hold?: boolean;
+  /**
+   * Offer no STARTTLS (and take the login in plain text): for a server in this process, which cannot
+   * be told to trust the self-signed certificate; it sends with `SMTP_URL=smtp://...?tls=optional`.
+   */
+  readonly plain?: boolean;
 }
 
 export async function startSmtpReceiver(options: ReceiverOptions): Promise<SmtpReceiver> {
@@ -76,6 +81,7 @@ export async function startSmtpReceiver(options: ReceiverOptions): Promise<SmtpR
     key: options.certificate.key,
     cert: options.certificate.cert,
     logger: false,
+    ...(options.plain ? { hideSTARTTLS: true, allowInsecureAuth: true } : {}),
     onAuth(auth, _session, callback) {
       if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) callback(null, { user: auth.username });
       else callback(new Error('Invalid username or password'));

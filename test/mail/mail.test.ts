@@ -94,6 +94,46 @@ describe('mail through SMTP', () => {
     }
   });
 
+  it('portcullis users reset-password: the running server sends the reset mail; its token sets the password; no token in the log', async () => {
+    const receiver = await startSmtpReceiver({ certificate });
+    try {
+      const dataDir = makeDataDir();
+      const env = smtpEnv(dataDir, receiver.port);
+      const added = await runCli(['users', 'add', 'rosa', '--email', 'rosa@example.test', '--password-stdin'], {
+        env,
+        input: 'rosa-first-password-1\n',
+      });
+      assert.equal(added.code, 0, added.stderr);
+      const server = await serve(env);
+      const queued = await runCli(['users', 'reset-password', 'rosa'], { env });
+      assert.equal(queued.code, 0, queued.stderr);
+      assert.match(queued.stdout, /^Queued a password reset mail for rosa to rosa@example.test/);
+      const [mail] = await receiver.arrived(1);
+      assert.equal(mail!.subject, 'Acme ID: reset your password');
+      const token = /https:\/\/id\.portcullis\.test\/reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail!.text ?? '')?.[1];
+      assert.ok(token, mail!.text);
+      const reset = await server.fetch('/password/reset', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, new_password: 'rosa-second-password-2' }),
+      });
+      assert.equal(reset.status, 204, await reset.text());
+      const login = await server.fetch('/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: 'rosa', password: 'rosa-second-password-2' }).toString(),
+      });
+      assert.equal(login.status, 200);
+      const { stdout, stderr } = server.output();
+      for (const output of [stdout, stderr, queued.stdout, queued.stderr]) {
+        assert.ok(!output.includes(token), 'the token is not in the output');
+        assert.ok(!output.includes('rosa-second-password-2'), 'the password is not in the output');
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('a mail server that is down delays the message; once it is up, the message arrives exactly once', async () => {
     const probe = await startSmtpReceiver({ certificate });
     const port = probe.port;

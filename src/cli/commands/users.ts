@@ -1,8 +1,8 @@
-/** `portcullis users add|list|show|update|disable|enable|remove|passwd`. Every change is audited with the actor `cli`. */
+/** `portcullis users add|list|show|update|disable|enable|remove|passwd|reset-password`. Every change is audited with the actor `cli`. */
 import { CLI } from '../../core/action-context.js';
 import type { UpdateUserInput } from '../../core/users/user-service.js';
 import { toPublicUser, type PublicUser } from '../../core/users/user.js';
-import { withUserAdmin } from '../../server/admin.js';
+import { queueResetMail, withUserAdmin } from '../../server/admin.js';
 import { scopesOption } from '../options.js';
 import { readPassword, UsageError } from '../prompt.js';
 import { printJson, printTable } from '../table.js';
@@ -146,5 +146,12 @@ export async function passwdCommand(name: string, options: { readonly passwordSt
     const password = await readPassword(options.passwordStdin === true);
     await users.setPassword(name, password, CLI);
     console.log(`Password changed for ${name}; every session of the user has ended.`);
+  });
+}
+
+export async function resetPasswordCommand(name: string): Promise<void> {
+  await withUserAdmin(async (admin) => {
+    const address = await queueResetMail(admin, name);
+    console.log(`Queued a password reset mail for ${name} to ${address}; the running servers send it.`);
   });
 }

@@ -8,6 +8,8 @@ export const AUDIT_EVENT_TYPES = [
   'client.auth_failure',
   'session.revoked',
   'password.changed',
+  'password.reset_requested',
+  'password.reset',
   'user.created',
   'user.updated',
   'user.disabled',

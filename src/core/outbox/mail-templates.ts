@@ -29,6 +29,28 @@ export const MAIL_KINDS = {
       html: '<p>This is a test message from {{product_name}} (<a href="{{public_url}}">{{public_url}}</a>) to {{to}}.</p>\n<p>If you can read it, mail works.</p>\n',
     },
   },
+  // The link's page is the operator's (PUBLIC_URL/reset-password); API clients can take the token itself.
+  password_reset: {
+    variables: ['username', 'token', 'expires_minutes', 'expires_at'],
+    template: {
+      subject: '{{product_name}}: reset your password',
+      text:
+        'Hello {{username}},\n\n' +
+        'Someone (we hope you) asked to reset the password of your {{product_name}} account.\n' +
+        'To choose a new one, open this link within {{expires_minutes}} minutes (until {{expires_at}}):\n\n' +
+        '{{public_url}}/reset-password?token={{token}}\n\n' +
+        'Or give an app this reset code: {{token}}\n\n' +
+        'The link works once. Setting a new password ends every session of the account.\n' +
+        'If you did not ask for this, ignore this message: your password stays as it is.\n',
+      html:
+        '<p>Hello {{username}},</p>\n' +
+        '<p>Someone (we hope you) asked to reset the password of your {{product_name}} account.</p>\n' +
+        '<p><a href="{{public_url}}/reset-password?token={{token}}">Choose a new password</a> within {{expires_minutes}} minutes (until {{expires_at}}).</p>\n' +
+        '<p>Or give an app this reset code: <code>{{token}}</code></p>\n' +
+        '<p>The link works once. Setting a new password ends every session of the account.<br>\n' +
+        'If you did not ask for this, ignore this message: your password stays as it is.</p>\n',
+    },
+  },
 } as const satisfies Record<string, MailKind>;
 
 export type MailKindName = keyof typeof MAIL_KINDS;

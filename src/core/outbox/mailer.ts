@@ -7,22 +7,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { MailUnavailableError } from '../errors.js';
 import type { OutboxStore } from '../ports.js';
 import type { OutboxMessage } from './outbox-message.js';
 import type { MailKindName, MailTemplates, MailValues } from './mail-templates.js';
+
+export { MailUnavailableError } from '../errors.js';
 
 export interface MailBranding {
   readonly productName: string;
   /** Without a trailing slash. */
   readonly publicUrl: string;
-}
-
-/** No transport is configured (production without SMTP_URL or MAIL_WEBHOOK_URL): nothing can be sent. */
-export class MailUnavailableError extends Error {
-  constructor() {
-    super('mail is not configured (set SMTP_URL or MAIL_WEBHOOK_URL)');
-    this.name = 'MailUnavailableError';
-  }
 }
 
 export interface MailerOptions {

@@ -11,14 +11,15 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AbuseSettings, TokenBucketSettings } from '../config.js';
 import { RateLimitedError } from '../errors.js';
 import type { RateDecision, RateLimiter, UserStore } from '../ports.js';
+import type { User } from '../users/user.js';
 import { loginKey, usernameKey } from '../users/user-fields.js';
 import { clientAddressKey } from './client-address.js';
 
 /**
  * The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password,
- * and the failed client authentications of GET /revocations.
+ * the failed client authentications of GET /revocations, and POST /password/forgot.
  */
-export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change' | 'revocations';
+export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change' | 'revocations' | 'password_forgot';
 export type RateLimitBucket = 'ip' | 'account';
 
 /** Only these count against the account's bucket too. */
@@ -89,6 +90,31 @@ export class RateLimits {
     const account: RateCheck = { bucket: 'account', settings: accountLimit, decision: await limiter.consume(accountKey, accountLimit) };
     if (!account.decision.allowed) return this.refuse(account, accountKey, request, context);
     return account;
+  }
+
+  /**
+   * Takes a token from the account's bucket of password reset mails (its own, apart from the
+   * login's: asking for reset mails must not lock the owner out of logging in). false when it is
+   * empty: the caller sends nothing and answers as if it had, so existence never shows. true when
+   * limits are off.
+   */
+  async allowResetMail(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
+    const limiter = this.deps.limiter;
+    if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return true;
+    const key = `reset-mail:${boundedKey(user.usernameKey)}`;
+    const decision = await limiter.consume(key, settings);
+    if (decision.allowed) return true;
+    if ((await limiter.consume(`audit:${key}`, AUDIT_DEDUP_BUCKET)).allowed) {
+      await this.deps.audit.record({
+        type: 'rate_limit.exceeded',
+        outcome: 'failure',
+        actor: context.actor,
+        subject: user.username,
+        ip: context.ip,
+        details: { bucket: 'account', route: 'password_forgot' },
+      });
+    }
+    return false;
   }
 
   /** The check closer to running out, for the RateLimit-* headers. */

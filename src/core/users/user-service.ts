@@ -8,9 +8,9 @@ import { SYSTEM } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Clock } from '../clock.js';
-import { UserNotFoundError, ValidationError } from '../errors.js';
+import { InvalidResetTokenError, UserNotFoundError, ValidationError } from '../errors.js';
 import { checkPasswordPolicy, type PasswordPolicy } from '../passwords/password-policy.js';
-import type { PasswordHasher, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
+import type { PasswordHasher, PasswordResetStore, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
 import { parseScopeArray } from '../tokens/scopes.js';
 import type { User } from './user.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
@@ -34,6 +34,8 @@ export interface UpdateUserInput {
 export interface UserServiceDependencies {
   readonly store: UserStore;
   readonly sessions: SessionStore;
+  /** Password reset tokens: a new password makes the user's unused ones unusable. */
+  readonly resets?: PasswordResetStore;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly policy: PasswordPolicy;
@@ -146,27 +148,52 @@ export class UserService {
 
   /**
    * Sets a new password (admin or CLI). Every access token issued before
-   * stops working and every session of the user ends, except `keepSessionId`.
+   * stops working and every session of the user ends, except `keepSessionId`;
+   * every unused password reset token of the user becomes unusable.
    */
   async setPassword(username: string, password: string, context: ActionContext = SYSTEM, keepSessionId?: string): Promise<User> {
     const user = await this.get(username);
     await checkPasswordPolicy(password, this.deps.policy, { username: user.username });
     const passwordHash = await this.deps.hasher.hash(password);
+    return this.applyPassword(user, passwordHash, 'password.changed', context, keepSessionId);
+  }
+
+  /**
+   * A password reset (core/passwords/password-reset.ts): the policy and the hash as for
+   * setPassword, then `claim` uses the token (false: it was used meanwhile, or expired), and only
+   * then the password changes. Every session ends.
+   */
+  async resetPassword(user: User, password: string, claim: () => Promise<boolean>, context: ActionContext): Promise<User> {
+    await checkPasswordPolicy(password, this.deps.policy, { username: user.username });
+    const passwordHash = await this.deps.hasher.hash(password);
+    if (!(await claim())) throw new InvalidResetTokenError();
+    return this.applyPassword(user, passwordHash, 'password.reset', { ...context, actor: user.username });
+  }
+
+  private async applyPassword(
+    user: User,
+    passwordHash: string,
+    auditType: 'password.changed' | 'password.reset',
+    context: ActionContext,
+    keepSessionId?: string,
+  ): Promise<User> {
     const now = this.deps.clock.now();
     const changed = await this.store.changePassword(user.usernameKey, passwordHash, now);
-    if (!changed) throw new UserNotFoundError(username);
+    if (!changed) throw new UserNotFoundError(user.username);
     // The kept session's tokens issued before now carry the old version: the revocation feed says so too.
     const keep = keepSessionId === undefined ? undefined : { sessionId: keepSessionId, minTokenVersion: changed.tokenVersion };
     const ended = await this.deps.sessions.revokeAllOfUser(user.id, 'password_changed', now, keep);
+    // A reset link mailed before the change must not undo it.
+    const resetsVoided = (await this.deps.resets?.invalidateAll(user.id, now)) ?? 0;
     this.deps.invalidation.userChanged(user.id);
     this.deps.invalidation.sessionsOfUserChanged(user.id);
     await this.deps.audit.record({
-      type: 'password.changed',
+      type: auditType,
       outcome: 'success',
       actor: context.actor,
       subject: user.username,
       ip: context.ip,
-      details: { sessions_ended: ended.length },
+      details: { sessions_ended: ended.length, ...(resetsVoided > 0 ? { reset_tokens_voided: resetsVoided } : {}) },
     });
     return changed;
   }

@@ -72,6 +72,11 @@ export class MemoryUserStore implements UserStore {
     return user && this.change(usernameKey, { passwordHash, updatedAt: nowMs, tokenVersion: user.tokenVersion + 1 });
   }
 
+  async findByEmail(email: string, limit: number): Promise<User[]> {
+    const wanted = email.toLowerCase();
+    return [...this.byKey.values()].filter((user) => user.email?.toLowerCase() === wanted).slice(0, limit);
+  }
+
   async update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined> {
     return this.change(usernameKey, {
       updatedAt: nowMs,

@@ -117,6 +117,17 @@ export interface MailOutboxTable {
   last_error: string | null;
 }
 
+/** Password reset tokens (issue 14): the SHA-256 (hex) of the token, never the token. Times are ISO text. */
+export interface PasswordResetTokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  /** When it was used, or made unusable (another token of the user used, or the password changed). */
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -127,6 +138,7 @@ export interface Database {
   session_revocations: SessionRevocationsTable;
   revocation_sequence: RevocationSequenceTable;
   mail_outbox: MailOutboxTable;
+  password_reset_tokens: PasswordResetTokensTable;
 }
 
 export type { Generated };

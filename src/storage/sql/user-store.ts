@@ -101,6 +101,20 @@ export class SqlUserStore implements UserStore, StorageHealth {
     return row && toUser(row);
   }
 
+  /** The database's lower() on both sides (ASCII folding on SQLite). No index: a reset request is rare and rate limited. */
+  async findByEmail(email: string, limit: number): Promise<User[]> {
+    const rows = await this.guard(() =>
+      this.db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => eb(eb.fn('lower', ['email']), '=', eb.fn('lower', [eb.val(email)])))
+        .orderBy('username_key')
+        .limit(limit)
+        .execute(),
+    );
+    return rows.map(toUser);
+  }
+
   async changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined> {
     await this.guard(() =>
       this.db

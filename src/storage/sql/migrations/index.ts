@@ -5,6 +5,7 @@ import { lifecycle } from './0002-lifecycle.js';
 import { signingKeys } from './0003-signing-keys.js';
 import { revocationFeed } from './0004-revocation-feed.js';
 import { outbox } from './0005-outbox.js';
+import { passwordResets } from './0006-password-resets.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -13,6 +14,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0003-signing-keys': signingKeys,
   '0004-revocation-feed': revocationFeed,
   '0005-outbox': outbox,
+  '0006-password-resets': passwordResets,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());

@@ -1,0 +1,48 @@
+/**
+ * The library's password reset (openPortcullis): the same flow as the HTTP routes, with the mail
+ * sent through a real SMTP server in this process and the token taken from the mail that arrived.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InvalidResetTokenError, openPortcullis, type PortcullisAuth } from '../../src/index.js';
+import { makeTempDir, TEST_SECRET_KEY } from '../helpers/server.js';
+import { selfSignedCertificate, SMTP_PASSWORD, SMTP_USER, startSmtpReceiver, type SmtpReceiver } from '../helpers/smtp-receiver.js';
+
+describe('openPortcullis: requestPasswordReset and resetPassword', () => {
+  let receiver: SmtpReceiver;
+  let auth: PortcullisAuth;
+  before(async () => {
+    receiver = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
+    auth = await openPortcullis({
+      secretKey: TEST_SECRET_KEY,
+      database: { url: `sqlite:${join(makeTempDir(), 'auth.db')}` },
+      settings: {
+        SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${receiver.port}?tls=optional`,
+        MAIL_FROM: 'no-reply@portcullis.test',
+        PUBLIC_URL: 'https://app.portcullis.test',
+        MAIL_POLL_SECONDS: '1',
+      },
+    });
+  });
+  after(async () => {
+    await auth?.close();
+    await receiver?.close();
+  });
+
+  it('mails a token that sets the password once; an unknown account resolves alike and gets nothing', async () => {
+    await auth.createUser({ username: 'lib-reset', password: 'lib-first-password-1', email: 'lib@example.test' });
+    await auth.requestPasswordReset({ username: 'nobody-here' });
+    await auth.requestPasswordReset({ email: 'LIB@example.test' });
+    await auth.core.passwordResets.settled();
+    const [mail] = await receiver.arrived(1);
+    const token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(mail!.text ?? '')?.[1];
+    assert.ok(token, mail!.text);
+    assert.ok(mail!.text!.includes('https://app.portcullis.test/reset-password?token='));
+    await auth.resetPassword(token, 'lib-second-password-2');
+    await assert.rejects(auth.issueTokens('lib-reset', 'lib-first-password-1'));
+    assert.ok((await auth.issueTokens('lib-reset', 'lib-second-password-2')).access_token);
+    await assert.rejects(auth.resetPassword(token, 'lib-third-password-3'), InvalidResetTokenError);
+    assert.equal(receiver.received.length, 1, 'no mail for the unknown account');
+  });
+});
