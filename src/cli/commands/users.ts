@@ -151,6 +151,8 @@ export async function passwdCommand(name: string, options: { readonly passwordSt
 
 export async function resetPasswordCommand(name: string): Promise<void> {
   await withUserAdmin(async (admin) => {
+    // queueResetMail returns the address only: the token lives in the outbox row and the mail, never
+    // in this process's output (test/mail/mail.test.ts searches the command's output for it).
     const address = await queueResetMail(admin, name);
     console.log(`Queued a password reset mail for ${name} to ${address}; the running servers send it.`);
   });
