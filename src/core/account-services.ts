@@ -15,8 +15,8 @@ import type {
   ChangeSource,
   ClientStore,
   KeyStore,
+  MailTokenStore,
   PasswordHasher,
-  PasswordResetStore,
   RevocationFeedStore,
   SessionStore,
   StorageHealth,
@@ -33,8 +33,8 @@ export interface Stores {
   readonly clients: ClientStore;
   readonly audit: AuditStore;
   readonly keys: KeyStore;
-  /** Password reset tokens; a password change makes the user's unused ones unusable. */
-  readonly passwordResets: PasswordResetStore;
+  /** Tokens sent by mail; a password change makes the user's unused reset tokens unusable. */
+  readonly mailTokens: MailTokenStore;
   readonly changes: ChangeSource;
   /** Where the database is shared by instances: tells the others what changed here, and this one what changed there. */
   readonly bus?: ChangeBus;
@@ -73,7 +73,7 @@ export function createAccountServices(config: Config, stores: Stores, hasher: Pa
   const users = new UserService({
     store: stores.users,
     sessions: stores.sessions,
-    resets: stores.passwordResets,
+    mailTokens: stores.mailTokens,
     hasher,
     clock,
     policy: { minLength: config.passwordMinLength },

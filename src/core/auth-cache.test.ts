@@ -10,6 +10,7 @@ function user(id: string): User {
     username: id,
     usernameKey: id,
     email: null,
+    emailVerified: false,
     fullName: null,
     passwordHash: 'x',
     disabled: false,

@@ -34,6 +34,7 @@ export type PortcullisErrorCode =
   | 'ERR_UNSUPPORTED_GRANT_TYPE'
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_USERNAME_TAKEN'
+  | 'ERR_EMAIL_TAKEN'
   | 'ERR_USER_NOT_FOUND'
   | 'ERR_VALIDATION'
   | 'ERR_WRONG_PASSWORD'
@@ -112,6 +113,14 @@ export class UsernameTakenError extends PortcullisError {
   readonly code = 'ERR_USERNAME_TAKEN';
   constructor(options?: { cause?: unknown }) {
     super('Username already registered', options);
+  }
+}
+
+/** The address is another account's verified e-mail: verified addresses are unique, since they log in. */
+export class EmailTakenError extends PortcullisError {
+  readonly code = 'ERR_EMAIL_TAKEN';
+  constructor(options?: { cause?: unknown }) {
+    super('E-mail address already verified by another account', options);
   }
 }
 

@@ -129,7 +129,7 @@ export class Portcullis {
     this.passwordResets = new PasswordResets({
       users: this.stores.users,
       userService: this.users,
-      store: this.stores.passwordResets,
+      store: this.stores.mailTokens,
       mailer: deps.mailer,
       rateLimits: this.rateLimits,
       audit: this.audit,

@@ -12,7 +12,10 @@ import type { Session, SessionEndReason } from './sessions/session.js';
 import type { User } from './users/user.js';
 
 /** A user as handed to the store: everything but what the store assigns (id, timestamps). */
-export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt' | 'tokenVersion'>;
+/** A user to create; its address is unverified unless `emailVerified` says so (an import, an operator). */
+export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt' | 'tokenVersion' | 'emailVerified'> & {
+  readonly emailVerified?: boolean;
+};
 
 export interface UserListPage {
   readonly users: readonly User[];
@@ -43,8 +46,10 @@ export interface UserStore {
   /** A new password: replaces the hash and bumps the token version, so earlier access tokens stop working. */
   changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
-  /** Users whose e-mail is `email` compared case-insensitively (ASCII), at most `limit` of them. */
+  /** Users whose e-mail is `email` compared case-insensitively (by emailKey), verified or not, at most `limit` of them. */
   findByEmail(email: string, limit: number): Promise<User[]>;
+  /** The one user whose verified e-mail has this emailKey (the database keeps verified addresses unique). */
+  findByVerifiedEmail(emailKey: string): Promise<User | undefined>;
   /** undefined when no such user. */
   update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined>;
 }
@@ -65,8 +70,13 @@ export interface StorageHealth {
   ping(): Promise<void>;
 }
 
+/**
+ * A change to a user. Setting `email` makes it unverified unless `emailVerified` says otherwise;
+ * an address another account has verified cannot be verified again (EmailTakenError).
+ */
 export interface UserPatch {
   readonly email?: string | null;
+  readonly emailVerified?: boolean;
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
@@ -310,10 +320,16 @@ export interface OutboxStore {
   stats(nowMs: number): Promise<OutboxStats>;
 }
 
-/** A password reset token as stored: the SHA-256 of the token, never the token (issue 14). */
-export interface PasswordResetRecord {
+/** What a mailed token lets its holder do (issue 14). */
+export type MailTokenPurpose = 'password_reset' | 'email_verification' | 'sign_in';
+
+/** A token sent by mail, as stored: the SHA-256 of the token, never the token (issue 14). */
+export interface MailTokenRecord {
   readonly id: string;
   readonly userId: string;
+  readonly purpose: MailTokenPurpose;
+  /** The address the mail went to: for `email_verification`, the address it verifies. */
+  readonly email: string;
   /** SHA-256 (hex) of the token. */
   readonly tokenHash: string;
   readonly createdAt: number;
@@ -322,17 +338,19 @@ export interface PasswordResetRecord {
   readonly usedAt: number | null;
 }
 
-export interface PasswordResetStore {
+export interface MailTokenStore {
   /** Writes the token and the mail that carries it in one transaction: both or neither. */
-  issue(record: PasswordResetRecord, mail: OutboxMessage): Promise<void>;
+  issue(record: MailTokenRecord, mail: OutboxMessage): Promise<void>;
   /** The token with this hash, used or not; undefined when none. */
-  find(tokenHash: string): Promise<PasswordResetRecord | undefined>;
+  find(tokenHash: string): Promise<MailTokenRecord | undefined>;
   /**
-   * Uses the token if it is unused and unexpired at `nowMs`, and makes every other unused token of
-   * its user unusable, in one transaction; false when it was used, expired or unknown (of two
-   * concurrent uses, one wins).
+   * Uses the token if it has this purpose and is unused and unexpired at `nowMs`, and makes every
+   * other unused token of its user and purpose unusable, in one transaction; the record used, or
+   * undefined when it was used, expired, unknown or of another purpose (of two concurrent uses, one wins).
    */
-  consume(tokenHash: string, nowMs: number): Promise<boolean>;
-  /** Makes every unused token of the user unusable (a password change); how many there were. */
-  invalidateAll(userId: string, nowMs: number): Promise<number>;
+  consume(tokenHash: string, purpose: MailTokenPurpose, nowMs: number): Promise<MailTokenRecord | undefined>;
+  /** Makes every unused token of the user with this purpose unusable (a password change); how many there were. */
+  invalidateAll(userId: string, purpose: MailTokenPurpose, nowMs: number): Promise<number>;
+  /** Deletes up to `limit` tokens that expired or were used before `beforeMs`; how many. */
+  prune(beforeMs: number, limit: number): Promise<number>;
 }

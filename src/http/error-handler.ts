@@ -46,6 +46,7 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   ERR_USER_NOT_FOUND: { status: 404 },
   ERR_NOT_FOUND: { status: 404 },
   ERR_USERNAME_TAKEN: { status: 409 },
+  ERR_EMAIL_TAKEN: { status: 409 },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, detail: 'Request body too large', oauthError: 'invalid_request' },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, oauthError: 'invalid_request' },
   ERR_LOGIN_THROTTLED: { status: 429, oauthError: 'temporarily_unavailable' },

@@ -132,7 +132,7 @@ export async function queueResetMail(admin: UserAdmin, username: string): Promis
     const resets = new PasswordResets({
       users: storage.users,
       userService: admin.users,
-      store: storage.passwordResets,
+      store: storage.mailTokens,
       mailer: channel.mailer,
       rateLimits: new RateLimits({ limiter: undefined, settings: config.abuse, audit: admin.audit, users: storage.users }),
       audit: admin.audit,

@@ -30,7 +30,7 @@ const TABLES = [
   'session_revocations',
   'revocation_sequence',
   'mail_outbox',
-  'password_reset_tokens',
+  'mail_tokens',
 ] as const;
 type Counts = Record<(typeof TABLES)[number], number>;
 

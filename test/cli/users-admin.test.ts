@@ -102,7 +102,7 @@ describe('portcullis users list filters, show, update, sessions and revoke-sessi
     assert.match(text.stdout, /^scopes\s+me$/m);
     const json = await run(['users', 'show', 'alice', '--json']);
     const user = JSON.parse(json.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(user).sort(), ['created_at', 'disabled', 'email', 'full_name', 'scopes', 'username']);
+    assert.deepEqual(Object.keys(user).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'full_name', 'scopes', 'username']);
     assert.deepEqual(user.scopes, ['me']);
     for (const output of [text.stdout, json.stdout]) assert.doesNotMatch(output, /hash|\$argon2|password/i);
     const missing = await run(['users', 'show', 'nobody']);

@@ -181,6 +181,7 @@ describe('admin API: users', () => {
       {
         username: 'Alice',
         email: 'alice@example.com',
+        email_verified: false,
         full_name: 'Alice Liddell',
         disabled: false,
         scopes: ['me', 'items'],

@@ -13,33 +13,26 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { InvalidRequestError, InvalidResetTokenError, MailUnavailableError } from '../errors.js';
 import type { Mailer } from '../outbox/mailer.js';
-import type { PasswordResetStore, UserStore } from '../ports.js';
+import type { MailTokenStore, UserStore } from '../ports.js';
 import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import { hashSecret, randomToken } from '../secrets.js';
 import type { User } from '../users/user.js';
-import { loginKey } from '../users/user-fields.js';
+import { checkAccountReference, findAccount, type AccountReference } from '../users/find-account.js';
+import { DeferredWork } from '../deferred-work.js';
 import type { UserService } from '../users/user-service.js';
 
 /** 256 bits. */
 const TOKEN_BYTES = 32;
-/**
- * Requests whose work is still in hand, at most: past it (a flood the address limits did not stop,
- * or RATE_LIMITS=off) a request is answered alike and its work dropped, so memory stays bounded.
- */
-const MAX_PENDING = 1000;
 /** A token longer than this is not one of ours (43 characters): refused without a look-up. */
 const MAX_TOKEN_LENGTH = 128;
 
-/** Exactly one of the two. An e-mail finds the account only if exactly one account has it (case-insensitively). */
-export interface PasswordResetRequest {
-  readonly email?: string | undefined;
-  readonly username?: string | undefined;
-}
+/** Exactly one of the two; an e-mail finds an account as findAccount says. */
+export type PasswordResetRequest = AccountReference;
 
 export interface PasswordResetDependencies {
   readonly users: UserStore;
   readonly userService: UserService;
-  readonly store: PasswordResetStore;
+  readonly store: MailTokenStore;
   /** undefined (the library without a mail channel) or unavailable: requests are refused with MailUnavailableError. */
   readonly mailer: Mailer | undefined;
   readonly rateLimits: RateLimits;
@@ -52,9 +45,11 @@ export interface PasswordResetDependencies {
 }
 
 export class PasswordResets {
-  private readonly pending = new Set<Promise<void>>();
+  private readonly work: DeferredWork;
 
-  constructor(private readonly deps: PasswordResetDependencies) {}
+  constructor(private readonly deps: PasswordResetDependencies) {
+    this.work = new DeferredWork('password reset', deps.onError);
+  }
 
   /**
    * Checks the request's shape, that mail can be sent (MailUnavailableError), and the client
@@ -62,28 +57,16 @@ export class PasswordResets {
    * Returns the address's check for the RateLimit-* headers.
    */
   async request(who: PasswordResetRequest, context: ActionContext): Promise<RateCheck | undefined> {
-    if ((who.email === undefined) === (who.username === undefined)) {
-      throw new InvalidRequestError('Give exactly one of email and username');
-    }
+    checkAccountReference(who);
     if (!this.deps.mailer?.available) throw new MailUnavailableError();
     const check = await this.deps.rateLimits.checkIp({ action: 'password_forgot' }, context);
-    if (this.pending.size >= MAX_PENDING) {
-      this.deps.onError(new Error(`more than ${MAX_PENDING} password reset requests in hand: this one is dropped`));
-      return check;
-    }
-    // Started on a later turn of the event loop, once the answer is written: a synchronous driver
-    // (SQLite) would otherwise run the look-up before the answer leaves.
-    const work: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.issue(who, context))
-      .catch((error: unknown) => this.deps.onError(error))
-      .finally(() => this.pending.delete(work));
-    this.pending.add(work);
+    this.work.defer(() => this.issue(who, context));
     return check;
   }
 
   /** Resolves once the work of every request answered so far is done (tests; a clean close). */
-  async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  settled(): Promise<void> {
+    return this.work.settled();
   }
 
   /** Sets the password with a token from the mail; InvalidResetTokenError for any token that cannot be used. */
@@ -92,14 +75,21 @@ export class PasswordResets {
     const tokenHash = hashSecret(token);
     const record = await this.deps.store.find(tokenHash);
     const now = this.deps.clock.now();
-    if (!record || record.usedAt !== null || record.expiresAt <= now) throw new InvalidResetTokenError();
+    if (!record || record.purpose !== 'password_reset' || record.usedAt !== null || record.expiresAt <= now) {
+      throw new InvalidResetTokenError();
+    }
     const user = await this.deps.users.findById(record.userId);
     if (!user || user.disabled) throw new InvalidResetTokenError();
-    await this.deps.userService.resetPassword(user, newPassword, () => this.deps.store.consume(tokenHash, this.deps.clock.now()), context);
+    await this.deps.userService.resetPassword(
+      user,
+      newPassword,
+      async () => (await this.deps.store.consume(tokenHash, 'password_reset', this.deps.clock.now())) !== undefined,
+      context,
+    );
   }
 
   private async issue(who: PasswordResetRequest, context: ActionContext): Promise<void> {
-    const user = await this.findAccount(who);
+    const user = await findAccount(this.deps.users, who);
     const refusal = !user ? 'no_such_account' : user.disabled ? 'disabled' : user.email === null ? 'no_email' : undefined;
     if (refusal !== undefined || !user || user.email === null) {
       await this.recordRequest(user, context, 'failure', refusal ?? 'no_email');
@@ -141,23 +131,19 @@ export class PasswordResets {
       expires_at: `${new Date(expiresAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     });
     await this.deps.store.issue(
-      { id: randomUUID(), userId: user.id, tokenHash: hashSecret(token), createdAt, expiresAt, usedAt: null },
+      {
+        id: randomUUID(),
+        userId: user.id,
+        purpose: 'password_reset',
+        email,
+        tokenHash: hashSecret(token),
+        createdAt,
+        expiresAt,
+        usedAt: null,
+      },
       mail,
     );
     mailer.queued();
-  }
-
-  private async findAccount(who: PasswordResetRequest): Promise<User | undefined> {
-    if (who.username !== undefined) {
-      // As a login reads it: a name that could never be an account's is no account.
-      const key = loginKey(who.username);
-      return key === undefined ? undefined : this.deps.users.findByKey(key);
-    }
-    const email = (who.email ?? '').trim();
-    if (email === '') return undefined;
-    const found = await this.deps.users.findByEmail(email, 2);
-    // E-mail addresses are not verified yet: an address two accounts share names neither.
-    return found.length === 1 ? found[0] : undefined;
   }
 
   private recordRequest(user: User | undefined, context: ActionContext, outcome: 'success' | 'failure', reason?: string): Promise<void> {

@@ -54,6 +54,14 @@ export function normalizeEmail(raw: string | null | undefined): string | null {
   return email;
 }
 
+/**
+ * The key that e-mail look-ups and the uniqueness of verified addresses use: the address
+ * lower-cased. Addresses are ASCII (normalizeEmail), so every database's lower() agrees with it.
+ */
+export function emailKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
 export function normalizeFullName(raw: string | null | undefined): string | null {
   if (raw === undefined || raw === null) return null;
   const name = raw.normalize('NFC').trim();

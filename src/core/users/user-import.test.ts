@@ -23,7 +23,14 @@ class MemoryUserStore implements ImportStore {
   }
 
   private toUser(user: NewUser, nowMs: number): User {
-    return { ...user, id: `id-${this.users.size + 1}`, createdAt: nowMs, updatedAt: nowMs, tokenVersion: 0 };
+    return {
+      ...user,
+      emailVerified: user.emailVerified === true,
+      id: `id-${this.users.size + 1}`,
+      createdAt: nowMs,
+      updatedAt: nowMs,
+      tokenVersion: 0,
+    };
   }
 
   async findByKey(key: string): Promise<User | undefined> {

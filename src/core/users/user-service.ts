@@ -10,7 +10,7 @@ import type { Invalidation } from '../auth-cache.js';
 import type { Clock } from '../clock.js';
 import { InvalidResetTokenError, UserNotFoundError, ValidationError } from '../errors.js';
 import { checkPasswordPolicy, type PasswordPolicy } from '../passwords/password-policy.js';
-import type { PasswordHasher, PasswordResetStore, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
+import type { MailTokenStore, PasswordHasher, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
 import { parseScopeArray } from '../tokens/scopes.js';
 import type { User } from './user.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
@@ -34,8 +34,8 @@ export interface UpdateUserInput {
 export interface UserServiceDependencies {
   readonly store: UserStore;
   readonly sessions: SessionStore;
-  /** Password reset tokens: a new password makes the user's unused ones unusable. */
-  readonly resets?: PasswordResetStore;
+  /** Tokens sent by mail: a new password makes the user's unused reset tokens and sign-in links unusable. */
+  readonly mailTokens?: MailTokenStore;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly policy: PasswordPolicy;
@@ -183,8 +183,9 @@ export class UserService {
     // The kept session's tokens issued before now carry the old version: the revocation feed says so too.
     const keep = keepSessionId === undefined ? undefined : { sessionId: keepSessionId, minTokenVersion: changed.tokenVersion };
     const ended = await this.deps.sessions.revokeAllOfUser(user.id, 'password_changed', now, keep);
-    // A reset link mailed before the change must not undo it.
-    const resetsVoided = (await this.deps.resets?.invalidateAll(user.id, now)) ?? 0;
+    // A reset or sign-in link mailed before the change must not undo it.
+    const resetsVoided = (await this.deps.mailTokens?.invalidateAll(user.id, 'password_reset', now)) ?? 0;
+    const linksVoided = (await this.deps.mailTokens?.invalidateAll(user.id, 'sign_in', now)) ?? 0;
     this.deps.invalidation.userChanged(user.id);
     this.deps.invalidation.sessionsOfUserChanged(user.id);
     await this.deps.audit.record({
@@ -193,7 +194,11 @@ export class UserService {
       actor: context.actor,
       subject: user.username,
       ip: context.ip,
-      details: { sessions_ended: ended.length, ...(resetsVoided > 0 ? { reset_tokens_voided: resetsVoided } : {}) },
+      details: {
+        sessions_ended: ended.length,
+        ...(resetsVoided > 0 ? { reset_tokens_voided: resetsVoided } : {}),
+        ...(linksVoided > 0 ? { sign_in_links_voided: linksVoided } : {}),
+      },
     });
     return changed;
   }

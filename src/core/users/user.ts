@@ -6,6 +6,8 @@ export interface User {
   /** The case-folded form that uniqueness and look-ups use. */
   readonly usernameKey: string;
   readonly email: string | null;
+  /** The user proved they receive mail at `email` (a verification link, or an operator said so); false when `email` is null. */
+  readonly emailVerified: boolean;
   readonly fullName: string | null;
   readonly passwordHash: string;
   readonly disabled: boolean;
@@ -21,6 +23,7 @@ export interface User {
 export interface PublicUser {
   readonly username: string;
   readonly email: string | null;
+  readonly email_verified: boolean;
   readonly full_name: string | null;
   readonly disabled: boolean;
   readonly scopes: readonly string[];
@@ -31,6 +34,7 @@ export function toPublicUser(user: User): PublicUser {
   return {
     username: user.username,
     email: user.email,
+    email_verified: user.emailVerified,
     full_name: user.fullName,
     disabled: user.disabled,
     scopes: user.scopes,

@@ -57,7 +57,15 @@ export type Checks = [
   Expect<
     Equal<
       FromSchema<typeof publicUserSchema>,
-      { username: string; email: string | null; full_name: string | null; disabled: boolean; scopes: readonly string[]; created_at: string }
+      {
+        username: string;
+        email: string | null;
+        email_verified: boolean;
+        full_name: string | null;
+        disabled: boolean;
+        scopes: readonly string[];
+        created_at: string;
+      }
     >
   >,
   Expect<Equal<FromSchema<{ type: 'integer' }>, number>>,

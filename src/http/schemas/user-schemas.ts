@@ -3,10 +3,11 @@ import type { FromSchema } from './from-schema.js';
 
 export const publicUserSchema = {
   type: 'object',
-  required: ['username', 'email', 'full_name', 'disabled', 'scopes', 'created_at'],
+  required: ['username', 'email', 'email_verified', 'full_name', 'disabled', 'scopes', 'created_at'],
   properties: {
     username: { type: 'string' },
     email: { type: ['string', 'null'] },
+    email_verified: { type: 'boolean', description: 'Whether the user proved they receive mail at `email`' },
     full_name: { type: ['string', 'null'] },
     disabled: { type: 'boolean' },
     scopes: { type: 'array', items: { type: 'string' } },

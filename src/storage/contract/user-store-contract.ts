@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { UsernameTakenError } from '../../core/errors.js';
+import { EmailTakenError, UsernameTakenError } from '../../core/errors.js';
 import type { NewUser, UserStore } from '../../core/ports.js';
 import { CONTRACT_T0 as T0, type StoreContractOptions, type StoreHarness } from './store-harness.js';
 
@@ -69,6 +69,7 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
         username: 'Create-1',
         usernameKey: 'create-1',
         email: 'c@example.com',
+        emailVerified: false,
         fullName: 'C One',
         passwordHash: '$argon2id$x',
         disabled: false,
@@ -209,6 +210,42 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
       assert.deepEqual(rest, { ...created, email: null, fullName: 'U Two', scopes: ['me', 'admin'], disabled: true, updatedAt: T0 + 2 });
       assert.deepEqual((await store.update('update-1', { scopes: [] }, T0 + 3))?.scopes, []);
       assert.deepEqual(await store.findByKey('update-1'), { ...rest, scopes: [], updatedAt: T0 + 3 });
+    });
+
+    it('e-mail: found case-insensitively; a new address is unverified; a verified address is unique among verified ones', async () => {
+      const a = await store.create(newUser('mail-a', { email: 'Same@Example.com' }), T0);
+      assert.equal(a.emailVerified, false, 'new users are unverified unless said otherwise');
+      await store.create(newUser('mail-b', { email: 'same@example.COM' }), T0);
+      assert.deepEqual(
+        (await store.findByEmail('SAME@example.com', 5)).map((user) => user.usernameKey),
+        ['mail-a', 'mail-b'],
+        'both, unverified, in key order',
+      );
+      assert.equal(await store.findByVerifiedEmail('same@example.com'), undefined);
+
+      const verified = await store.update('mail-a', { emailVerified: true }, T0 + 1);
+      assert.equal(verified?.emailVerified, true);
+      assert.equal((await store.findByVerifiedEmail('same@example.com'))?.usernameKey, 'mail-a');
+      await assert.rejects(store.update('mail-b', { emailVerified: true }, T0 + 2), (error) => error instanceof EmailTakenError);
+      assert.equal((await store.findByKey('mail-b'))?.emailVerified, false, 'the refused update changed nothing');
+      await assert.rejects(
+        store.create(newUser('mail-c', { email: 'SAME@example.com', emailVerified: true }), T0),
+        (error) => error instanceof EmailTakenError,
+      );
+
+      const moved = await store.update('mail-a', { email: 'new@example.com' }, T0 + 3);
+      assert.equal(moved?.emailVerified, false, 'a changed address is unverified');
+      assert.equal((await store.update('mail-b', { emailVerified: true }, T0 + 4))?.emailVerified, true, 'the address is free again');
+      const confirmed = await store.update('mail-a', { email: 'new@example.com', emailVerified: true }, T0 + 5);
+      assert.equal(confirmed?.emailVerified, true, 'an address set and verified in one patch');
+
+      await store.create(newUser('mail-none'), T0);
+      assert.equal(
+        (await store.update('mail-none', { emailVerified: true }, T0 + 1))?.emailVerified,
+        false,
+        'no address is never verified',
+      );
+      assert.equal((await store.update('mail-a', { email: null, emailVerified: true }, T0 + 6))?.emailVerified, false);
     });
 
     it('removes a user, after which its key is free again', async () => {

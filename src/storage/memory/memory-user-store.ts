@@ -1,10 +1,11 @@
 /**
  * UserStore in a Map, for tests and embedding without a database. Faithful
- * to the SQL store: keys are unique (UsernameTakenError), lists are ordered by
- * key in code point order, and every answer is a copy of what is held.
+ * to the SQL store: keys are unique (UsernameTakenError), so are verified
+ * addresses (EmailTakenError), lists are ordered by key in code point order, and every answer is a copy of what is held.
  */
 import { randomUUID } from 'node:crypto';
-import { UsernameTakenError } from '../../core/errors.js';
+import { EmailTakenError, UsernameTakenError } from '../../core/errors.js';
+import { emailKey } from '../../core/users/user-fields.js';
 import type { NewUser, UserFilter, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
 import type { User } from '../../core/users/user.js';
 import { compareCodePoints } from './code-point-order.js';
@@ -24,6 +25,7 @@ export class MemoryUserStore implements UserStore {
   async create(user: NewUser, nowMs: number): Promise<User> {
     if (this.byKey.has(user.usernameKey)) throw new UsernameTakenError();
     const created = toUser(user, nowMs);
+    this.checkVerifiedUnique(created);
     this.byKey.set(created.usernameKey, created);
     return created;
   }
@@ -34,7 +36,16 @@ export class MemoryUserStore implements UserStore {
       if (this.byKey.has(user.usernameKey) || keys.has(user.usernameKey)) throw new UsernameTakenError();
       keys.add(user.usernameKey);
     }
-    for (const user of users) this.byKey.set(user.usernameKey, toUser(user, nowMs));
+    const created = users.map((user) => toUser(user, nowMs));
+    const verified = new Set<string>();
+    for (const user of created) {
+      this.checkVerifiedUnique(user);
+      if (user.emailVerified && user.email !== null) {
+        if (verified.has(emailKey(user.email))) throw new EmailTakenError();
+        verified.add(emailKey(user.email));
+      }
+    }
+    for (const user of created) this.byKey.set(user.usernameKey, user);
   }
 
   async list(filter: UserFilter): Promise<UserListPage> {
@@ -73,18 +84,43 @@ export class MemoryUserStore implements UserStore {
   }
 
   async findByEmail(email: string, limit: number): Promise<User[]> {
-    const wanted = email.toLowerCase();
-    return [...this.byKey.values()].filter((user) => user.email?.toLowerCase() === wanted).slice(0, limit);
+    const wanted = emailKey(email);
+    return [...this.byKey.values()]
+      .filter((user) => user.email !== null && emailKey(user.email) === wanted)
+      .sort((a, b) => compareCodePoints(a.usernameKey, b.usernameKey))
+      .slice(0, limit);
+  }
+
+  async findByVerifiedEmail(key: string): Promise<User | undefined> {
+    for (const user of this.byKey.values()) if (user.emailVerified && user.email !== null && emailKey(user.email) === key) return user;
+    return undefined;
   }
 
   async update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined> {
+    const user = this.byKey.get(usernameKey);
+    if (!user) return undefined;
+    // A new address is unverified unless the patch says otherwise; no address is never verified.
+    const email = patch.email === undefined ? user.email : patch.email;
+    const verified = patch.email === undefined ? (patch.emailVerified ?? user.emailVerified) : patch.emailVerified === true;
+    this.checkVerifiedUnique({ ...user, email, emailVerified: email !== null && verified });
     return this.change(usernameKey, {
       updatedAt: nowMs,
-      ...(patch.email === undefined ? {} : { email: patch.email }),
+      email,
+      emailVerified: email !== null && verified,
       ...(patch.fullName === undefined ? {} : { fullName: patch.fullName }),
       ...(patch.scopes === undefined ? {} : { scopes: Object.freeze([...patch.scopes]) }),
       ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
     });
+  }
+
+  /** EmailTakenError when `user` would hold a verified address another account holds verified. */
+  private checkVerifiedUnique(user: User): void {
+    if (!user.emailVerified || user.email === null) return;
+    const holder = this.byKey.get(user.usernameKey) === undefined ? undefined : user.usernameKey;
+    for (const other of this.byKey.values()) {
+      if (other.usernameKey === holder || !other.emailVerified || other.email === null) continue;
+      if (emailKey(other.email) === emailKey(user.email)) throw new EmailTakenError();
+    }
   }
 
   private change(usernameKey: string, changes: Partial<User>): User | undefined {
@@ -102,6 +138,7 @@ function toUser(user: NewUser, nowMs: number): User {
     username: user.username,
     usernameKey: user.usernameKey,
     email: user.email,
+    emailVerified: user.email !== null && user.emailVerified === true,
     fullName: user.fullName,
     passwordHash: user.passwordHash,
     disabled: user.disabled,

@@ -22,7 +22,7 @@ const PRIMARY_KEYS = {
   session_revocations: 'seq',
   revocation_sequence: 'id',
   mail_outbox: 'id',
-  password_reset_tokens: 'id',
+  mail_tokens: 'id',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

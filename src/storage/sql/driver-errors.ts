@@ -1,28 +1,34 @@
-import { ClientNameTakenError, StorageUnavailableError, UsernameTakenError } from '../../core/errors.js';
+import { ClientNameTakenError, EmailTakenError, StorageUnavailableError, UsernameTakenError } from '../../core/errors.js';
 import type { SqlDialect } from './dialects/dialect.js';
 
 /** The unique columns whose violation is a caller's conflict (409), each with its core error. */
 const CONFLICTS = {
   username: { column: 'users.username_key', error: UsernameTakenError },
+  verified_email: { column: 'users.email_key', error: EmailTakenError },
   client_name: { column: 'clients.name', error: ClientNameTakenError },
 } as const;
 
 export type UniqueConflict = keyof typeof CONFLICTS;
 
 /**
- * The one place driver errors become core errors. `conflict` names the unique column whose
+ * The one place driver errors become core errors. `conflicts` name the unique columns whose
  * violation the calling operation reports as a conflict (a username or client name already
  * taken); any other unique violation (a duplicate id, an audit event written twice) is a bug,
  * not the caller's mistake, and surfaces as the driver raised it.
  */
-export async function guardDriverErrors<T>(dialect: SqlDialect, operation: () => Promise<T>, conflict?: UniqueConflict): Promise<T> {
+export async function guardDriverErrors<T>(
+  dialect: SqlDialect,
+  operation: () => Promise<T>,
+  ...conflicts: readonly UniqueConflict[]
+): Promise<T> {
   try {
     return await operation();
   } catch (error) {
     switch (dialect.classifyError(error)) {
       case 'unique_violation': {
-        const expected = conflict === undefined ? undefined : CONFLICTS[conflict];
-        if (expected && violatedColumns(error).includes(expected.column)) throw new expected.error({ cause: error });
+        const columns = violatedColumns(error);
+        const expected = conflicts.map((conflict) => CONFLICTS[conflict]).find(({ column }) => columns.includes(column));
+        if (expected) throw new expected.error({ cause: error });
         throw error;
       }
       case 'unavailable':

@@ -11,7 +11,7 @@ import { SqlAuditStore } from './audit-store.js';
 import { SqlKeyStore } from './key-store.js';
 import { SqlRevocationFeedStore } from './revocation-log.js';
 import { SqlOutboxStore } from './outbox-store.js';
-import { SqlPasswordResetStore } from './password-reset-store.js';
+import { SqlMailTokenStore } from './mail-token-store.js';
 import type { ChangeSource } from '../../core/ports.js';
 import type { ChangeBus } from '../../core/change-bus.js';
 import { PostgresChangeBus } from './postgres-change-bus.js';
@@ -27,8 +27,8 @@ export interface SqlStorage {
   readonly keys: SqlKeyStore;
   /** The mail outbox (ADR 0022). */
   readonly outbox: SqlOutboxStore;
-  /** Password reset tokens (issue 14). */
-  readonly passwordResets: SqlPasswordResetStore;
+  /** Tokens sent by mail: password resets, addresses to verify, sign-in links (issue 14). */
+  readonly mailTokens: SqlMailTokenStore;
   /** What other processes changed: SQLite's data_version, or the bus on PostgreSQL. */
   readonly changes: ChangeSource;
   /** Publishes this process's changes to the others (PostgreSQL); SQLite needs none. */
@@ -75,7 +75,7 @@ export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
     audit: new SqlAuditStore(dialect),
     keys: new SqlKeyStore(dialect),
     outbox: new SqlOutboxStore(dialect),
-    passwordResets: new SqlPasswordResetStore(dialect),
+    mailTokens: new SqlMailTokenStore(dialect),
     changes: bus ?? { version: () => dialect.externalChangeVersion() },
     bus,
     migrate: () => migrateToLatest(dialect),
@@ -95,7 +95,7 @@ export function storageStores(storage: SqlStorage): Stores {
     clients: storage.clients,
     audit: storage.audit,
     keys: storage.keys,
-    passwordResets: storage.passwordResets,
+    mailTokens: storage.mailTokens,
     changes: storage.changes,
     ...(storage.bus ? { bus: storage.bus } : {}),
     health: storage.users,

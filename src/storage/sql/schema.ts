@@ -6,6 +6,10 @@ export interface UsersTable {
   username: string;
   username_key: string;
   email: string | null;
+  /** emailKey(email): the address lower-cased; null when email is. */
+  email_key: string | null;
+  /** 0 or 1; verified addresses are unique (a partial unique index on email_key). */
+  email_verified: number;
   full_name: string | null;
   password_hash: string;
   /** 0 or 1. */
@@ -117,10 +121,14 @@ export interface MailOutboxTable {
   last_error: string | null;
 }
 
-/** Password reset tokens (issue 14): the SHA-256 (hex) of the token, never the token. Times are ISO text. */
-export interface PasswordResetTokensTable {
+/** Tokens sent by mail (issue 14): the SHA-256 (hex) of the token, never the token. Times are ISO text. */
+export interface MailTokensTable {
   id: string;
   user_id: string;
+  /** A MailTokenPurpose. */
+  purpose: string;
+  /** The address the mail went to (for a verification, the address it verifies). */
+  email: string;
   token_hash: string;
   created_at: string;
   expires_at: string;
@@ -138,7 +146,7 @@ export interface Database {
   session_revocations: SessionRevocationsTable;
   revocation_sequence: RevocationSequenceTable;
   mail_outbox: MailOutboxTable;
-  password_reset_tokens: PasswordResetTokensTable;
+  mail_tokens: MailTokensTable;
 }
 
 export type { Generated };

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import type { SqlDialect } from './dialects/dialect.js';
 import type { UsersTable } from './schema.js';
 import { iso } from './sql-time.js';
+import { emailKey } from '../../core/users/user-fields.js';
 import { guardDriverErrors } from './driver-errors.js';
 
 const INSERT_BATCH = 200;
@@ -104,15 +105,16 @@ export class SqlUserStore implements UserStore, StorageHealth {
   /** The database's lower() on both sides (ASCII folding on SQLite). No index: a reset request is rare and rate limited. */
   async findByEmail(email: string, limit: number): Promise<User[]> {
     const rows = await this.guard(() =>
-      this.db
-        .selectFrom('users')
-        .selectAll()
-        .where((eb) => eb(eb.fn('lower', ['email']), '=', eb.fn('lower', [eb.val(email)])))
-        .orderBy('username_key')
-        .limit(limit)
-        .execute(),
+      this.db.selectFrom('users').selectAll().where('email_key', '=', emailKey(email)).orderBy('username_key').limit(limit).execute(),
     );
     return rows.map(toUser);
+  }
+
+  async findByVerifiedEmail(key: string): Promise<User | undefined> {
+    const row = await this.guard(() =>
+      this.db.selectFrom('users').selectAll().where('email_key', '=', key).where('email_verified', '=', 1).executeTakeFirst(),
+    );
+    return row && toUser(row);
   }
 
   async changePassword(usernameKey: string, passwordHash: string, nowMs: number): Promise<User | undefined> {
@@ -128,11 +130,27 @@ export class SqlUserStore implements UserStore, StorageHealth {
 
   async update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined> {
     const changes: Partial<UsersTable> = { updated_at: iso(nowMs) };
-    if (patch.email !== undefined) changes.email = patch.email;
+    if (patch.email !== undefined) {
+      // A new address is unverified unless the patch says otherwise; no address is never verified.
+      changes.email = patch.email;
+      changes.email_key = patch.email === null ? null : emailKey(patch.email);
+      changes.email_verified = patch.email !== null && patch.emailVerified === true ? 1 : 0;
+    }
     if (patch.fullName !== undefined) changes.full_name = patch.fullName;
     if (patch.scopes !== undefined) changes.scopes = patch.scopes.join(' ');
     if (patch.disabled !== undefined) changes.disabled = patch.disabled ? 1 : 0;
-    await this.guard(() => this.db.updateTable('users').set(changes).where('username_key', '=', usernameKey).execute());
+    await this.guard(() =>
+      this.db
+        .updateTable('users')
+        .set(changes)
+        .$if(patch.email === undefined && patch.emailVerified !== undefined, (query) =>
+          query.set((eb) => ({
+            email_verified: patch.emailVerified ? eb.case().when('email', 'is', null).then(0).else(1).end() : eb.lit(0),
+          })),
+        )
+        .where('username_key', '=', usernameKey)
+        .execute(),
+    );
     return this.findByKey(usernameKey);
   }
 
@@ -145,7 +163,7 @@ export class SqlUserStore implements UserStore, StorageHealth {
   }
 
   private guard<T>(operation: () => Promise<T>): Promise<T> {
-    return guardDriverErrors(this.dialect, operation, 'username');
+    return guardDriverErrors(this.dialect, operation, 'username', 'verified_email');
   }
 }
 
@@ -155,6 +173,8 @@ function toRow(user: NewUser, nowMs: number): UsersTable {
     username: user.username,
     username_key: user.usernameKey,
     email: user.email,
+    email_key: user.email === null ? null : emailKey(user.email),
+    email_verified: user.email !== null && user.emailVerified === true ? 1 : 0,
     full_name: user.fullName,
     password_hash: user.passwordHash,
     disabled: user.disabled ? 1 : 0,
@@ -171,6 +191,7 @@ function toUser(row: Selectable<UsersTable>): User {
     username: row.username,
     usernameKey: row.username_key,
     email: row.email,
+    emailVerified: row.email !== null && Number(row.email_verified) === 1,
     fullName: row.full_name,
     passwordHash: row.password_hash,
     disabled: Number(row.disabled) === 1,

@@ -6,6 +6,7 @@ import { signingKeys } from './0003-signing-keys.js';
 import { revocationFeed } from './0004-revocation-feed.js';
 import { outbox } from './0005-outbox.js';
 import { passwordResets } from './0006-password-resets.js';
+import { emailVerification } from './0007-email-verification.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -15,6 +16,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0004-revocation-feed': revocationFeed,
   '0005-outbox': outbox,
   '0006-password-resets': passwordResets,
+  '0007-email-verification': emailVerification,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
