@@ -59,6 +59,15 @@ export function rateLimiterContract(name: string, open: () => Promise<RateLimite
       assert.equal(refused.resetSeconds, 30);
     });
 
+    it('takes a fractional refill rate (5 an hour, as PASSWORD_RESET_MAILS_PER_HOUR makes) without rounding it', async () => {
+      const bucket = { perMinute: 5 / 60, burst: 5 }; // a token every 12 minutes
+      for (let i = 4; i >= 0; i -= 1) assert.equal((await limiter.consume(key('fraction'), bucket)).remaining, i);
+      const refused = await limiter.consume(key('fraction'), bucket);
+      assert.equal(refused.allowed, false);
+      assert.equal(refused.retryAfterSeconds, 720);
+      assert.equal(refused.resetSeconds, 3600);
+    });
+
     it('refills over time, and a refused request takes nothing', async () => {
       const bucket = { perMinute: 1200, burst: 2 }; // a token every 50 ms
       await limiter.consume(key('refill'), bucket);
