@@ -16,6 +16,7 @@ import {
   InsufficientScopeError,
   InvalidClientError,
   InvalidTokenError,
+  MailUnavailableError,
   PortcullisError,
   RegistrationClosedError,
   WrongPasswordError,
@@ -41,6 +42,7 @@ import { usernameKey } from './users/user-fields.js';
 import { LoginChallenges } from './login/login-challenge.js';
 import type { CreateUserInput, UserService } from './users/user-service.js';
 import type { Mailer } from './outbox/mailer.js';
+import type { OutboxStats } from './outbox/outbox-message.js';
 import { PasswordResets, type PasswordResetRequest } from './passwords/password-reset.js';
 
 export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
@@ -100,6 +102,7 @@ export class Portcullis {
   /** Password reset by mail (issue 14); `passwordResets.settled()` waits for the mails of requests answered so far. */
   readonly passwordResets: PasswordResets;
   private readonly stores: Stores;
+  private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
   private readonly clock: Clock;
   /** Asymmetric key management; undefined with an HMAC ALGORITHM (the key is SECRET_KEY). */
@@ -112,6 +115,7 @@ export class Portcullis {
   constructor(deps: PortcullisDependencies) {
     this.config = deps.config;
     this.stores = deps.stores;
+    this.mailer = deps.mailer;
     this.hasher = deps.hasher;
     this.clock = deps.clock ?? systemClock;
     const services = createAccountServices(this.config, this.stores, this.hasher, this.clock);
@@ -393,6 +397,12 @@ export class Portcullis {
     }
     await this.users.setPassword(user.username, change.newPassword, context, auth.session.id);
     if (admission.ticket) await this.loginGuard?.clear(admission.ticket);
+  }
+
+  /** The mail outbox's counts (GET /admin/mail/outbox); MailUnavailableError without a mail channel (a library given no mailer). */
+  async mailOutboxStats(): Promise<OutboxStats> {
+    if (!this.mailer) throw new MailUnavailableError();
+    return this.mailer.outboxStats();
   }
 
   /**

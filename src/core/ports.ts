@@ -316,8 +316,13 @@ export interface OutboxStore {
   markFailed(id: string, failure: OutboxFailure): Promise<boolean>;
   /** undefined when no such message. */
   find(id: string): Promise<OutboxEntry | undefined>;
-  /** Counts for metrics and `portcullis mail status`. */
+  /** Counts for metrics, `portcullis mail status` and GET /admin/mail/outbox. */
   stats(nowMs: number): Promise<OutboxStats>;
+  /**
+   * Deletes up to `limit` sent or given-up messages finished before `beforeMs` (never a queued one),
+   * in no particular order; how many it deleted. Concurrent prunes may each delete fewer.
+   */
+  prune(beforeMs: number, limit: number): Promise<number>;
 }
 
 /** What a mailed token lets its holder do (issue 14). */

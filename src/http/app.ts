@@ -20,6 +20,7 @@ import { registerMetrics } from './metrics/metrics-plugin.js';
 import type { PortcullisMetrics } from './metrics/portcullis-metrics.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerAdminMailRoutes } from './routes/admin-mail-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
@@ -148,6 +149,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerUserRoutes(app, portcullis);
   registerPasswordResetRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
+  registerAdminMailRoutes(app, portcullis);
 }
 
 function registerRequestLog(app: FastifyInstance, requestLog: RequestLog): void {

@@ -105,6 +105,14 @@ export const MAIL_SETTINGS = {
     max: 10_000,
     doc: 'attempts before a message is given up on (the defaults retry for about 6 hours)',
   }),
+  MAIL_OUTBOX_RETENTION_DAYS: integer({
+    default: 7,
+    min: 1,
+    max: 36_500,
+    doc:
+      'how long a sent or given-up message stays in the outbox (for `mail status`, the metrics and `GET /admin/mail/outbox`) ' +
+      'before the relays delete it; a queued one is never deleted',
+  }),
 } as const satisfies Record<string, Setting<unknown>>;
 
 type MailSettingValues = ValuesOf<typeof MAIL_SETTINGS>;
@@ -123,6 +131,10 @@ export const MAIL_RULES: ReadonlyArray<SettingRule<MailSettingValues>> = [
       ? 'MAIL_RETRY_MAX_SECONDS must not be smaller than MAIL_RETRY_BASE_SECONDS'
       : undefined,
 ];
+
+/** Each relay deletes old messages at most this often, at most PRUNE_BATCH_SIZE at a time (again at the next poll after a whole batch). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+const PRUNE_BATCH_SIZE = 500;
 
 export type MailTransportConfig =
   | { readonly kind: 'smtp'; readonly url: string; readonly from: string }
@@ -164,6 +176,11 @@ export function mailConfig(values: MailSettingValues, issuer: string): MailConfi
         baseMs: values.MAIL_RETRY_BASE_SECONDS * 1000,
         maxMs: values.MAIL_RETRY_MAX_SECONDS * 1000,
         maxAttempts: values.MAIL_MAX_ATTEMPTS,
+      }),
+      pruning: Object.freeze({
+        retentionMs: values.MAIL_OUTBOX_RETENTION_DAYS * 86_400_000,
+        everyMs: PRUNE_EVERY_MS,
+        batchSize: PRUNE_BATCH_SIZE,
       }),
     }),
   });

@@ -16,6 +16,7 @@ import { buildApp } from '../http/app.js';
 import { PortcullisMetrics } from '../http/metrics/portcullis-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../http/metrics/metrics-server.js';
 import type { SqlStorage } from '../storage/sql/open-storage.js';
+import type { MailChannel } from '../mail/open-mail.js';
 import { shareMetricsWithPrimary } from './cluster/cluster-metrics.js';
 
 export type { SharedAbuseState } from './compose-portcullis.js';
@@ -29,6 +30,8 @@ export interface RunningServer {
   readonly hashLimiter: WorkLimiter;
   /** The login backoff's bookkeeping (in-process, or Redis with an in-process fallback). */
   readonly loginAttempts: LoginAttemptStore;
+  /** The mail channel: its relay's events and `drained()` let a test in this process wait for the mail it caused. */
+  readonly mail: MailChannel;
   /** The Prometheus metrics (METRICS=on), served at /metrics, or on METRICS_PORT at `metricsUrl`. */
   readonly metrics: PortcullisMetrics | undefined;
   /** Where /metrics is served when METRICS_PORT is set (by the primary, in a cluster worker: undefined). */
@@ -105,6 +108,7 @@ export async function startServer(
       storage,
       hashLimiter,
       loginAttempts: composed.loginAttempts,
+      mail: composed.mail,
       metrics,
       metricsUrl: metricsServer?.url,
       warmedUp,

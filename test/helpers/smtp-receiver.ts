@@ -68,6 +68,8 @@ export interface ReceiverOptions {
    * be told to trust the self-signed certificate; it sends with `SMTP_URL=smtp://...?tls=optional`.
    */
   readonly plain?: boolean;
+  /** The SMTP code (550: for good, 450: for now) to refuse a recipient with; undefined accepts it. */
+  readonly refuse?: (address: string) => number | undefined;
 }
 
 export async function startSmtpReceiver(options: ReceiverOptions): Promise<SmtpReceiver> {
@@ -85,6 +87,13 @@ export async function startSmtpReceiver(options: ReceiverOptions): Promise<SmtpR
     onAuth(auth, _session, callback) {
       if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) callback(null, { user: auth.username });
       else callback(new Error('Invalid username or password'));
+    },
+    onRcptTo(address, _session, callback) {
+      const code = options.refuse?.(address.address);
+      if (code === undefined) return callback();
+      callback(
+        Object.assign(new Error(`${code === 550 ? 'No such mailbox' : 'Try again later'}: ${address.address}`), { responseCode: code }),
+      );
     },
     onData(stream, _session, callback) {
       for (const waiter of dataWaiters.splice(0)) waiter();

@@ -71,6 +71,8 @@ const EVERY_ROUTE: ReadonlyArray<readonly [string, string, unknown?]> = [
   ['DELETE', '/admin/users/alice/sessions'],
   ['DELETE', '/admin/users/alice/sessions/abc'],
   ['GET', '/admin/audit'],
+  ['GET', '/admin/mail/outbox'],
+  ['POST', '/admin/users/alice/password-reset'],
 ];
 
 describe('admin API access control', () => {

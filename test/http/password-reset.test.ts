@@ -1,8 +1,9 @@
 /**
  * Password reset over HTTP (issue 14), end to end: the server (in this process, with a fixed clock
  * and a captured log) sends the mail through a real SMTP server in this process, and the token is
- * taken from the mail that arrived. Waits are on arrivals and on the server's own "requests
- * answered so far are done" (passwordResets.settled()), never on time.
+ * taken from the mail that arrived. Waits are on arrivals, on the server's own "requests
+ * answered so far are done" (passwordResets.settled()) and on its mail relay's "nothing left
+ * due" (mail.relay.drained()), never on time.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -104,7 +105,7 @@ async function tokens(username: string, password: string): Promise<{ status: num
   return { status: 200, refresh: body.refresh_token, access: body.access_token };
 }
 
-/** The server finished the work of every request so far, and the outbox holds nothing unsent. */
+/** The server finished the work of every request so far: their mails are in the outbox. */
 async function quiet(): Promise<void> {
   await server.portcullis.passwordResets.settled();
 }
@@ -247,13 +248,10 @@ describe('password reset by mail', () => {
   });
 });
 
-/** Polls the outbox's counts until nothing is queued: every message queued so far was sent. */
+/** Waits for the relay to find nothing due, then checks that nothing is queued: every message queued so far was sent. */
 async function waitForEmptyOutbox(): Promise<void> {
-  for (let attempt = 0; attempt < 400; attempt += 1) {
-    if ((await server.storage.outbox.stats(clock.now())).queued === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail('the outbox did not empty');
+  await server.mail.relay!.drained();
+  assert.equal((await server.storage.outbox.stats(clock.now())).queued, 0, 'nothing left to send');
 }
 
 describe('password reset without a mail channel (production, no SMTP_URL)', () => {
@@ -303,8 +301,7 @@ describe('POST /password/forgot timing', () => {
     assert.equal(response.status, 202);
     // The work after the answer (and the mail's sending) ends before the next request, so each answer is timed on its own.
     await timed.portcullis.passwordResets.settled();
-    for (let i = 0; i < 400 && (await timed.storage.outbox.stats(Date.now())).queued > 0; i += 1)
-      await new Promise((r) => setTimeout(r, 5));
+    await timed.mail.relay!.drained();
     return ms;
   }
 

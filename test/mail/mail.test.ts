@@ -81,7 +81,7 @@ describe('mail through SMTP', () => {
       assert.match(mail!.text ?? '', /test message from Acme ID \(https:\/\/id\.portcullis\.test\) to bob@example\.test/);
       assert.match(String(mail!.html), /<a href="https:\/\/id\.portcullis\.test">/);
       const status = await runCli(['mail', 'status', '--json'], { env });
-      assert.deepEqual(JSON.parse(status.stdout), { queued: 0, sent: 1, failed: 0, oldestQueuedAgeMs: 0 });
+      assert.deepEqual(JSON.parse(status.stdout), { queued: 0, sending: 0, sent: 1, failed: 0, oldestQueuedAgeMs: 0 });
       const metrics = await (await server.fetch('/metrics')).text();
       assert.match(metrics, /^portcullis_mail_sent 1$/m);
       assert.match(metrics, /^portcullis_mail_queued 0$/m);

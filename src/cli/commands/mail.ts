@@ -55,7 +55,15 @@ export async function mailStatusCommand(options: { json?: boolean }): Promise<vo
     return;
   }
   printTable(
-    ['queued', 'sent', 'failed', 'oldest queued'],
-    [[String(stats.queued), String(stats.sent), String(stats.failed), `${Math.round(stats.oldestQueuedAgeMs / 1000)} s`]],
+    ['queued', 'sending', 'sent', 'failed', 'oldest queued'],
+    [
+      [
+        String(stats.queued),
+        String(stats.sending),
+        String(stats.sent),
+        String(stats.failed),
+        `${Math.round(stats.oldestQueuedAgeMs / 1000)} s`,
+      ],
+    ],
   );
 }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { MailUnavailableError } from '../errors.js';
 import type { OutboxStore } from '../ports.js';
-import type { OutboxMessage } from './outbox-message.js';
+import type { OutboxMessage, OutboxStats } from './outbox-message.js';
 import type { MailKindName, MailTemplates, MailValues } from './mail-templates.js';
 
 export { MailUnavailableError } from '../errors.js';
@@ -56,5 +56,10 @@ export class Mailer {
   /** After a message was written in another store's transaction: the relay looks now. */
   queued(): void {
     this.options.wake?.();
+  }
+
+  /** The outbox's counts now (also where no transport is configured: what waits there is worth seeing). */
+  outboxStats(): Promise<OutboxStats> {
+    return this.options.store.stats(this.options.clock.now());
   }
 }

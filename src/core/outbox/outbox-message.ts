@@ -61,6 +61,8 @@ export interface OutboxFailure {
 export interface OutboxStats {
   /** Waiting to be sent, or being sent. */
   readonly queued: number;
+  /** Of the queued, those a sender holds now (claimed, the lease not ended at `nowMs`). */
+  readonly sending: number;
   readonly sent: number;
   /** Given up on: a permanent refusal, or every attempt failed. */
   readonly failed: number;

@@ -212,6 +212,140 @@ describe('OutboxRelay', () => {
   });
 });
 
+/** Timers the test fires by hand: `scheduled` holds what the relay asked for, in order. */
+function manualTimers() {
+  const scheduled: Array<{ callback: () => void; ms: number }> = [];
+  const timers: RelayTimers = {
+    setTimeout: (callback, ms) => {
+      const entry = { callback, ms };
+      scheduled.push(entry);
+      return entry;
+    },
+    clearTimeout: (handle) => {
+      const index = scheduled.indexOf(handle as (typeof scheduled)[number]);
+      if (index >= 0) scheduled.splice(index, 1);
+    },
+  };
+  return { scheduled, timers };
+}
+
+describe('OutboxRelay events', () => {
+  it('emits sent and failed per message, and idle after a pass that found nothing due', async () => {
+    const store = new MemoryOutboxStore();
+    const clock = fixedClock(T0);
+    const good = message();
+    const bad = { ...message(), to: 'nobody@example.test' };
+    await store.enqueue(good);
+    await store.enqueue(bad);
+    const relay = relayOf(
+      store,
+      answering((mail) => (mail.to === bad.to ? new MailTransportError('550 no such mailbox', true) : undefined)),
+      clock,
+    );
+    const events: unknown[] = [];
+    relay.on('sent', (event) => events.push(['sent', event]));
+    relay.on('failed', (event) => events.push(['failed', event]));
+    relay.on('idle', () => events.push(['idle']));
+    relay.on('sent', () => {
+      throw new Error('a listener that throws');
+    });
+    assert.deepEqual((await relay.runOnce()).sort(), ['failed', 'sent']);
+    assert.deepEqual(
+      events.sort((a, b) => String((a as unknown[])[0]).localeCompare(String((b as unknown[])[0]))),
+      [
+        ['failed', { id: bad.id, kind: 'test', attempts: 1, error: '550 no such mailbox' }],
+        ['sent', { id: good.id, kind: 'test', attempts: 1 }],
+      ],
+      'no body in an event; a listener that throws changes nothing',
+    );
+    assert.equal((await store.find(good.id))?.status, 'sent');
+  });
+
+  it('drained() resolves after a pass that began after it and found nothing due; passes run back to back until then', async () => {
+    const store = new MemoryOutboxStore();
+    const clock = fixedClock(T0);
+    const { scheduled, timers } = manualTimers();
+    const transport = new HeldTransport();
+    const relay = new OutboxRelay({
+      store,
+      transport,
+      clock,
+      leaseMs: LEASE_MS,
+      batchSize: 1,
+      pollMs: 5000,
+      retry: RETRY,
+      random: () => 0.5,
+      timers,
+    });
+    await assert.rejects(relay.drained(), /not running/);
+    relay.start();
+    for (let i = 0; i < 2; i += 1) await store.enqueue(message());
+    let drained = false;
+    const draining = relay.drained().then(() => (drained = true));
+    const idle: number[] = [];
+    relay.on('idle', () => idle.push(clock.now()));
+    scheduled.shift()!.callback(); // pass 1 claims the first message (a batch of one)
+    await transport.started(1);
+    transport.pending[0]!.accept();
+    await waitUntil(() => scheduled.length === 1);
+    assert.equal(scheduled[0]?.ms, 0, 'a whole batch: again at once');
+    scheduled.shift()!.callback(); // pass 2 claims the second
+    await transport.started(2);
+    transport.pending[1]!.accept();
+    await waitUntil(() => scheduled.length === 1);
+    assert.equal(scheduled[0]?.ms, 0, 'a drained() waits: again at once');
+    assert.equal(drained, false);
+    scheduled.shift()!.callback(); // pass 3 finds nothing
+    await draining;
+    assert.deepEqual(idle, [T0]);
+    await waitUntil(() => scheduled.length === 1);
+    assert.equal(scheduled[0]?.ms, 5000, 'then the poll');
+    assert.equal((await store.stats(clock.now())).sent, 2);
+    const late = relay.drained();
+    await relay.close();
+    await assert.rejects(late, /closed/);
+  });
+
+  it('prunes finished messages past the retention, at most once per period, again at once after a whole batch', async () => {
+    const store = new MemoryOutboxStore();
+    const clock = fixedClock(T0);
+    const MINUTE = 60_000;
+    const { scheduled, timers } = manualTimers();
+    const relay = new OutboxRelay({
+      store,
+      transport: answering(() => undefined),
+      clock,
+      leaseMs: LEASE_MS,
+      batchSize: 10,
+      pollMs: 5000,
+      retry: RETRY,
+      random: () => 0.5,
+      pruning: { retentionMs: MINUTE, everyMs: 10 * MINUTE, batchSize: 2 },
+      timers,
+    });
+    relay.start();
+    /** Fires the next scheduled pass and waits for its end. */
+    const pass = async () => {
+      await waitUntil(() => scheduled.length === 1);
+      const idle = new Promise<void>((resolve) => relay.once('idle', resolve));
+      scheduled.shift()!.callback();
+      await idle;
+    };
+    for (let i = 0; i < 3; i += 1) await store.enqueue(message());
+    await relay.runOnce(); // sent at T0
+    await pass(); // T0: a prune, of nothing yet
+    clock.advance(5 * MINUTE);
+    await pass(); // past the retention, but within the period: no prune
+    assert.equal((await store.stats(clock.now())).sent, 3);
+    clock.advance(5 * MINUTE);
+    await pass(); // T0 + 10 min: a prune, a whole batch of 2 ...
+    assert.equal((await store.stats(clock.now())).sent, 1);
+    await pass(); // ... so another at the next pass
+    assert.equal((await store.stats(clock.now())).sent, 0);
+    await relay.close();
+  });
+});
+
 /** Lets the relay's promise chain move on until `done` (bounded: the chain is a few microtasks long). */
 async function waitUntil(done: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !done(); i += 1) await new Promise((resolve) => setImmediate(resolve));

@@ -3,9 +3,13 @@
  * marks it sent only after the transport accepted it; a failed attempt is retried with backoff
  * (retry-schedule.ts) or given up on. Every server process runs one; the lease keeps a message to
  * one sender at a time, and a message whose sender died is claimed again once its lease ends
- * (at-least-once). Time and timers are injected (ADR 0022).
+ * (at-least-once). It also deletes finished messages past their retention, a bounded batch at most
+ * every `pruning.everyMs`. A waiter in the same process listens to its events (`sent`, `failed`,
+ * `idle`) or awaits `drained()` instead of reading the outbox again and again. Time and timers are
+ * injected (ADR 0022).
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { OutboxStore } from '../ports.js';
 import type { ClaimedMessage } from './outbox-message.js';
@@ -36,6 +40,17 @@ export interface RelaySettings {
   /** How often the outbox is looked at when nothing wakes the relay. */
   readonly pollMs: number;
   readonly retry: RetryPolicy;
+  /** Deleting sent and given-up messages; without it, they are kept. */
+  readonly pruning?: PruneSettings;
+}
+
+export interface PruneSettings {
+  /** A sent or given-up message is deleted this long after it was finished. */
+  readonly retentionMs: number;
+  /** At most one prune per this long (per relay), unless the last one deleted a whole batch. */
+  readonly everyMs: number;
+  /** Messages deleted by one prune, at most. */
+  readonly batchSize: number;
 }
 
 export interface RelayOptions extends RelaySettings {
@@ -52,7 +67,27 @@ export interface RelayOptions extends RelaySettings {
 /** What became of one claimed message. */
 export type DeliveryOutcome = 'sent' | 'retry' | 'failed' | 'lease_lost' | 'unmarked';
 
-export class OutboxRelay {
+/** A message this relay marked sent or gave up on. Never its body (it may carry a token). */
+export interface DeliveryEvent {
+  readonly id: string;
+  readonly kind: string;
+  /** The attempt that settled it. */
+  readonly attempts: number;
+  /** Why it was given up on (`failed` only). */
+  readonly error?: string;
+}
+
+/**
+ * The relay's events, emitted in this process only: `sent` once a message is marked sent, `failed`
+ * once it is given up on, `idle` after a pass that found nothing due (and, when due, pruned).
+ */
+export interface RelayEvents {
+  sent: [DeliveryEvent];
+  failed: [DeliveryEvent];
+  idle: [];
+}
+
+export class OutboxRelay extends EventEmitter<RelayEvents> {
   readonly owner: string;
   private readonly timers: RelayTimers;
   private readonly random: RandomSource;
@@ -61,8 +96,12 @@ export class OutboxRelay {
   private again = false;
   private started = false;
   private closed = false;
+  /** drained() callers, settled by the first pass that begins after them and finds nothing due. */
+  private drainWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private nextPruneAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: RelayOptions) {
+    super();
     this.owner = options.owner ?? randomUUID();
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? Math.random;
@@ -82,12 +121,26 @@ export class OutboxRelay {
     else this.schedule(0);
   }
 
+  /**
+   * Resolves after a pass that began after this call found nothing due: what was due then was sent,
+   * given up on, or put off to a retry time still to come. Wakes the relay, and runs passes back to
+   * back until then. Rejects when the relay is not started, or closes before.
+   */
+  drained(): Promise<void> {
+    if (!this.started || this.closed) return Promise.reject(new Error('the mail relay is not running'));
+    return new Promise<void>((resolve, reject) => {
+      this.drainWaiters.push({ resolve, reject });
+      this.wake();
+    });
+  }
+
   /** Stops the loop and waits for the messages in hand to be settled. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    for (const waiter of this.drainWaiters.splice(0)) waiter.reject(new Error('the mail relay closed'));
   }
 
   /** One claim and the delivery of what it got; the outcome of each message, in claim order. */
@@ -110,14 +163,48 @@ export class OutboxRelay {
 
   private async tick(): Promise<void> {
     this.again = false;
-    let full = false;
+    // Only those who asked before this pass began: a message queued just before they asked is seen by it.
+    const waiters = this.drainWaiters.splice(0);
+    let claimed: number | undefined;
     try {
-      full = (await this.runOnce()).length >= this.options.batchSize;
+      claimed = (await this.runOnce()).length;
     } catch (error) {
       // The database is away: the messages wait in it; the next poll tries again.
       this.options.log?.warn({ err: describe(error) }, 'mail relay: could not read the outbox');
     }
-    this.schedule(full || this.again ? 0 : this.options.pollMs);
+    await this.pruneIfDue();
+    if (claimed === 0) {
+      for (const waiter of waiters) waiter.resolve();
+      this.notify('idle', () => this.emit('idle'));
+    } else {
+      this.drainWaiters.unshift(...waiters);
+    }
+    const more = claimed !== undefined && (claimed >= this.options.batchSize || (claimed > 0 && this.drainWaiters.length > 0));
+    this.schedule(more || this.again ? 0 : this.options.pollMs);
+  }
+
+  /** Deletes a batch of messages finished before the retention, at most once per `everyMs` (again at once after a whole batch). */
+  private async pruneIfDue(): Promise<void> {
+    const pruning = this.options.pruning;
+    const nowMs = this.options.clock.now();
+    if (pruning === undefined || nowMs < this.nextPruneAt) return;
+    this.nextPruneAt = nowMs + pruning.everyMs;
+    try {
+      const deleted = await this.options.store.prune(nowMs - pruning.retentionMs, pruning.batchSize);
+      if (deleted >= pruning.batchSize) this.nextPruneAt = nowMs;
+      if (deleted > 0) this.options.log?.info({ deleted }, 'mail relay: deleted messages past their retention');
+    } catch (error) {
+      this.options.log?.warn({ err: describe(error) }, 'mail relay: could not delete old messages');
+    }
+  }
+
+  /** Emits an event (`emit` does); a listener that throws is logged, and the relay goes on. */
+  private notify(event: keyof RelayEvents, emit: () => void): void {
+    try {
+      emit();
+    } catch (error) {
+      this.options.log?.warn({ err: describe(error) }, `mail relay: a listener of ${event} threw`);
+    }
   }
 
   private async deliver(message: ClaimedMessage): Promise<DeliveryOutcome> {
@@ -142,13 +229,20 @@ export class OutboxRelay {
           { ...details, err: reason },
           permanent ? 'mail refused for good; given up' : 'mail not sent after the last attempt; given up',
         );
-        return marked ? 'failed' : 'unmarked';
+        if (!marked) return 'unmarked';
+        const event = { id: message.id, kind: message.kind, attempts: message.attempts, error: reason };
+        this.notify('failed', () => this.emit('failed', event));
+        return 'failed';
       }
       log?.warn({ ...details, err: reason, retryInMs: retryAt - nowMs }, 'mail not sent; will try again');
       return marked ? 'retry' : 'unmarked';
     }
     try {
-      if (await store.markSent(message.id, this.owner, clock.now())) return 'sent';
+      if (await store.markSent(message.id, this.owner, clock.now())) {
+        const event = { id: message.id, kind: message.kind, attempts: message.attempts };
+        this.notify('sent', () => this.emit('sent', event));
+        return 'sent';
+      }
       log?.warn(details, 'mail sent, but its lease had passed to another sender, which may send it again');
       return 'lease_lost';
     } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * The admin API: accounts, their sessions, and the audit log. Every route
+ * The admin API: accounts, their sessions, and the audit log (mail: admin-mail-routes.ts). Every route
  * needs a user's bearer token holding the `admin` scope, checked before the
  * request is validated, so that callers without it learn nothing of the
  * schemas. Changes are audited with the admin as the actor.
@@ -38,9 +38,11 @@ import { publicUserSchema, sessionListSchema } from '../schemas/user-schemas.js'
 export const ADMIN_SCOPE = 'admin';
 export const ADMIN_BODY_LIMIT_BYTES = 16 * 1024;
 
-/** What every admin route shares in its schema. */
-const admin = { tags: [TAGS.admin], security: bearerSecurity([ADMIN_SCOPE]) };
-const adminErrors = { 401: ERRORS.notAuthenticated, 403: ERRORS.adminOnly };
+/** What every admin route shares in its schema (admin-mail-routes.ts too). */
+export const ADMIN_SCHEMA = { tags: [TAGS.admin], security: bearerSecurity([ADMIN_SCOPE]) };
+export const ADMIN_ERRORS = { 401: ERRORS.notAuthenticated, 403: ERRORS.adminOnly };
+const admin = ADMIN_SCHEMA;
+const adminErrors = ADMIN_ERRORS;
 const userErrors = errorResponses({ ...adminErrors, 404: ERRORS.userNotFound });
 const invalid = { 400: ERRORS.invalidRequest };
 const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType };
@@ -66,8 +68,13 @@ function timeParameter(name: 'since' | 'until', value: string | undefined): numb
   return ms;
 }
 
+/** What every admin route shares in its options: the `admin` scope, checked before the request is validated; no caching of the answer. */
+export function adminGuards(app: FastifyInstance) {
+  return { preValidation: app.requireUser([ADMIN_SCOPE]), onSend: noStore };
+}
+
 export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis): void {
-  const guarded = { preValidation: app.requireUser([ADMIN_SCOPE]), onSend: noStore };
+  const guarded = adminGuards(app);
   const { users, sessions, audit } = portcullis;
 
   app.get<{ Querystring: ListUsersQuery }>(

@@ -144,22 +144,58 @@ export function outboxStoreContract(
       assert.deepEqual(await store.claim({ owner: 'a', nowMs: FAR, leaseMs: LEASE_MS, limit: 10 }), []);
     });
 
-    it('counts queued, sent and failed messages, and the age of the oldest queued one', async () => {
+    it('counts queued (and, of them, leased), sent and failed messages, and the age of the oldest queued one', async () => {
       const before = await store.stats(T0);
       assert.equal(before.queued, 0);
-      const [a, b, c] = [message(T0), message(T0 + 100), message(T0 + 200)];
-      for (const queued of [a, b, c]) await store.enqueue(queued);
+      const [a, b, c, d] = [message(T0), message(T0 + 100), message(T0 + 200), message(T0 + 250)];
+      for (const queued of [a, b, c, d]) await store.enqueue(queued);
       await store.claim({ owner: 'o', nowMs: T0 + 300, leaseMs: LEASE_MS, limit: 1 });
       await store.markSent(a!.id, 'o', T0 + 300);
       await store.claim({ owner: 'o', nowMs: T0 + 300, leaseMs: LEASE_MS, limit: 1 });
       await store.markFailed(b!.id, { owner: 'o', nowMs: T0 + 300, retryAt: undefined, error: 'refused' });
+      await store.claim({ owner: 'o', nowMs: T0 + 300, leaseMs: LEASE_MS, limit: 1 }); // c: being sent
       const after = await store.stats(T0 + 1000);
       assert.deepEqual(after, {
-        queued: 1,
+        queued: 2,
+        sending: 1,
         sent: before.sent + 1,
         failed: before.failed + 1,
         oldestQueuedAgeMs: 800,
       });
+      assert.equal((await store.stats(T0 + 300 + LEASE_MS)).sending, 0, 'the lease ended: queued, no longer being sent');
+    });
+
+    it('prunes sent and failed messages finished before a time, at most `limit`, never a queued one', async () => {
+      // The earlier tests' messages all finished by FAR: gone first, so that the counts below are this test's.
+      while ((await store.prune(FAR + 1, 1000)) > 0);
+      const sent = [message(T0), message(T0 + 1), message(T0 + 2)];
+      const failed = message(T0 + 3);
+      const waiting = message(T0); // queued (and retried) since before the others finished
+      const leased = message(T0 + 4);
+      for (const queued of [...sent, failed, waiting, leased]) await store.enqueue(queued);
+      await store.claim({ owner: 'p', nowMs: T0 + 10, leaseMs: LEASE_MS, limit: 10 });
+      for (const [i, queued] of sent.entries()) assert.equal(await store.markSent(queued.id, 'p', T0 + 100 + i), true);
+      await store.markFailed(failed.id, { owner: 'p', nowMs: T0 + 100, retryAt: undefined, error: '550 refused' });
+      await store.markFailed(waiting.id, { owner: 'p', nowMs: T0 + 100, retryAt: T0 + 1e9, error: 'timeout' });
+
+      assert.equal(await store.prune(T0 + 100, 10), 0, 'none finished before T0 + 100');
+      assert.equal(await store.prune(T0 + 102, 2), 2, 'three finished before T0 + 102, two at most');
+      assert.equal(await store.prune(T0 + 102, 10), 1, 'the third');
+      const kept = await Promise.all([...sent, failed].map((queued) => store.find(queued.id)));
+      assert.deepEqual(
+        kept.map((entry) => entry?.status),
+        [undefined, undefined, 'sent', undefined],
+        'sent at T0 + 100 and T0 + 101, and failed at T0 + 100: deleted; sent at T0 + 102: kept',
+      );
+      assert.equal(await store.prune(FAR, 10), 1, 'the last sent one');
+      assert.equal(await store.prune(FAR, 10), 0);
+      assert.equal((await store.find(waiting.id))?.status, 'queued', 'a queued message is never pruned, however old');
+      assert.equal((await store.find(leased.id))?.status, 'queued', 'nor one being sent');
+      const after = await store.stats(T0 + 200);
+      assert.deepEqual([after.queued, after.sent, after.failed], [2, 0, 0]);
+      assert.equal(await store.markSent(leased.id, 'p', T0 + 200), true);
+      await store.claim({ owner: 'p', nowMs: T0 + 1e9, leaseMs: LEASE_MS, limit: 10 });
+      assert.equal(await store.markSent(waiting.id, 'p', T0 + 1e9), true);
     });
 
     it('hands each message to one of many concurrent claims', async () => {
@@ -173,6 +209,21 @@ export function outboxStoreContract(
       // Claims that waited on a row another took may come back short; what is left is claimed next.
       const rest = await store.claim({ owner: 'last', nowMs: T0 + 100, leaseMs: LEASE_MS, limit: 100 });
       assert.deepEqual([...ids, ...rest.map((claimed) => claimed.id)].sort(), messages.map((queued) => queued.id).sort());
+    });
+
+    it('deletes each old message once among concurrent prunes', async () => {
+      while ((await store.prune(FAR + 1, 1000)) > 0);
+      const messages = Array.from({ length: 24 }, (_, i) => message(T0 + i));
+      for (const queued of messages) await store.enqueue(queued);
+      await store.claim({ owner: 'p', nowMs: T0 + 100, leaseMs: LEASE_MS, limit: 100 });
+      for (const queued of messages) await store.markSent(queued.id, 'p', T0 + 100);
+      const counts = await Promise.all(Array.from({ length: 4 }, () => store.prune(T0 + 101, 10)));
+      const rest = await store.prune(T0 + 101, 100);
+      assert.equal(
+        counts.reduce((sum, count) => sum + count, rest),
+        24,
+      );
+      assert.equal((await store.stats(T0 + 101)).sent, 0);
     });
 
     it('answers undefined for an unknown id, and refuses an id taken', async () => {

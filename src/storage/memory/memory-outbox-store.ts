@@ -1,7 +1,7 @@
 /**
  * The mail outbox in a Map, for the unit tests of the relay and the mail service. As the SQL
- * store: claims lease due messages oldest due first, a sent or failed message loses its body, and
- * only the lease's owner may mark it (ADR 0022).
+ * store: claims lease due messages oldest due first, a sent or failed message loses its body, only
+ * the lease's owner may mark it, and a prune deletes finished messages only (ADR 0022).
  */
 import type {
   ClaimedMessage,
@@ -77,6 +77,7 @@ export class MemoryOutboxStore implements OutboxStore {
 
   async stats(nowMs: number): Promise<OutboxStats> {
     let queued = 0;
+    let sending = 0;
     let sent = 0;
     let failed = 0;
     let oldest: number | undefined;
@@ -85,10 +86,22 @@ export class MemoryOutboxStore implements OutboxStore {
       else if (entry.status === 'failed') failed += 1;
       else {
         queued += 1;
+        if (entry.leaseUntil !== null && entry.leaseUntil > nowMs) sending += 1;
         oldest = Math.min(oldest ?? entry.createdAt, entry.createdAt);
       }
     }
-    return { queued, sent, failed, oldestQueuedAgeMs: oldest === undefined ? 0 : Math.max(0, nowMs - oldest) };
+    return { queued, sending, sent, failed, oldestQueuedAgeMs: oldest === undefined ? 0 : Math.max(0, nowMs - oldest) };
+  }
+
+  async prune(beforeMs: number, limit: number): Promise<number> {
+    let deleted = 0;
+    for (const entry of this.entries.values()) {
+      if (deleted >= limit) break;
+      if (entry.status === 'queued' || entry.finishedAt === null || entry.finishedAt >= beforeMs) continue;
+      this.entries.delete(entry.id);
+      deleted += 1;
+    }
+    return deleted;
   }
 
   private held(id: string, owner: string): OutboxEntry | undefined {

@@ -135,7 +135,8 @@ export class SqlOutboxStore implements OutboxStore {
   }
 
   async stats(nowMs: number): Promise<OutboxStats> {
-    const [counts, oldest] = await this.guard(() =>
+    const now = iso(nowMs);
+    const [counts, queued] = await this.guard(() =>
       Promise.all([
         this.db
           .selectFrom('mail_outbox')
@@ -144,20 +145,51 @@ export class SqlOutboxStore implements OutboxStore {
           .execute(),
         this.db
           .selectFrom('mail_outbox')
-          .select((eb) => eb.fn.min('created_at').as('oldest'))
+          .select((eb) => [
+            eb.fn.min('created_at').as('oldest'),
+            eb.fn.count(eb.case().when('lease_until', '>', now).then(1).end()).as('sending'),
+          ])
           .where('status', '=', 'queued')
           .executeTakeFirst(),
       ]),
     );
     // SQLite answers a number, PostgreSQL a bigint as a string.
     const count = (status: OutboxStatus) => Number(counts.find((row) => row.status === status)?.count ?? 0);
-    const oldestAt = oldest?.oldest == null ? undefined : fromIso(oldest.oldest);
+    const oldestAt = queued?.oldest == null ? undefined : fromIso(queued.oldest);
     return {
       queued: count('queued'),
+      sending: Number(queued?.sending ?? 0),
       sent: count('sent'),
       failed: count('failed'),
       oldestQueuedAgeMs: oldestAt === undefined ? 0 : Math.max(0, nowMs - oldestAt),
     };
+  }
+
+  async prune(beforeMs: number, limit: number): Promise<number> {
+    const before = iso(beforeMs);
+    const result = await this.guard(() =>
+      this.db
+        // Materialised, as the claim's pick: the LIMIT holds once, however PostgreSQL plans the IN.
+        .with(
+          (cte) => cte('old').materialized(),
+          (db) => {
+            const old = db
+              .selectFrom('mail_outbox')
+              .select('id')
+              .where('status', 'in', ['sent', 'failed'])
+              .where('finished_at', '<', before)
+              // Implied by the line above (a message is claimed only once due, so it was due before it finished),
+              // and what the (status, next_attempt_at) index serves: the look-up reads the old rows only.
+              .where('next_attempt_at', '<', before)
+              .limit(limit);
+            return this.dialect.skipsLockedRows ? old.forUpdate().skipLocked() : old;
+          },
+        )
+        .deleteFrom('mail_outbox')
+        .where('id', 'in', (eb) => eb.selectFrom('old').select('old.id'))
+        .executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
   }
 }
 
