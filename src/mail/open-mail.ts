@@ -9,7 +9,7 @@ import type { MailLog, MailTransport } from '../core/outbox/mail-transport.js';
 import { MailTemplates } from '../core/outbox/mail-templates.js';
 import { Mailer } from '../core/outbox/mailer.js';
 import { OutboxRelay } from '../core/outbox/outbox-relay.js';
-import type { OutboxStore } from '../core/ports.js';
+import type { MailTokenStore, OutboxStore } from '../core/ports.js';
 import { LogTransport } from './log-transport.js';
 import { SmtpTransport } from './smtp-transport.js';
 import { loadTemplateOverrides } from './template-files.js';
@@ -29,6 +29,8 @@ export interface OpenMailOptions {
   readonly config: MailConfig;
   readonly production: boolean;
   readonly store: OutboxStore;
+  /** The mailed tokens, pruned with the outbox a day after their use ended (used or expired). */
+  readonly tokens?: Pick<MailTokenStore, 'prune'>;
   readonly clock: Clock;
   readonly log: MailLog;
 }
@@ -47,11 +49,17 @@ export function createTransport(config: MailConfig, production: boolean, log: Ma
   return production ? undefined : new LogTransport(log);
 }
 
+/** A mailed token is kept this long after it was used or expired (for an operator looking into a report), then deleted. */
+export const MAIL_TOKEN_RETENTION_MS = 86_400_000;
+
 export function openMail(options: OpenMailOptions): MailChannel {
   const { config, production, store, clock, log } = options;
   const templates = new MailTemplates(config.templatesDir === undefined ? {} : loadTemplateOverrides(config.templatesDir));
   const transport = createTransport(config, production, log);
-  const relay = transport ? new OutboxRelay({ ...config.relay, store, transport, clock, log }) : undefined;
+  const alsoPrune = options.tokens
+    ? [{ name: 'mailed tokens', retentionMs: MAIL_TOKEN_RETENTION_MS, prune: options.tokens.prune.bind(options.tokens) }]
+    : [];
+  const relay = transport ? new OutboxRelay({ ...config.relay, store, transport, clock, log, alsoPrune }) : undefined;
   const mailer = new Mailer({
     store,
     templates,

@@ -92,6 +92,7 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       config: config.mail,
       production: config.production,
       store: storage.outbox,
+      tokens: storage.mailTokens,
       clock: options.clock ?? systemClock,
       log: mailLog(log),
     });

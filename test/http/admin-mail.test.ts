@@ -124,12 +124,15 @@ describe('POST /admin/users/{username}/password-reset', () => {
 describe('GET /admin/mail/outbox and pruning', () => {
   it('counts sent, given-up and waiting messages; after MAIL_OUTBOX_RETENTION_DAYS the relay deletes the finished ones, never a waiting one', async () => {
     const before = await outbox();
+    const tokens = () => server.storage.dialect.db.selectFrom('mail_tokens').select(['purpose', 'used_at']).execute();
+    const tokensBefore = (await tokens()).length;
     const arrived = receiver.received.length;
     assert.equal((await sendReset('rosa')).status, 202); // sent
     assert.equal((await sendReset('bouncer')).status, 202); // 550: given up on
     assert.equal((await sendReset('busy')).status, 202); // 450: waits for its retry
     await receiver.arrived(arrived + 1);
     await server.mail.relay!.drained();
+    assert.equal((await tokens()).length, tokensBefore + 3, 'a token for each mail, kept while it can be used');
     assert.deepEqual(await outbox(), {
       queued: before.queued + 1,
       sending: 0,
@@ -150,6 +153,8 @@ describe('GET /admin/mail/outbox and pruning', () => {
     await server.mail.relay!.drained();
     const pruned = await outbox();
     assert.deepEqual([pruned.queued, pruned.sent, pruned.failed], [before.queued + 1, 0, 0]);
+    // The reset tokens expired 30 minutes after they were made, a day before which they are deleted too.
+    assert.deepEqual(await tokens(), [], 'every mailed token, used or expired more than a day ago, is gone');
     assert.equal(receiver.received.length, arrived + 1, 'nothing more arrived: the 450 address still refuses');
   });
 });

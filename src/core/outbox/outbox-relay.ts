@@ -53,6 +53,15 @@ export interface PruneSettings {
   readonly batchSize: number;
 }
 
+/** Something else the relay prunes on the same schedule: the mailed tokens, whose use ended with their expiry. */
+export interface Prunable {
+  /** For the log line. */
+  readonly name: string;
+  /** Rows whose use ended this long ago are deleted. */
+  readonly retentionMs: number;
+  prune(beforeMs: number, limit: number): Promise<number>;
+}
+
 export interface RelayOptions extends RelaySettings {
   readonly store: OutboxStore;
   readonly transport: MailTransport;
@@ -62,6 +71,8 @@ export interface RelayOptions extends RelaySettings {
   /** Unique per relay; default a random UUID. */
   readonly owner?: string;
   readonly log?: MailLog;
+  /** Pruned with the outbox, on its schedule and batch size. */
+  readonly alsoPrune?: readonly Prunable[];
 }
 
 /** What became of one claimed message. */
@@ -189,12 +200,19 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
     const nowMs = this.options.clock.now();
     if (pruning === undefined || nowMs < this.nextPruneAt) return;
     this.nextPruneAt = nowMs + pruning.everyMs;
-    try {
-      const deleted = await this.options.store.prune(nowMs - pruning.retentionMs, pruning.batchSize);
-      if (deleted >= pruning.batchSize) this.nextPruneAt = nowMs;
-      if (deleted > 0) this.options.log?.info({ deleted }, 'mail relay: deleted messages past their retention');
-    } catch (error) {
-      this.options.log?.warn({ err: describe(error) }, 'mail relay: could not delete old messages');
+    const outbox: Prunable = {
+      name: 'messages',
+      retentionMs: pruning.retentionMs,
+      prune: (before, limit) => this.options.store.prune(before, limit),
+    };
+    for (const prunable of [outbox, ...(this.options.alsoPrune ?? [])]) {
+      try {
+        const deleted = await prunable.prune(nowMs - prunable.retentionMs, pruning.batchSize);
+        if (deleted >= pruning.batchSize) this.nextPruneAt = nowMs;
+        if (deleted > 0) this.options.log?.info({ deleted }, `mail relay: deleted ${prunable.name} past their retention`);
+      } catch (error) {
+        this.options.log?.warn({ err: describe(error) }, `mail relay: could not delete old ${prunable.name}`);
+      }
     }
   }
 
