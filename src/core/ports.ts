@@ -360,7 +360,11 @@ export interface MailTokenStore {
    * when the token cannot be used. Throws EmailTakenError when another account has verified the
    * address meanwhile: nothing is written, and the token stays unused.
    */
-  verifyEmail(tokenHash: string, nowMs: number, notice: (change: EmailChange) => OutboxMessage | undefined): Promise<EmailChange | undefined>;
+  verifyEmail(
+    tokenHash: string,
+    nowMs: number,
+    notice: (change: EmailChange) => OutboxMessage | undefined,
+  ): Promise<EmailChange | undefined>;
 }
 
 /** What a verification changed: the token used, and the user's address before (null: none). */

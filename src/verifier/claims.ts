@@ -57,7 +57,8 @@ export function toVerifiedToken(payload: JWTPayload): VerifiedToken {
   const clientId = optionalString(payload, 'client_id');
   const email = optionalString(payload, 'email');
   const emailVerified = payload.email_verified;
-  if (emailVerified !== undefined && typeof emailVerified !== 'boolean') throw new InvalidTokenError('claim email_verified is not a boolean');
+  if (emailVerified !== undefined && typeof emailVerified !== 'boolean')
+    throw new InvalidTokenError('claim email_verified is not a boolean');
   return Object.freeze({
     sub: requiredString(payload, 'sub'),
     scope: Object.freeze(parseScope(scope)),

@@ -14,7 +14,14 @@ import { fixedClock } from '../../src/core/clock.js';
 import { hashSecret } from '../../src/core/secrets.js';
 import { loadConfig } from '../../src/server/config.js';
 import { bearer, formPost, jsonPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
-import { addressesOf, selfSignedCertificate, SMTP_PASSWORD, SMTP_USER, startSmtpReceiver, type SmtpReceiver } from '../helpers/smtp-receiver.js';
+import {
+  addressesOf,
+  selfSignedCertificate,
+  SMTP_PASSWORD,
+  SMTP_USER,
+  startSmtpReceiver,
+  type SmtpReceiver,
+} from '../helpers/smtp-receiver.js';
 
 const PUBLIC_URL = 'https://id.portcullis.test';
 const INVALID_TOKEN = 'Invalid or expired e-mail verification token';
@@ -289,7 +296,13 @@ describe('e-mail verification', () => {
   it('an operator marks an address verified or not (admin PATCH) and sets one directly, which voids earlier links', async () => {
     const pending = await account('verify-jack', 'jack-password-1', 'jack@example.test');
     remember('root-password-1');
-    await server.portcullis.users.create({ username: 'verify-root', password: 'root-password-1', email: 'root@example.test', emailVerified: true, scopes: ['admin'] });
+    await server.portcullis.users.create({
+      username: 'verify-root',
+      password: 'root-password-1',
+      email: 'root@example.test',
+      emailVerified: true,
+      scopes: ['admin'],
+    });
     const admin = (await tokens('verify-root', 'root-password-1')).access!;
     const patch = (body: unknown) =>
       server.fetch('/admin/users/verify-jack', {
@@ -336,7 +349,9 @@ describe('REQUIRE_VERIFIED_EMAIL without a mail channel', () => {
   it('is a configuration error in production, and allowed in development (mail goes to the log there)', () => {
     const env = { SECRET_KEY: 'x'.repeat(40), REQUIRE_VERIFIED_EMAIL: 'on' };
     assert.throws(() => loadConfig({ ...env, NODE_ENV: 'production' }), /REQUIRE_VERIFIED_EMAIL=on needs a mail channel in production/);
-    assert.doesNotThrow(() => loadConfig({ ...env, NODE_ENV: 'production', SMTP_URL: 'smtp://mail.example.test:587', MAIL_FROM: 'id@example.test' }));
+    assert.doesNotThrow(() =>
+      loadConfig({ ...env, NODE_ENV: 'production', SMTP_URL: 'smtp://mail.example.test:587', MAIL_FROM: 'id@example.test' }),
+    );
     assert.equal(loadConfig(env).requireVerifiedEmail, true);
   });
 });

@@ -78,7 +78,7 @@ export const MAIL_KINDS = {
       text:
         'Hello {{username}},\n\n' +
         'Someone signed in to your {{product_name}} account asked to change its e-mail address to {{new_email}}.\n' +
-        'This address stays the account\'s until the new one is confirmed from the mail sent there.\n\n' +
+        "This address stays the account's until the new one is confirmed from the mail sent there.\n\n" +
         'If that was not you, your password is known to someone else: reset it now at {{public_url}}/reset-password.\n',
       html:
         '<p>Hello {{username}},</p>\n' +

@@ -35,7 +35,10 @@ export type RateLimitedAction =
 export type MailRequestAction = 'password_forgot' | 'email_verify_resend';
 
 /** The key prefix of each action's per-account bucket of mails. */
-const MAIL_BUCKET_PREFIX: Readonly<Record<MailRequestAction, string>> = { password_forgot: 'reset-mail', email_verify_resend: 'verify-mail' };
+const MAIL_BUCKET_PREFIX: Readonly<Record<MailRequestAction, string>> = {
+  password_forgot: 'reset-mail',
+  email_verify_resend: 'verify-mail',
+};
 export type RateLimitBucket = 'ip' | 'account';
 
 /** Only these count against the account's bucket too. */

@@ -106,7 +106,10 @@ export class TokenService {
           context,
           async () => user?.username ?? null,
         )
-      : { ticket: undefined, rateCheck: await this.deps.rateLimits?.check({ action: 'token', username: user?.username ?? username }, context) };
+      : {
+          ticket: undefined,
+          rateCheck: await this.deps.rateLimits?.check({ action: 'token', username: user?.username ?? username }, context),
+        };
     if (admission.rateCheck) grant.onRateCheck?.(admission.rateCheck);
     const ticket = admission.ticket;
     const valid = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);

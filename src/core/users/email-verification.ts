@@ -192,7 +192,16 @@ export class EmailVerifications {
     });
     await this.deps.store.invalidateAll(user.id, 'email_verification', createdAt);
     await this.deps.store.issue(
-      { id: randomUUID(), userId: user.id, purpose: 'email_verification', email, tokenHash: hashSecret(token), createdAt, expiresAt, usedAt: null },
+      {
+        id: randomUUID(),
+        userId: user.id,
+        purpose: 'email_verification',
+        email,
+        tokenHash: hashSecret(token),
+        createdAt,
+        expiresAt,
+        usedAt: null,
+      },
       mail,
     );
     mailer.queued();

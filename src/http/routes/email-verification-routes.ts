@@ -116,7 +116,7 @@ export function registerEmailVerificationRoutes(app: FastifyInstance, portcullis
         summary: 'Change the e-mail address',
         description:
           'Needs the current password (a wrong one counts as a failed login: backoff, buckets, challenge). Sends a ' +
-          'verification mail to the new address and a notice to the current one, which stays the account\'s (verified ' +
+          "verification mail to the new address and a notice to the current one, which stays the account's (verified " +
           'if it was) until the new one is verified with POST /email/verify. Whether another account has verified the ' +
           'new address is not said here (the verification answers 409).',
         body: changeEmailBodySchema,

@@ -79,7 +79,7 @@ export const createUserBodySchema = {
     email: { type: ['string', 'null'], maxLength: 320 },
     email_verified: {
       type: 'boolean',
-      description: 'The operator says the address is the user\'s (or, false, no longer verified); without it a new address is unverified',
+      description: "The operator says the address is the user's (or, false, no longer verified); without it a new address is unverified",
     },
     full_name: { type: ['string', 'null'], maxLength: 1000 },
     scopes: scopesProperty,
@@ -97,7 +97,7 @@ export const updateUserBodySchema = {
     email: { type: ['string', 'null'], maxLength: 320 },
     email_verified: {
       type: 'boolean',
-      description: 'The operator says the address is the user\'s (or, false, no longer verified); without it a new address is unverified',
+      description: "The operator says the address is the user's (or, false, no longer verified); without it a new address is unverified",
     },
     full_name: { type: ['string', 'null'], maxLength: 1000 },
     scopes: scopesProperty,

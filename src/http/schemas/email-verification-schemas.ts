@@ -32,7 +32,7 @@ export const changeEmailBodySchema = {
   type: 'object',
   required: ['email', 'current_password'],
   properties: {
-    email: { type: 'string', minLength: 1, maxLength: 320, description: 'The new address; it becomes the account\'s once verified' },
+    email: { type: 'string', minLength: 1, maxLength: 320, description: "The new address; it becomes the account's once verified" },
     current_password: { type: 'string', minLength: 1, maxLength: 4096 },
     challenge_solution: {
       type: 'string',
