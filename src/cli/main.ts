@@ -89,9 +89,11 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .action(lazy(async () => (await import('./commands/users.js')).showUserCommand));
   users
     .command('update')
-    .description("change a user's e-mail, full name, scopes or state (an empty value clears e-mail or name)")
+    .description("change a user's e-mail, its verification, full name, scopes or state (an empty value clears e-mail or name)")
     .argument('<name>')
-    .option('--email <email>', 'e-mail address')
+    .option('--email <email>', 'e-mail address (unverified unless --email-verified is given too)')
+    .option('--email-verified', 'mark the e-mail address verified (the operator vouches for it)')
+    .option('--no-email-verified', 'mark the e-mail address unverified')
     .option('--full-name <name>', 'full name')
     .option('--scopes <scopes>', 'the scopes the user holds from now on, comma- or space-separated')
     .addOption(new Option('--disable', 'disable the user: existing tokens stop working').conflicts('enable'))

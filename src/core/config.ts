@@ -33,6 +33,12 @@ export interface Config {
   readonly passwordResetTtlMinutes: number;
   /** Reset messages per account per hour (a token bucket of that burst). */
   readonly passwordResetMailsPerHour: number;
+  /** How long an e-mail verification token is usable. */
+  readonly emailVerificationTtlHours: number;
+  /** Verification messages per account per hour that a resend may send (a token bucket of that burst). */
+  readonly emailVerificationMailsPerHour: number;
+  /** The password grant refuses an account without a verified address (after the password was right). */
+  readonly requireVerifiedEmail: boolean;
   readonly argon2: Argon2Parameters;
   /** Hashing threads per process (core's password hashing pool, built by the server). */
   readonly hashConcurrency: number;
@@ -141,6 +147,9 @@ export function coreConfig(
     passwordMinLength: settings.PASSWORD_MIN_LENGTH,
     passwordResetTtlMinutes: settings.PASSWORD_RESET_TTL_MINUTES,
     passwordResetMailsPerHour: settings.PASSWORD_RESET_MAILS_PER_HOUR,
+    emailVerificationTtlHours: settings.EMAIL_VERIFICATION_TTL_HOURS,
+    emailVerificationMailsPerHour: settings.EMAIL_VERIFICATION_MAILS_PER_HOUR,
+    requireVerifiedEmail: settings.REQUIRE_VERIFIED_EMAIL,
     argon2: Object.freeze({
       memoryKiB: settings.ARGON2_MEMORY_KIB,
       iterations: settings.ARGON2_ITERATIONS,

@@ -35,6 +35,8 @@ export type PortcullisErrorCode =
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_USERNAME_TAKEN'
   | 'ERR_EMAIL_TAKEN'
+  | 'ERR_EMAIL_NOT_VERIFIED'
+  | 'ERR_INVALID_VERIFICATION_TOKEN'
   | 'ERR_USER_NOT_FOUND'
   | 'ERR_VALIDATION'
   | 'ERR_WRONG_PASSWORD'
@@ -261,6 +263,25 @@ export class InvalidResetTokenError extends PortcullisError {
   readonly code = 'ERR_INVALID_RESET_TOKEN';
   constructor() {
     super('Invalid or expired password reset token');
+  }
+}
+
+/**
+ * Right password, but REQUIRE_VERIFIED_EMAIL=on and the account's address is not verified (or it
+ * has none). Only ever raised after the password checked out, as InactiveUserError.
+ */
+export class EmailNotVerifiedError extends PortcullisError {
+  readonly code = 'ERR_EMAIL_NOT_VERIFIED';
+  constructor() {
+    super('E-mail address not verified: open the link in the verification mail, or ask for a new one at POST /email/verify/resend');
+  }
+}
+
+/** An e-mail verification token that is unknown, used, expired, of another purpose, or whose account is gone or disabled. */
+export class InvalidVerificationTokenError extends PortcullisError {
+  readonly code = 'ERR_INVALID_VERIFICATION_TOKEN';
+  constructor() {
+    super('Invalid or expired e-mail verification token');
   }
 }
 

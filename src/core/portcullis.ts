@@ -44,6 +44,9 @@ import type { CreateUserInput, UserService } from './users/user-service.js';
 import type { Mailer } from './outbox/mailer.js';
 import type { OutboxStats } from './outbox/outbox-message.js';
 import { PasswordResets, type PasswordResetRequest } from './passwords/password-reset.js';
+import { EmailVerifications } from './users/email-verification.js';
+import type { AccountReference } from './users/find-account.js';
+import type { LoginTicket } from './login/login-guard.js';
 
 export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
 
@@ -101,6 +104,8 @@ export class Portcullis {
   readonly rateLimits: RateLimits;
   /** Password reset by mail (issue 14); `passwordResets.settled()` waits for the mails of requests answered so far. */
   readonly passwordResets: PasswordResets;
+  /** E-mail verification (issue 14); `emailVerifications.settled()` waits for the mails of resends answered so far. */
+  readonly emailVerifications: EmailVerifications;
   private readonly stores: Stores;
   private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
@@ -141,6 +146,18 @@ export class Portcullis {
       ttlMinutes: this.config.passwordResetTtlMinutes,
       mailsPerHour: this.config.passwordResetMailsPerHour,
       onError: (error) => deps.onBackgroundError?.(error, 'password reset request failed after it was answered'),
+    });
+    this.emailVerifications = new EmailVerifications({
+      users: this.stores.users,
+      store: this.stores.mailTokens,
+      mailer: deps.mailer,
+      rateLimits: this.rateLimits,
+      audit: this.audit,
+      invalidation: services.invalidation,
+      clock: this.clock,
+      ttlHours: this.config.emailVerificationTtlHours,
+      mailsPerHour: this.config.emailVerificationMailsPerHour,
+      onError: (error) => deps.onBackgroundError?.(error, 'e-mail verification mail failed'),
     });
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
@@ -202,6 +219,7 @@ export class Portcullis {
       invalidation: services.invalidation,
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
       rateLimits: this.rateLimits,
+      requireVerifiedEmail: this.config.requireVerifiedEmail,
       ...(this.loginGuard ? { loginGuard: this.loginGuard } : {}),
     });
   }
@@ -280,7 +298,10 @@ export class Portcullis {
   /** Open sign-up (REGISTRATION=open). */
   async signUp(input: SignUpInput, context: ActionContext): Promise<User> {
     if (this.config.registration !== 'open') throw new RegistrationClosedError();
-    return this.users.create(input, { ...context, actor: input.username.normalize('NFKC') });
+    const actor = { ...context, actor: input.username.normalize('NFKC') };
+    const user = await this.users.create(input, actor);
+    await this.emailVerifications.afterSignUp(user, actor);
+    return user;
   }
 
   /**
@@ -367,26 +388,67 @@ export class Portcullis {
     },
     context: ActionContext,
   ): Promise<void> {
+    const ticket = await this.checkCurrentPassword(auth, 'password_change', change, context);
+    await this.users.setPassword(auth.user.username, change.newPassword, context, auth.session.id);
+    if (ticket) await this.loginGuard?.clear(ticket);
+  }
+
+  /**
+   * PUT /users/me/email: needs the current password, guarded as for a password change. Sends a
+   * verification mail to the new address and a notice to the current one, which stays the
+   * account's until the new one is verified (POST /email/verify).
+   */
+  async changeOwnEmail(
+    auth: UserAuthContext,
+    change: {
+      readonly currentPassword: string;
+      readonly email: string;
+      readonly challengeSolution?: string | undefined;
+      readonly onRateCheck?: ((check: RateCheck) => void) | undefined;
+    },
+    context: ActionContext,
+  ): Promise<void> {
+    const ticket = await this.checkCurrentPassword(auth, 'email_change', change, context);
+    await this.emailVerifications.requestChange(auth.user, change.email, context);
+    if (ticket) await this.loginGuard?.clear(ticket);
+  }
+
+  /**
+   * The current password of a change the signed-in user asks for. A wrong one counts as a failed
+   * login of the account from this address (the same backoff, buckets and challenge as the password
+   * grant), so a stolen session cannot guess the password faster than a login could. Returns the
+   * login guard's ticket for the caller to clear once the change is done.
+   */
+  private async checkCurrentPassword(
+    auth: UserAuthContext,
+    action: 'password_change' | 'email_change',
+    attempt: {
+      readonly currentPassword: string;
+      readonly challengeSolution?: string | undefined;
+      readonly onRateCheck?: ((check: RateCheck) => void) | undefined;
+    },
+    context: ActionContext,
+  ): Promise<LoginTicket | undefined> {
     const user = auth.user;
     const admission = this.loginGuard
       ? await this.loginGuard.admit(
-          'password_change',
+          action,
           {
             username: user.username,
             usernameKey: user.usernameKey,
             deviceToken: undefined,
             tokenVersion: user.tokenVersion,
-            challengeSolution: change.challengeSolution,
+            challengeSolution: attempt.challengeSolution,
           },
           context,
           async () => user.username,
         )
-      : { ticket: undefined, rateCheck: await this.rateLimits.check({ action: 'password_change', username: user.username }, context) };
-    if (admission.rateCheck) change.onRateCheck?.(admission.rateCheck);
-    if (!(await this.hasher.verify(user.passwordHash, change.currentPassword))) {
+      : { ticket: undefined, rateCheck: await this.rateLimits.check({ action, username: user.username }, context) };
+    if (admission.rateCheck) attempt.onRateCheck?.(admission.rateCheck);
+    if (!(await this.hasher.verify(user.passwordHash, attempt.currentPassword))) {
       if (admission.ticket) await this.loginGuard?.failed(admission.ticket);
       await this.audit.record({
-        type: 'password.changed',
+        type: action === 'password_change' ? 'password.changed' : 'email.change_requested',
         outcome: 'failure',
         actor: user.username,
         subject: user.username,
@@ -395,8 +457,21 @@ export class Portcullis {
       });
       throw new WrongPasswordError();
     }
-    await this.users.setPassword(user.username, change.newPassword, context, auth.session.id);
-    if (admission.ticket) await this.loginGuard?.clear(admission.ticket);
+    return admission.ticket;
+  }
+
+  /** POST /email/verify: the user, its address now the token's and verified. */
+  verifyEmail(token: string, context: ActionContext): Promise<User> {
+    return this.emailVerifications.verify(token, context);
+  }
+
+  /**
+   * POST /email/verify/resend: `{ email }` or `{ username }`. Answers the same whether or not the
+   * account exists or needs a mail; the mail (if any) is prepared after the answer. Throws
+   * MailUnavailableError where mail cannot be sent, RateLimitedError past the client address's bucket.
+   */
+  resendEmailVerification(who: AccountReference, context: ActionContext): Promise<RateCheck | undefined> {
+    return this.emailVerifications.resend(who, context);
   }
 
   /** The mail outbox's counts (GET /admin/mail/outbox); MailUnavailableError without a mail channel (a library given no mailer). */

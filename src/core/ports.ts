@@ -358,4 +358,24 @@ export interface MailTokenStore {
   invalidateAll(userId: string, purpose: MailTokenPurpose, nowMs: number): Promise<number>;
   /** Deletes up to `limit` tokens that expired or were used before `beforeMs`; how many. */
   prune(beforeMs: number, limit: number): Promise<number>;
+  /**
+   * Verifies an address with its token, in one transaction: uses the `email_verification` token (as
+   * `consume`), sets its user's `email` to the token's address, verified, and writes the mail
+   * `notice` makes of the change (if any: the old address's notice of an e-mail change). undefined
+   * when the token cannot be used. Throws EmailTakenError when another account has verified the
+   * address meanwhile: nothing is written, and the token stays unused.
+   */
+  verifyEmail(
+    tokenHash: string,
+    nowMs: number,
+    notice: (change: EmailChange) => OutboxMessage | undefined,
+  ): Promise<EmailChange | undefined>;
+}
+
+/** What a verification changed: the token used, and the user's address before (null: none). */
+export interface EmailChange {
+  readonly token: MailTokenRecord;
+  readonly previousEmail: string | null;
+  /** The address was already the user's, verified or not (not a change of address). */
+  readonly sameAddress: boolean;
 }

@@ -94,6 +94,24 @@ export const CORE_SETTINGS = {
     max: 1000,
     doc: 'reset messages one account is sent at most per hour (burst and sustained); requests past it are answered alike and send nothing',
   }),
+  EMAIL_VERIFICATION_TTL_HOURS: integer({
+    default: 24,
+    min: 1,
+    max: 720,
+    doc: 'how long the link of an e-mail verification mail (sign-up, `PUT /users/me/email`, `POST /email/verify/resend`) stays usable, in hours',
+  }),
+  EMAIL_VERIFICATION_MAILS_PER_HOUR: integer({
+    default: 5,
+    min: 1,
+    max: 1000,
+    doc: 'verification messages `POST /email/verify/resend` sends one account at most per hour (burst and sustained); requests past it are answered alike and send nothing',
+  }),
+  REQUIRE_VERIFIED_EMAIL: onOff({
+    default: false,
+    doc:
+      'the password grant refuses an account whose e-mail address is not verified, or that has none (`ERR_EMAIL_NOT_VERIFIED`, only once the password was right); ' +
+      'with `NODE_ENV=production` it needs a mail channel (`SMTP_URL` or `MAIL_WEBHOOK_URL`)',
+  }),
   ARGON2_MEMORY_KIB: integer({
     default: OWASP_ARGON2.memoryKiB,
     min: 7_168,

@@ -20,6 +20,7 @@ import { NoTokenError } from '../verifier/errors.js';
 import { composePortcullis, type ComposedPortcullis } from '../server/compose-portcullis.js';
 import { embedConfig, type PortcullisOptions } from './embed-options.js';
 import { resetPasswordBodySchema } from '../http/schemas/password-reset-schemas.js';
+import { verifyEmailBodySchema } from '../http/schemas/email-verification-schemas.js';
 import { useHostDatabase } from '../server/host-database.js';
 
 /** The user of a verified access token. Never carries the password hash. */
@@ -88,6 +89,10 @@ export interface PortcullisAuth {
   requestPasswordReset(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
   /** `POST /password/reset`: InvalidResetTokenError for an unusable token, ValidationError for a refused password. */
   resetPassword(token: string, newPassword: string, request?: RequestInfo): Promise<void>;
+  /** POST /email/verify: the token from a verification mail makes its address the user's, verified. */
+  verifyEmail(token: string, request?: RequestInfo): Promise<void>;
+  /** POST /email/verify/resend: a new verification mail for an account's unverified address; answers alike whether or not one is sent. */
+  resendEmailVerification(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
   /** argon2id through the bounded hashing pool; no policy check (createUser has one). */
   hashPassword(password: string): Promise<string>;
   /** Checks a password against an argon2id or bcrypt hash; false for anything else. */
@@ -148,7 +153,10 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
       for (const field of ['username', 'password'] as const) {
         if (typeof input?.[field] !== 'string') throw new InvalidRequestError(`Missing required field: ${field}`);
       }
-      return toPublicUser(await core.users.create(input, SYSTEM));
+      const user = await core.users.create(input, SYSTEM);
+      // As POST /users: a verification mail when the library has a mail channel; none otherwise, and the user is created either way.
+      await core.emailVerifications.afterSignUp(user, SYSTEM);
+      return toPublicUser(user);
     },
     async requestPasswordReset(who: { readonly email?: string; readonly username?: string }, request: RequestInfo = {}) {
       await core.requestPasswordReset({ email: who?.email, username: who?.username }, actionContext(request));
@@ -157,6 +165,13 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
       checkParameter('token', token, resetPasswordBodySchema.properties.token.maxLength);
       checkParameter('new_password', newPassword, resetPasswordBodySchema.properties.new_password.maxLength);
       await core.resetPassword(token, newPassword, actionContext(request));
+    },
+    async verifyEmail(token: string, request: RequestInfo = {}) {
+      checkParameter('token', token, verifyEmailBodySchema.properties.token.maxLength);
+      await core.verifyEmail(token, actionContext(request));
+    },
+    async resendEmailVerification(who: { readonly email?: string; readonly username?: string }, request: RequestInfo = {}) {
+      await core.resendEmailVerification({ email: who?.email, username: who?.username }, actionContext(request));
     },
     hashPassword(password: string) {
       checkParameter('password', password, LIMITS.password.maxLength);

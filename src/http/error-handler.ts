@@ -62,6 +62,8 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   ERR_WRONG_PRINCIPAL: { status: 403, oauthError: 'insufficient_scope', wwwAuthenticate: 'Bearer error="insufficient_scope"' },
   ERR_CLIENT_NAME_TAKEN: { status: 409 },
   ERR_INVALID_RESET_TOKEN: { status: 400, detail: 'Invalid or expired password reset token' },
+  ERR_EMAIL_NOT_VERIFIED: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
+  ERR_INVALID_VERIFICATION_TOKEN: { status: 400, detail: 'Invalid or expired e-mail verification token' },
   ERR_MAIL_UNAVAILABLE: { status: 503, detail: 'Mail is not configured on this server' },
   ERR_INTERNAL: { status: 500, detail: 'Internal Server Error', oauthError: 'server_error' },
 });

@@ -34,6 +34,11 @@ export const CROSS_SETTING_RULES: ReadonlyArray<SettingRule<SettingValues>> = [
   ...CORE_RULES,
   ...HTTP_RULES,
   ...MAIL_RULES,
+  // Nobody could ever verify an address, so nobody could log in.
+  ({ NODE_ENV, REQUIRE_VERIFIED_EMAIL, SMTP_URL, MAIL_WEBHOOK_URL }) =>
+    NODE_ENV === 'production' && REQUIRE_VERIFIED_EMAIL && SMTP_URL === undefined && MAIL_WEBHOOK_URL === undefined
+      ? 'REQUIRE_VERIFIED_EMAIL=on needs a mail channel in production (SMTP_URL or MAIL_WEBHOOK_URL): without one no address could ever be verified'
+      : undefined,
   ({ PORT, METRICS_PORT }) =>
     METRICS_PORT !== undefined && METRICS_PORT !== 0 && METRICS_PORT === PORT ? 'METRICS_PORT must differ from PORT' : undefined,
 ];

@@ -21,6 +21,10 @@ export interface VerifiedToken {
   readonly sid?: string;
   /** The OAuth client the token was issued to (`client_id`, RFC 9068 §2.2). */
   readonly clientId?: string;
+  /** The user's e-mail address when the token was issued (`email`, OpenID Connect), when it has one. */
+  readonly email?: string;
+  /** Whether that address was verified when the token was issued (`email_verified`); absent with `email`. */
+  readonly emailVerified?: boolean;
   /** Every claim as received. */
   readonly raw: JWTPayload;
 }
@@ -51,6 +55,10 @@ export function toVerifiedToken(payload: JWTPayload): VerifiedToken {
   const aud = payload.aud;
   const sid = optionalString(payload, 'sid');
   const clientId = optionalString(payload, 'client_id');
+  const email = optionalString(payload, 'email');
+  const emailVerified = payload.email_verified;
+  if (emailVerified !== undefined && typeof emailVerified !== 'boolean')
+    throw new InvalidTokenError('claim email_verified is not a boolean');
   return Object.freeze({
     sub: requiredString(payload, 'sub'),
     scope: Object.freeze(parseScope(scope)),
@@ -62,6 +70,8 @@ export function toVerifiedToken(payload: JWTPayload): VerifiedToken {
     jti: requiredString(payload, 'jti'),
     ...(sid === undefined ? {} : { sid }),
     ...(clientId === undefined ? {} : { clientId }),
+    ...(email === undefined ? {} : { email }),
+    ...(typeof emailVerified === 'boolean' ? { emailVerified } : {}),
     raw: payload,
   });
 }

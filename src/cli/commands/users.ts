@@ -77,6 +77,7 @@ function printUser(user: PublicUser): void {
     [
       ['username', user.username],
       ['email', user.email ?? '-'],
+      ['email_verified', user.email === null ? '-' : user.email_verified ? 'yes' : 'no'],
       ['full_name', user.full_name ?? '-'],
       ['status', user.disabled ? 'disabled' : 'active'],
       ['scopes', user.scopes.join(' ') || '-'],
@@ -95,6 +96,8 @@ export async function showUserCommand(name: string, options: { readonly json?: b
 
 export interface UpdateUserOptions {
   readonly email?: string;
+  /** --email-verified / --no-email-verified: the operator says the address is the user's, or no longer. */
+  readonly emailVerified?: boolean;
   readonly fullName?: string;
   readonly scopes?: string;
   readonly disable?: boolean;
@@ -108,12 +111,13 @@ export async function updateUserCommand(name: string, options: UpdateUserOptions
   // '' clears the e-mail or the full name.
   const input: UpdateUserInput = {
     ...(options.email === undefined ? {} : { email: options.email === '' ? null : options.email }),
+    ...(options.emailVerified === undefined ? {} : { emailVerified: options.emailVerified }),
     ...(options.fullName === undefined ? {} : { fullName: options.fullName === '' ? null : options.fullName }),
     ...(scopes === undefined ? {} : { scopes }),
     ...(disabled === undefined ? {} : { disabled }),
   };
   if (Object.keys(input).length === 0) {
-    throw new UsageError('nothing to update: give --email, --full-name, --scopes, --disable or --enable');
+    throw new UsageError('nothing to update: give --email, --email-verified, --full-name, --scopes, --disable or --enable');
   }
   await withUserAdmin(async ({ users }) => {
     const user = toPublicUser(await users.update(name, input, CLI));

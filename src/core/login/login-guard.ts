@@ -33,7 +33,7 @@ export interface LoginGuardSettings {
 export type ThrottleReason = 'backoff' | 'spraying';
 
 /** The password attempts the guard stands before: the password grant, and the current password of a password change. */
-export type GuardedAction = 'token' | 'password_change';
+export type GuardedAction = 'token' | 'password_change' | 'email_change';
 
 /** What admit() found out, for failed() / succeeded() to use. */
 export interface LoginTicket {

@@ -51,6 +51,57 @@ export const MAIL_KINDS = {
         'If you did not ask for this, ignore this message: your password stays as it is.</p>\n',
     },
   },
+  // The link's page is the operator's (PUBLIC_URL/verify-email), which posts the token to POST /email/verify.
+  verify_email: {
+    variables: ['username', 'email', 'token', 'expires_hours', 'expires_at'],
+    template: {
+      subject: '{{product_name}}: confirm your e-mail address',
+      text:
+        'Hello {{username}},\n\n' +
+        'To confirm that {{email}} is the address of your {{product_name}} account, open this link within {{expires_hours}} hours (until {{expires_at}}):\n\n' +
+        '{{public_url}}/verify-email?token={{token}}\n\n' +
+        'Or give an app this code: {{token}}\n\n' +
+        'The link works once. If you did not sign up or ask for this, ignore this message.\n',
+      html:
+        '<p>Hello {{username}},</p>\n' +
+        '<p>To confirm that {{email}} is the address of your {{product_name}} account, ' +
+        '<a href="{{public_url}}/verify-email?token={{token}}">open this link</a> within {{expires_hours}} hours (until {{expires_at}}).</p>\n' +
+        '<p>Or give an app this code: <code>{{token}}</code></p>\n' +
+        '<p>The link works once. If you did not sign up or ask for this, ignore this message.</p>\n',
+    },
+  },
+  // To the old address when a change of address is asked for: the new one is not yet verified, and this one still counts.
+  email_change_requested: {
+    variables: ['username', 'new_email'],
+    template: {
+      subject: '{{product_name}}: a change of your e-mail address was asked for',
+      text:
+        'Hello {{username}},\n\n' +
+        'Someone signed in to your {{product_name}} account asked to change its e-mail address to {{new_email}}.\n' +
+        "This address stays the account's until the new one is confirmed from the mail sent there.\n\n" +
+        'If that was not you, your password is known to someone else: reset it now at {{public_url}}/reset-password.\n',
+      html:
+        '<p>Hello {{username}},</p>\n' +
+        '<p>Someone signed in to your {{product_name}} account asked to change its e-mail address to {{new_email}}.<br>\n' +
+        "This address stays the account's until the new one is confirmed from the mail sent there.</p>\n" +
+        '<p>If that was not you, your password is known to someone else: <a href="{{public_url}}/reset-password">reset it now</a>.</p>\n',
+    },
+  },
+  // To the old address once the new one is verified.
+  email_changed: {
+    variables: ['username', 'new_email'],
+    template: {
+      subject: '{{product_name}}: your e-mail address was changed',
+      text:
+        'Hello {{username}},\n\n' +
+        'The e-mail address of your {{product_name}} account is now {{new_email}}; mail for the account no longer comes here.\n\n' +
+        'If that was not you, contact the operator of {{product_name}} ({{public_url}}).\n',
+      html:
+        '<p>Hello {{username}},</p>\n' +
+        '<p>The e-mail address of your {{product_name}} account is now {{new_email}}; mail for the account no longer comes here.</p>\n' +
+        '<p>If that was not you, contact the operator of {{product_name}} (<a href="{{public_url}}">{{public_url}}</a>).</p>\n',
+    },
+  },
 } as const satisfies Record<string, MailKind>;
 
 export type MailKindName = keyof typeof MAIL_KINDS;

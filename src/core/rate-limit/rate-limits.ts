@@ -17,13 +17,32 @@ import { clientAddressKey } from './client-address.js';
 
 /**
  * The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password,
- * the failed client authentications of GET /revocations, and POST /password/forgot.
+ * the failed client authentications of GET /revocations, POST /password/forgot, POST /email/verify/resend
+ * and PUT /users/me/email.
  */
-export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change' | 'revocations' | 'password_forgot';
+export type RateLimitedAction =
+  | 'token'
+  | 'sign_up'
+  | 'revoke'
+  | 'introspect'
+  | 'password_change'
+  | 'revocations'
+  | 'password_forgot'
+  | 'email_verify_resend'
+  | 'email_change';
+
+/** The requests that ask for a mail to an account, answered alike whether or not one is sent; each has its own per-account bucket of mails. */
+export type MailRequestAction = 'password_forgot' | 'email_verify_resend';
+
+/** The key prefix of each action's per-account bucket of mails. */
+const MAIL_BUCKET_PREFIX: Readonly<Record<MailRequestAction, string>> = {
+  password_forgot: 'reset-mail',
+  email_verify_resend: 'verify-mail',
+};
 export type RateLimitBucket = 'ip' | 'account';
 
 /** Only these count against the account's bucket too. */
-const ACCOUNT_LIMITED: ReadonlySet<RateLimitedAction> = new Set(['token', 'password_change']);
+const ACCOUNT_LIMITED: ReadonlySet<RateLimitedAction> = new Set(['token', 'password_change', 'email_change']);
 /** One audit event per bucket per minute. */
 const AUDIT_DEDUP_BUCKET: TokenBucketSettings = Object.freeze({ perMinute: 1, burst: 1 });
 const MAX_ACCOUNT_KEY_LENGTH = 128;
@@ -92,16 +111,21 @@ export class RateLimits {
     return account;
   }
 
+  /** allowAccountMail for POST /password/forgot. */
+  allowResetMail(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
+    return this.allowAccountMail('password_forgot', user, settings, context);
+  }
+
   /**
-   * Takes a token from the account's bucket of password reset mails (its own, apart from the
-   * login's: asking for reset mails must not lock the owner out of logging in). false when it is
-   * empty: the caller sends nothing and answers as if it had, so existence never shows. true when
-   * limits are off.
+   * Takes a token from the account's bucket of the mails `action` sends (each action its own, apart
+   * from the login's: asking for mails must not lock the owner out of logging in, nor one kind of
+   * mail use up another's). false when it is empty: the caller sends nothing and answers as if it
+   * had, so existence never shows. true when limits are off.
    */
-  async allowResetMail(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
+  async allowAccountMail(action: MailRequestAction, user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
     const limiter = this.deps.limiter;
     if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return true;
-    const key = `reset-mail:${boundedKey(user.usernameKey)}`;
+    const key = `${MAIL_BUCKET_PREFIX[action]}:${boundedKey(user.usernameKey)}`;
     const decision = await limiter.consume(key, settings);
     if (decision.allowed) return true;
     if ((await limiter.consume(`audit:${key}`, AUDIT_DEDUP_BUCKET)).allowed) {
@@ -111,7 +135,7 @@ export class RateLimits {
         actor: context.actor,
         subject: user.username,
         ip: context.ip,
-        details: { bucket: 'account', route: 'password_forgot' },
+        details: { bucket: 'account', route: action },
       });
     }
     return false;

@@ -30,12 +30,19 @@ export interface AccessTokenClaims {
   readonly ver?: number;
   /** The client the token was issued to (RFC 9068 §2.2), when one authenticated. */
   readonly client_id?: string;
+  /** The user's address when the token was issued (OpenID Connect standard claim), when it has one. */
+  readonly email?: string;
+  /** Whether that address was verified when the token was issued (OpenID Connect); a verification after it shows on the next refresh. */
+  readonly email_verified?: boolean;
 }
 
 export interface AccessTokenBinding {
   readonly sessionId?: string;
   readonly tokenVersion?: number;
   readonly clientId?: string;
+  /** The user's address and whether it is verified: the `email` and `email_verified` claims. */
+  readonly email?: string;
+  readonly emailVerified?: boolean;
 }
 
 export interface AccessTokenSettings {
@@ -131,6 +138,7 @@ export class AccessTokenCodec {
       ...(binding.sessionId === undefined ? {} : { sid: binding.sessionId }),
       ...(binding.tokenVersion === undefined ? {} : { ver: binding.tokenVersion }),
       ...(binding.clientId === undefined ? {} : { client_id: binding.clientId }),
+      ...(binding.email === undefined ? {} : { email: binding.email, email_verified: binding.emailVerified === true }),
     };
     return { token: this.keys.signer().sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
   }
@@ -198,7 +206,7 @@ export class AccessTokenCodec {
       if (error instanceof TokenError) throw new InvalidTokenError({ cause: error.code });
       throw error;
     }
-    const { sub, scope, iss, aud, iat, nbf, exp, jti, sid, ver, client_id: clientId } = payload;
+    const { sub, scope, iss, aud, iat, nbf, exp, jti, sid, ver, client_id: clientId, email, email_verified: emailVerified } = payload;
     if (
       typeof sub !== 'string' ||
       sub === '' ||
@@ -210,7 +218,9 @@ export class AccessTokenCodec {
       typeof exp !== 'number' ||
       (sid !== undefined && typeof sid !== 'string') ||
       (ver !== undefined && !Number.isInteger(ver)) ||
-      (clientId !== undefined && typeof clientId !== 'string')
+      (clientId !== undefined && typeof clientId !== 'string') ||
+      (email !== undefined && typeof email !== 'string') ||
+      (emailVerified !== undefined && typeof emailVerified !== 'boolean')
     ) {
       throw new InvalidTokenError({ cause: 'claim types' });
     }
@@ -227,6 +237,8 @@ export class AccessTokenCodec {
       ...(typeof sid === 'string' ? { sid } : {}),
       ...(typeof ver === 'number' ? { ver } : {}),
       ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
+      ...(typeof email === 'string' ? { email } : {}),
+      ...(typeof emailVerified === 'boolean' ? { email_verified: emailVerified } : {}),
     });
     // Only compact JWS strings (three base64url segments): what a bearer header may carry, whatever
     // the caller checked (introspection takes any string; fast-jwt's base64 decoding is lenient).

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js';
 import type { LoginGuard } from '../login/login-guard.js';
 import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import {
+  EmailNotVerifiedError,
   InactiveUserError,
   InvalidClientError,
   InvalidCredentialsError,
@@ -24,9 +25,12 @@ import { generateRefreshToken, parseRefreshToken, type SuccessorSealer } from '.
 import { isSessionActive, type Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { User } from '../users/user.js';
-import { loginKey } from '../users/user-fields.js';
+import { emailKey, loginKey } from '../users/user-fields.js';
 import type { AccessTokenCodec } from './access-token.js';
 import { formatScopes, grantScopes } from './scopes.js';
+
+/** Longer than any address (RFC 5321): not looked up. */
+const MAX_EMAIL_LENGTH = 320;
 
 export interface TokenResponse {
   readonly access_token: string;
@@ -70,6 +74,8 @@ export interface TokenServiceDependencies {
   readonly loginGuard?: LoginGuard;
   /** The buckets, used directly only when there is no login guard. */
   readonly rateLimits?: RateLimits;
+  /** REQUIRE_VERIFIED_EMAIL: the password grant refuses an account without a verified address, once the password was right. */
+  readonly requireVerifiedEmail?: boolean;
 }
 
 export class TokenService {
@@ -79,19 +85,20 @@ export class TokenService {
    * An unknown user costs one dummy verification, the same work as a wrong
    * password; "Inactive user" is only said after the password was right. With
    * the login guard, a throttled attempt is refused before any hashing, and
-   * unknown and known users go through the same bookkeeping.
+   * unknown and known users go through the same bookkeeping. The username field also takes a
+   * verified e-mail address (findLoginAccount); the guard then counts the account it names, so
+   * typing the username or the address throttles the same account.
    */
   async passwordGrant(grant: PasswordGrantInput, client: Client | undefined, context: ActionContext): Promise<PasswordLogin> {
     const { users, hasher, audit, loginGuard } = this.deps;
     const { username, password } = grant;
-    const key = loginKey(username);
-    const user = key === undefined ? undefined : await users.findByKey(key);
+    const { key, user } = await this.findLoginAccount(username);
     const admission = loginGuard
       ? await loginGuard.admit(
           'token',
           {
-            username,
-            usernameKey: key,
+            username: user?.username ?? username,
+            usernameKey: user?.usernameKey ?? key,
             deviceToken: grant.deviceToken,
             tokenVersion: user?.tokenVersion,
             challengeSolution: grant.challengeSolution,
@@ -99,7 +106,10 @@ export class TokenService {
           context,
           async () => user?.username ?? null,
         )
-      : { ticket: undefined, rateCheck: await this.deps.rateLimits?.check({ action: 'token', username }, context) };
+      : {
+          ticket: undefined,
+          rateCheck: await this.deps.rateLimits?.check({ action: 'token', username: user?.username ?? username }, context),
+        };
     if (admission.rateCheck) grant.onRateCheck?.(admission.rateCheck);
     const ticket = admission.ticket;
     const valid = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
@@ -125,6 +135,16 @@ export class TokenService {
       });
       throw new InactiveUserError();
     }
+    if (this.deps.requireVerifiedEmail === true && !user.emailVerified) {
+      await audit.record({
+        type: 'login.failure',
+        outcome: 'failure',
+        subject: user.username,
+        ip: context.ip,
+        details: { reason: user.email === null ? 'no_email' : 'email_not_verified' },
+      });
+      throw new EmailNotVerifiedError();
+    }
     if (hasher.needsRehash(user.passwordHash)) {
       const upgraded = await hasher.hash(password);
       await users.setPasswordHash(user.usernameKey, upgraded, this.deps.clock.now(), user.passwordHash);
@@ -134,6 +154,21 @@ export class TokenService {
     const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context);
     const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey, user.tokenVersion) : undefined;
     return { tokens: await this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
+  }
+
+  /**
+   * The account a login's username field names: the account with that username, or else (for
+   * something shaped like an address) the account that verified that address, compared
+   * case-insensitively. A username always wins: usernames may contain @. `key` is the field read
+   * as a username (undefined when it could be none).
+   */
+  private async findLoginAccount(username: string): Promise<{ key: string | undefined; user: User | undefined }> {
+    const key = loginKey(username);
+    const byName = key === undefined ? undefined : await this.deps.users.findByKey(key);
+    if (byName || !username.includes('@')) return { key, user: byName };
+    const address = username.trim();
+    if (address.length > MAX_EMAIL_LENGTH) return { key, user: undefined };
+    return { key, user: await this.deps.users.findByVerifiedEmail(emailKey(address)) };
   }
 
   async refreshGrant(
@@ -244,6 +279,7 @@ export class TokenService {
     const issued = await this.deps.codec.issue(user.username, scopes, {
       sessionId: session.id,
       tokenVersion: user.tokenVersion,
+      ...(user.email === null ? {} : { email: user.email, emailVerified: user.emailVerified }),
       ...(session.clientId === null ? {} : { clientId: session.clientId }),
     });
     return {

@@ -8,17 +8,19 @@ import { SYSTEM } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Clock } from '../clock.js';
-import { InvalidResetTokenError, UserNotFoundError, ValidationError } from '../errors.js';
+import { InvalidResetTokenError, UserNotFoundError, UsernameTakenError, ValidationError } from '../errors.js';
 import { checkPasswordPolicy, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { MailTokenStore, PasswordHasher, SessionStore, UserFilter, UserListPage, UserPatch, UserStore } from '../ports.js';
 import { parseScopeArray } from '../tokens/scopes.js';
 import type { User } from './user.js';
-import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
+import { emailKey, normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
 
 export interface CreateUserInput {
   readonly username: string;
   readonly password: string;
   readonly email?: string | null;
+  /** An operator says the address is the user's (admin, CLI); sign-up never does. */
+  readonly emailVerified?: boolean;
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
@@ -26,6 +28,8 @@ export interface CreateUserInput {
 
 export interface UpdateUserInput {
   readonly email?: string | null;
+  /** Marks the address verified or not; with `email`, says whether the new one is (unverified without it). */
+  readonly emailVerified?: boolean;
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
@@ -59,10 +63,22 @@ export class UserService {
     const email = normalizeEmail(input.email);
     const fullName = normalizeFullName(input.fullName);
     const scopes = checkScopes(input.scopes ?? this.deps.defaultScopes);
+    // The password grant's username field takes a verified address, and a username wins over it:
+    // a username that is another account's verified address would take that account's login string.
+    if (username.includes('@') && (await this.store.findByVerifiedEmail(emailKey(username)))) throw new UsernameTakenError();
     await checkPasswordPolicy(input.password, this.deps.policy, { username });
     const passwordHash = await this.deps.hasher.hash(input.password);
     const user = await this.store.create(
-      { username, usernameKey: usernameKey(username), email, fullName, passwordHash, disabled: input.disabled ?? false, scopes },
+      {
+        username,
+        usernameKey: usernameKey(username),
+        email,
+        ...(input.emailVerified === true && email !== null ? { emailVerified: true } : {}),
+        fullName,
+        passwordHash,
+        disabled: input.disabled ?? false,
+        scopes,
+      },
       this.deps.clock.now(),
     );
     await this.deps.audit.record({
@@ -95,12 +111,17 @@ export class UserService {
     const before = await this.get(username);
     const patch: UserPatch = {
       ...(input.email === undefined ? {} : { email: normalizeEmail(input.email) }),
+      ...(input.emailVerified === undefined ? {} : { emailVerified: input.emailVerified }),
       ...(input.fullName === undefined ? {} : { fullName: normalizeFullName(input.fullName) }),
       ...(input.scopes === undefined ? {} : { scopes: checkScopes(input.scopes) }),
       ...(input.disabled === undefined ? {} : { disabled: input.disabled }),
     };
     const after = await this.store.update(before.usernameKey, patch, this.deps.clock.now());
     if (!after) throw new UserNotFoundError(username);
+    // An address set by an operator: a verification link mailed before must not bring back another.
+    if (input.email !== undefined && after.email !== before.email) {
+      await this.deps.mailTokens?.invalidateAll(after.id, 'email_verification', this.deps.clock.now());
+    }
     this.deps.invalidation.userChanged(after.id);
     await this.deps.audit.record({
       type: 'user.updated',
@@ -223,7 +244,7 @@ export class UserService {
 }
 
 /** Field names as the API spells them, for the audit log. */
-const API_FIELD_NAMES: Readonly<Record<string, string>> = { fullName: 'full_name' };
+const API_FIELD_NAMES: Readonly<Record<string, string>> = { fullName: 'full_name', emailVerified: 'email_verified' };
 
 function checkScopes(scopes: readonly string[]): string[] {
   try {

@@ -130,17 +130,23 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
         body: createUserBodySchema,
         response: {
           201: { ...publicUserSchema, description: 'The new user' },
-          ...errorResponses({ ...invalid, ...adminErrors, 409: 'Username already registered', ...bodyErrors }),
+          ...errorResponses({
+            ...invalid,
+            ...adminErrors,
+            409: "Username already registered, or another account's verified address (`ERR_USERNAME_TAKEN`); `email_verified` with an address another account verified (`ERR_EMAIL_TAKEN`)",
+            ...bodyErrors,
+          }),
         },
       },
     },
     async (request, reply) => {
-      const { username, password, email, full_name: fullName, scopes, disabled } = request.body;
+      const { username, password, email, email_verified: emailVerified, full_name: fullName, scopes, disabled } = request.body;
       const user = await users.create(
         {
           username,
           password,
           email: email ?? null,
+          ...(emailVerified === undefined ? {} : { emailVerified }),
           fullName: fullName ?? null,
           ...(scopes === undefined ? {} : { scopes }),
           ...(disabled === undefined ? {} : { disabled }),
@@ -161,21 +167,31 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
         ...admin,
         operationId: 'adminUpdateUser',
         summary: 'Update a user',
-        description: 'Changes the fields given. The tokens of a disabled user are refused at once.',
+        description:
+          'Changes the fields given. The tokens of a disabled user are refused at once. `email` sets the address at once, ' +
+          'unverified unless `email_verified: true` is given, and voids the verification links mailed before; ' +
+          '`email_verified` alone marks the current address verified or not.',
         params: usernameParamsSchema,
         body: updateUserBodySchema,
         response: {
           200: { ...publicUserSchema, description: 'The user as updated' },
-          ...errorResponses({ ...invalid, ...adminErrors, 404: ERRORS.userNotFound, ...bodyErrors }),
+          ...errorResponses({
+            ...invalid,
+            ...adminErrors,
+            404: ERRORS.userNotFound,
+            409: 'Another account has verified this address (`ERR_EMAIL_TAKEN`)',
+            ...bodyErrors,
+          }),
         },
       },
     },
     async (request) => {
-      const { email, full_name: fullName, scopes, disabled } = request.body;
+      const { email, email_verified: emailVerified, full_name: fullName, scopes, disabled } = request.body;
       const user = await users.update(
         request.params.username,
         {
           ...(email === undefined ? {} : { email }),
+          ...(emailVerified === undefined ? {} : { emailVerified }),
           ...(fullName === undefined ? {} : { fullName }),
           ...(scopes === undefined ? {} : { scopes }),
           ...(disabled === undefined ? {} : { disabled }),

@@ -77,6 +77,10 @@ export const createUserBodySchema = {
     username: usernameProperty,
     password: { type: 'string', minLength: 1, maxLength: 4096 },
     email: { type: ['string', 'null'], maxLength: 320 },
+    email_verified: {
+      type: 'boolean',
+      description: "The operator says the address is the user's (or, false, no longer verified); without it a new address is unverified",
+    },
     full_name: { type: ['string', 'null'], maxLength: 1000 },
     scopes: scopesProperty,
     disabled: { type: 'boolean' },
@@ -91,6 +95,10 @@ export const updateUserBodySchema = {
   minProperties: 1,
   properties: {
     email: { type: ['string', 'null'], maxLength: 320 },
+    email_verified: {
+      type: 'boolean',
+      description: "The operator says the address is the user's (or, false, no longer verified); without it a new address is unverified",
+    },
     full_name: { type: ['string', 'null'], maxLength: 1000 },
     scopes: scopesProperty,
     disabled: { type: 'boolean' },

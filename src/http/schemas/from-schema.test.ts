@@ -45,13 +45,19 @@ export type Checks = [
         username: string;
         password: string;
         email?: string | null;
+        email_verified?: boolean;
         full_name?: string | null;
         scopes?: readonly string[];
         disabled?: boolean;
       }
     >
   >,
-  Expect<Equal<UpdateUserBody, { email?: string | null; full_name?: string | null; scopes?: readonly string[]; disabled?: boolean }>>,
+  Expect<
+    Equal<
+      UpdateUserBody,
+      { email?: string | null; email_verified?: boolean; full_name?: string | null; scopes?: readonly string[]; disabled?: boolean }
+    >
+  >,
   Expect<Equal<AuditQuery['type'], AuditEventType | undefined>>,
   Expect<Equal<AuditQuery['outcome'], 'success' | 'failure' | undefined>>,
   Expect<

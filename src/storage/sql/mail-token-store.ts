@@ -4,13 +4,14 @@
  * (insertOutboxMessage) in one transaction, so neither exists without the other (ADR 0022). Only
  * the token's SHA-256 is stored.
  */
-import type { Selectable } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { OutboxMessage } from '../../core/outbox/outbox-message.js';
-import type { MailTokenPurpose, MailTokenRecord, MailTokenStore } from '../../core/ports.js';
+import type { EmailChange, MailTokenPurpose, MailTokenRecord, MailTokenStore } from '../../core/ports.js';
+import { emailKey } from '../../core/users/user-fields.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { guardDriverErrors } from './driver-errors.js';
 import { insertOutboxMessage } from './outbox-store.js';
-import type { MailTokensTable } from './schema.js';
+import type { Database, MailTokensTable } from './schema.js';
 import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
 
 const PURPOSES: ReadonlySet<string> = new Set<MailTokenPurpose>(['password_reset', 'email_verification', 'sign_in']);
@@ -55,29 +56,40 @@ export class SqlMailTokenStore implements MailTokenStore {
   }
 
   async consume(tokenHash: string, purpose: MailTokenPurpose, nowMs: number): Promise<MailTokenRecord | undefined> {
+    return this.guard(() => this.db.transaction().execute((trx) => consumeIn(trx, tokenHash, purpose, iso(nowMs))));
+  }
+
+  async verifyEmail(
+    tokenHash: string,
+    nowMs: number,
+    notice: (change: EmailChange) => OutboxMessage | undefined,
+  ): Promise<EmailChange | undefined> {
     const now = iso(nowMs);
-    return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
-        // The WHERE decides: of two concurrent uses, the second finds used_at set.
-        const used = await trx
-          .updateTable('mail_tokens')
-          .set({ used_at: now })
-          .where('token_hash', '=', tokenHash)
-          .where('purpose', '=', purpose)
-          .where('used_at', 'is', null)
-          .where('expires_at', '>', now)
-          .returningAll()
-          .executeTakeFirst();
-        if (!used) return undefined;
-        await trx
-          .updateTable('mail_tokens')
-          .set({ used_at: now })
-          .where('user_id', '=', used.user_id)
-          .where('purpose', '=', purpose)
-          .where('used_at', 'is', null)
-          .execute();
-        return toRecord(used);
-      }),
+    // 'verified_email': the partial unique index refuses a second account verifying the address; the
+    // whole transaction is then undone, the token's use with it.
+    return guardDriverErrors(
+      this.dialect,
+      () =>
+        this.db.transaction().execute(async (trx) => {
+          const used = await consumeIn(trx, tokenHash, 'email_verification', now);
+          if (!used) return undefined;
+          const user = await trx.selectFrom('users').select(['email']).where('id', '=', used.userId).executeTakeFirst();
+          if (!user) return undefined;
+          await trx
+            .updateTable('users')
+            .set({ email: used.email, email_key: emailKey(used.email), email_verified: 1, updated_at: now })
+            .where('id', '=', used.userId)
+            .execute();
+          const change: EmailChange = {
+            token: used,
+            previousEmail: user.email,
+            sameAddress: user.email !== null && emailKey(user.email) === emailKey(used.email),
+          };
+          const mail = notice(change);
+          if (mail) await insertOutboxMessage(trx, mail);
+          return change;
+        }),
+      'verified_email',
     );
   }
 
@@ -112,6 +124,33 @@ export class SqlMailTokenStore implements MailTokenStore {
     );
     return Number(result.numDeletedRows);
   }
+}
+
+/** Uses the token and voids its user's other unused tokens of the purpose; the WHERE decides: of two concurrent uses, the second finds used_at set. */
+async function consumeIn(
+  trx: Transaction<Database>,
+  tokenHash: string,
+  purpose: MailTokenPurpose,
+  now: string,
+): Promise<MailTokenRecord | undefined> {
+  const used = await trx
+    .updateTable('mail_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returningAll()
+    .executeTakeFirst();
+  if (!used) return undefined;
+  await trx
+    .updateTable('mail_tokens')
+    .set({ used_at: now })
+    .where('user_id', '=', used.user_id)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute();
+  return toRecord(used);
 }
 
 function toRecord(row: Selectable<MailTokensTable>): MailTokenRecord {
