@@ -18,6 +18,14 @@ export interface Argon2Parameters {
   readonly parallelism: number;
 }
 
+/** Sign-in links (magic links) by mail: off unless SIGN_IN_LINKS=on. */
+export interface SignInLinkSettings {
+  readonly enabled: boolean;
+  readonly ttlMinutes: number;
+  /** Links per account per hour (a token bucket of that burst). */
+  readonly mailsPerHour: number;
+}
+
 export interface Config {
   /** HMAC key as given (its UTF-8 bytes sign tokens, as the guide's jwt.encode does). Never log. */
   readonly secretKey: string;
@@ -33,6 +41,8 @@ export interface Config {
   readonly passwordResetTtlMinutes: number;
   /** Reset messages per account per hour (a token bucket of that burst). */
   readonly passwordResetMailsPerHour: number;
+  /** Sign-in links by mail (SIGN_IN_LINKS and its limits). */
+  readonly signInLinks: SignInLinkSettings;
   readonly argon2: Argon2Parameters;
   /** Hashing threads per process (core's password hashing pool, built by the server). */
   readonly hashConcurrency: number;
@@ -141,6 +151,11 @@ export function coreConfig(
     passwordMinLength: settings.PASSWORD_MIN_LENGTH,
     passwordResetTtlMinutes: settings.PASSWORD_RESET_TTL_MINUTES,
     passwordResetMailsPerHour: settings.PASSWORD_RESET_MAILS_PER_HOUR,
+    signInLinks: Object.freeze({
+      enabled: settings.SIGN_IN_LINKS,
+      ttlMinutes: settings.SIGN_IN_LINK_TTL_MINUTES,
+      mailsPerHour: settings.SIGN_IN_LINK_MAILS_PER_HOUR,
+    }),
     argon2: Object.freeze({
       memoryKiB: settings.ARGON2_MEMORY_KIB,
       iterations: settings.ARGON2_ITERATIONS,

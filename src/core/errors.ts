@@ -21,6 +21,7 @@ export type PortcullisErrorCode =
   | 'ERR_INVALID_REQUEST'
   | 'ERR_INVALID_SCOPE'
   | 'ERR_INVALID_RESET_TOKEN'
+  | 'ERR_INVALID_SIGN_IN_LINK'
   | 'ERR_INVALID_TOKEN'
   | 'ERR_LOGIN_THROTTLED'
   | 'ERR_MAIL_UNAVAILABLE'
@@ -165,6 +166,8 @@ export class RateLimitedError extends PortcullisError {
     readonly check: RateCheck,
     /** On a password attempt: solving it lets the attempt through (core/login/login-challenge.ts). */
     readonly challenge?: LoginChallenge,
+    /** On a password login with SIGN_IN_LINKS=on: a link by mail is a way in that needs no work. */
+    readonly signInLinkAvailable = false,
   ) {
     super('Too many requests');
     this.retryAfterSeconds = check.decision.retryAfterSeconds;
@@ -251,6 +254,8 @@ export class LoginThrottledError extends PortcullisError {
     readonly retryAfterSeconds: number,
     /** Solving it lets the attempt through at once (core/login/login-challenge.ts). */
     readonly challenge?: LoginChallenge,
+    /** On a password login with SIGN_IN_LINKS=on: a link by mail is a way in that needs no work. */
+    readonly signInLinkAvailable = false,
   ) {
     super('Too many failed login attempts; try again later, or solve the challenge');
   }
@@ -261,6 +266,17 @@ export class InvalidResetTokenError extends PortcullisError {
   readonly code = 'ERR_INVALID_RESET_TOKEN';
   constructor() {
     super('Invalid or expired password reset token');
+  }
+}
+
+/**
+ * A sign-in link's token that is unknown, used, expired, or of another purpose: one answer for all
+ * (the `invalid_grant` of its grant at POST /token).
+ */
+export class InvalidSignInLinkError extends PortcullisError {
+  readonly code = 'ERR_INVALID_SIGN_IN_LINK';
+  constructor() {
+    super('Invalid, used or expired sign-in link');
   }
 }
 

@@ -18,6 +18,7 @@ import {
   InvalidTokenError,
   PortcullisError,
   RegistrationClosedError,
+  UnsupportedGrantTypeError,
   WrongPasswordError,
   WrongPrincipalError,
 } from './errors.js';
@@ -42,8 +43,13 @@ import { LoginChallenges } from './login/login-challenge.js';
 import type { CreateUserInput, UserService } from './users/user-service.js';
 import type { Mailer } from './outbox/mailer.js';
 import { PasswordResets, type PasswordResetRequest } from './passwords/password-reset.js';
+import { SignInLinks } from './login/sign-in-links.js';
+import type { AccountReference } from './users/find-account.js';
 
 export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
+
+/** The sign-in link grant's `grant_type` (RFC 6749 §4.5: an extension grant is an absolute URI). */
+export const SIGN_IN_LINK_GRANT = 'urn:portcullis:params:oauth:grant-type:sign-in-link';
 
 export interface PortcullisDependencies {
   readonly config: Config;
@@ -99,6 +105,8 @@ export class Portcullis {
   readonly rateLimits: RateLimits;
   /** Password reset by mail (issue 14); `passwordResets.settled()` waits for the mails of requests answered so far. */
   readonly passwordResets: PasswordResets;
+  /** Sign-in links by mail (SIGN_IN_LINKS=on); `signInLinks.settled()` waits for the mails of requests answered so far. */
+  readonly signInLinks: SignInLinks;
   private readonly stores: Stores;
   private readonly hasher: PasswordHasher;
   private readonly clock: Clock;
@@ -137,6 +145,17 @@ export class Portcullis {
       ttlMinutes: this.config.passwordResetTtlMinutes,
       mailsPerHour: this.config.passwordResetMailsPerHour,
       onError: (error) => deps.onBackgroundError?.(error, 'password reset request failed after it was answered'),
+    });
+    this.signInLinks = new SignInLinks({
+      users: this.stores.users,
+      store: this.stores.mailTokens,
+      mailer: deps.mailer,
+      rateLimits: this.rateLimits,
+      audit: this.audit,
+      invalidation: services.invalidation,
+      clock: this.clock,
+      settings: this.config.signInLinks,
+      onError: (error) => deps.onBackgroundError?.(error, 'sign-in link request failed after it was answered'),
     });
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
@@ -224,6 +243,7 @@ export class Portcullis {
       rateLimits: rateLimits.enabled ? rateLimits : undefined,
       challenges: new LoginChallenges(config.secretKey, clock, config.abuse.challenge),
       accountBurst: config.abuse.accountLimit.burst,
+      signInLinks: config.signInLinks.enabled,
     });
   }
 
@@ -408,6 +428,33 @@ export class Portcullis {
   /** POST /password/reset: InvalidResetTokenError for a token that is unknown, used or expired; ValidationError for a refused password. */
   resetPassword(token: string, newPassword: string, context: ActionContext): Promise<void> {
     return this.passwordResets.reset(token, newPassword, context);
+  }
+
+  /**
+   * POST /signin/link: `{ email }` or `{ username }`. Answers the same whether or not the account
+   * exists; the mail (if any) is prepared after the answer. Throws NotFoundError with
+   * SIGN_IN_LINKS=off, MailUnavailableError where mail cannot be sent, RateLimitedError past the
+   * client address's bucket; returns the address's check for the RateLimit-* headers.
+   */
+  requestSignInLink(who: AccountReference, context: ActionContext): Promise<RateCheck | undefined> {
+    return this.signInLinks.request(who, context);
+  }
+
+  /**
+   * The sign-in link grant of POST /token (SIGN_IN_LINK_GRANT): uses the link's token and opens a
+   * session, with the password grant's answer. UnsupportedGrantTypeError with SIGN_IN_LINKS=off,
+   * InvalidSignInLinkError for a token that cannot be used, InactiveUserError for a disabled user.
+   * No login throttle and no challenge: the caller spends the client address's bucket only.
+   */
+  async signInWithLink(
+    token: string,
+    scopes: readonly string[] | undefined,
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    if (!this.signInLinks.enabled) throw new UnsupportedGrantTypeError(`Unsupported grant_type: ${SIGN_IN_LINK_GRANT}`);
+    const user = await this.signInLinks.redeem(token, context);
+    return this.tokens.provenLogin(user, scopes, client, 'sign_in_link', { ...context, actor: user.username });
   }
 
   /**

@@ -88,6 +88,21 @@ export interface PortcullisAuth {
   requestPasswordReset(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
   /** `POST /password/reset`: InvalidResetTokenError for an unusable token, ValidationError for a refused password. */
   resetPassword(token: string, newPassword: string, request?: RequestInfo): Promise<void>;
+  /**
+   * `POST /signin/link` (SIGN_IN_LINKS=on): exactly one of `email` and `username`. Resolves alike
+   * whether or not an account matches (the mail is prepared after it returns;
+   * `core.signInLinks.settled()` waits for it). Throws NotFoundError with SIGN_IN_LINKS=off,
+   * MailUnavailableError where no mail transport is configured in production, and RateLimitedError
+   * past the client address's bucket.
+   */
+  requestSignInLink(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
+  /**
+   * The sign-in link grant of `POST /token`: the mailed link's token for an access token and a
+   * refresh token of a new session. Spends the client address's bucket only (no login backoff, no
+   * challenge). InvalidSignInLinkError for an unusable token, InactiveUserError for a disabled
+   * user, UnsupportedGrantTypeError with SIGN_IN_LINKS=off.
+   */
+  signInWithLink(token: string, request?: TokenRequest): Promise<TokenResponse>;
   /** argon2id through the bounded hashing pool; no policy check (createUser has one). */
   hashPassword(password: string): Promise<string>;
   /** Checks a password against an argon2id or bcrypt hash; false for anything else. */
@@ -157,6 +172,16 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
       checkParameter('token', token, resetPasswordBodySchema.properties.token.maxLength);
       checkParameter('new_password', newPassword, resetPasswordBodySchema.properties.new_password.maxLength);
       await core.resetPassword(token, newPassword, actionContext(request));
+    },
+    async requestSignInLink(who: { readonly email?: string; readonly username?: string }, request: RequestInfo = {}) {
+      await core.requestSignInLink({ email: who?.email, username: who?.username }, actionContext(request));
+    },
+    async signInWithLink(token: string, request: TokenRequest = {}) {
+      checkParameter('token', token, LIMITS.token.maxLength);
+      const context = actionContext(request);
+      // As POST /token's other grants: the client address's bucket, nothing else.
+      await core.rateLimits.check({ action: 'token' }, context);
+      return core.signInWithLink(token, request.scopes, undefined, context);
     },
     hashPassword(password: string) {
       checkParameter('password', password, LIMITS.password.maxLength);

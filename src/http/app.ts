@@ -26,6 +26,7 @@ import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerPasswordResetRoutes } from './routes/password-reset-routes.js';
+import { registerSignInLinkRoutes } from './routes/sign-in-link-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 import { logsRequests, RequestLog } from './request-log.js';
@@ -147,6 +148,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
   registerPasswordResetRoutes(app, portcullis);
+  registerSignInLinkRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
 }
 

@@ -10,6 +10,7 @@ export const AUDIT_EVENT_TYPES = [
   'password.changed',
   'password.reset_requested',
   'password.reset',
+  'sign_in_link.requested',
   'user.created',
   'user.updated',
   'user.disabled',

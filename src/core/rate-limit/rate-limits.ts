@@ -17,9 +17,16 @@ import { clientAddressKey } from './client-address.js';
 
 /**
  * The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password,
- * the failed client authentications of GET /revocations, and POST /password/forgot.
+ * the failed client authentications of GET /revocations, POST /password/forgot and POST /signin/link.
  */
-export type RateLimitedAction = 'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change' | 'revocations' | 'password_forgot';
+export type RateLimitedAction =
+  'token' | 'sign_up' | 'revoke' | 'introspect' | 'password_change' | 'revocations' | 'password_forgot' | 'sign_in_link';
+/** The mails an account is sent on request, each limited per account in a bucket of its own: the bucket's key, the route audited. */
+const ACCOUNT_MAILS = {
+  password_reset: { key: 'reset-mail', route: 'password_forgot' },
+  sign_in_link: { key: 'sign-in-mail', route: 'sign_in_link' },
+} as const satisfies Record<string, { key: string; route: RateLimitedAction }>;
+export type AccountMail = keyof typeof ACCOUNT_MAILS;
 export type RateLimitBucket = 'ip' | 'account';
 
 /** Only these count against the account's bucket too. */
@@ -92,16 +99,21 @@ export class RateLimits {
     return account;
   }
 
+  /** allowAccountMail('password_reset', ...). */
+  allowResetMail(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
+    return this.allowAccountMail('password_reset', user, settings, context);
+  }
+
   /**
-   * Takes a token from the account's bucket of password reset mails (its own, apart from the
-   * login's: asking for reset mails must not lock the owner out of logging in). false when it is
-   * empty: the caller sends nothing and answers as if it had, so existence never shows. true when
-   * limits are off.
+   * Takes a token from the account's bucket of `mail` (each kind its own, apart from the login's
+   * and from each other's: asking for mails must not lock the owner out of logging in, nor one
+   * kind out of another). false when it is empty: the caller sends nothing and answers as if it had, so
+   * existence never shows. true when limits are off.
    */
-  async allowResetMail(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
+  async allowAccountMail(mail: AccountMail, user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
     const limiter = this.deps.limiter;
     if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return true;
-    const key = `reset-mail:${boundedKey(user.usernameKey)}`;
+    const key = `${ACCOUNT_MAILS[mail].key}:${boundedKey(user.usernameKey)}`;
     const decision = await limiter.consume(key, settings);
     if (decision.allowed) return true;
     if ((await limiter.consume(`audit:${key}`, AUDIT_DEDUP_BUCKET)).allowed) {
@@ -111,7 +123,7 @@ export class RateLimits {
         actor: context.actor,
         subject: user.username,
         ip: context.ip,
-        details: { bucket: 'account', route: 'password_forgot' },
+        details: { bucket: 'account', route: ACCOUNT_MAILS[mail].route },
       });
     }
     return false;
