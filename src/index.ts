@@ -14,7 +14,14 @@ export type { ServerConfig } from './server/settings.js';
 export * from './core/errors.js';
 export { systemClock, fixedClock, type Clock } from './core/clock.js';
 export type { UserStore, PasswordHasher, StorageHealth, NewUser, RateLimiter, RateDecision } from './core/ports.js';
-export { createPortcullis, Portcullis, type AuthContext, type PortcullisDependencies, type TokenResponse } from './core/portcullis.js';
+export {
+  createPortcullis,
+  Portcullis,
+  SIGN_IN_LINK_GRANT,
+  type AuthContext,
+  type PortcullisDependencies,
+  type TokenResponse,
+} from './core/portcullis.js';
 export { Argon2PasswordHasher } from './core/passwords/password-hasher.js';
 export { WorkLimiter, type WorkLimiterOptions, type WorkLimiterStats } from './core/passwords/work-limiter.js';
 export { checkPasswordPolicy, normalizePassword } from './core/passwords/password-policy.js';

@@ -18,6 +18,14 @@ export interface Argon2Parameters {
   readonly parallelism: number;
 }
 
+/** Sign-in links (magic links) by mail: off unless SIGN_IN_LINKS=on. */
+export interface SignInLinkSettings {
+  readonly enabled: boolean;
+  readonly ttlMinutes: number;
+  /** Links per account per hour (a token bucket of that burst). */
+  readonly mailsPerHour: number;
+}
+
 export interface Config {
   /** HMAC key as given (its UTF-8 bytes sign tokens, as the guide's jwt.encode does). Never log. */
   readonly secretKey: string;
@@ -39,6 +47,8 @@ export interface Config {
   readonly emailVerificationMailsPerHour: number;
   /** The password grant refuses an account without a verified address (after the password was right). */
   readonly requireVerifiedEmail: boolean;
+  /** Sign-in links by mail (SIGN_IN_LINKS and its limits). */
+  readonly signInLinks: SignInLinkSettings;
   readonly argon2: Argon2Parameters;
   /** Hashing threads per process (core's password hashing pool, built by the server). */
   readonly hashConcurrency: number;
@@ -150,6 +160,11 @@ export function coreConfig(
     emailVerificationTtlHours: settings.EMAIL_VERIFICATION_TTL_HOURS,
     emailVerificationMailsPerHour: settings.EMAIL_VERIFICATION_MAILS_PER_HOUR,
     requireVerifiedEmail: settings.REQUIRE_VERIFIED_EMAIL,
+    signInLinks: Object.freeze({
+      enabled: settings.SIGN_IN_LINKS,
+      ttlMinutes: settings.SIGN_IN_LINK_TTL_MINUTES,
+      mailsPerHour: settings.SIGN_IN_LINK_MAILS_PER_HOUR,
+    }),
     argon2: Object.freeze({
       memoryKiB: settings.ARGON2_MEMORY_KIB,
       iterations: settings.ARGON2_ITERATIONS,

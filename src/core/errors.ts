@@ -21,6 +21,7 @@ export type PortcullisErrorCode =
   | 'ERR_INVALID_REQUEST'
   | 'ERR_INVALID_SCOPE'
   | 'ERR_INVALID_RESET_TOKEN'
+  | 'ERR_INVALID_SIGN_IN_LINK'
   | 'ERR_INVALID_TOKEN'
   | 'ERR_LOGIN_THROTTLED'
   | 'ERR_MAIL_UNAVAILABLE'
@@ -167,6 +168,8 @@ export class RateLimitedError extends PortcullisError {
     readonly check: RateCheck,
     /** On a password attempt: solving it lets the attempt through (core/login/login-challenge.ts). */
     readonly challenge?: LoginChallenge,
+    /** On a password login with SIGN_IN_LINKS=on: a link by mail is a way in that needs no work. */
+    readonly signInLinkAvailable = false,
   ) {
     super('Too many requests');
     this.retryAfterSeconds = check.decision.retryAfterSeconds;
@@ -253,6 +256,8 @@ export class LoginThrottledError extends PortcullisError {
     readonly retryAfterSeconds: number,
     /** Solving it lets the attempt through at once (core/login/login-challenge.ts). */
     readonly challenge?: LoginChallenge,
+    /** On a password login with SIGN_IN_LINKS=on: a link by mail is a way in that needs no work. */
+    readonly signInLinkAvailable = false,
   ) {
     super('Too many failed login attempts; try again later, or solve the challenge');
   }
@@ -282,6 +287,17 @@ export class InvalidVerificationTokenError extends PortcullisError {
   readonly code = 'ERR_INVALID_VERIFICATION_TOKEN';
   constructor() {
     super('Invalid or expired e-mail verification token');
+  }
+}
+
+/**
+ * A sign-in link's token that is unknown, used, expired, or of another purpose: one answer for all
+ * (the `invalid_grant` of its grant at POST /token).
+ */
+export class InvalidSignInLinkError extends PortcullisError {
+  readonly code = 'ERR_INVALID_SIGN_IN_LINK';
+  constructor() {
+    super('Invalid, used or expired sign-in link');
   }
 }
 

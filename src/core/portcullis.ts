@@ -19,6 +19,7 @@ import {
   MailUnavailableError,
   PortcullisError,
   RegistrationClosedError,
+  UnsupportedGrantTypeError,
   WrongPasswordError,
   WrongPrincipalError,
 } from './errors.js';
@@ -47,8 +48,12 @@ import { PasswordResets, type PasswordResetRequest } from './passwords/password-
 import { EmailVerifications } from './users/email-verification.js';
 import type { AccountReference } from './users/find-account.js';
 import type { LoginTicket } from './login/login-guard.js';
+import { SignInLinks } from './login/sign-in-links.js';
 
 export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
+
+/** The sign-in link grant's `grant_type` (RFC 6749 §4.5: an extension grant is an absolute URI). */
+export const SIGN_IN_LINK_GRANT = 'urn:portcullis:params:oauth:grant-type:sign-in-link';
 
 export interface PortcullisDependencies {
   readonly config: Config;
@@ -106,6 +111,8 @@ export class Portcullis {
   readonly passwordResets: PasswordResets;
   /** E-mail verification (issue 14); `emailVerifications.settled()` waits for the mails of resends answered so far. */
   readonly emailVerifications: EmailVerifications;
+  /** Sign-in links by mail (SIGN_IN_LINKS=on); `signInLinks.settled()` waits for the mails of requests answered so far. */
+  readonly signInLinks: SignInLinks;
   private readonly stores: Stores;
   private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
@@ -158,6 +165,17 @@ export class Portcullis {
       ttlHours: this.config.emailVerificationTtlHours,
       mailsPerHour: this.config.emailVerificationMailsPerHour,
       onError: (error) => deps.onBackgroundError?.(error, 'e-mail verification mail failed'),
+    });
+    this.signInLinks = new SignInLinks({
+      users: this.stores.users,
+      store: this.stores.mailTokens,
+      mailer: deps.mailer,
+      rateLimits: this.rateLimits,
+      audit: this.audit,
+      invalidation: services.invalidation,
+      clock: this.clock,
+      settings: this.config.signInLinks,
+      onError: (error) => deps.onBackgroundError?.(error, 'sign-in link request failed after it was answered'),
     });
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
@@ -246,6 +264,7 @@ export class Portcullis {
       rateLimits: rateLimits.enabled ? rateLimits : undefined,
       challenges: new LoginChallenges(config.secretKey, clock, config.abuse.challenge),
       accountBurst: config.abuse.accountLimit.burst,
+      signInLinks: config.signInLinks.enabled,
     });
   }
 
@@ -493,6 +512,33 @@ export class Portcullis {
   /** POST /password/reset: InvalidResetTokenError for a token that is unknown, used or expired; ValidationError for a refused password. */
   resetPassword(token: string, newPassword: string, context: ActionContext): Promise<void> {
     return this.passwordResets.reset(token, newPassword, context);
+  }
+
+  /**
+   * POST /signin/link: `{ email }` or `{ username }`. Answers the same whether or not the account
+   * exists; the mail (if any) is prepared after the answer. Throws NotFoundError with
+   * SIGN_IN_LINKS=off, MailUnavailableError where mail cannot be sent, RateLimitedError past the
+   * client address's bucket; returns the address's check for the RateLimit-* headers.
+   */
+  requestSignInLink(who: AccountReference, context: ActionContext): Promise<RateCheck | undefined> {
+    return this.signInLinks.request(who, context);
+  }
+
+  /**
+   * The sign-in link grant of POST /token (SIGN_IN_LINK_GRANT): uses the link's token and opens a
+   * session, with the password grant's answer. UnsupportedGrantTypeError with SIGN_IN_LINKS=off,
+   * InvalidSignInLinkError for a token that cannot be used, InactiveUserError for a disabled user.
+   * No login throttle and no challenge: the caller spends the client address's bucket only.
+   */
+  async signInWithLink(
+    token: string,
+    scopes: readonly string[] | undefined,
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    if (!this.signInLinks.enabled) throw new UnsupportedGrantTypeError(`Unsupported grant_type: ${SIGN_IN_LINK_GRANT}`);
+    const user = await this.signInLinks.redeem(token, context);
+    return this.tokens.provenLogin(user, scopes, client, 'sign_in_link', { ...context, actor: user.username });
   }
 
   /**

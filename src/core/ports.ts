@@ -80,6 +80,12 @@ export interface UserPatch {
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
+  /**
+   * Apply the patch only while the account's address is this one (compared as addresses compare):
+   * otherwise nothing changes (a sign-in link marks the address it went to verified only if it is
+   * still the account's).
+   */
+  readonly onlyIfEmail?: string;
 }
 
 export interface UserFilter {

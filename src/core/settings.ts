@@ -112,6 +112,25 @@ export const CORE_SETTINGS = {
       'the password grant refuses an account whose e-mail address is not verified, or that has none (`ERR_EMAIL_NOT_VERIFIED`, only once the password was right); ' +
       'with `NODE_ENV=production` it needs a mail channel (`SMTP_URL` or `MAIL_WEBHOOK_URL`)',
   }),
+  SIGN_IN_LINKS: onOff({
+    default: false,
+    doc:
+      '`on` lets users sign in with a link mailed to their address (`POST /signin/link`, redeemed at `POST /token` as the ' +
+      '`urn:portcullis:params:oauth:grant-type:sign-in-link` grant): also the way past a login throttle that needs no work. ' +
+      'Needs a mail channel (`SMTP_URL` or `MAIL_WEBHOOK_URL`)',
+  }),
+  SIGN_IN_LINK_TTL_MINUTES: integer({
+    default: 15,
+    min: 1,
+    max: 1440,
+    doc: 'how long a sign-in link stays usable, in minutes',
+  }),
+  SIGN_IN_LINK_MAILS_PER_HOUR: integer({
+    default: 5,
+    min: 1,
+    max: 1000,
+    doc: 'sign-in links one account is sent at most per hour (burst and sustained); requests past it are answered alike and send nothing',
+  }),
   ARGON2_MEMORY_KIB: integer({
     default: OWASP_ARGON2.memoryKiB,
     min: 7_168,

@@ -93,6 +93,21 @@ export interface PortcullisAuth {
   verifyEmail(token: string, request?: RequestInfo): Promise<void>;
   /** POST /email/verify/resend: a new verification mail for an account's unverified address; answers alike whether or not one is sent. */
   resendEmailVerification(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
+  /**
+   * `POST /signin/link` (SIGN_IN_LINKS=on): exactly one of `email` and `username`. Resolves alike
+   * whether or not an account matches (the mail is prepared after it returns;
+   * `core.signInLinks.settled()` waits for it). Throws NotFoundError with SIGN_IN_LINKS=off,
+   * MailUnavailableError where no mail transport is configured in production, and RateLimitedError
+   * past the client address's bucket.
+   */
+  requestSignInLink(who: { readonly email?: string; readonly username?: string }, request?: RequestInfo): Promise<void>;
+  /**
+   * The sign-in link grant of `POST /token`: the mailed link's token for an access token and a
+   * refresh token of a new session. Spends the client address's bucket only (no login backoff, no
+   * challenge). InvalidSignInLinkError for an unusable token, InactiveUserError for a disabled
+   * user, UnsupportedGrantTypeError with SIGN_IN_LINKS=off.
+   */
+  signInWithLink(token: string, request?: TokenRequest): Promise<TokenResponse>;
   /** argon2id through the bounded hashing pool; no policy check (createUser has one). */
   hashPassword(password: string): Promise<string>;
   /** Checks a password against an argon2id or bcrypt hash; false for anything else. */
@@ -172,6 +187,16 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
     },
     async resendEmailVerification(who: { readonly email?: string; readonly username?: string }, request: RequestInfo = {}) {
       await core.resendEmailVerification({ email: who?.email, username: who?.username }, actionContext(request));
+    },
+    async requestSignInLink(who: { readonly email?: string; readonly username?: string }, request: RequestInfo = {}) {
+      await core.requestSignInLink({ email: who?.email, username: who?.username }, actionContext(request));
+    },
+    async signInWithLink(token: string, request: TokenRequest = {}) {
+      checkParameter('token', token, LIMITS.token.maxLength);
+      const context = actionContext(request);
+      // As POST /token's other grants: the client address's bucket, nothing else.
+      await core.rateLimits.check({ action: 'token' }, context);
+      return core.signInWithLink(token, request.scopes, undefined, context);
     },
     hashPassword(password: string) {
       checkParameter('password', password, LIMITS.password.maxLength);

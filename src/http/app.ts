@@ -28,6 +28,7 @@ import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerPasswordResetRoutes } from './routes/password-reset-routes.js';
 import { registerEmailVerificationRoutes } from './routes/email-verification-routes.js';
+import { registerSignInLinkRoutes } from './routes/sign-in-link-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 import { logsRequests, RequestLog } from './request-log.js';
@@ -150,6 +151,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerUserRoutes(app, portcullis);
   registerPasswordResetRoutes(app, portcullis);
   registerEmailVerificationRoutes(app, portcullis);
+  registerSignInLinkRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
   registerAdminMailRoutes(app, portcullis);
 }

@@ -64,9 +64,14 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   ERR_INVALID_RESET_TOKEN: { status: 400, detail: 'Invalid or expired password reset token' },
   ERR_EMAIL_NOT_VERIFIED: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
   ERR_INVALID_VERIFICATION_TOKEN: { status: 400, detail: 'Invalid or expired e-mail verification token' },
+  // RFC 6749 §5.2: an invalid grant is a 400 (the password grant's 401 is the FastAPI guide's).
+  ERR_INVALID_SIGN_IN_LINK: { status: 400, detail: 'Invalid, used or expired sign-in link', oauthError: 'invalid_grant' },
   ERR_MAIL_UNAVAILABLE: { status: 503, detail: 'Mail is not configured on this server' },
   ERR_INTERNAL: { status: 500, detail: 'Internal Server Error', oauthError: 'server_error' },
 });
+
+/** Added to a throttled password login's detail when SIGN_IN_LINKS=on (docs/SECURITY.md, "No lockout"). */
+export const SIGN_IN_LINK_HINT = '; or ask for a sign-in link by e-mail, which needs no work';
 
 const UNSUPPORTED_MEDIA_TYPE_DETAIL = 'Unsupported Content-Type; send application/x-www-form-urlencoded or application/json';
 
@@ -144,14 +149,16 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     setRateLimitHeaders(reply, error.check);
   }
   const oauth = (request.routeOptions.config as { oauth?: boolean } | undefined)?.oauth === true;
-  const body: Record<string, unknown> = { detail };
+  const signInLink = (error instanceof LoginThrottledError || error instanceof RateLimitedError) && error.signInLinkAvailable;
+  const body: Record<string, unknown> = { detail: signInLink ? `${detail}${SIGN_IN_LINK_HINT}` : detail };
   if (oauth && mapping.oauthError) {
     body.error = mapping.oauthError;
-    body.error_description = detail;
+    body.error_description = body.detail;
   }
   if ((error instanceof LoginThrottledError || error instanceof RateLimitedError) && error.challenge !== undefined) {
     body.challenge = error.challenge;
   }
+  if (signInLink) body.sign_in_link = true;
   return reply.code(mapping.status).type('application/json; charset=utf-8').send(body);
 }
 

@@ -149,10 +149,9 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       warmUp,
       close() {
         clearInterval(keyTimer);
-        // Password reset requests in hand write their mails first; then the relay settles the messages in
+        // Password reset and sign-in link requests in hand write their mails first; then the relay settles the messages in
         // hand, while the database is still open.
-        closing ??= portcullis.passwordResets
-          .settled()
+        closing ??= Promise.all([portcullis.passwordResets.settled(), portcullis.signInLinks.settled()])
           .then(() => channel.close())
           .then(() => Promise.all([storage.close(), attempts.close(), hashThreads.close()]))
           .then(() => closeRedis(redis));

@@ -256,10 +256,23 @@ describe('GET /openapi.json', () => {
     }
   });
 
+  it('documents the sign-in link grant at POST /token, and POST /signin/link', () => {
+    const paths = doc.paths as Json;
+    const token = ((((paths['/token'] as Json).post as Json).requestBody as Json).content as Json)[
+      'application/x-www-form-urlencoded'
+    ] as Json;
+    const properties = (token.schema as Json).properties as Json;
+    assert.match(String((properties.grant_type as Json).description), /urn:portcullis:params:oauth:grant-type:sign-in-link/);
+    assert.ok(properties.token, "the grant's token parameter");
+    const link = (paths['/signin/link'] as Json).post as Json;
+    assert.equal(link.operationId, 'requestSignInLink');
+    assert.ok((link.responses as Json)['202'] && (link.responses as Json)['404']);
+  });
+
   it('documents the error body the server sends', async () => {
     const error = ((doc.components as Json).schemas as Json).PortcullisError as Json;
     assert.deepEqual(error.required, ['detail']);
-    assert.deepEqual(Object.keys(error.properties as Json).sort(), ['challenge', 'detail', 'error', 'error_description']);
+    assert.deepEqual(Object.keys(error.properties as Json).sort(), ['challenge', 'detail', 'error', 'error_description', 'sign_in_link']);
     const notAuthenticated = await server.fetch('/users/me');
     assert.deepEqual(await notAuthenticated.json(), { detail: 'Not authenticated' });
     const badLogin = await formPost(server, '/token', { username: 'nobody', password: 'wrong password' });

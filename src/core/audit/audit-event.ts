@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   'email.verification_sent',
   'email.verified',
   'email.change_requested',
+  'sign_in_link.requested',
   'user.created',
   'user.updated',
   'user.disabled',

@@ -19,7 +19,7 @@ const SECRET = 'login-guard-test-secret-long-enough-0123';
 /** Tiny challenges (a few PBKDF2 calls), doubling at most 3 times. */
 const CHALLENGE = { work: 2000, maxDoublings: 3 };
 
-function setup(settings = SETTINGS, options: { accountBurst?: number } = {}) {
+function setup(settings = SETTINGS, options: { accountBurst?: number; signInLinks?: boolean } = {}) {
   const clock = fixedClock(1_700_000_000_000);
   const events: AuditEvent[] = [];
   const auditStore: AuditStore = { record: async (event) => void events.push(event), list: async () => ({ events: [], next: undefined }) };
@@ -40,7 +40,17 @@ function setup(settings = SETTINGS, options: { accountBurst?: number } = {}) {
     users: { findByKey: async () => undefined } as unknown as UserStore,
   });
   const challenges = new LoginChallenges(SECRET, clock, CHALLENGE);
-  const guard = new LoginGuard({ store, settings, secretKey: SECRET, clock, audit, rateLimits, challenges, accountBurst });
+  const guard = new LoginGuard({
+    store,
+    settings,
+    secretKey: SECRET,
+    clock,
+    audit,
+    rateLimits,
+    challenges,
+    accountBurst,
+    ...(options.signInLinks === undefined ? {} : { signInLinks: options.signInLinks }),
+  });
   const attempt = async (username: string, ip: string, deviceToken?: string, challengeSolution?: string, tokenVersion = 0) =>
     guard.admit(
       'token',
@@ -53,7 +63,7 @@ function setup(settings = SETTINGS, options: { accountBurst?: number } = {}) {
     guard.failed((await attempt(username, ip, deviceToken, challengeSolution)).ticket);
   const succeed = async (username: string, ip: string, deviceToken?: string, tokenVersion = 0) =>
     guard.succeeded((await attempt(username, ip, deviceToken, undefined, tokenVersion)).ticket, username, tokenVersion);
-  return { clock, events, store, guard, attempt, fail, succeed, limiter };
+  return { clock, events, store, guard, attempt, fail, succeed, limiter, rateLimits };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<LoginThrottledError> {
@@ -236,6 +246,36 @@ describe('LoginGuard', () => {
       [0, 9, 19, 20, 39, 40, 80, 160, 320].map((n) => doublings(n, 10)),
       [0, 0, 0, 1, 1, 2, 3, 4, 5],
     );
+  });
+
+  it('with sign-in links on, says so in the refusals of a login, not in those of a password change', async () => {
+    const off = setup();
+    for (let i = 0; i < 2; i += 1) await off.fail('nina', '10.0.0.9');
+    assert.equal((await refusal(off.attempt('nina', '10.0.0.9'))).signInLinkAvailable, false);
+
+    const on = setup(SETTINGS, { signInLinks: true });
+    for (let i = 0; i < 2; i += 1) await on.fail('nina', '10.0.0.9');
+    assert.equal((await refusal(on.attempt('nina', '10.0.0.9'))).signInLinkAvailable, true, 'the backoff');
+    const change = await on.guard
+      .admit(
+        'password_change',
+        { username: 'nina', usernameKey: 'nina', deviceToken: undefined, tokenVersion: 0 },
+        { ip: '10.0.0.9', actor: 'nina' },
+        async () => 'nina',
+      )
+      .then(
+        () => assert.fail('expected a refusal'),
+        (error: unknown) => error,
+      );
+    assert.ok(change instanceof LoginThrottledError && !change.signInLinkAvailable, 'a password change needs the password');
+
+    const bucket = setup(SETTINGS, { signInLinks: true, accountBurst: 1 });
+    await bucket.fail('olga', '10.0.0.1');
+    const refused = await bucket.attempt('olga', '10.0.0.2').then(
+      () => assert.fail('expected RateLimitedError'),
+      (error: unknown) => error,
+    );
+    assert.ok(refused instanceof RateLimitedError && refused.signInLinkAvailable, 'the account bucket');
   });
 
   it('refuses invalid settings at construction', () => {

@@ -89,6 +89,8 @@ export interface LoginGuardDependencies {
   readonly challenges: LoginChallenges;
   /** The account bucket's burst: the account's failures in an hour before its challenges grow harder. */
   readonly accountBurst: number;
+  /** SIGN_IN_LINKS=on: a refused password login says that a sign-in link gets in without work. */
+  readonly signInLinks?: boolean;
 }
 
 export class LoginGuard {
@@ -121,6 +123,8 @@ export class LoginGuard {
   ): Promise<Admission> {
     const ticket = this.ticket(attempt, context.ip);
     const now = this.deps.clock.now();
+    // Only a login can be replaced by a sign-in link; a password change needs the current password.
+    const linkHint = action === 'token' && this.deps.signInLinks === true;
     // A solution that is not accepted (expired, used, another account's) is as good as none: the refusal brings a new challenge.
     if (attempt.challengeSolution !== undefined) {
       const check = await this.deps.challenges.check(attempt.challengeSolution, ticket.accountKey);
@@ -134,14 +138,14 @@ export class LoginGuard {
     try {
       ipCheck = await this.deps.rateLimits?.checkIp(request, context);
     } catch (error) {
-      if (error instanceof RateLimitedError) throw new RateLimitedError(error.check, await this.challenge(ticket, undefined));
+      if (error instanceof RateLimitedError) throw new RateLimitedError(error.check, await this.challenge(ticket, undefined), linkHint);
       throw error;
     }
     const view = await this.deps.store.inspect(ticket.pairKey, ticket.sourceKey, now, SPRAY_WINDOW_MS);
     const refusal = this.refusal(view, ticket, now);
     if (refusal) {
       await this.report(refusal.reason, refusal.retryAfterSeconds, ticket, context.ip, subject);
-      throw new LoginThrottledError(refusal.retryAfterSeconds, await this.challenge(ticket, view));
+      throw new LoginThrottledError(refusal.retryAfterSeconds, await this.challenge(ticket, view), linkHint);
     }
     // The account's bucket is spent only by attempts nothing else refused, and never by a device that logged in to it before.
     let accountCheck: RateCheck | undefined;
@@ -149,7 +153,7 @@ export class LoginGuard {
       try {
         accountCheck = await this.deps.rateLimits?.checkAccount(request, context);
       } catch (error) {
-        if (error instanceof RateLimitedError) throw new RateLimitedError(error.check, await this.challenge(ticket, view));
+        if (error instanceof RateLimitedError) throw new RateLimitedError(error.check, await this.challenge(ticket, view), linkHint);
         throw error;
       }
     }

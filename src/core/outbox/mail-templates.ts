@@ -102,6 +102,28 @@ export const MAIL_KINDS = {
         '<p>If that was not you, contact the operator of {{product_name}} (<a href="{{public_url}}">{{public_url}}</a>).</p>\n',
     },
   },
+  // The link's page is the operator's (PUBLIC_URL/sign-in): it posts the token to POST /token (docs/http-api.md#sign-in-links).
+  sign_in_link: {
+    variables: ['username', 'token', 'expires_minutes', 'expires_at'],
+    template: {
+      subject: '{{product_name}}: your sign-in link',
+      text:
+        'Hello {{username}},\n\n' +
+        'Someone (we hope you) asked for a link to sign in to your {{product_name}} account without a password.\n' +
+        'To sign in, open this link within {{expires_minutes}} minutes (until {{expires_at}}):\n\n' +
+        '{{public_url}}/sign-in?token={{token}}\n\n' +
+        'Or give an app this sign-in code: {{token}}\n\n' +
+        'The link works once. Anyone who has it can sign in as you: do not forward it.\n' +
+        'If you did not ask for this, ignore this message: nobody can sign in with it but whoever reads this mailbox.\n',
+      html:
+        '<p>Hello {{username}},</p>\n' +
+        '<p>Someone (we hope you) asked for a link to sign in to your {{product_name}} account without a password.</p>\n' +
+        '<p><a href="{{public_url}}/sign-in?token={{token}}">Sign in</a> within {{expires_minutes}} minutes (until {{expires_at}}).</p>\n' +
+        '<p>Or give an app this sign-in code: <code>{{token}}</code></p>\n' +
+        '<p>The link works once. Anyone who has it can sign in as you: do not forward it.<br>\n' +
+        'If you did not ask for this, ignore this message: nobody can sign in with it but whoever reads this mailbox.</p>\n',
+    },
+  },
 } as const satisfies Record<string, MailKind>;
 
 export type MailKindName = keyof typeof MAIL_KINDS;

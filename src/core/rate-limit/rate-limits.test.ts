@@ -154,4 +154,18 @@ describe('RateLimits', () => {
     await refusal(rateLimits.check(login('alice'), from('192.0.2.1')));
     assert.equal(events.length, 3, 'a minute later, once more');
   });
+
+  it("keeps each kind of account mail in a bucket of its own, apart from the login's, and audits its route", async () => {
+    const rateLimits = limits();
+    const user = { username: 'Mia', usernameKey: 'mia' } as User;
+    const hourly: TokenBucketSettings = { perMinute: 2 / 60, burst: 2 };
+    for (let i = 0; i < 2; i += 1) assert.equal(await rateLimits.allowAccountMail('sign_in_link', user, hourly, from('192.0.2.5')), true);
+    assert.equal(await rateLimits.allowAccountMail('sign_in_link', user, hourly, from('192.0.2.5')), false);
+    assert.equal(await rateLimits.allowResetMail(user, hourly, from('192.0.2.5')), true, 'the reset mails have their own bucket');
+    await rateLimits.check(login('mia'), from('192.0.2.5'));
+    assert.deepEqual(
+      events.map((event) => event.details),
+      [{ bucket: 'account', route: 'sign_in_link' }],
+    );
+  });
 });

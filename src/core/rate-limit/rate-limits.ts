@@ -17,8 +17,8 @@ import { clientAddressKey } from './client-address.js';
 
 /**
  * The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password,
- * the failed client authentications of GET /revocations, POST /password/forgot, POST /email/verify/resend
- * and PUT /users/me/email.
+ * the failed client authentications of GET /revocations, POST /password/forgot, POST /email/verify/resend,
+ * PUT /users/me/email and POST /signin/link.
  */
 export type RateLimitedAction =
   | 'token'
@@ -29,15 +29,17 @@ export type RateLimitedAction =
   | 'revocations'
   | 'password_forgot'
   | 'email_verify_resend'
-  | 'email_change';
+  | 'email_change'
+  | 'sign_in_link';
 
 /** The requests that ask for a mail to an account, answered alike whether or not one is sent; each has its own per-account bucket of mails. */
-export type MailRequestAction = 'password_forgot' | 'email_verify_resend';
+export type MailRequestAction = 'password_forgot' | 'email_verify_resend' | 'sign_in_link';
 
 /** The key prefix of each action's per-account bucket of mails. */
 const MAIL_BUCKET_PREFIX: Readonly<Record<MailRequestAction, string>> = {
   password_forgot: 'reset-mail',
   email_verify_resend: 'verify-mail',
+  sign_in_link: 'sign-in-mail',
 };
 export type RateLimitBucket = 'ip' | 'account';
 

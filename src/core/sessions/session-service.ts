@@ -21,6 +21,9 @@ export interface OpenedSession {
   readonly refreshToken: string;
 }
 
+/** How a login that was not by password proved who it is. */
+export type LoginMethod = 'sign_in_link';
+
 const USER_AGENT_MAX = 256;
 
 export class SessionService {
@@ -38,9 +41,16 @@ export class SessionService {
 
   /**
    * A login: the session, its first refresh token and the `login.success` audit event, stored in
-   * one transaction (one synced commit).
+   * one transaction (one synced commit). `method` names a login that was not by password in the
+   * event's details (`sign_in_link`).
    */
-  async open(user: User, scopes: readonly string[], clientId: string | null, context: ActionContext): Promise<OpenedSession> {
+  async open(
+    user: User,
+    scopes: readonly string[],
+    clientId: string | null,
+    context: ActionContext,
+    method?: LoginMethod,
+  ): Promise<OpenedSession> {
     const now = this.clock.now();
     const session: Session = {
       id: randomToken(16),
@@ -63,7 +73,7 @@ export class SessionService {
       actor: user.username,
       subject: user.username,
       ip: context.ip,
-      details: { session: session.id, ...(clientId === null ? {} : { client: clientId }) },
+      details: { session: session.id, ...(clientId === null ? {} : { client: clientId }), ...(method === undefined ? {} : { method }) },
     });
     await this.store.create(session, { id: first.id, secretHash: first.secretHash }, opening);
     return { session, refreshToken: first.token };

@@ -23,7 +23,7 @@ import type { PasswordHasher, RefreshTokenRecord, SessionStore, UserStore } from
 import { secretMatches } from '../secrets.js';
 import { generateRefreshToken, parseRefreshToken, type SuccessorSealer } from '../sessions/refresh-token.js';
 import { isSessionActive, type Session } from '../sessions/session.js';
-import type { SessionService } from '../sessions/session-service.js';
+import type { LoginMethod, SessionService } from '../sessions/session-service.js';
 import type { User } from '../users/user.js';
 import { emailKey, loginKey } from '../users/user-fields.js';
 import type { AccessTokenCodec } from './access-token.js';
@@ -169,6 +169,23 @@ export class TokenService {
     const address = username.trim();
     if (address.length > MAX_EMAIL_LENGTH) return { key, user: undefined };
     return { key, user: await this.deps.users.findByVerifiedEmail(emailKey(address)) };
+  }
+
+  /**
+   * A login proved otherwise than by password (a sign-in link: core/login/sign-in-links.ts, which
+   * checked the proof and that the user is enabled): a session and its tokens, as the password
+   * grant gives them, with `login.success` naming the method. No login guard: no password is guessed.
+   */
+  async provenLogin(
+    user: User,
+    requested: readonly string[] | undefined,
+    client: Client | undefined,
+    method: LoginMethod,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    const scopes = grantScopes(user.scopes, requested);
+    const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context, method);
+    return this.respond(user, session, scopes, refreshToken);
   }
 
   async refreshGrant(

@@ -1,6 +1,6 @@
 /** RFC 7517 JWK Set and RFC 8414 authorization server metadata. */
 import type { FastifyInstance } from 'fastify';
-import type { Portcullis } from '../../core/portcullis.js';
+import { SIGN_IN_LINK_GRANT, type Portcullis } from '../../core/portcullis.js';
 import { errorResponses, TAGS } from '../schemas/common-schemas.js';
 
 const jwkSetSchema = {
@@ -91,7 +91,12 @@ export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcu
       revocation_endpoint: `${issuer}/revoke`,
       introspection_endpoint: `${issuer}/introspect`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
-      grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+      grant_types_supported: [
+        'password',
+        'refresh_token',
+        'client_credentials',
+        ...(config.signInLinks.enabled ? [SIGN_IN_LINK_GRANT] : []),
+      ],
       response_types_supported: [],
       scopes_supported: [...config.defaultScopes, 'admin'].filter((scope, i, all) => all.indexOf(scope) === i),
       token_endpoint_auth_methods_supported: [...clientAuth, 'none'],

@@ -1,8 +1,8 @@
-/** POST /token (RFC 6749 §4.3, §4.4, §6), POST /revoke (RFC 7009), POST /introspect (RFC 7662). */
+/** POST /token (RFC 6749 §4.3, §4.4, §4.5, §6), POST /revoke (RFC 7009), POST /introspect (RFC 7662). */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Client } from '../../core/clients/client.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
-import type { Portcullis, TokenTypeHint } from '../../core/portcullis.js';
+import { SIGN_IN_LINK_GRANT, type Portcullis, type TokenTypeHint } from '../../core/portcullis.js';
 import { parseScopeParameter } from '../../core/tokens/scopes.js';
 import type { HttpConfig } from '../settings.js';
 import { clientCredentials } from '../plugins/client-auth.js';
@@ -42,7 +42,7 @@ const oauthEndpoint = { tags: [TAGS.oauth], consumes: FORM_OR_JSON };
 const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType, 429: ERRORS.rateLimited };
 const invalidClient = 'Client authentication failed (`invalid_client`, `WWW-Authenticate: Basic`)';
 
-function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token'): string {
+function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token' | 'token'): string {
   const value = body[name];
   if (value === undefined || value === '') throw new InvalidRequestError(`Missing required parameter: ${name}`);
   return value;
@@ -99,12 +99,13 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       schema: {
         ...oauthEndpoint,
         operationId: 'token',
-        summary: 'Get tokens (log in, refresh, client credentials)',
+        summary: 'Get tokens (log in, refresh, client credentials, sign-in link)',
         description:
           'The token endpoint (RFC 6749 §4.3, §4.4, §6), as in the FastAPI guide: a form (or JSON) body. ' +
           '`grant_type=password` (or absent): `username`, `password`; `refresh_token`: `refresh_token`; ' +
-          '`client_credentials`: a service client, by HTTP Basic or `client_id` and `client_secret`. ' +
-          'The password and refresh grants need no client. Responses are never cached.',
+          '`client_credentials`: a service client, by HTTP Basic or `client_id` and `client_secret`; ' +
+          `\`${SIGN_IN_LINK_GRANT}\` (SIGN_IN_LINKS=on, RFC 6749 §4.5): \`token\`, from a sign-in link's mail. ` +
+          'The password, refresh and sign-in link grants need no client. Responses are never cached.',
         security: optionalClientSecurity,
         body: tokenBodySchema,
         response: {
@@ -112,7 +113,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           ...errorResponses({
             400:
               'A missing parameter or a malformed scope (`invalid_request`), another grant_type ' +
-              '(`unsupported_grant_type`), a scope wider than the grant (`invalid_scope`)',
+              '(`unsupported_grant_type`; so is the sign-in link grant with SIGN_IN_LINKS=off), a scope wider than the grant ' +
+              '(`invalid_scope`), a sign-in link token that is unknown, used or expired (`invalid_grant`)',
             401:
               'Incorrect username or password, inactive user, or a bad refresh token ' +
               `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); or ${invalidClient}`,
@@ -158,6 +160,13 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           const scopes = requestedScopes(body);
           const client = await authenticatedClient(portcullis, request, body);
           return portcullis.clientCredentialsGrant(client, scopes, context);
+        }
+        case SIGN_IN_LINK_GRANT: {
+          // Only the client address's bucket (otherGrantsRateLimit): no backoff and no challenge, the link is no guess.
+          const token = requireField(body, 'token');
+          const scopes = requestedScopes(body);
+          const client = await authenticatedClient(portcullis, request, body);
+          return portcullis.signInWithLink(token, scopes, client, context);
         }
         default:
           throw new UnsupportedGrantTypeError(`Unsupported grant_type: ${grantType.slice(0, 64)}`);

@@ -30,6 +30,12 @@ export const errorSchema = {
         signature: { type: 'string' },
       },
     },
+    sign_in_link: {
+      type: 'boolean',
+      description:
+        'On a 429 of a password login with SIGN_IN_LINKS=on: true, and a sign-in link by mail (`POST /signin/link`) is a way in ' +
+        'that needs no work, past every login throttle (docs/SECURITY.md)',
+    },
   },
 } as const;
 

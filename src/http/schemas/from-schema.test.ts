@@ -31,6 +31,7 @@ export type Checks = [
         client_id?: string;
         client_secret?: string;
         refresh_token?: string;
+        token?: string;
         challenge_solution?: string;
       }
     >

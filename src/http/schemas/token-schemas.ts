@@ -1,5 +1,5 @@
 /**
- * POST /token (RFC 6749 §4.3). Types and lengths are checked here; which
+ * POST /token (RFC 6749 §4.3, §4.4, §4.5, §6). Types and lengths are checked here; which
  * fields a grant requires is checked by the route, since it depends on
  * grant_type. Unknown parameters are ignored, as RFC 6749 §3.1 requires.
  */
@@ -11,7 +11,9 @@ export const tokenBodySchema = {
     grant_type: {
       type: 'string',
       maxLength: 128,
-      description: '`password` (the default when absent), `refresh_token` or `client_credentials`',
+      description:
+        '`password` (the default when absent), `refresh_token`, `client_credentials`, or (SIGN_IN_LINKS=on) ' +
+        '`urn:portcullis:params:oauth:grant-type:sign-in-link`',
     },
     username: { type: 'string', maxLength: 256, description: 'password grant' },
     password: { type: 'string', maxLength: 1024, description: 'password grant' },
@@ -23,6 +25,7 @@ export const tokenBodySchema = {
     client_id: { type: 'string', maxLength: 256, description: 'Optional for the password and refresh grants; or HTTP Basic' },
     client_secret: { type: 'string', maxLength: 512, description: 'With client_id; or HTTP Basic' },
     refresh_token: { type: 'string', maxLength: 1024, description: 'refresh_token grant' },
+    token: { type: 'string', maxLength: 1024, description: 'sign-in link grant: the token of the mailed link' },
     challenge_solution: {
       type: 'string',
       maxLength: 4096,

@@ -248,6 +248,20 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
       assert.equal((await store.update('mail-a', { email: null, emailVerified: true }, T0 + 6))?.emailVerified, false);
     });
 
+    it('onlyIfEmail: the patch applies only while the address is that one, compared as addresses compare', async () => {
+      const created = await store.create(newUser('only-if', { email: 'Only@Example.com' }), T0);
+      const skipped = await store.update('only-if', { emailVerified: true, onlyIfEmail: 'other@example.com' }, T0 + 1);
+      assert.deepEqual(skipped, created, 'another address: nothing changed');
+      const applied = await store.update('only-if', { emailVerified: true, onlyIfEmail: 'ONLY@example.com' }, T0 + 2);
+      assert.equal(applied?.emailVerified, true);
+      assert.equal(applied?.email, 'Only@Example.com');
+      await store.create(newUser('only-if-none'), T0);
+      assert.equal(
+        (await store.update('only-if-none', { emailVerified: true, onlyIfEmail: 'x@example.com' }, T0 + 1))?.emailVerified,
+        false,
+      );
+    });
+
     it('removes a user, after which its key is free again', async () => {
       const first = await store.create(newUser('remove-1'), T0);
       assert.equal(await store.remove('remove-1'), true);

@@ -99,6 +99,7 @@ export class MemoryUserStore implements UserStore {
   async update(usernameKey: string, patch: UserPatch, nowMs: number): Promise<User | undefined> {
     const user = this.byKey.get(usernameKey);
     if (!user) return undefined;
+    if (patch.onlyIfEmail !== undefined && (user.email === null || emailKey(user.email) !== emailKey(patch.onlyIfEmail))) return user;
     // A new address is unverified unless the patch says otherwise; no address is never verified.
     const email = patch.email === undefined ? user.email : patch.email;
     const verified = patch.email === undefined ? (patch.emailVerified ?? user.emailVerified) : patch.emailVerified === true;

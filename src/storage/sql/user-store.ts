@@ -149,6 +149,7 @@ export class SqlUserStore implements UserStore, StorageHealth {
           })),
         )
         .where('username_key', '=', usernameKey)
+        .$if(patch.onlyIfEmail !== undefined, (query) => query.where('email_key', '=', emailKey(patch.onlyIfEmail ?? '')))
         .execute(),
     );
     return this.findByKey(usernameKey);
