@@ -367,7 +367,8 @@ export interface MailTokenStore {
   /**
    * Verifies an address with its token, in one transaction: uses the `email_verification` token (as
    * `consume`), sets its user's `email` to the token's address, verified, and writes the mail
-   * `notice` makes of the change (if any: the old address's notice of an e-mail change). undefined
+   * `notice` makes of the change (if any: the old address's notice of an e-mail change); on a change
+   * of address, voids the user's unused reset tokens and sign-in links (they went to the old one). undefined
    * when the token cannot be used. Throws EmailTakenError when another account has verified the
    * address meanwhile: nothing is written, and the token stays unused.
    */

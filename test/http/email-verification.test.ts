@@ -271,6 +271,13 @@ describe('e-mail verification', () => {
     assert.ok(notice.text!.includes('to Ivy@New.example.test'), notice.text);
     assert.ok(notice.text!.includes(`${PUBLIC_URL}/reset-password`));
     const token = tokenOf(verification);
+    // A reset mail asked for meanwhile goes to the old address, and is void once the new one is verified.
+    assert.equal((await jsonPost(server, '/password/forgot', { username: 'verify-ivy' })).status, 202);
+    const [resetMail] = await nextMails(1);
+    assert.equal(recipient(resetMail!), 'ivy@old.example.test');
+    const resetToken = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(resetMail!.text ?? '')?.[1];
+    assert.ok(resetToken);
+    remember(resetToken);
 
     // Until verified: the old address is still the account's, verified, and logs in; the new one does not.
     assert.deepEqual(await me(session.access!).then((user) => [user.email, user.email_verified]), ['ivy@old.example.test', true]);
@@ -284,6 +291,8 @@ describe('e-mail verification', () => {
     assert.ok(changed!.text!.includes('is now Ivy@New.example.test'));
     assert.equal((await tokens('ivy@new.example.test', 'ivy-password-1')).status, 200);
     assert.equal((await tokens('ivy@old.example.test', 'ivy-password-1')).status, 401);
+    const lateReset = await jsonPost(server, '/password/reset', { token: resetToken, new_password: 'ivy-second-passphrase-2' });
+    assert.equal(lateReset.status, 400, 'the reset mailed to the old address no longer works');
     // A token issued before the change still says what was true when it was issued, until refreshed.
     assert.equal(claimsOf(session.access!).email, 'ivy@old.example.test');
     const refreshed = await formPost(server, '/token', { grant_type: 'refresh_token', refresh_token: session.refresh! });

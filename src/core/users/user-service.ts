@@ -118,9 +118,13 @@ export class UserService {
     };
     const after = await this.store.update(before.usernameKey, patch, this.deps.clock.now());
     if (!after) throw new UserNotFoundError(username);
-    // An address set by an operator: a verification link mailed before must not bring back another.
+    // An address set by an operator: a verification link mailed before must not bring back another,
+    // and the reset tokens and sign-in links mailed to the old address no longer reach the account.
     if (input.email !== undefined && after.email !== before.email) {
-      await this.deps.mailTokens?.invalidateAll(after.id, 'email_verification', this.deps.clock.now());
+      const now = this.deps.clock.now();
+      for (const purpose of ['email_verification', 'password_reset', 'sign_in'] as const) {
+        await this.deps.mailTokens?.invalidateAll(after.id, purpose, now);
+      }
     }
     this.deps.invalidation.userChanged(after.id);
     await this.deps.audit.record({

@@ -85,6 +85,16 @@ export class SqlMailTokenStore implements MailTokenStore {
             previousEmail: user.email,
             sameAddress: user.email !== null && emailKey(user.email) === emailKey(used.email),
           };
+          if (!change.sameAddress) {
+            // Every reset token and sign-in link still unused went to the old address: it is no longer the account's.
+            await trx
+              .updateTable('mail_tokens')
+              .set({ used_at: now })
+              .where('user_id', '=', used.userId)
+              .where('purpose', 'in', ['password_reset', 'sign_in'])
+              .where('used_at', 'is', null)
+              .execute();
+          }
           const mail = notice(change);
           if (mail) await insertOutboxMessage(trx, mail);
           return change;
