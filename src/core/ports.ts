@@ -349,9 +349,15 @@ export interface MailTokenRecord {
   readonly usedAt: number | null;
 }
 
+/** How MailTokenStore.issue writes a token. */
+export interface MailTokenIssueOptions {
+  /** First make the user's other unused tokens of the record's purpose unusable (at its `createdAt`), in the same transaction. */
+  readonly voidEarlier?: boolean;
+}
+
 export interface MailTokenStore {
   /** Writes the token and the mail that carries it in one transaction: both or neither. */
-  issue(record: MailTokenRecord, mail: OutboxMessage): Promise<void>;
+  issue(record: MailTokenRecord, mail: OutboxMessage, options?: MailTokenIssueOptions): Promise<void>;
   /** The token with this hash, used or not; undefined when none. */
   find(tokenHash: string): Promise<MailTokenRecord | undefined>;
   /**

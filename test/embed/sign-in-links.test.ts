@@ -3,28 +3,16 @@
  * through a real SMTP server in this process and the token taken from the mail that arrived.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { InvalidSignInLinkError, openPortcullis, type PortcullisAuth } from '../../src/index.js';
-import { makeTempDir, TEST_SECRET_KEY } from '../helpers/server.js';
-import { selfSignedCertificate, SMTP_PASSWORD, SMTP_USER, startSmtpReceiver, type SmtpReceiver } from '../helpers/smtp-receiver.js';
+import { InvalidSignInLinkError, type PortcullisAuth } from '../../src/index.js';
+import { openMailingLibrary } from '../helpers/mail-server.js';
+import type { SmtpReceiver } from '../helpers/smtp-receiver.js';
 
 describe('openPortcullis: requestSignInLink and signInWithLink', () => {
   let receiver: SmtpReceiver;
   let auth: PortcullisAuth;
   before(async () => {
-    receiver = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
-    auth = await openPortcullis({
-      secretKey: TEST_SECRET_KEY,
-      database: { url: `sqlite:${join(makeTempDir(), 'auth.db')}` },
-      settings: {
-        SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${receiver.port}?tls=optional`,
-        MAIL_FROM: 'no-reply@portcullis.test',
-        PUBLIC_URL: 'https://app.portcullis.test',
-        MAIL_POLL_SECONDS: '1',
-        SIGN_IN_LINKS: 'on',
-      },
-    });
+    ({ receiver, auth } = await openMailingLibrary({ SIGN_IN_LINKS: 'on' }));
   });
   after(async () => {
     await auth?.close();

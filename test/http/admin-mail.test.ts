@@ -9,14 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fixedClock } from '../../src/core/clock.js';
 import { bearer, jsonPost, login, startTestServer, type TestServer } from '../helpers/server.js';
-import {
-  addressesOf,
-  selfSignedCertificate,
-  SMTP_PASSWORD,
-  SMTP_USER,
-  startSmtpReceiver,
-  type SmtpReceiver,
-} from '../helpers/smtp-receiver.js';
+import { smtpUrl, startPlainSmtpReceiver, stopMailTestServer } from '../helpers/mail-server.js';
+import { addressesOf, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 
 const ADMIN_PASSWORD = 'mail-Admin-passphrase-31';
 const ROSA_PASSWORD = 'rosa-first-passphrase-1';
@@ -36,14 +30,12 @@ let server: TestServer;
 const clock = fixedClock(Date.parse('2026-12-01T09:00:00Z'));
 
 before(async () => {
-  receiver = await startSmtpReceiver({
-    certificate: selfSignedCertificate(),
-    plain: true,
+  receiver = await startPlainSmtpReceiver({
     refuse: (address) => (address.endsWith('@bounce.test') ? 550 : address.endsWith('@busy.test') ? 450 : undefined),
   });
   server = await startTestServer(
     {
-      SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${receiver.port}?tls=optional`,
+      SMTP_URL: smtpUrl(receiver),
       MAIL_FROM: 'Acme ID <no-reply@portcullis.test>',
       PUBLIC_URL: 'https://id.portcullis.test',
       MAIL_OUTBOX_RETENTION_DAYS: '7',
@@ -59,10 +51,7 @@ before(async () => {
   await users.create({ username: 'busy', password: ROSA_PASSWORD, email: 'busy@busy.test' });
 });
 
-after(async () => {
-  await server?.stop();
-  await receiver?.close();
-});
+after(() => stopMailTestServer(server, receiver));
 
 /** As the admin, with a token of the clock's present (the clock moves on by days here). */
 async function asAdmin(method: 'GET' | 'POST', path: string): Promise<Response> {

@@ -6,24 +6,15 @@
  * SQLite and, with --database=postgres, on PostgreSQL (the race of two accounts verifying one address).
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ParsedMail } from 'mailparser';
-import { pino } from 'pino';
 import { fixedClock } from '../../src/core/clock.js';
 import { hashSecret } from '../../src/core/secrets.js';
 import { loadConfig } from '../../src/server/config.js';
-import { bearer, formPost, jsonPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
-import {
-  addressesOf,
-  selfSignedCertificate,
-  SMTP_PASSWORD,
-  SMTP_USER,
-  startSmtpReceiver,
-  type SmtpReceiver,
-} from '../helpers/smtp-receiver.js';
+import { bearer, formPost, jsonPost, signUp, type TestServer } from '../helpers/server.js';
+import { MAIL_PUBLIC_URL as PUBLIC_URL, startMailTestServer, stopMailTestServer } from '../helpers/mail-server.js';
+import { addressesOf, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 
-const PUBLIC_URL = 'https://id.portcullis.test';
 const INVALID_TOKEN = 'Invalid or expired e-mail verification token';
 const NOT_VERIFIED =
   'E-mail address not verified: open the link in the verification mail, or ask for a new one at POST /email/verify/resend';
@@ -39,37 +30,13 @@ const secrets: string[] = [];
 let seen = 0;
 
 before(async () => {
-  receiver = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(
-        ...chunk
-          .toString()
-          .split('\n')
-          .filter((line) => line !== ''),
-      );
-      done();
-    },
-  });
-  server = await startTestServer(
-    {
-      SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${receiver.port}?tls=optional`,
-      MAIL_FROM: 'Acme ID <no-reply@portcullis.test>',
-      PUBLIC_URL,
-      PRODUCT_NAME: 'Acme ID',
-      MAIL_POLL_SECONDS: '1',
-      REQUIRE_VERIFIED_EMAIL: 'on',
-      EMAIL_VERIFICATION_MAILS_PER_HOUR: '2',
-      LOG_LEVEL: 'debug',
-    },
-    { clock, logger: pino({ level: 'debug' }, sink) },
-  );
+  ({ receiver, server } = await startMailTestServer(
+    { REQUIRE_VERIFIED_EMAIL: 'on', EMAIL_VERIFICATION_MAILS_PER_HOUR: '2' },
+    { clock, logLines },
+  ));
 });
 
-after(async () => {
-  await server?.stop();
-  await receiver?.close();
-});
+after(() => stopMailTestServer(server, receiver));
 
 function remember(...values: string[]): void {
   secrets.push(...values);

@@ -6,22 +6,19 @@
  * due" (mail.relay.drained()), never on time.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ParsedMail } from 'mailparser';
-import { pino } from 'pino';
 import { fixedClock } from '../../src/core/clock.js';
 import { bearer, formPost, jsonPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
 import {
-  addressesOf,
-  selfSignedCertificate,
-  SMTP_PASSWORD,
-  SMTP_USER,
-  startSmtpReceiver,
-  type SmtpReceiver,
-} from '../helpers/smtp-receiver.js';
+  MAIL_PUBLIC_URL as PUBLIC_URL,
+  smtpUrl,
+  startMailTestServer,
+  startPlainSmtpReceiver,
+  stopMailTestServer,
+} from '../helpers/mail-server.js';
+import { addressesOf, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 
-const PUBLIC_URL = 'https://id.portcullis.test';
 const INVALID_TOKEN = 'Invalid or expired password reset token';
 const VARYING_HEADERS = new Set(['date', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit', 'retry-after']);
 
@@ -33,36 +30,10 @@ const logLines: string[] = [];
 const secrets: string[] = [];
 
 before(async () => {
-  receiver = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(
-        ...chunk
-          .toString()
-          .split('\n')
-          .filter((line) => line !== ''),
-      );
-      done();
-    },
-  });
-  server = await startTestServer(
-    {
-      SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${receiver.port}?tls=optional`,
-      MAIL_FROM: 'Acme ID <no-reply@portcullis.test>',
-      PUBLIC_URL,
-      PRODUCT_NAME: 'Acme ID',
-      MAIL_POLL_SECONDS: '1',
-      PASSWORD_RESET_MAILS_PER_HOUR: '3',
-      LOG_LEVEL: 'debug',
-    },
-    { clock, logger: pino({ level: 'debug' }, sink) },
-  );
+  ({ receiver, server } = await startMailTestServer({ PASSWORD_RESET_MAILS_PER_HOUR: '3' }, { clock, logLines }));
 });
 
-after(async () => {
-  await server?.stop();
-  await receiver?.close();
-});
+after(() => stopMailTestServer(server, receiver));
 
 function remember(...values: string[]): void {
   secrets.push(...values);
@@ -288,19 +259,16 @@ describe('POST /password/forgot timing', () => {
   let timed: TestServer;
   let mailbox: SmtpReceiver;
   before(async () => {
-    mailbox = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
+    mailbox = await startPlainSmtpReceiver();
     timed = await startTestServer({
-      SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${mailbox.port}?tls=optional`,
+      SMTP_URL: smtpUrl(mailbox),
       MAIL_FROM: 'no-reply@portcullis.test',
       // Every request for the known account does the whole work (a token, a transaction, a mail).
       PASSWORD_RESET_MAILS_PER_HOUR: '1000',
     });
     assert.equal((await signUp(timed, 'timed-user', 'timed-user-password-1', { email: 'timed@example.test' })).status, 201);
   });
-  after(async () => {
-    await timed?.stop();
-    await mailbox?.close();
-  });
+  after(() => stopMailTestServer(timed, mailbox));
 
   async function ask(body: unknown): Promise<number> {
     const started = process.hrtime.bigint();

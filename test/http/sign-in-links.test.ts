@@ -7,37 +7,24 @@
  * the routes with SIGN_IN_LINKS=off, and without a mail channel.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ParsedMail } from 'mailparser';
-import { pino } from 'pino';
 import { fixedClock } from '../../src/core/clock.js';
 import { SIGN_IN_LINK_GRANT } from '../../src/core/portcullis.js';
 import { formPostWith } from '../helpers/lifecycle.js';
 import { from, randomClientIp } from '../helpers/rate-limits.js';
 import { bearer, formPost, jsonPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
 import {
-  addressesOf,
-  selfSignedCertificate,
-  SMTP_PASSWORD,
-  SMTP_USER,
-  startSmtpReceiver,
-  type SmtpReceiver,
-} from '../helpers/smtp-receiver.js';
+  MAIL_PUBLIC_URL as PUBLIC_URL,
+  mailSettings,
+  startMailTestServer,
+  startPlainSmtpReceiver,
+  stopMailTestServer,
+} from '../helpers/mail-server.js';
+import { addressesOf, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 
-const PUBLIC_URL = 'https://id.portcullis.test';
 const INVALID_LINK = 'Invalid, used or expired sign-in link';
 const VARYING_HEADERS = new Set(['date', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit', 'retry-after']);
-
-function smtpSettings(receiver: SmtpReceiver): Record<string, string> {
-  return {
-    SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${receiver.port}?tls=optional`,
-    MAIL_FROM: 'Acme ID <no-reply@portcullis.test>',
-    PUBLIC_URL,
-    PRODUCT_NAME: 'Acme ID',
-    MAIL_POLL_SECONDS: '1',
-  };
-}
 
 interface Grant {
   readonly status: number;
@@ -70,27 +57,9 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
   const secrets: string[] = [];
 
   before(async () => {
-    receiver = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(
-          ...chunk
-            .toString()
-            .split('\n')
-            .filter((line) => line !== ''),
-        );
-        done();
-      },
-    });
-    server = await startTestServer(
-      { ...smtpSettings(receiver), SIGN_IN_LINKS: 'on', SIGN_IN_LINK_MAILS_PER_HOUR: '3', LOG_LEVEL: 'debug' },
-      { clock, logger: pino({ level: 'debug' }, sink) },
-    );
+    ({ receiver, server } = await startMailTestServer({ SIGN_IN_LINKS: 'on', SIGN_IN_LINK_MAILS_PER_HOUR: '3' }, { clock, logLines }));
   });
-  after(async () => {
-    await server?.stop();
-    await receiver?.close();
-  });
+  after(() => stopMailTestServer(server, receiver));
 
   async function account(username: string, password: string, email: string | null): Promise<void> {
     secrets.push(password);
@@ -339,10 +308,10 @@ describe('the sign-in link as the way past a login throttle', () => {
   let receiver: SmtpReceiver;
   let server: TestServer;
   before(async () => {
-    receiver = await startSmtpReceiver({ certificate: selfSignedCertificate(), plain: true });
+    receiver = await startPlainSmtpReceiver();
     server = await startTestServer(
       {
-        ...smtpSettings(receiver),
+        ...mailSettings(receiver),
         SIGN_IN_LINKS: 'on',
         TRUSTED_PROXIES: '127.0.0.1',
         RATE_LIMIT_ACCOUNT_BURST: '3',
@@ -357,10 +326,7 @@ describe('the sign-in link as the way past a login throttle', () => {
     );
     await server.portcullis.users.create({ username: 'owner', password: PASSWORD, email: 'owner@example.test' });
   });
-  after(async () => {
-    await server?.stop();
-    await receiver?.close();
-  });
+  after(() => stopMailTestServer(server, receiver));
 
   function login(password: string, ip: string): Promise<Response> {
     return formPostWith(server, '/token', { username: 'owner', password }, from(ip));

@@ -1,32 +1,27 @@
 /**
- * E-mail verification (issue 14). A verification mail carries a single-use token (32 random bytes,
- * base64url, stored as its SHA-256 with the mail in one transaction, ADR 0022) for one address:
+ * E-mail verification (issue 14). A verification mail carries a single-use token (MailedTokens: 256
+ * bits, stored as its SHA-256 with the mail in one transaction, ADR 0022) for one address:
  * sent on sign-up with an address, on a change of address (PUT /users/me/email: the old address
  * stays the account's, and is told, until the new one is verified), and on a resend. A new token
- * voids the user's earlier unused ones. `verify` uses the token and sets the user's address to the
+ * voids the user's earlier unused ones, in its own transaction. `verify` uses the token and sets the user's address to the
  * token's, verified, in one transaction (MailTokenStore.verifyEmail), with the old address's notice
  * of a change in it too. `resend` answers alike whether or not the account exists or needs a mail:
- * the look-up and the mail are done after the answer (DeferredWork), as PasswordResets does.
+ * the look-up and the mail are done after the answer (AccountMailRequests), as PasswordResets does.
  */
-import { randomUUID } from 'node:crypto';
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Clock } from '../clock.js';
-import { DeferredWork } from '../deferred-work.js';
 import { InvalidVerificationTokenError, MailUnavailableError, ValidationError } from '../errors.js';
+import { isMailedTokenShape, MailedTokens } from '../outbox/mailed-token.js';
 import type { Mailer } from '../outbox/mailer.js';
 import type { EmailChange, MailTokenStore, UserStore } from '../ports.js';
 import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
-import { hashSecret, randomToken } from '../secrets.js';
-import { checkAccountReference, findAccount, type AccountReference } from './find-account.js';
+import { hashSecret } from '../secrets.js';
+import { AccountMailRequests, accountMailRefusal } from './account-mail-request.js';
+import type { AccountReference } from './find-account.js';
 import type { User } from './user.js';
 import { emailKey, normalizeEmail } from './user-fields.js';
-
-/** 256 bits. */
-const TOKEN_BYTES = 32;
-/** A token longer than this is not one of ours (43 characters): refused without a look-up. */
-const MAX_TOKEN_LENGTH = 128;
 
 /** Why a verification mail was sent (the audit event's `reason`). */
 export type VerificationReason = 'sign_up' | 'email_change' | 'resend';
@@ -47,10 +42,17 @@ export interface EmailVerificationDependencies {
 }
 
 export class EmailVerifications {
-  private readonly work: DeferredWork;
+  private readonly requests: AccountMailRequests;
+  private readonly tokens: MailedTokens;
 
   constructor(private readonly deps: EmailVerificationDependencies) {
-    this.work = new DeferredWork('e-mail verification', deps.onError);
+    this.requests = new AccountMailRequests({
+      ...deps,
+      action: 'email_verify_resend',
+      name: 'e-mail verification',
+      auditType: 'email.verification_requested',
+    });
+    this.tokens = new MailedTokens(deps);
   }
 
   /**
@@ -73,17 +75,13 @@ export class EmailVerifications {
    * answer. A mail goes to the account's address only when it is not verified yet, within the
    * account's EMAIL_VERIFICATION_MAILS_PER_HOUR. Returns the address's check for the RateLimit-* headers.
    */
-  async resend(who: AccountReference, context: ActionContext): Promise<RateCheck | undefined> {
-    checkAccountReference(who);
-    if (!this.deps.mailer?.available) throw new MailUnavailableError();
-    const check = await this.deps.rateLimits.checkIp({ action: 'email_verify_resend' }, context);
-    this.work.defer(() => this.resendNow(who, context));
-    return check;
+  resend(who: AccountReference, context: ActionContext): Promise<RateCheck | undefined> {
+    return this.requests.accept(who, context, (user) => this.resendNow(user, context));
   }
 
   /** Resolves once the work of every request answered so far is done (tests; a clean close). */
   settled(): Promise<void> {
-    return this.work.settled();
+    return this.requests.settled();
   }
 
   /**
@@ -120,7 +118,7 @@ export class EmailVerifications {
    * address first (the token stays unused).
    */
   async verify(token: string, context: ActionContext): Promise<User> {
-    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw new InvalidVerificationTokenError();
+    if (!isMailedTokenShape(token)) throw new InvalidVerificationTokenError();
     const tokenHash = hashSecret(token);
     const record = await this.deps.store.find(tokenHash);
     if (!record || record.purpose !== 'email_verification') throw new InvalidVerificationTokenError();
@@ -150,61 +148,29 @@ export class EmailVerifications {
     return mailer.compose('email_changed', change.previousEmail, { username: user.username, new_email: change.token.email });
   }
 
-  private async resendNow(who: AccountReference, context: ActionContext): Promise<void> {
-    const user = await findAccount(this.deps.users, who);
-    const refusal = !user
-      ? 'no_such_account'
-      : user.disabled
-        ? 'disabled'
-        : user.email === null
-          ? 'no_email'
-          : user.emailVerified
-            ? 'already_verified'
-            : undefined;
+  private async resendNow(user: User | undefined, context: ActionContext): Promise<void> {
+    const refusal = accountMailRefusal(user) ?? (user?.emailVerified === true ? 'already_verified' : undefined);
     if (refusal !== undefined || !user || user.email === null) {
-      await this.recordRequest(user, context, 'failure', refusal ?? 'no_email');
+      await this.requests.record(user, context, 'failure', refusal ?? 'no_email');
       return;
     }
-    const allowed = await this.deps.rateLimits.allowAccountMail(
-      'email_verify_resend',
-      user,
-      { perMinute: this.deps.mailsPerHour / 60, burst: this.deps.mailsPerHour },
-      context,
-    );
-    if (!allowed) return; // audited by the rate limits (at most once a minute per account)
-    await this.recordRequest(user, context, 'success');
+    if (!(await this.requests.allowMail(user, this.deps.mailsPerHour, context))) return;
+    await this.requests.record(user, context, 'success');
     await this.send(user, user.email, 'resend', context);
   }
 
-  /** A token for `email`, its mail in the same transaction; the user's earlier unused verification tokens are voided first. */
+  /** A token for `email`, its mail and the voiding of the user's earlier unused verification tokens in one transaction. */
   private async send(user: User, email: string, reason: VerificationReason, context: ActionContext): Promise<void> {
-    const mailer = this.deps.mailer;
-    if (!mailer) throw new MailUnavailableError();
-    const token = randomToken(TOKEN_BYTES);
-    const createdAt = this.deps.clock.now();
-    const expiresAt = createdAt + this.deps.ttlHours * 3_600_000;
-    const mail = mailer.compose('verify_email', email, {
-      username: user.username,
+    const { ttlHours } = this.deps;
+    await this.tokens.issue({
+      user,
       email,
-      token,
-      expires_hours: String(this.deps.ttlHours),
-      expires_at: `${new Date(expiresAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      purpose: 'email_verification',
+      ttlMs: ttlHours * 3_600_000,
+      kind: 'verify_email',
+      values: (token, expiresAt) => ({ username: user.username, email, token, expires_hours: String(ttlHours), expires_at: expiresAt }),
+      voidEarlier: true,
     });
-    await this.deps.store.invalidateAll(user.id, 'email_verification', createdAt);
-    await this.deps.store.issue(
-      {
-        id: randomUUID(),
-        userId: user.id,
-        purpose: 'email_verification',
-        email,
-        tokenHash: hashSecret(token),
-        createdAt,
-        expiresAt,
-        usedAt: null,
-      },
-      mail,
-    );
-    mailer.queued();
     await this.deps.audit.record({
       type: 'email.verification_sent',
       outcome: 'success',
@@ -212,17 +178,6 @@ export class EmailVerifications {
       subject: user.username,
       ip: context.ip,
       details: { reason },
-    });
-  }
-
-  private recordRequest(user: User | undefined, context: ActionContext, outcome: 'success' | 'failure', reason?: string): Promise<void> {
-    return this.deps.audit.record({
-      type: 'email.verification_requested',
-      outcome,
-      actor: context.actor,
-      subject: user?.username ?? null,
-      ip: context.ip,
-      ...(reason === undefined ? {} : { details: { reason } }),
     });
   }
 }

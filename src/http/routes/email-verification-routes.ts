@@ -6,20 +6,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Portcullis } from '../../core/portcullis.js';
-import { answerFloor } from '../plugins/answer-floor.js';
 import { userAuth } from '../plugins/authenticate.js';
 import { setRateLimitHeaders } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
+import { detailAnswerSchema } from '../schemas/account-mail-schemas.js';
 import { bearerSecurity, ERRORS, errorResponses, noContentSchema, TAGS } from '../schemas/common-schemas.js';
 import {
-  acceptedSchema,
   changeEmailBodySchema,
-  resendVerificationBodySchema,
   verifyEmailBodySchema,
   type ChangeEmailBody,
-  type ResendVerificationBody,
   type VerifyEmailBody,
 } from '../schemas/email-verification-schemas.js';
+import { registerAccountMailRoute } from './account-mail-route.js';
 import { SIGN_UP_BODY_LIMIT_BYTES } from './user-routes.js';
 
 /** The one answer to every accepted resend, whether or not a mail is sent. */
@@ -63,45 +61,20 @@ export function registerEmailVerificationRoutes(app: FastifyInstance, portcullis
     },
   );
 
-  app.post<{ Body: ResendVerificationBody }>(
-    '/email/verify/resend',
-    {
-      bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
-      schema: {
-        tags: [TAGS.users],
-        operationId: 'resendEmailVerification',
-        summary: 'Ask for a new verification mail',
-        description:
-          'Give exactly one of `email` and `username`; no bearer token (for a user that REQUIRE_VERIFIED_EMAIL keeps from ' +
-          'logging in). Always 202 with the same body and headers, whether or not the account exists, is disabled, has an ' +
-          'address, or has verified it; the look-up and the mail are done after the answer, and no answer leaves before 50 ms. ' +
-          "A mail goes only to an account's unverified address, and voids its earlier links. Limited per client address (429) " +
-          'and per account (EMAIL_VERIFICATION_MAILS_PER_HOUR: past it, the same 202 and no mail).',
-        body: resendVerificationBodySchema,
-        response: {
-          202: { ...acceptedSchema, description: 'Accepted: a mail is sent if an account matches and needs one' },
-          ...errorResponses({
-            400: 'Neither or both of email and username, or an unknown field',
-            413: ERRORS.tooLarge,
-            415: ERRORS.mediaType,
-            429: ERRORS.rateLimited,
-            503: 'Mail is not configured on this server (production without SMTP_URL or MAIL_WEBHOOK_URL)',
-          }),
-        },
-      },
-    },
-    async (request, reply) => {
-      const arrived = performance.now();
-      const check = await portcullis.resendEmailVerification(
-        { email: request.body.email, username: request.body.username },
-        actionContext(request),
-      );
-      if (check) setRateLimitHeaders(reply, check);
-      reply.code(202).header('cache-control', 'no-store');
-      await answerFloor(arrived);
-      return RESEND_VERIFICATION_ANSWER;
-    },
-  );
+  registerAccountMailRoute(app, {
+    path: '/email/verify/resend',
+    operationId: 'resendEmailVerification',
+    summary: 'Ask for a new verification mail',
+    description:
+      'Give exactly one of `email` and `username`; no bearer token (for a user that REQUIRE_VERIFIED_EMAIL keeps from ' +
+      'logging in). Always 202 with the same body and headers, whether or not the account exists, is disabled, has an ' +
+      'address, or has verified it; the look-up and the mail are done after the answer, and no answer leaves before 50 ms. ' +
+      "A mail goes only to an account's unverified address, and voids its earlier links. Limited per client address (429) " +
+      'and per account (EMAIL_VERIFICATION_MAILS_PER_HOUR: past it, the same 202 and no mail).',
+    accepted: 'Accepted: a mail is sent if an account matches and needs one',
+    answer: RESEND_VERIFICATION_ANSWER,
+    request: (who, context) => portcullis.resendEmailVerification(who, context),
+  });
 
   app.put<{ Body: ChangeEmailBody }>(
     '/users/me/email',
@@ -121,7 +94,7 @@ export function registerEmailVerificationRoutes(app: FastifyInstance, portcullis
           'new address is not said here (the verification answers 409).',
         body: changeEmailBodySchema,
         response: {
-          202: { ...acceptedSchema, description: 'The verification mail is on its way' },
+          202: { ...detailAnswerSchema, description: 'The verification mail is on its way' },
           ...errorResponses({
             400: 'Current password is incorrect, or the address is invalid or already the verified address of this account',
             401: ERRORS.notAuthenticated,

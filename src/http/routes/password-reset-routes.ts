@@ -5,17 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Portcullis } from '../../core/portcullis.js';
-import { answerFloor } from '../plugins/answer-floor.js';
-import { setRateLimitHeaders } from '../plugins/rate-limit.js';
 import { actionContext } from '../plugins/request-context.js';
 import { ERRORS, errorResponses, noContentSchema, TAGS } from '../schemas/common-schemas.js';
-import {
-  forgotPasswordBodySchema,
-  forgotPasswordResponseSchema,
-  resetPasswordBodySchema,
-  type ForgotPasswordBody,
-  type ResetPasswordBody,
-} from '../schemas/password-reset-schemas.js';
+import { resetPasswordBodySchema, type ResetPasswordBody } from '../schemas/password-reset-schemas.js';
+import { registerAccountMailRoute } from './account-mail-route.js';
 import { SIGN_UP_BODY_LIMIT_BYTES } from './user-routes.js';
 
 /** The one answer to every accepted request, whether or not a mail is sent. */
@@ -24,44 +17,19 @@ export const FORGOT_PASSWORD_ANSWER = Object.freeze({
 });
 
 export function registerPasswordResetRoutes(app: FastifyInstance, portcullis: Portcullis): void {
-  app.post<{ Body: ForgotPasswordBody }>(
-    '/password/forgot',
-    {
-      bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
-      schema: {
-        tags: [TAGS.users],
-        operationId: 'forgotPassword',
-        summary: 'Ask for a password reset mail',
-        description:
-          'Give exactly one of `email` and `username`. Always 202 with the same body and headers, whether or not the ' +
-          'account exists, is disabled or has an e-mail address; the look-up and the mail are done after the answer. ' +
-          'By e-mail, only an address exactly one account has (compared case-insensitively) finds it. ' +
-          'Limited per client address (429) and per account (PASSWORD_RESET_MAILS_PER_HOUR: past it, the same 202 and no mail).',
-        body: forgotPasswordBodySchema,
-        response: {
-          202: { ...forgotPasswordResponseSchema, description: 'Accepted: a mail is sent if an account matches' },
-          ...errorResponses({
-            400: 'Neither or both of email and username, or an unknown field',
-            413: ERRORS.tooLarge,
-            415: ERRORS.mediaType,
-            429: ERRORS.rateLimited,
-            503: 'Mail is not configured on this server (production without SMTP_URL or MAIL_WEBHOOK_URL)',
-          }),
-        },
-      },
-    },
-    async (request, reply) => {
-      const arrived = performance.now();
-      const check = await portcullis.requestPasswordReset(
-        { email: request.body.email, username: request.body.username },
-        actionContext(request),
-      );
-      if (check) setRateLimitHeaders(reply, check);
-      reply.code(202).header('cache-control', 'no-store');
-      await answerFloor(arrived);
-      return FORGOT_PASSWORD_ANSWER;
-    },
-  );
+  registerAccountMailRoute(app, {
+    path: '/password/forgot',
+    operationId: 'forgotPassword',
+    summary: 'Ask for a password reset mail',
+    description:
+      'Give exactly one of `email` and `username`. Always 202 with the same body and headers, whether or not the ' +
+      'account exists, is disabled or has an e-mail address; the look-up and the mail are done after the answer. ' +
+      'By e-mail, only an address exactly one account has (compared case-insensitively) finds it. ' +
+      'Limited per client address (429) and per account (PASSWORD_RESET_MAILS_PER_HOUR: past it, the same 202 and no mail).',
+    accepted: 'Accepted: a mail is sent if an account matches',
+    answer: FORGOT_PASSWORD_ANSWER,
+    request: (who, context) => portcullis.requestPasswordReset(who, context),
+  });
 
   app.post<{ Body: ResetPasswordBody }>(
     '/password/reset',

@@ -6,12 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Portcullis } from '../../core/portcullis.js';
-import { answerFloor } from '../plugins/answer-floor.js';
-import { setRateLimitHeaders } from '../plugins/rate-limit.js';
-import { actionContext } from '../plugins/request-context.js';
-import { ERRORS, errorResponses, TAGS } from '../schemas/common-schemas.js';
-import { signInLinkBodySchema, signInLinkResponseSchema, type SignInLinkBody } from '../schemas/sign-in-link-schemas.js';
-import { SIGN_UP_BODY_LIMIT_BYTES } from './user-routes.js';
+import { registerAccountMailRoute } from './account-mail-route.js';
 
 /** The one answer to every accepted request, whether or not a mail is sent. */
 export const SIGN_IN_LINK_ANSWER = Object.freeze({
@@ -19,45 +14,20 @@ export const SIGN_IN_LINK_ANSWER = Object.freeze({
 });
 
 export function registerSignInLinkRoutes(app: FastifyInstance, portcullis: Portcullis): void {
-  app.post<{ Body: SignInLinkBody }>(
-    '/signin/link',
-    {
-      bodyLimit: SIGN_UP_BODY_LIMIT_BYTES,
-      schema: {
-        tags: [TAGS.users],
-        operationId: 'requestSignInLink',
-        summary: 'Ask for a sign-in link by mail',
-        description:
-          'SIGN_IN_LINKS=on only. Give exactly one of `email` and `username`. Always 202 with the same body and headers, ' +
-          'whether or not the account exists, is disabled or has an e-mail address; the look-up and the mail are done ' +
-          "after the answer. The mail goes to the account's address, verified or not, and carries a single-use token " +
-          '(SIGN_IN_LINK_TTL_MINUTES, 15 by default) for `POST /token` with ' +
-          '`grant_type=urn:portcullis:params:oauth:grant-type:sign-in-link`. Limited per client address (429) and per ' +
-          'account (SIGN_IN_LINK_MAILS_PER_HOUR: past it, the same 202 and no mail).',
-        body: signInLinkBodySchema,
-        response: {
-          202: { ...signInLinkResponseSchema, description: 'Accepted: a mail is sent if an account matches' },
-          ...errorResponses({
-            400: 'Neither or both of email and username, or an unknown field',
-            404: 'Sign-in links are off on this server (SIGN_IN_LINKS=off)',
-            413: ERRORS.tooLarge,
-            415: ERRORS.mediaType,
-            429: ERRORS.rateLimited,
-            503: 'Mail is not configured on this server (production without SMTP_URL or MAIL_WEBHOOK_URL)',
-          }),
-        },
-      },
-    },
-    async (request, reply) => {
-      const arrived = performance.now();
-      const check = await portcullis.requestSignInLink(
-        { email: request.body.email, username: request.body.username },
-        actionContext(request),
-      );
-      if (check) setRateLimitHeaders(reply, check);
-      reply.code(202).header('cache-control', 'no-store');
-      await answerFloor(arrived);
-      return SIGN_IN_LINK_ANSWER;
-    },
-  );
+  registerAccountMailRoute(app, {
+    path: '/signin/link',
+    operationId: 'requestSignInLink',
+    summary: 'Ask for a sign-in link by mail',
+    description:
+      'SIGN_IN_LINKS=on only. Give exactly one of `email` and `username`. Always 202 with the same body and headers, ' +
+      'whether or not the account exists, is disabled or has an e-mail address; the look-up and the mail are done ' +
+      "after the answer. The mail goes to the account's address, verified or not, and carries a single-use token " +
+      '(SIGN_IN_LINK_TTL_MINUTES, 15 by default) for `POST /token` with ' +
+      '`grant_type=urn:portcullis:params:oauth:grant-type:sign-in-link`. Limited per client address (429) and per ' +
+      'account (SIGN_IN_LINK_MAILS_PER_HOUR: past it, the same 202 and no mail).',
+    accepted: 'Accepted: a mail is sent if an account matches',
+    answer: SIGN_IN_LINK_ANSWER,
+    errors: { 404: 'Sign-in links are off on this server (SIGN_IN_LINKS=off)' },
+    request: (who, context) => portcullis.requestSignInLink(who, context),
+  });
 }

@@ -1,4 +1,4 @@
-/** JSON Schemas of the e-mail verification routes (issue 14). */
+/** JSON Schemas of the e-mail verification routes (issue 14); POST /email/verify/resend's are in account-mail-schemas.ts. */
 import type { FromSchema } from './from-schema.js';
 
 export const verifyEmailBodySchema = {
@@ -11,22 +11,6 @@ export const verifyEmailBodySchema = {
 } as const;
 
 export type VerifyEmailBody = FromSchema<typeof verifyEmailBodySchema>;
-
-export const resendVerificationBodySchema = {
-  type: 'object',
-  properties: {
-    email: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 320,
-      description: 'The e-mail address of the account (exactly one of email and username)',
-    },
-    username: { type: 'string', minLength: 1, maxLength: 256, description: 'The username of the account' },
-  },
-  additionalProperties: false,
-} as const;
-
-export type ResendVerificationBody = FromSchema<typeof resendVerificationBodySchema>;
 
 export const changeEmailBodySchema = {
   type: 'object',
@@ -44,10 +28,3 @@ export const changeEmailBodySchema = {
 } as const;
 
 export type ChangeEmailBody = FromSchema<typeof changeEmailBodySchema>;
-
-export const acceptedSchema = {
-  type: 'object',
-  required: ['detail'],
-  properties: { detail: { type: 'string' } },
-  additionalProperties: false,
-} as const;

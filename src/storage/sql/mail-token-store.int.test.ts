@@ -1,4 +1,4 @@
-/** The SQL MailTokenStore on every test database: a token commits with its mail or not at all; a use is single and of one purpose. */
+/** The SQL MailTokenStore on every test database: a token commits with its mail (and the voiding of its earlier ones) or not at all; a use is single and of one purpose. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -78,6 +78,57 @@ for (const { name, skip, open } of await testDialects()) {
         assert.equal(await tokens.prune(T0 + 5 * 60_000, 100), 3);
         assert.equal(await tokens.prune(T0 + 5 * 60_000, 100), 0);
         assert.equal((await tokens.find('fresh'))?.usedAt, null, 'an unused, unexpired token is kept');
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('voids the earlier unused tokens of the purpose in the issue when asked, and only then', async () => {
+      const database = await open();
+      try {
+        const users = new SqlUserStore(database.dialect);
+        const tokens = new SqlMailTokenStore(database.dialect);
+        const user = await users.create(
+          { username: 'v', usernameKey: 'v', email: 'v@example.test', fullName: null, passwordHash: 'h', disabled: false, scopes: [] },
+          T0,
+        );
+        const mail = (id = randomUUID()) => ({
+          id,
+          kind: 'verify_email',
+          to: 'v@example.test',
+          subject: 's',
+          text: 't',
+          html: 'h',
+          createdAt: T0,
+        });
+        const token = (hash: string, createdAt: number, purpose: MailTokenPurpose = 'email_verification') => ({
+          id: randomUUID(),
+          userId: user.id,
+          purpose,
+          email: 'v@example.test',
+          tokenHash: hash,
+          createdAt,
+          expiresAt: T0 + 3_600_000,
+          usedAt: null,
+        });
+        await tokens.issue(token('first', T0), mail());
+        await tokens.issue(token('second', T0 + 1000), mail());
+        assert.equal((await tokens.find('first'))?.usedAt, null, 'without the option, the earlier token stays usable');
+        await tokens.issue(token('reset', T0 + 1000, 'password_reset'), mail());
+
+        await tokens.issue(token('third', T0 + 2000), mail(), { voidEarlier: true });
+        assert.equal((await tokens.find('first'))?.usedAt, T0 + 2000, "voided at the new token's creation");
+        assert.equal((await tokens.find('second'))?.usedAt, T0 + 2000);
+        assert.equal((await tokens.find('third'))?.usedAt, null, 'the new token is usable');
+        assert.equal((await tokens.find('reset'))?.usedAt, null, 'a token of another purpose is left alone');
+
+        // The mail's insert fails (its id is taken): the voiding is undone with the token.
+        const taken = randomUUID();
+        await tokens.issue(token('fourth', T0 + 3000), mail(taken));
+        await assert.rejects(tokens.issue(token('fifth', T0 + 4000), mail(taken), { voidEarlier: true }));
+        assert.equal(await tokens.find('fifth'), undefined);
+        assert.equal((await tokens.find('third'))?.usedAt, null, 'the earlier tokens are voided in the same transaction, or not at all');
+        assert.equal((await tokens.find('fourth'))?.usedAt, null);
       } finally {
         await database.close();
       }

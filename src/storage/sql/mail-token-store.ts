@@ -1,12 +1,13 @@
 /**
  * Tokens sent by mail over Kysely, for every SQL dialect (issue 14): password resets, addresses to
  * verify, sign-in links. `issue` writes the token's row and the mail that carries it
- * (insertOutboxMessage) in one transaction, so neither exists without the other (ADR 0022). Only
+ * (insertOutboxMessage) in one transaction, so neither exists without the other (ADR 0022), and
+ * voids the user's earlier tokens of the purpose in it too when asked (a new verification mail). Only
  * the token's SHA-256 is stored.
  */
 import type { Selectable, Transaction } from 'kysely';
 import type { OutboxMessage } from '../../core/outbox/outbox-message.js';
-import type { EmailChange, MailTokenPurpose, MailTokenRecord, MailTokenStore } from '../../core/ports.js';
+import type { EmailChange, MailTokenIssueOptions, MailTokenPurpose, MailTokenRecord, MailTokenStore } from '../../core/ports.js';
 import { emailKey } from '../../core/users/user-fields.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { guardDriverErrors } from './driver-errors.js';
@@ -27,9 +28,18 @@ export class SqlMailTokenStore implements MailTokenStore {
     return guardDriverErrors(this.dialect, operation);
   }
 
-  async issue(record: MailTokenRecord, mail: OutboxMessage): Promise<void> {
+  async issue(record: MailTokenRecord, mail: OutboxMessage, options: MailTokenIssueOptions = {}): Promise<void> {
     await this.guard(() =>
       this.db.transaction().execute(async (trx) => {
+        if (options.voidEarlier === true) {
+          await trx
+            .updateTable('mail_tokens')
+            .set({ used_at: iso(record.createdAt) })
+            .where('user_id', '=', record.userId)
+            .where('purpose', '=', record.purpose)
+            .where('used_at', 'is', null)
+            .execute();
+        }
         await trx
           .insertInto('mail_tokens')
           .values({

@@ -1,7 +1,12 @@
-/** JSON Schemas of POST /signin/link (issue 14); its grant's parameters are in token-schemas.ts. */
+/**
+ * JSON Schemas shared by the requests that mail an account and answer alike whether or not it
+ * exists (issue 14: POST /password/forgot, POST /email/verify/resend, POST /signin/link): the
+ * account named by exactly one of `email` and `username`, and the `{detail}` answer (also PUT
+ * /users/me/email's).
+ */
 import type { FromSchema } from './from-schema.js';
 
-export const signInLinkBodySchema = {
+export const accountReferenceBodySchema = {
   type: 'object',
   properties: {
     email: {
@@ -15,9 +20,10 @@ export const signInLinkBodySchema = {
   additionalProperties: false,
 } as const;
 
-export type SignInLinkBody = FromSchema<typeof signInLinkBodySchema>;
+export type AccountReferenceBody = FromSchema<typeof accountReferenceBodySchema>;
 
-export const signInLinkResponseSchema = {
+/** An accepted request's answer: a sentence for people. */
+export const detailAnswerSchema = {
   type: 'object',
   required: ['detail'],
   properties: { detail: { type: 'string' } },
