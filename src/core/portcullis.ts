@@ -142,38 +142,32 @@ export class Portcullis {
       audit: this.audit,
       users: this.stores.users,
     });
-    this.passwordResets = new PasswordResets({
+    // What the three flows that mail an account a token share.
+    const mailing = {
       users: this.stores.users,
-      userService: this.users,
       store: this.stores.mailTokens,
       mailer: deps.mailer,
       rateLimits: this.rateLimits,
       audit: this.audit,
       clock: this.clock,
+    };
+    this.passwordResets = new PasswordResets({
+      ...mailing,
+      userService: this.users,
       ttlMinutes: this.config.passwordResetTtlMinutes,
       mailsPerHour: this.config.passwordResetMailsPerHour,
       onError: (error) => deps.onBackgroundError?.(error, 'password reset request failed after it was answered'),
     });
     this.emailVerifications = new EmailVerifications({
-      users: this.stores.users,
-      store: this.stores.mailTokens,
-      mailer: deps.mailer,
-      rateLimits: this.rateLimits,
-      audit: this.audit,
+      ...mailing,
       invalidation: services.invalidation,
-      clock: this.clock,
       ttlHours: this.config.emailVerificationTtlHours,
       mailsPerHour: this.config.emailVerificationMailsPerHour,
       onError: (error) => deps.onBackgroundError?.(error, 'e-mail verification mail failed'),
     });
     this.signInLinks = new SignInLinks({
-      users: this.stores.users,
-      store: this.stores.mailTokens,
-      mailer: deps.mailer,
-      rateLimits: this.rateLimits,
-      audit: this.audit,
+      ...mailing,
       invalidation: services.invalidation,
-      clock: this.clock,
       settings: this.config.signInLinks,
       onError: (error) => deps.onBackgroundError?.(error, 'sign-in link request failed after it was answered'),
     });
