@@ -28,6 +28,7 @@ import { LoginGuard } from './login/login-guard.js';
 import type { PublicFactor } from './factors/factor.js';
 import { FactorService, type SecondFactorProof, type TotpEnrolment } from './factors/factor-service.js';
 import { MfaTokens } from './factors/mfa-tokens.js';
+import { requireLogin, type LoginRequirement } from './factors/step-up.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
 import { RateLimits, type RateCheck } from './rate-limit/rate-limits.js';
 import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
@@ -472,6 +473,11 @@ export class Portcullis {
   /** Throws InsufficientScopeError unless the context holds every required scope. */
   requireScopes(context: AuthContext, required: readonly string[]): void {
     if (!required.every((scope) => context.scopes.has(scope))) throw new InsufficientScopeError(required);
+  }
+
+  /** RFC 9470 step-up: InsufficientUserAuthenticationError unless the token's login had a second factor / is recent enough. */
+  requireLogin(context: AuthContext, required: LoginRequirement): void {
+    requireLogin(context.claims, required, this.clock.now());
   }
 
   /** Routes about "me" need a user's token, not a service client's. */
