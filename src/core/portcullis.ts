@@ -28,6 +28,7 @@ import { LoginGuard } from './login/login-guard.js';
 import type { PublicFactor } from './factors/factor.js';
 import { FactorService, type SecondFactorProof, type TotpEnrolment } from './factors/factor-service.js';
 import { MfaTokens } from './factors/mfa-tokens.js';
+import { resetFactors, type FactorReset } from './factors/factor-reset.js';
 import { requireLogin, type LoginRequirement } from './factors/step-up.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
 import { RateLimits, type RateCheck } from './rate-limit/rate-limits.js';
@@ -382,6 +383,12 @@ export class Portcullis {
       }
     }
     await this.factors.remove(auth.user, id, { ...context, actor: auth.user.username });
+  }
+
+  /** DELETE /admin/users/{name}/factors: every factor and recovery code of the user removed, audited, the user told by mail. */
+  async resetUserFactors(username: string, context: ActionContext): Promise<FactorReset> {
+    const user = await this.users.get(username);
+    return resetFactors({ store: this.stores.factors, audit: this.audit, mailer: this.mailer }, user, context);
   }
 
   /** The signed-in user's confirmed factors and unused recovery codes. */

@@ -142,20 +142,6 @@ export class FactorService {
     });
   }
 
-  /** Removes every factor and recovery code of the user (an administrator's reset); the number of factors removed. */
-  async removeAll(user: User, context: ActionContext): Promise<number> {
-    const removed = await this.deps.store.removeAll(user.id);
-    await this.deps.audit.record({
-      type: 'factor.reset',
-      outcome: 'success',
-      actor: context.actor,
-      subject: user.username,
-      ip: context.ip,
-      details: { factors: removed },
-    });
-    return removed;
-  }
-
   /** New recovery codes replacing the old ones (the caller checked the current password); NotFoundError without a factor. */
   async regenerateRecoveryCodes(user: User, context: ActionContext): Promise<string[]> {
     if (!(await this.required(user))) throw new NotFoundError('No second factor: recovery codes come with the first one');

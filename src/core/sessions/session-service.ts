@@ -80,7 +80,8 @@ export class SessionService {
         session: session.id,
         ...(clientId === null ? {} : { client: clientId }),
         ...(method === undefined ? {} : { method }),
-        ...(authentication === undefined ? {} : { amr: authentication.amr.join(' ') }),
+        // A second step says which factors it took; a password or link login says it by `method` (or its absence).
+        ...(method === 'mfa' && authentication !== undefined ? { amr: authentication.amr.join(' ') } : {}),
       },
     });
     await this.store.create(session, { id: first.id, secretHash: first.secretHash }, opening);
