@@ -201,6 +201,23 @@ describe('second factors: TOTP and recovery codes', () => {
     assert.equal((await mfaGrant(next.mfa_token, { otp: totp.generate({ timestamp: clock.now() }) })).status, 200);
   });
 
+  it("the account's own bucket bounds codes across mfa_tokens (10 at once), and never the password step", async () => {
+    const token = await newUser('ivan');
+    const { totp } = await enrol(token);
+    for (let round = 0; round < 2; round += 1) {
+      const step = await firstStep('ivan');
+      for (let i = 0; i < 5; i += 1) assert.equal((await mfaGrant(step.mfa_token, { otp: '000000' })).status, 400);
+    }
+    const third = await firstStep('ivan');
+    const limited = await mfaGrant(third.mfa_token, { otp: totp.generate({ timestamp: clock.now() }) });
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    // The password step is not refused: only the codes wait (one every 10 minutes).
+    clock.advance(10 * 60_000);
+    const later = await firstStep('ivan');
+    assert.equal((await mfaGrant(later.mfa_token, { otp: totp.generate({ timestamp: clock.now() }) })).status, 200);
+  });
+
   it('an mfa_token expires after five minutes and dies with a password change', async () => {
     const token = await newUser('erin');
     const { totp } = await enrol(token);
