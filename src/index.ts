@@ -18,6 +18,7 @@ export {
   createPortcullis,
   Portcullis,
   SIGN_IN_LINK_GRANT,
+  MFA_GRANT,
   type AuthContext,
   type PortcullisDependencies,
   type TokenResponse,
@@ -41,7 +42,8 @@ export { RedisLoginAttemptStore, type RedisLoginAttemptStoreOptions } from './st
 export { FallbackLoginAttemptStore, type StoreOutageEvents } from './storage/redis/fallback-login-attempt-store.js';
 export { startServer, type RunningServer } from './server/start-server.js';
 // Portcullis inside an application: the Fastify plugin, and the framework-free functions (Express, Hono, ...).
-export { portcullis, type FastifyPortcullis, type PortcullisPluginOptions } from './embed/fastify-plugin.js';
+export { portcullis, type FastifyPortcullis, type PortcullisPluginOptions, type RequireAuthOptions } from './embed/fastify-plugin.js';
+export { ACR_MFA, ACR_SINGLE_FACTOR, type AuthMethod } from './core/factors/factor.js';
 export {
   openPortcullis,
   type AuthenticatedUser,

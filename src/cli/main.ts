@@ -127,6 +127,11 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .argument('<name>')
     .action(lazy(async () => (await import('./commands/users.js')).resetPasswordCommand));
   users
+    .command('reset-factors')
+    .description("remove the user's second factors and recovery codes (audited; the user is notified by mail)")
+    .argument('<name>')
+    .action(lazy(async () => (await import('./commands/users.js')).resetFactorsCommand));
+  users
     .command('sessions')
     .description("list a user's active sessions (logins)")
     .argument('<name>')

@@ -8,6 +8,7 @@ import { AuthStateCache, type Invalidation } from './auth-cache.js';
 import { applyRemoteChange, BroadcastInvalidation } from './broadcast-invalidation.js';
 import type { ChangeBus } from './change-bus.js';
 import { ClientService } from './clients/client-service.js';
+import type { FactorStore } from './factors/factor.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type {
@@ -35,6 +36,8 @@ export interface Stores {
   readonly keys: KeyStore;
   /** Tokens sent by mail; a password change makes the user's unused reset tokens unusable. */
   readonly mailTokens: MailTokenStore;
+  /** Second factors, recovery codes and mfa_token state (ADR 0024). */
+  readonly factors: FactorStore;
   readonly changes: ChangeSource;
   /** Where the database is shared by instances: tells the others what changed here, and this one what changed there. */
   readonly bus?: ChangeBus;

@@ -41,7 +41,11 @@ export type PortcullisErrorCode =
   | 'ERR_USER_NOT_FOUND'
   | 'ERR_VALIDATION'
   | 'ERR_WRONG_PASSWORD'
-  | 'ERR_WRONG_PRINCIPAL';
+  | 'ERR_WRONG_PRINCIPAL'
+  | 'ERR_MFA_REQUIRED'
+  | 'ERR_INVALID_MFA_TOKEN'
+  | 'ERR_INVALID_OTP'
+  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION';
 
 export abstract class PortcullisError extends Error {
   abstract readonly code: PortcullisErrorCode;
@@ -306,5 +310,53 @@ export class MailUnavailableError extends PortcullisError {
   readonly code = 'ERR_MAIL_UNAVAILABLE';
   constructor() {
     super('Mail is not configured on this server (SMTP_URL or MAIL_WEBHOOK_URL)');
+  }
+}
+
+/**
+ * The first step of a login was right and the account has a second factor: no tokens yet. The
+ * client finishes the login with the mfa grant (`mfaToken`, and a code of one of `factors`).
+ */
+export class MfaRequiredError extends PortcullisError {
+  readonly code = 'ERR_MFA_REQUIRED';
+  constructor(
+    /** Single-use, short-lived; never logged. */
+    readonly mfaToken: string,
+    readonly factors: readonly string[],
+  ) {
+    super('Multi-factor authentication required: send a code with the mfa grant');
+  }
+}
+
+/** An mfa_token that is unknown, used, expired, out of attempts, of another client, or whose account changed: one answer for all. */
+export class InvalidMfaTokenError extends PortcullisError {
+  readonly code = 'ERR_INVALID_MFA_TOKEN';
+  constructor() {
+    super('Invalid, used or expired mfa_token; log in again');
+  }
+}
+
+/** A one-time code (TOTP or recovery code) that is wrong, or was used already. */
+export class InvalidOtpError extends PortcullisError {
+  readonly code = 'ERR_INVALID_OTP';
+  constructor(message = 'Invalid one-time code') {
+    super(message);
+  }
+}
+
+/**
+ * RFC 9470: the token is valid but its login is not strong or recent enough for the request: the
+ * client sends the user through a (fresh) login, with a second factor when `mfa` says so.
+ */
+export class InsufficientUserAuthenticationError extends PortcullisError {
+  readonly code = 'ERR_INSUFFICIENT_USER_AUTHENTICATION';
+  constructor(
+    message: string,
+    /** The oldest login accepted, in seconds (RFC 9470 `max_age`). */
+    readonly maxAgeSeconds?: number,
+    /** The `acr` values accepted (RFC 9470 `acr_values`). */
+    readonly acrValues?: readonly string[],
+  ) {
+    super(message);
   }
 }

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import {
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidClientError,
   InvalidTokenError,
   MailUnavailableError,
@@ -24,6 +25,11 @@ import {
   WrongPrincipalError,
 } from './errors.js';
 import { LoginGuard } from './login/login-guard.js';
+import type { PublicFactor } from './factors/factor.js';
+import { FactorService, type SecondFactorProof, type TotpEnrolment } from './factors/factor-service.js';
+import { MfaTokens } from './factors/mfa-tokens.js';
+import { resetFactors, type FactorReset } from './factors/factor-reset.js';
+import { requireLogin, type LoginRequirement } from './factors/step-up.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
 import { RateLimits, type RateCheck } from './rate-limit/rate-limits.js';
 import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
@@ -91,6 +97,36 @@ export interface ClientAuthContext {
 
 export type AuthContext = UserAuthContext | ClientAuthContext;
 
+/** A change the signed-in user asks for with the current password. */
+export interface CurrentPasswordAttempt {
+  readonly currentPassword: string;
+  readonly challengeSolution?: string | undefined;
+  /** As for the password grant: the tightest bucket, before the password is checked. */
+  readonly onRateCheck?: ((check: RateCheck) => void) | undefined;
+}
+
+/** The audit event a wrong current password is recorded as, by the change it was for. */
+const CURRENT_PASSWORD_AUDIT = {
+  password_change: 'password.changed',
+  email_change: 'email.change_requested',
+  factor_change: 'factor.added',
+} as const;
+
+/** Removing the last second factor needs a login this recent (RFC 9470 `max_age`). */
+export const FRESH_LOGIN_SECONDS = 300;
+
+/** The mfa grant's `grant_type` (RFC 6749 §4.5; Auth0 calls its own `http://auth0.com/oauth/grant-type/mfa-otp`). */
+export const MFA_GRANT = 'urn:portcullis:params:oauth:grant-type:mfa';
+
+/** What an authenticator app shows above the code: the issuer's host name, or the issuer itself when it is not a URL. */
+function totpIssuer(issuer: string): string {
+  try {
+    return new URL(issuer).host || issuer;
+  } catch {
+    return issuer;
+  }
+}
+
 export type SignUpInput = Pick<CreateUserInput, 'username' | 'password' | 'email' | 'fullName'>;
 
 /** RFC 7662 §2.2. */
@@ -113,6 +149,8 @@ export class Portcullis {
   readonly emailVerifications: EmailVerifications;
   /** Sign-in links by mail (SIGN_IN_LINKS=on); `signInLinks.settled()` waits for the mails of requests answered so far. */
   readonly signInLinks: SignInLinks;
+  /** Second factors: TOTP, recovery codes (issue 15, ADR 0024). */
+  readonly factors: FactorService;
   private readonly stores: Stores;
   private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
@@ -170,6 +208,21 @@ export class Portcullis {
       invalidation: services.invalidation,
       settings: this.config.signInLinks,
       onError: (error) => deps.onBackgroundError?.(error, 'sign-in link request failed after it was answered'),
+    });
+    this.factors = new FactorService({
+      store: this.stores.factors,
+      secretKey: this.config.secretKey,
+      issuer: totpIssuer(this.config.issuer),
+      clock: this.clock,
+      audit: this.audit,
+    });
+    const mfaTokens = new MfaTokens({
+      store: this.stores.factors,
+      users: this.stores.users,
+      factors: this.factors,
+      rateLimits: this.rateLimits,
+      clock: this.clock,
+      audit: this.audit,
     });
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
@@ -232,6 +285,7 @@ export class Portcullis {
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
       rateLimits: this.rateLimits,
       requireVerifiedEmail: this.config.requireVerifiedEmail,
+      mfa: { factors: this.factors, tokens: mfaTokens },
       ...(this.loginGuard ? { loginGuard: this.loginGuard } : {}),
     });
   }
@@ -284,6 +338,62 @@ export class Portcullis {
    */
   passwordLogin(grant: PasswordGrantInput, client: Client | undefined, context: ActionContext): Promise<PasswordLogin> {
     return this.tokens.passwordGrant(grant, client, context);
+  }
+
+  /**
+   * The mfa grant of POST /token (MFA_GRANT, ADR 0024): the second step of a login that answered
+   * `mfa_required`. The tokens and the device token as passwordLogin gives them.
+   */
+  mfaLogin(mfaToken: string, proof: SecondFactorProof, client: Client | undefined, context: ActionContext): Promise<PasswordLogin> {
+    return this.tokens.mfaGrant(mfaToken, proof, client, context);
+  }
+
+  /** POST /users/me/factors/totp: needs the current password (guarded as for a password change); a pending factor and its URI. */
+  async enrolTotp(
+    auth: UserAuthContext,
+    request: CurrentPasswordAttempt & { readonly name?: string | undefined },
+    context: ActionContext,
+  ): Promise<TotpEnrolment> {
+    const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
+    const enrolment = await this.factors.enrolTotp(auth.user, request.name, context);
+    if (ticket) await this.loginGuard?.clear(ticket);
+    return enrolment;
+  }
+
+  /** POST /users/me/recovery-codes: needs the current password; ten new codes replace the old ones. */
+  async regenerateRecoveryCodes(auth: UserAuthContext, request: CurrentPasswordAttempt, context: ActionContext): Promise<string[]> {
+    const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
+    const codes = await this.factors.regenerateRecoveryCodes(auth.user, context);
+    if (ticket) await this.loginGuard?.clear(ticket);
+    return codes;
+  }
+
+  /**
+   * DELETE /users/me/factors/{id}. Removing the last confirmed factor (which turns the second step
+   * off) needs a login within FRESH_LOGIN_SECONDS: InsufficientUserAuthenticationError (RFC 9470) otherwise.
+   */
+  async removeOwnFactor(auth: UserAuthContext, id: string, context: ActionContext): Promise<void> {
+    const factors = await this.stores.factors.listByUser(auth.user.id);
+    const target = factors.find((f) => f.id === id);
+    const confirmed = factors.filter((f) => f.confirmedAt !== null);
+    if (target !== undefined && target.confirmedAt !== null && confirmed.length === 1) {
+      const authTime = auth.claims.auth_time ?? auth.claims.iat;
+      if (this.clock.now() / 1000 - authTime > FRESH_LOGIN_SECONDS) {
+        throw new InsufficientUserAuthenticationError('Removing the last second factor needs a fresh login', FRESH_LOGIN_SECONDS);
+      }
+    }
+    await this.factors.remove(auth.user, id, { ...context, actor: auth.user.username });
+  }
+
+  /** DELETE /admin/users/{name}/factors: every factor and recovery code of the user removed, audited, the user told by mail. */
+  async resetUserFactors(username: string, context: ActionContext): Promise<FactorReset> {
+    const user = await this.users.get(username);
+    return resetFactors({ store: this.stores.factors, audit: this.audit, mailer: this.mailer }, user, context);
+  }
+
+  /** The signed-in user's confirmed factors and unused recovery codes. */
+  async ownFactors(auth: UserAuthContext): Promise<{ factors: PublicFactor[]; recoveryCodesLeft: number }> {
+    return { factors: await this.factors.list(auth.user), recoveryCodesLeft: await this.factors.recoveryCodesLeft(auth.user) };
   }
 
   refreshGrant(
@@ -372,6 +482,11 @@ export class Portcullis {
     if (!required.every((scope) => context.scopes.has(scope))) throw new InsufficientScopeError(required);
   }
 
+  /** RFC 9470 step-up: InsufficientUserAuthenticationError unless the token's login had a second factor / is recent enough. */
+  requireLogin(context: AuthContext, required: LoginRequirement): void {
+    requireLogin(context.claims, required, this.clock.now());
+  }
+
   /** Routes about "me" need a user's token, not a service client's. */
   requireUser(context: AuthContext): UserAuthContext {
     if (context.kind !== 'user') throw new WrongPrincipalError();
@@ -434,12 +549,8 @@ export class Portcullis {
    */
   private async checkCurrentPassword(
     auth: UserAuthContext,
-    action: 'password_change' | 'email_change',
-    attempt: {
-      readonly currentPassword: string;
-      readonly challengeSolution?: string | undefined;
-      readonly onRateCheck?: ((check: RateCheck) => void) | undefined;
-    },
+    action: 'password_change' | 'email_change' | 'factor_change',
+    attempt: CurrentPasswordAttempt,
     context: ActionContext,
   ): Promise<LoginTicket | undefined> {
     const user = auth.user;
@@ -461,7 +572,7 @@ export class Portcullis {
     if (!(await this.hasher.verify(user.passwordHash, attempt.currentPassword))) {
       if (admission.ticket) await this.loginGuard?.failed(admission.ticket);
       await this.audit.record({
-        type: action === 'password_change' ? 'password.changed' : 'email.change_requested',
+        type: CURRENT_PASSWORD_AUDIT[action],
         outcome: 'failure',
         actor: user.username,
         subject: user.username,

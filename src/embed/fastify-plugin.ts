@@ -21,7 +21,7 @@ import { registerPortcullisPlugins, registerPortcullisRoutes } from '../http/app
 import { authorizationHeader } from '../http/plugins/authorization-header.js';
 import { sendError } from '../http/error-handler.js';
 import type { PortcullisOptions } from './embed-options.js';
-import { openPortcullis, type AuthenticatedUser, type PortcullisAuth } from './portcullis-auth.js';
+import { openPortcullis, type AuthenticatedUser, type PortcullisAuth, type VerifyRequestOptions } from './portcullis-auth.js';
 import { useStrictValidation } from './route-validation.js';
 
 declare module 'fastify' {
@@ -35,9 +35,21 @@ declare module 'fastify' {
   }
 }
 
+/** What requireAuth() can demand of the login behind the token (RFC 9470 step-up). */
+export interface RequireAuthOptions {
+  /** A login completed with a second factor. */
+  readonly mfa?: boolean;
+  /** A login at most this many seconds old. */
+  readonly maxAge?: number;
+}
+
 export interface FastifyPortcullis extends PortcullisAuth {
-  /** A preHandler: a user's valid bearer token (401 without one or with a bad one); sets `request.user`. */
-  requireAuth(): preHandlerAsyncHookHandler;
+  /**
+   * A preHandler: a user's valid bearer token (401 without one or with a bad one); sets `request.user`.
+   * With `mfa` or `maxAge`, a login that does not meet them is a 401 with
+   * `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC 9470).
+   */
+  requireAuth(options?: RequireAuthOptions): preHandlerAsyncHookHandler;
   /** A preHandler: as requireAuth, and the token holds every one of `scopes` (403 insufficient_scope otherwise). */
   requireScopes(...scopes: string[]): preHandlerAsyncHookHandler;
 }
@@ -83,22 +95,30 @@ async function plugin(fastify: FastifyInstance, options: PortcullisPluginOptions
 function withGuards(auth: PortcullisAuth): FastifyPortcullis {
   return Object.freeze({
     ...auth,
-    requireAuth: () => guard(auth, []),
+    requireAuth: (options: RequireAuthOptions = {}) => guard(auth, [], checkedRequirement(options)),
     requireScopes: (...scopes: string[]) => guard(auth, checkedScopes(scopes)),
   });
 }
 
-function guard(auth: PortcullisAuth, scopes: readonly string[]): preHandlerAsyncHookHandler {
+function guard(auth: PortcullisAuth, scopes: readonly string[], login: VerifyRequestOptions = {}): preHandlerAsyncHookHandler {
   return async (request, reply) => {
     try {
       // From the raw headers: two Authorization headers are a 400, not "the first one" (Node's choice).
-      request.user = await auth.verifyRequest(authorizationHeader(request.raw.rawHeaders), { scopes });
+      request.user = await auth.verifyRequest(authorizationHeader(request.raw.rawHeaders), { scopes, ...login });
     } catch (error) {
       // Answered here, by the server's own error table; anything else is the host's to handle.
       if (!(error instanceof PortcullisError)) throw error;
       return sendError(error, request, reply);
     }
   };
+}
+
+/** requireAuth's options as verifyRequest takes them; a bad maxAge is refused where the route is declared. */
+function checkedRequirement(options: RequireAuthOptions): VerifyRequestOptions {
+  if (options.maxAge !== undefined && !(Number.isInteger(options.maxAge) && options.maxAge >= 0)) {
+    throw new TypeError(`requireAuth(): maxAge is a whole number of seconds (got ${JSON.stringify(options.maxAge)})`);
+  }
+  return { ...(options.mfa === true ? { mfa: true } : {}), ...(options.maxAge === undefined ? {} : { maxAgeSeconds: options.maxAge }) };
 }
 
 /** A guard with a malformed scope is a mistake in the host's code: refused where the route is declared. */

@@ -61,6 +61,10 @@ export interface TokenRequest extends RequestInfo {
 export interface VerifyRequestOptions {
   /** Every one of these scopes is required (403 insufficient_scope otherwise). */
   readonly scopes?: readonly string[];
+  /** A login completed with a second factor (401 insufficient_user_authentication otherwise, RFC 9470). */
+  readonly mfa?: boolean;
+  /** A login at most this many seconds old (401 insufficient_user_authentication with `max_age` otherwise). */
+  readonly maxAgeSeconds?: number;
 }
 
 export interface PortcullisAuth {
@@ -74,6 +78,16 @@ export interface PortcullisAuth {
   verifyRequest(authorization: string | undefined, options?: VerifyRequestOptions): Promise<AuthenticatedUser>;
   /** The password grant of `POST /token`: an access token, and a refresh token for a new session. */
   issueTokens(username: string, password: string, request?: TokenRequest): Promise<TokenResponse>;
+  /**
+   * The mfa grant: the second step of a login whose first (issueTokens, signInWithLink) threw
+   * MfaRequiredError; `mfaToken` is that error's, with a code of the user's authenticator app
+   * (`otp`) or a recovery code. InvalidMfaTokenError, InvalidOtpError, RateLimitedError.
+   */
+  completeMfaLogin(
+    mfaToken: string,
+    proof: { readonly otp: string } | { readonly recoveryCode: string },
+    request?: TokenRequest,
+  ): Promise<TokenResponse>;
   /** The refresh grant: rotates the refresh token (reuse of an old one ends the session). */
   refreshTokens(refreshToken: string, request?: TokenRequest): Promise<TokenResponse>;
   /** Ends the session of a refresh or access token (logout); an unknown token is no error (RFC 7009). */
@@ -133,7 +147,14 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
     async verifyRequest(authorization: string | undefined, options: VerifyRequestOptions = {}) {
       const context = await core.authenticate(bearerToken(authorization));
       if (options.scopes !== undefined && options.scopes.length > 0) core.requireScopes(context, options.scopes);
-      return authenticatedUser(core.requireUser(context));
+      const user = core.requireUser(context);
+      if (options.mfa === true || options.maxAgeSeconds !== undefined) {
+        core.requireLogin(user, {
+          mfa: options.mfa === true,
+          ...(options.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: options.maxAgeSeconds }),
+        });
+      }
+      return authenticatedUser(user);
     },
     async issueTokens(username: string, password: string, request: TokenRequest = {}) {
       checkParameter('username', username, LIMITS.username.maxLength);
@@ -150,6 +171,17 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
         undefined,
         context,
       );
+    },
+    async completeMfaLogin(
+      mfaToken: string,
+      proof: { readonly otp: string } | { readonly recoveryCode: string },
+      request: TokenRequest = {},
+    ) {
+      checkParameter('mfa_token', mfaToken, LIMITS.mfa_token.maxLength);
+      const context = actionContext(request);
+      // As for POST /token's mfa grant: the client address's bucket, then the token's and the account's (core).
+      await core.rateLimits.check({ action: 'token' }, context);
+      return (await core.mfaLogin(mfaToken, proof, undefined, context)).tokens;
     },
     async refreshTokens(refreshToken: string, request: TokenRequest = {}) {
       checkParameter('refresh_token', refreshToken, LIMITS.refresh_token.maxLength);

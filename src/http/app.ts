@@ -26,6 +26,7 @@ import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { registerFactorRoutes } from './routes/factor-routes.js';
 import { registerPasswordResetRoutes } from './routes/password-reset-routes.js';
 import { registerEmailVerificationRoutes } from './routes/email-verification-routes.js';
 import { registerSignInLinkRoutes } from './routes/sign-in-link-routes.js';
@@ -149,6 +150,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerTokenRoutes(app, portcullis, http);
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
+  registerFactorRoutes(app, portcullis);
   registerPasswordResetRoutes(app, portcullis);
   registerEmailVerificationRoutes(app, portcullis);
   registerSignInLinkRoutes(app, portcullis);

@@ -10,7 +10,9 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   LoginThrottledError,
+  MfaRequiredError,
   OverloadedError,
   PortcullisError,
   RateLimitedError,
@@ -67,6 +69,11 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   // RFC 6749 §5.2: an invalid grant is a 400 (the password grant's 401 is the FastAPI guide's).
   ERR_INVALID_SIGN_IN_LINK: { status: 400, detail: 'Invalid, used or expired sign-in link', oauthError: 'invalid_grant' },
   ERR_MAIL_UNAVAILABLE: { status: 503, detail: 'Mail is not configured on this server' },
+  // Auth0's MFA answer: a 401 with `mfa_required` (ADR 0024); the body also carries mfa_token and factors.
+  ERR_MFA_REQUIRED: { status: 401, oauthError: 'mfa_required', wwwAuthenticate: 'Bearer' },
+  ERR_INVALID_MFA_TOKEN: { status: 400, oauthError: 'invalid_grant' },
+  ERR_INVALID_OTP: { status: 400, oauthError: 'invalid_grant' },
+  ERR_INSUFFICIENT_USER_AUTHENTICATION: { status: 401, oauthError: 'insufficient_user_authentication' },
   ERR_INTERNAL: { status: 500, detail: 'Internal Server Error', oauthError: 'server_error' },
 });
 
@@ -140,6 +147,9 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (error instanceof InsufficientScopeError) {
     reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${error.requiredScopes.join(' ')}"`);
   }
+  if (error instanceof InsufficientUserAuthenticationError) {
+    reply.header('www-authenticate', insufficientUserAuthenticationChallenge(error));
+  }
   if (error instanceof OverloadedError || error instanceof LoginThrottledError) {
     reply.header('retry-after', String(error.retryAfterSeconds));
   }
@@ -159,7 +169,24 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     body.challenge = error.challenge;
   }
   if (signInLink) body.sign_in_link = true;
+  if (error instanceof MfaRequiredError) {
+    body.mfa_token = error.mfaToken;
+    body.factors = error.factors;
+  }
+  if (error instanceof InsufficientUserAuthenticationError) {
+    body.error = 'insufficient_user_authentication';
+    if (error.maxAgeSeconds !== undefined) body.max_age = error.maxAgeSeconds;
+    if (error.acrValues !== undefined) body.acr_values = error.acrValues.join(' ');
+  }
   return reply.code(mapping.status).type('application/json; charset=utf-8').send(body);
+}
+
+/** RFC 9470 §3: `Bearer error="insufficient_user_authentication"` with what would be enough. */
+export function insufficientUserAuthenticationChallenge(error: InsufficientUserAuthenticationError): string {
+  const parts = ['error="insufficient_user_authentication"', `error_description="${error.message.replace(/["\\]/g, '')}"`];
+  if (error.acrValues !== undefined) parts.push(`acr_values="${error.acrValues.join(' ')}"`);
+  if (error.maxAgeSeconds !== undefined) parts.push(`max_age=${error.maxAgeSeconds}`);
+  return `Bearer ${parts.join(', ')}`;
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -19,6 +19,7 @@ import { CLI } from '../core/action-context.js';
 import { PasswordResets } from '../core/passwords/password-reset.js';
 import { RateLimits } from '../core/rate-limit/rate-limits.js';
 import { openMail } from '../mail/open-mail.js';
+import { resetFactors, type FactorReset } from '../core/factors/factor-reset.js';
 import { describeError } from './exit-codes.js';
 
 /** How long a command waits for the running servers to confirm its changes (PostgreSQL). */
@@ -142,6 +143,23 @@ export async function queueResetMail(admin: UserAdmin, username: string): Promis
       onError: () => undefined,
     });
     return await resets.sendTo(user, CLI);
+  } finally {
+    await channel.close();
+  }
+}
+
+/**
+ * `portcullis users reset-factors NAME`: removes the user's second factors and recovery codes (audited,
+ * actor `cli`), and queues the `factors_reset` notice for the running servers to send when the user has
+ * an address and a transport is configured. Says what was done.
+ */
+export async function resetUserFactors(admin: UserAdmin, username: string): Promise<FactorReset> {
+  const { config, storage } = admin;
+  const user = await admin.users.get(username);
+  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const channel = openMail({ config: config.mail, production: config.production, store: storage.outbox, clock: systemClock, log: silent });
+  try {
+    return await resetFactors({ store: storage.factors, audit: admin.audit, mailer: channel.mailer }, user, CLI);
   } finally {
     await channel.close();
   }

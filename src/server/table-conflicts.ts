@@ -23,6 +23,9 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   revocation_sequence: '0004-revocation-feed',
   mail_outbox: '0005-outbox',
   mail_tokens: '0007-email-verification',
+  auth_factors: '0008-second-factors',
+  recovery_codes: '0008-second-factors',
+  mfa_challenges: '0008-second-factors',
 });
 
 /**

@@ -4,7 +4,7 @@
  * their types, so that `sub` is a string and not whatever the token said.
  */
 import type { JWTPayload } from 'jose';
-import { InsufficientScopeError, InvalidTokenError } from './errors.js';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, InvalidTokenError } from './errors.js';
 
 export interface VerifiedToken {
   /** The subject: a username, or a service client's id on client-credentials tokens. */
@@ -25,8 +25,25 @@ export interface VerifiedToken {
   readonly email?: string;
   /** Whether that address was verified when the token was issued (`email_verified`); absent with `email`. */
   readonly emailVerified?: boolean;
+  /** How the login was proved (`amr`, RFC 8176): `pwd`, `otp` (a second factor), `link` (a mailed sign-in link). */
+  readonly amr?: readonly string[];
+  /** The login's strength (`acr`): `urn:portcullis:acr:pwd` or `urn:portcullis:acr:mfa`. */
+  readonly acr?: string;
+  /** When the user last proved who they are (`auth_time`, seconds since the epoch). */
+  readonly authTime?: number;
   /** Every claim as received. */
   readonly raw: JWTPayload;
+}
+
+/** The `acr` of a login completed with a second factor. */
+export const ACR_MFA = 'urn:portcullis:acr:mfa';
+
+/** What a resource needs of the login behind a token (RFC 9470). */
+export interface AuthenticationRequirement {
+  /** A login completed with a second factor (`acr` is ACR_MFA). */
+  readonly mfa?: boolean;
+  /** A login at most this many seconds old (`auth_time`). */
+  readonly maxAgeSeconds?: number;
 }
 
 function optionalString(payload: JWTPayload, name: string): string | undefined {
@@ -59,6 +76,13 @@ export function toVerifiedToken(payload: JWTPayload): VerifiedToken {
   const emailVerified = payload.email_verified;
   if (emailVerified !== undefined && typeof emailVerified !== 'boolean')
     throw new InvalidTokenError('claim email_verified is not a boolean');
+  const amr = payload.amr;
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every((value) => typeof value === 'string'))) {
+    throw new InvalidTokenError('claim amr is not an array of strings');
+  }
+  const acr = optionalString(payload, 'acr');
+  const authTime = payload.auth_time;
+  if (authTime !== undefined && typeof authTime !== 'number') throw new InvalidTokenError('claim auth_time is not a number');
   return Object.freeze({
     sub: requiredString(payload, 'sub'),
     scope: Object.freeze(parseScope(scope)),
@@ -72,6 +96,9 @@ export function toVerifiedToken(payload: JWTPayload): VerifiedToken {
     ...(clientId === undefined ? {} : { clientId }),
     ...(email === undefined ? {} : { email }),
     ...(typeof emailVerified === 'boolean' ? { emailVerified } : {}),
+    ...(Array.isArray(amr) ? { amr: Object.freeze([...(amr as string[])]) } : {}),
+    ...(acr === undefined ? {} : { acr }),
+    ...(typeof authTime === 'number' ? { authTime } : {}),
     raw: payload,
   });
 }
@@ -81,4 +108,26 @@ export function assertScopes(token: Pick<VerifiedToken, 'scope'>, required: read
   if (required.length === 0) return;
   const granted = new Set(token.scope);
   if (!required.every((scope) => granted.has(scope))) throw new InsufficientScopeError(required);
+}
+
+/**
+ * Throws InsufficientUserAuthenticationError (RFC 9470) unless the token's login meets `required`:
+ * a second factor (`acr`), a login no older than `maxAgeSeconds` at `nowMs` (`auth_time`). A token
+ * without the claims (a service client's) meets neither.
+ */
+export function assertAuthentication(
+  token: Pick<VerifiedToken, 'acr' | 'authTime'>,
+  required: AuthenticationRequirement,
+  nowMs: number,
+): void {
+  if (required.mfa === true && token.acr !== ACR_MFA) {
+    throw new InsufficientUserAuthenticationError('A login with a second factor is required', required.maxAgeSeconds, [ACR_MFA]);
+  }
+  if (required.maxAgeSeconds !== undefined && (token.authTime === undefined || nowMs / 1000 - token.authTime > required.maxAgeSeconds)) {
+    throw new InsufficientUserAuthenticationError(
+      'A more recent login is required',
+      required.maxAgeSeconds,
+      required.mfa === true ? [ACR_MFA] : undefined,
+    );
+  }
 }

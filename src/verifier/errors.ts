@@ -5,7 +5,12 @@
  * `wwwAuthenticate` (RFC 6750 §3). Messages never contain the token.
  */
 export type VerifierErrorCode =
-  'ERR_NO_TOKEN' | 'ERR_INVALID_TOKEN' | 'ERR_INSUFFICIENT_SCOPE' | 'ERR_JWKS_UNAVAILABLE' | 'ERR_REVOCATIONS_UNAVAILABLE';
+  | 'ERR_NO_TOKEN'
+  | 'ERR_INVALID_TOKEN'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
+  | 'ERR_JWKS_UNAVAILABLE'
+  | 'ERR_REVOCATIONS_UNAVAILABLE';
 
 export abstract class VerifierError extends Error {
   abstract readonly code: VerifierErrorCode;
@@ -72,6 +77,32 @@ export class InsufficientScopeError extends VerifierError {
   constructor(readonly requiredScopes: readonly string[]) {
     super('Not enough permissions');
     this.wwwAuthenticate = `Bearer error="insufficient_scope", scope="${requiredScopes.join(' ')}"`;
+  }
+}
+
+/**
+ * RFC 9470: a valid token whose login is not strong enough (no second factor where `mfa` is
+ * required) or too old (`maxAgeSeconds`). The client sends the user through a (fresh) login.
+ */
+export class InsufficientUserAuthenticationError extends VerifierError {
+  readonly code = 'ERR_INSUFFICIENT_USER_AUTHENTICATION';
+  readonly status = 401;
+  readonly detail: string;
+  readonly wwwAuthenticate: string;
+
+  constructor(
+    detail: string,
+    /** The oldest login accepted, in seconds (`max_age`). */
+    readonly maxAgeSeconds?: number,
+    /** The `acr` values accepted (`acr_values`). */
+    readonly acrValues?: readonly string[],
+  ) {
+    super(detail);
+    this.detail = detail;
+    const parts = ['error="insufficient_user_authentication"', `error_description="${detail}"`];
+    if (acrValues !== undefined) parts.push(`acr_values="${acrValues.join(' ')}"`);
+    if (maxAgeSeconds !== undefined) parts.push(`max_age=${maxAgeSeconds}`);
+    this.wwwAuthenticate = `Bearer ${parts.join(', ')}`;
   }
 }
 

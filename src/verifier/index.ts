@@ -6,13 +6,14 @@
  * server's revocation feed (GET /revocations).
  */
 export { createVerifier, ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, type Verifier, type VerifyOptions } from './verifier.js';
-export { assertScopes, parseScope, type VerifiedToken } from './claims.js';
+export { ACR_MFA, assertAuthentication, assertScopes, parseScope, type AuthenticationRequirement, type VerifiedToken } from './claims.js';
 export { parseBearerToken } from './bearer.js';
 export {
   VerifierError,
   NoTokenError,
   InvalidTokenError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   JwksUnavailableError,
   RevokedTokenError,
   RevocationsUnavailableError,

@@ -7,7 +7,7 @@
  */
 import { errors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import { parseBearerToken } from './bearer.js';
-import { assertScopes, toVerifiedToken, type VerifiedToken } from './claims.js';
+import { assertAuthentication, assertScopes, toVerifiedToken, type AuthenticationRequirement, type VerifiedToken } from './claims.js';
 import { lazyJwksUri } from './discovery.js';
 import { InvalidTokenError, VerifierError } from './errors.js';
 import { checkScopes, normalizeOptions, type NormalizedOptions, type VerifierOptions } from './options.js';
@@ -21,7 +21,7 @@ export const MAX_TOKEN_LENGTH = 8192;
 const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti', 'scope'];
 const KID_MAX_LENGTH = 256;
 
-export interface VerifyOptions {
+export interface VerifyOptions extends AuthenticationRequirement {
   /** Scopes this call needs, on top of the verifier's `requiredScopes`. */
   readonly requiredScopes?: readonly string[];
 }
@@ -102,6 +102,8 @@ export function createVerifier(verifierOptions: VerifierOptions): Verifier {
     // After the signature and claims (a forged token costs nothing here), before the scopes (revoked is the answer, not 403).
     await feed?.check(verified.sid, payload.ver);
     assertScopes(verified, extraScopes.length === 0 ? options.requiredScopes : [...new Set([...options.requiredScopes, ...extraScopes])]);
+    // After the scopes: a token that could never do this is 403; one whose login is too weak or old, 401 (RFC 9470).
+    assertAuthentication(verified, verifyOptions, options.clock.now());
     return verified;
   }
 

@@ -272,7 +272,17 @@ describe('GET /openapi.json', () => {
   it('documents the error body the server sends', async () => {
     const error = ((doc.components as Json).schemas as Json).PortcullisError as Json;
     assert.deepEqual(error.required, ['detail']);
-    assert.deepEqual(Object.keys(error.properties as Json).sort(), ['challenge', 'detail', 'error', 'error_description', 'sign_in_link']);
+    assert.deepEqual(Object.keys(error.properties as Json).sort(), [
+      'acr_values',
+      'challenge',
+      'detail',
+      'error',
+      'error_description',
+      'factors',
+      'max_age',
+      'mfa_token',
+      'sign_in_link',
+    ]);
     const notAuthenticated = await server.fetch('/users/me');
     assert.deepEqual(await notAuthenticated.json(), { detail: 'Not authenticated' });
     const badLogin = await formPost(server, '/token', { username: 'nobody', password: 'wrong password' });

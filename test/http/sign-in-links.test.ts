@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ParsedMail } from 'mailparser';
 import { fixedClock } from '../../src/core/clock.js';
-import { SIGN_IN_LINK_GRANT } from '../../src/core/portcullis.js';
+import { MFA_GRANT, SIGN_IN_LINK_GRANT } from '../../src/core/portcullis.js';
 import { formPostWith } from '../helpers/lifecycle.js';
 import { from, randomClientIp } from '../helpers/rate-limits.js';
 import { bearer, formPost, jsonPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
@@ -388,7 +388,7 @@ describe('sign-in links off (the default)', () => {
     assert.equal(grant.status, 400);
     assert.equal(grant.body.error, 'unsupported_grant_type');
     const metadata = (await (await server.fetch('/.well-known/oauth-authorization-server')).json()) as { grant_types_supported: string[] };
-    assert.deepEqual(metadata.grant_types_supported, ['password', 'refresh_token', 'client_credentials']);
+    assert.deepEqual(metadata.grant_types_supported, ['password', 'refresh_token', 'client_credentials', MFA_GRANT]);
   });
 });
 

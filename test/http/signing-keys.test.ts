@@ -171,7 +171,12 @@ describe('asymmetric signing keys', () => {
         assert.equal(metadata.revocation_endpoint, `${issuer}/revoke`);
         assert.equal(metadata.introspection_endpoint, `${issuer}/introspect`);
         assert.equal(metadata.jwks_uri, `${issuer}/.well-known/jwks.json`);
-        assert.deepEqual([...(metadata.grant_types_supported as string[])].sort(), ['client_credentials', 'password', 'refresh_token']);
+        assert.deepEqual([...(metadata.grant_types_supported as string[])].sort(), [
+          'client_credentials',
+          'password',
+          'refresh_token',
+          'urn:portcullis:params:oauth:grant-type:mfa',
+        ]);
         for (const method of ['client_secret_basic', 'client_secret_post']) {
           assert.ok((metadata.token_endpoint_auth_methods_supported as string[]).includes(method), method);
           assert.ok((metadata.introspection_endpoint_auth_methods_supported as string[]).includes(method), method);

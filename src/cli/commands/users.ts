@@ -1,8 +1,8 @@
-/** `portcullis users add|list|show|update|disable|enable|remove|passwd|reset-password`. Every change is audited with the actor `cli`. */
+/** `portcullis users add|list|show|update|disable|enable|remove|passwd|reset-password|reset-factors`. Every change is audited with the actor `cli`. */
 import { CLI } from '../../core/action-context.js';
 import type { UpdateUserInput } from '../../core/users/user-service.js';
 import { toPublicUser, type PublicUser } from '../../core/users/user.js';
-import { queueResetMail, withUserAdmin } from '../../server/admin.js';
+import { queueResetMail, resetUserFactors, withUserAdmin } from '../../server/admin.js';
 import { scopesOption } from '../options.js';
 import { readPassword, UsageError } from '../prompt.js';
 import { printJson, printTable } from '../table.js';
@@ -159,5 +159,19 @@ export async function resetPasswordCommand(name: string): Promise<void> {
     // in this process's output (test/mail/mail.test.ts searches the command's output for it).
     const address = await queueResetMail(admin, name);
     console.log(`Queued a password reset mail for ${name} to ${address}; the running servers send it.`);
+  });
+}
+
+export async function resetFactorsCommand(name: string): Promise<void> {
+  await withUserAdmin(async (admin) => {
+    const { removed, notified } = await resetUserFactors(admin, name);
+    if (removed === 0) {
+      console.log(`${name} has no second factors; nothing changed.`);
+    } else {
+      console.log(
+        `Removed ${removed} second factor${removed === 1 ? '' : 's'} and the recovery codes of ${name}; ` +
+          (notified ? 'queued a notice mail for the running servers to send.' : 'no notice mailed (no address, or no mail transport).'),
+      );
+    }
   });
 }

@@ -27,6 +27,13 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotated',
   'key.retired',
   'rate_limit.exceeded',
+  'factor.enrolment_started',
+  'factor.added',
+  'factor.removed',
+  'factor.reset',
+  'recovery_codes.regenerated',
+  'mfa.challenged',
+  'mfa.failure',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -32,8 +32,8 @@ export interface LoginGuardSettings {
 
 export type ThrottleReason = 'backoff' | 'spraying';
 
-/** The password attempts the guard stands before: the password grant, and the current password of a password change. */
-export type GuardedAction = 'token' | 'password_change' | 'email_change';
+/** The password attempts the guard stands before: the password grant, and the current password of a change (password, address, second factors). */
+export type GuardedAction = 'token' | 'password_change' | 'email_change' | 'factor_change';
 
 /** What admit() found out, for failed() / succeeded() to use. */
 export interface LoginTicket {

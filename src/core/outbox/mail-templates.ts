@@ -124,6 +124,23 @@ export const MAIL_KINDS = {
         'If you did not ask for this, ignore this message: nobody can sign in with it but whoever reads this mailbox.</p>\n',
     },
   },
+  // An administrator removed the account's second factors (issue 15): the owner should know, since login is one step again.
+  factors_reset: {
+    variables: ['username'],
+    template: {
+      subject: '{{product_name}}: your second factors were removed',
+      text:
+        'Hello {{username}},\n\n' +
+        'An administrator of {{product_name}} removed the second factors (authenticator apps and recovery codes) of your account.\n' +
+        'Until you enrol one again, your password alone logs in.\n\n' +
+        'If you did not ask for this, contact the operator of {{product_name}} ({{public_url}}) and change your password.\n',
+      html:
+        '<p>Hello {{username}},</p>\n' +
+        '<p>An administrator of {{product_name}} removed the second factors (authenticator apps and recovery codes) of your account.<br>\n' +
+        'Until you enrol one again, your password alone logs in.</p>\n' +
+        '<p>If you did not ask for this, contact the operator of {{product_name}} (<a href="{{public_url}}">{{public_url}}</a>) and change your password.</p>\n',
+    },
+  },
 } as const satisfies Record<string, MailKind>;
 
 export type MailKindName = keyof typeof MAIL_KINDS;

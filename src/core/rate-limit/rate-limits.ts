@@ -18,7 +18,8 @@ import { clientAddressKey } from './client-address.js';
 /**
  * The limited actions: POST /token, POST /users, POST /revoke, POST /introspect, PUT /users/me/password,
  * the failed client authentications of GET /revocations, POST /password/forgot, POST /email/verify/resend,
- * PUT /users/me/email and POST /signin/link.
+ * PUT /users/me/email, POST /signin/link, and the second-factor changes that need the current password
+ * (`factor_change`: POST /users/me/factors/totp, POST /users/me/recovery-codes).
  */
 export type RateLimitedAction =
   | 'token'
@@ -30,6 +31,7 @@ export type RateLimitedAction =
   | 'password_forgot'
   | 'email_verify_resend'
   | 'email_change'
+  | 'factor_change'
   | 'sign_in_link';
 
 /** The requests that ask for a mail to an account, answered alike whether or not one is sent; each has its own per-account bucket of mails. */
@@ -44,7 +46,7 @@ const MAIL_BUCKET_PREFIX: Readonly<Record<MailRequestAction, string>> = {
 export type RateLimitBucket = 'ip' | 'account';
 
 /** Only these count against the account's bucket too. */
-const ACCOUNT_LIMITED: ReadonlySet<RateLimitedAction> = new Set(['token', 'password_change', 'email_change']);
+const ACCOUNT_LIMITED: ReadonlySet<RateLimitedAction> = new Set(['token', 'password_change', 'email_change', 'factor_change']);
 /** One audit event per bucket per minute. */
 const AUDIT_DEDUP_BUCKET: TokenBucketSettings = Object.freeze({ perMinute: 1, burst: 1 });
 const MAX_ACCOUNT_KEY_LENGTH = 128;
@@ -111,6 +113,20 @@ export class RateLimits {
     const account: RateCheck = { bucket: 'account', settings: accountLimit, decision: await limiter.consume(accountKey, accountLimit) };
     if (!account.decision.allowed) return this.refuse(account, accountKey, request, context);
     return account;
+  }
+
+  /**
+   * Takes a token from the account's bucket of second-factor attempts (the mfa grant): a bucket of
+   * its own, never the password's, so guessing codes cannot lock the owner out of the password step
+   * (ADR 0024, docs/SECURITY.md). RateLimitedError when it is empty; undefined when limits are off.
+   */
+  async checkSecondFactor(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<RateCheck | undefined> {
+    const limiter = this.deps.limiter;
+    if (!this.deps.settings.rateLimitsEnabled || limiter === undefined) return undefined;
+    const key = `second-factor:${boundedKey(user.usernameKey)}`;
+    const check: RateCheck = { bucket: 'account', settings, decision: await limiter.consume(key, settings) };
+    if (!check.decision.allowed) return this.refuse(check, key, { action: 'token', username: user.username }, context);
+    return check;
   }
 
   /** allowAccountMail for POST /password/forgot. */

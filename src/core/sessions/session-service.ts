@@ -1,5 +1,6 @@
 /** Opening, listing and ending sessions. Refresh-token rotation lives in tokens/token-service.ts. */
 import { randomToken } from '../secrets.js';
+import type { SessionAuthentication } from '../factors/factor.js';
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
@@ -22,7 +23,7 @@ export interface OpenedSession {
 }
 
 /** How a login that was not by password proved who it is. */
-export type LoginMethod = 'sign_in_link';
+export type LoginMethod = 'sign_in_link' | 'mfa';
 
 const USER_AGENT_MAX = 256;
 
@@ -50,6 +51,7 @@ export class SessionService {
     clientId: string | null,
     context: ActionContext,
     method?: LoginMethod,
+    authentication?: SessionAuthentication,
   ): Promise<OpenedSession> {
     const now = this.clock.now();
     const session: Session = {
@@ -65,6 +67,7 @@ export class SessionService {
       userAgent: context.userAgent ? context.userAgent.slice(0, USER_AGENT_MAX) : null,
       revokedAt: null,
       revokedReason: null,
+      ...(authentication === undefined ? {} : { authentication }),
     };
     const first = generateRefreshToken();
     const opening = this.audit.stamp({
@@ -73,7 +76,13 @@ export class SessionService {
       actor: user.username,
       subject: user.username,
       ip: context.ip,
-      details: { session: session.id, ...(clientId === null ? {} : { client: clientId }), ...(method === undefined ? {} : { method }) },
+      details: {
+        session: session.id,
+        ...(clientId === null ? {} : { client: clientId }),
+        ...(method === undefined ? {} : { method }),
+        // A second step says which factors it took; a password or link login says it by `method` (or its absence).
+        ...(method === 'mfa' && authentication !== undefined ? { amr: authentication.amr.join(' ') } : {}),
+      },
     });
     await this.store.create(session, { id: first.id, secretHash: first.secretHash }, opening);
     return { session, refreshToken: first.token };

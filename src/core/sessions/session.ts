@@ -1,3 +1,5 @@
+import { ACR_SINGLE_FACTOR, type SessionAuthentication } from '../factors/factor.js';
+
 /** A login: what its refresh tokens and the `sid` of its access tokens belong to. Times in ms since the epoch. */
 export interface Session {
   readonly id: string;
@@ -14,6 +16,8 @@ export interface Session {
   readonly userAgent: string | null;
   readonly revokedAt: number | null;
   readonly revokedReason: string | null;
+  /** How the login was proved (amr, acr, auth_time); absent: a password login at createdAt (sessions before migration 0008). */
+  readonly authentication?: SessionAuthentication;
 }
 
 export type SessionEndReason =
@@ -57,4 +61,9 @@ export function toPublicSession(session: Session, currentSessionId?: string): Pu
     scope: session.scopes.join(' '),
     current: session.id === currentSessionId,
   };
+}
+
+/** How a session's login was proved; a session without the record was a password login when it was opened. */
+export function sessionAuthentication(session: Session): SessionAuthentication {
+  return session.authentication ?? { amr: ['pwd'], acr: ACR_SINGLE_FACTOR, authTime: session.createdAt };
 }

@@ -9,6 +9,7 @@ import { createDecoder, TokenError } from 'fast-jwt';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { InvalidTokenError } from '../errors.js';
+import type { SessionAuthentication } from '../factors/factor.js';
 import { HmacKeys, type SigningKeys, type VerifyFunction } from '../keys/key-ring.js';
 import { isHmacAlgorithm, type AccessTokenAlgorithm } from './algorithms.js';
 import { formatScopes } from './scopes.js';
@@ -34,6 +35,12 @@ export interface AccessTokenClaims {
   readonly email?: string;
   /** Whether that address was verified when the token was issued (OpenID Connect); a verification after it shows on the next refresh. */
   readonly email_verified?: boolean;
+  /** How the login was proved (RFC 8176 values; ADR 0024); a user's tokens only. */
+  readonly amr?: readonly string[];
+  /** The login's strength: `urn:portcullis:acr:pwd` or `urn:portcullis:acr:mfa` (ADR 0024). */
+  readonly acr?: string;
+  /** When the user last proved who they are (seconds since the epoch; OpenID Connect, RFC 9470). */
+  readonly auth_time?: number;
 }
 
 export interface AccessTokenBinding {
@@ -43,6 +50,8 @@ export interface AccessTokenBinding {
   /** The user's address and whether it is verified: the `email` and `email_verified` claims. */
   readonly email?: string;
   readonly emailVerified?: boolean;
+  /** How the session's login was proved: the `amr`, `acr` and `auth_time` claims. */
+  readonly authentication?: SessionAuthentication;
 }
 
 export interface AccessTokenSettings {
@@ -139,6 +148,13 @@ export class AccessTokenCodec {
       ...(binding.tokenVersion === undefined ? {} : { ver: binding.tokenVersion }),
       ...(binding.clientId === undefined ? {} : { client_id: binding.clientId }),
       ...(binding.email === undefined ? {} : { email: binding.email, email_verified: binding.emailVerified === true }),
+      ...(binding.authentication === undefined
+        ? {}
+        : {
+            amr: [...binding.authentication.amr],
+            acr: binding.authentication.acr,
+            auth_time: Math.floor(binding.authentication.authTime / 1000),
+          }),
     };
     return { token: this.keys.signer().sign({ ...claims }), claims, expiresInSeconds: this.settings.ttlSeconds };
   }
@@ -207,6 +223,7 @@ export class AccessTokenCodec {
       throw error;
     }
     const { sub, scope, iss, aud, iat, nbf, exp, jti, sid, ver, client_id: clientId, email, email_verified: emailVerified } = payload;
+    const { amr, acr, auth_time: authTime } = payload;
     if (
       typeof sub !== 'string' ||
       sub === '' ||
@@ -220,7 +237,10 @@ export class AccessTokenCodec {
       (ver !== undefined && !Number.isInteger(ver)) ||
       (clientId !== undefined && typeof clientId !== 'string') ||
       (email !== undefined && typeof email !== 'string') ||
-      (emailVerified !== undefined && typeof emailVerified !== 'boolean')
+      (emailVerified !== undefined && typeof emailVerified !== 'boolean') ||
+      (amr !== undefined && !(Array.isArray(amr) && amr.every((value) => typeof value === 'string'))) ||
+      (acr !== undefined && typeof acr !== 'string') ||
+      (authTime !== undefined && typeof authTime !== 'number')
     ) {
       throw new InvalidTokenError({ cause: 'claim types' });
     }
@@ -239,6 +259,9 @@ export class AccessTokenCodec {
       ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
       ...(typeof email === 'string' ? { email } : {}),
       ...(typeof emailVerified === 'boolean' ? { email_verified: emailVerified } : {}),
+      ...(Array.isArray(amr) ? { amr: Object.freeze([...(amr as string[])]) } : {}),
+      ...(typeof acr === 'string' ? { acr } : {}),
+      ...(typeof authTime === 'number' ? { auth_time: authTime } : {}),
     });
     // Only compact JWS strings (three base64url segments): what a bearer header may carry, whatever
     // the caller checked (introspection takes any string; fast-jwt's base64 decoding is lenient).

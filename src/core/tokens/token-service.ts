@@ -8,7 +8,10 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Client } from '../clients/client.js';
 import type { Clock } from '../clock.js';
-import type { LoginGuard } from '../login/login-guard.js';
+import { multiFactor, singleFactor, type AuthMethod } from '../factors/factor.js';
+import type { FactorService, SecondFactorProof } from '../factors/factor-service.js';
+import type { MfaTokens } from '../factors/mfa-tokens.js';
+import type { LoginGuard, LoginTicket } from '../login/login-guard.js';
 import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import {
   EmailNotVerifiedError,
@@ -16,14 +19,16 @@ import {
   InvalidClientError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
+  InvalidRequestError,
   InvalidScopeError,
   RefreshTokenReusedError,
 } from '../errors.js';
 import type { PasswordHasher, RefreshTokenRecord, SessionStore, UserStore } from '../ports.js';
 import { secretMatches } from '../secrets.js';
 import { generateRefreshToken, parseRefreshToken, type SuccessorSealer } from '../sessions/refresh-token.js';
-import { isSessionActive, type Session } from '../sessions/session.js';
+import { isSessionActive, sessionAuthentication, type Session } from '../sessions/session.js';
 import type { LoginMethod, SessionService } from '../sessions/session-service.js';
+import type { SessionAuthentication } from '../factors/factor.js';
 import type { User } from '../users/user.js';
 import { emailKey, loginKey } from '../users/user-fields.js';
 import type { AccessTokenCodec } from './access-token.js';
@@ -76,6 +81,8 @@ export interface TokenServiceDependencies {
   readonly rateLimits?: RateLimits;
   /** REQUIRE_VERIFIED_EMAIL: the password grant refuses an account without a verified address, once the password was right. */
   readonly requireVerifiedEmail?: boolean;
+  /** Second factors: a user with one gets `mfa_required` from the first step, and finishes with mfaGrant (ADR 0024). */
+  readonly mfa?: { readonly factors: FactorService; readonly tokens: MfaTokens };
 }
 
 export class TokenService {
@@ -150,8 +157,58 @@ export class TokenService {
       await users.setPasswordHash(user.usernameKey, upgraded, this.deps.clock.now(), user.passwordHash);
     }
     const scopes = grantScopes(user.scopes, grant.scopes);
+    await this.requireSecondFactor(user, scopes, client, 'pwd', ticket, context);
+    return this.openLogin(user, scopes, client, ticket, undefined, singleFactor('pwd', this.deps.clock.now()), context);
+  }
+
+  /**
+   * The mfa grant (ADR 0024): the second step of a login whose first step answered `mfa_required`.
+   * The session is opened as the password grant opens it, with `amr` of both steps and the login
+   * guard's success bookkeeping of the first (its pair cleared, the device token issued).
+   */
+  async mfaGrant(mfaToken: string, proof: SecondFactorProof, client: Client | undefined, context: ActionContext): Promise<PasswordLogin> {
+    const mfa = this.deps.mfa;
+    if (!mfa) throw new InvalidRequestError('Second factors are not available');
+    const done = await mfa.tokens.complete(mfaToken, proof, client?.id ?? null, context);
+    const scopes = grantScopes(done.user.scopes, done.scopes);
+    const authentication = multiFactor(done.firstFactor, this.deps.clock.now());
+    return this.openLogin(done.user, scopes, client, done.ticket, 'mfa', authentication, { ...context, actor: done.user.username });
+  }
+
+  /** Throws MfaRequiredError (with a new mfa_token) when the user has a confirmed second factor. */
+  private async requireSecondFactor(
+    user: User,
+    scopes: readonly string[],
+    client: Client | undefined,
+    first: AuthMethod,
+    ticket: LoginTicket | undefined,
+    context: ActionContext,
+  ): Promise<void> {
+    const mfa = this.deps.mfa;
+    if (mfa && (await mfa.factors.required(user)))
+      throw await mfa.tokens.challenge(user, scopes, client?.id ?? null, first, ticket, context);
+  }
+
+  /** A login's session and tokens; with a login guard ticket, the guard's success bookkeeping and the device token. */
+  private async openLogin(
+    user: User,
+    scopes: readonly string[],
+    client: Client | undefined,
+    ticket: LoginTicket | undefined,
+    method: LoginMethod | undefined,
+    authentication: SessionAuthentication,
+    context: ActionContext,
+  ): Promise<PasswordLogin> {
+    const { loginGuard } = this.deps;
     // Records login.success in the session's transaction.
-    const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context);
+    const { session, refreshToken } = await this.deps.sessionService.open(
+      user,
+      scopes,
+      client?.id ?? null,
+      context,
+      method,
+      authentication,
+    );
     const issuedDevice = ticket ? await loginGuard?.succeeded(ticket, user.usernameKey, user.tokenVersion) : undefined;
     return { tokens: await this.respond(user, session, scopes, refreshToken), deviceToken: issuedDevice };
   }
@@ -184,8 +241,9 @@ export class TokenService {
     context: ActionContext,
   ): Promise<TokenResponse> {
     const scopes = grantScopes(user.scopes, requested);
-    const { session, refreshToken } = await this.deps.sessionService.open(user, scopes, client?.id ?? null, context, method);
-    return this.respond(user, session, scopes, refreshToken);
+    await this.requireSecondFactor(user, scopes, client, 'link', undefined, context);
+    const authentication = singleFactor('link', this.deps.clock.now());
+    return (await this.openLogin(user, scopes, client, undefined, method, authentication, context)).tokens;
   }
 
   async refreshGrant(
@@ -293,7 +351,9 @@ export class TokenService {
   }
 
   private async respond(user: User, session: Session, scopes: readonly string[], refreshToken: string): Promise<TokenResponse> {
+    const authentication = sessionAuthentication(session);
     const issued = await this.deps.codec.issue(user.username, scopes, {
+      authentication,
       sessionId: session.id,
       tokenVersion: user.tokenVersion,
       ...(user.email === null ? {} : { email: user.email, emailVerified: user.emailVerified }),

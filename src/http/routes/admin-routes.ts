@@ -246,6 +246,37 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
     },
   );
 
+  app.delete<{ Params: UsernameParams }>(
+    '/admin/users/:username/factors',
+    {
+      ...guarded,
+      schema: {
+        ...admin,
+        operationId: 'adminResetFactors',
+        summary: "Remove a user's second factors",
+        description:
+          'Removes every second factor and recovery code of the user (a lost phone): their password alone logs in again until ' +
+          'they enrol a new one. Audited (`factor.reset`); the user is told by mail (`factors_reset`) when they have an address ' +
+          'and mail can be sent. Sessions stay.',
+        params: usernameParamsSchema,
+        response: {
+          200: {
+            type: 'object',
+            required: ['removed', 'notified'],
+            properties: {
+              removed: { type: 'integer', description: 'How many factors were removed' },
+              notified: { type: 'boolean', description: 'Whether the notice mail was queued' },
+            },
+            additionalProperties: false,
+            description: 'What was done',
+          },
+          ...userErrors,
+        },
+      },
+    },
+    async (request) => portcullis.resetUserFactors(request.params.username, actionContext(request)),
+  );
+
   app.get<{ Params: UsernameParams }>(
     '/admin/users/:username/sessions',
     {

@@ -1,6 +1,6 @@
 /** RFC 7517 JWK Set and RFC 8414 authorization server metadata. */
 import type { FastifyInstance } from 'fastify';
-import { SIGN_IN_LINK_GRANT, type Portcullis } from '../../core/portcullis.js';
+import { MFA_GRANT, SIGN_IN_LINK_GRANT, type Portcullis } from '../../core/portcullis.js';
 import { errorResponses, TAGS } from '../schemas/common-schemas.js';
 
 const jwkSetSchema = {
@@ -95,6 +95,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcu
         'password',
         'refresh_token',
         'client_credentials',
+        MFA_GRANT,
         ...(config.signInLinks.enabled ? [SIGN_IN_LINK_GRANT] : []),
       ],
       response_types_supported: [],

@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Client } from '../../core/clients/client.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
-import { SIGN_IN_LINK_GRANT, type Portcullis, type TokenTypeHint } from '../../core/portcullis.js';
+import { MFA_GRANT, SIGN_IN_LINK_GRANT, type Portcullis, type TokenTypeHint } from '../../core/portcullis.js';
+import type { SecondFactorProof } from '../../core/factors/factor-service.js';
 import { parseScopeParameter } from '../../core/tokens/scopes.js';
 import type { HttpConfig } from '../settings.js';
 import { clientCredentials } from '../plugins/client-auth.js';
@@ -42,7 +43,7 @@ const oauthEndpoint = { tags: [TAGS.oauth], consumes: FORM_OR_JSON };
 const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType, 429: ERRORS.rateLimited };
 const invalidClient = 'Client authentication failed (`invalid_client`, `WWW-Authenticate: Basic`)';
 
-function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token' | 'token'): string {
+function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token' | 'token' | 'mfa_token'): string {
   const value = body[name];
   if (value === undefined || value === '') throw new InvalidRequestError(`Missing required parameter: ${name}`);
   return value;
@@ -62,6 +63,14 @@ async function authenticatedClient(
 ): Promise<Client | undefined> {
   const credentials = clientCredentials(request, body);
   return credentials === undefined ? undefined : portcullis.authenticateClient(credentials, actionContext(request));
+}
+
+/** The mfa grant's code: `otp` or `recovery_code`, exactly one. */
+function secondFactorProof(body: TokenBody): SecondFactorProof {
+  const otp = body.otp || undefined;
+  const recoveryCode = body.recovery_code || undefined;
+  if ((otp === undefined) === (recoveryCode === undefined)) throw new InvalidRequestError('Send exactly one of otp and recovery_code');
+  return otp !== undefined ? { otp } : { recoveryCode: recoveryCode! };
 }
 
 function tokenTypeHint(value: string | undefined): TokenTypeHint {
@@ -105,6 +114,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           '`grant_type=password` (or absent): `username`, `password`; `refresh_token`: `refresh_token`; ' +
           '`client_credentials`: a service client, by HTTP Basic or `client_id` and `client_secret`; ' +
           `\`${SIGN_IN_LINK_GRANT}\` (SIGN_IN_LINKS=on, RFC 6749 §4.5): \`token\`, from a sign-in link's mail. ` +
+          'A user with a second factor gets a 401 `mfa_required` with an `mfa_token` from the password and sign-in link grants; ' +
+          `\`${MFA_GRANT}\`: \`mfa_token\` and \`otp\` or \`recovery_code\` finishes the login (docs/http-api.md, "MFA"). ` +
           'The password, refresh and sign-in link grants need no client. Responses are never cached.',
         security: optionalClientSecurity,
         body: tokenBodySchema,
@@ -114,10 +125,11 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
             400:
               'A missing parameter or a malformed scope (`invalid_request`), another grant_type ' +
               '(`unsupported_grant_type`; so is the sign-in link grant with SIGN_IN_LINKS=off), a scope wider than the grant ' +
-              '(`invalid_scope`), a sign-in link token that is unknown, used or expired (`invalid_grant`)',
+              '(`invalid_scope`), a sign-in link token that is unknown, used or expired (`invalid_grant`); for the mfa grant, ' +
+              'a wrong or used code, or an mfa_token that is unknown, used, expired or out of attempts (`invalid_grant`)',
             401:
               'Incorrect username or password, inactive user, or a bad refresh token ' +
-              `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); or ${invalidClient}`,
+              `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); a second factor is needed (\`mfa_required\`, with \`mfa_token\` and \`factors\`); or ${invalidClient}`,
             ...bodyErrors,
             503: ERRORS.overloaded,
           }),
@@ -167,6 +179,15 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           const scopes = requestedScopes(body);
           const client = await authenticatedClient(portcullis, request, body);
           return portcullis.signInWithLink(token, scopes, client, context);
+        }
+        case MFA_GRANT: {
+          // The client address's bucket (otherGrantsRateLimit), the mfa_token's attempts and the account's bucket of codes (core).
+          const mfaToken = requireField(body, 'mfa_token');
+          const proof = secondFactorProof(body);
+          const client = await authenticatedClient(portcullis, request, body);
+          const login = await portcullis.mfaLogin(mfaToken, proof, client, context);
+          if (login.deviceToken !== undefined) setDeviceCookie(reply, login.deviceToken, http.secureCookies);
+          return login.tokens;
         }
         default:
           throw new UnsupportedGrantTypeError(`Unsupported grant_type: ${grantType.slice(0, 64)}`);

@@ -36,6 +36,25 @@ export const errorSchema = {
         'On a 429 of a password login with SIGN_IN_LINKS=on: true, and a sign-in link by mail (`POST /signin/link`) is a way in ' +
         'that needs no work, past every login throttle (docs/SECURITY.md)',
     },
+    mfa_token: {
+      type: 'string',
+      description:
+        'With `error: mfa_required` (401 from `POST /token`): single-use, valid five minutes; send it with a code as the mfa grant ' +
+        '(docs/http-api.md, "MFA")',
+    },
+    factors: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'With `error: mfa_required`: what the user can send: `totp` (as `otp`), `recovery_code`',
+    },
+    max_age: {
+      type: 'integer',
+      description: 'With `error: insufficient_user_authentication` (RFC 9470): the oldest login accepted, in seconds',
+    },
+    acr_values: {
+      type: 'string',
+      description: 'With `error: insufficient_user_authentication` (RFC 9470): the `acr` values accepted, space-separated',
+    },
   },
 } as const;
 

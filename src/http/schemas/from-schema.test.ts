@@ -32,6 +32,9 @@ export type Checks = [
         client_secret?: string;
         refresh_token?: string;
         token?: string;
+        mfa_token?: string;
+        otp?: string;
+        recovery_code?: string;
         challenge_solution?: string;
       }
     >

@@ -12,7 +12,8 @@ export const tokenBodySchema = {
       type: 'string',
       maxLength: 128,
       description:
-        '`password` (the default when absent), `refresh_token`, `client_credentials`, or (SIGN_IN_LINKS=on) ' +
+        '`password` (the default when absent), `refresh_token`, `client_credentials`, ' +
+        '`urn:portcullis:params:oauth:grant-type:mfa` (the second step of a login), or (SIGN_IN_LINKS=on) ' +
         '`urn:portcullis:params:oauth:grant-type:sign-in-link`',
     },
     username: { type: 'string', maxLength: 256, description: 'password grant' },
@@ -26,6 +27,9 @@ export const tokenBodySchema = {
     client_secret: { type: 'string', maxLength: 512, description: 'With client_id; or HTTP Basic' },
     refresh_token: { type: 'string', maxLength: 1024, description: 'refresh_token grant' },
     token: { type: 'string', maxLength: 1024, description: 'sign-in link grant: the token of the mailed link' },
+    mfa_token: { type: 'string', maxLength: 256, description: 'mfa grant: the `mfa_token` of the `mfa_required` answer' },
+    otp: { type: 'string', maxLength: 64, description: 'mfa grant: the code of an authenticator app (TOTP, six digits)' },
+    recovery_code: { type: 'string', maxLength: 64, description: 'mfa grant, instead of `otp`: an unused recovery code' },
     challenge_solution: {
       type: 'string',
       maxLength: 4096,

@@ -23,6 +23,9 @@ const PRIMARY_KEYS = {
   revocation_sequence: 'id',
   mail_outbox: 'id',
   mail_tokens: 'id',
+  auth_factors: 'id',
+  recovery_codes: 'id',
+  mfa_challenges: 'token_hash',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

@@ -12,6 +12,7 @@ import { SqlKeyStore } from './key-store.js';
 import { SqlRevocationFeedStore } from './revocation-log.js';
 import { SqlOutboxStore } from './outbox-store.js';
 import { SqlMailTokenStore } from './mail-token-store.js';
+import { SqlFactorStore } from './factor-store.js';
 import type { ChangeSource } from '../../core/ports.js';
 import type { ChangeBus } from '../../core/change-bus.js';
 import { PostgresChangeBus } from './postgres-change-bus.js';
@@ -29,6 +30,8 @@ export interface SqlStorage {
   readonly outbox: SqlOutboxStore;
   /** Tokens sent by mail: password resets, addresses to verify, sign-in links (issue 14). */
   readonly mailTokens: SqlMailTokenStore;
+  /** Second factors, recovery codes and mfa_token state (issue 15). */
+  readonly factors: SqlFactorStore;
   /** What other processes changed: SQLite's data_version, or the bus on PostgreSQL. */
   readonly changes: ChangeSource;
   /** Publishes this process's changes to the others (PostgreSQL); SQLite needs none. */
@@ -76,6 +79,7 @@ export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
     keys: new SqlKeyStore(dialect),
     outbox: new SqlOutboxStore(dialect),
     mailTokens: new SqlMailTokenStore(dialect),
+    factors: new SqlFactorStore(dialect),
     changes: bus ?? { version: () => dialect.externalChangeVersion() },
     bus,
     migrate: () => migrateToLatest(dialect),
@@ -96,6 +100,7 @@ export function storageStores(storage: SqlStorage): Stores {
     audit: storage.audit,
     keys: storage.keys,
     mailTokens: storage.mailTokens,
+    factors: storage.factors,
     changes: storage.changes,
     ...(storage.bus ? { bus: storage.bus } : {}),
     health: storage.users,

@@ -36,6 +36,11 @@ export interface SessionsTable {
   user_agent: string | null;
   revoked_at: string | null;
   revoked_reason: string | null;
+  /** Space-separated RFC 8176 values; null on sessions opened before migration 0008 (a password login). */
+  amr: string | null;
+  acr: string | null;
+  /** ISO; null: the session's created_at. */
+  auth_time: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -136,6 +141,48 @@ export interface MailTokensTable {
   used_at: string | null;
 }
 
+/** A user's second factors (ADR 0024). The secret is sealed (SealedBox, the row's id as associated data). */
+export interface AuthFactorsTable {
+  id: string;
+  user_id: string;
+  /** A FactorKind. */
+  kind: string;
+  name: string;
+  secret_sealed: string;
+  created_at: string;
+  /** null while the enrolment waits for its first code. */
+  confirmed_at: string | null;
+  last_used_at: string | null;
+  /** The TOTP time step of the last accepted code: a code of that step or an earlier one is refused. */
+  last_step: number | null;
+}
+
+/** Single-use recovery codes: the SHA-256 (hex) of the code, never the code. */
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** The state behind an mfa_token, keyed by the token's SHA-256 (hex). */
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  token_version: number;
+  /** How the first step was proved: an RFC 8176 value (`pwd`) or `link`. */
+  first_factor: string;
+  scope: string;
+  client_id: string | null;
+  /** The login guard's ticket of the password attempt (JSON), for the bookkeeping of the completed login. */
+  guard_ticket: string | null;
+  attempts: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -147,6 +194,9 @@ export interface Database {
   revocation_sequence: RevocationSequenceTable;
   mail_outbox: MailOutboxTable;
   mail_tokens: MailTokensTable;
+  auth_factors: AuthFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }
 
 export type { Generated };

@@ -4,6 +4,7 @@
  * log in its own transaction (revocation-log.ts), and every opening writes
  * its audit event (the login) in its own (ADR 0012, ADR 0014).
  */
+import type { AuthMethod } from '../../core/factors/factor.js';
 import type { Selectable } from 'kysely';
 import type { AuditEvent } from '../../core/audit/audit-event.js';
 import type { KeptSession, RefreshTokenRecord, RefreshTokenRotation, RevokedSession, SessionStore } from '../../core/ports.js';
@@ -187,6 +188,9 @@ function toRow(session: Session): SessionsTable {
     user_agent: session.userAgent,
     revoked_at: session.revokedAt === null ? null : iso(session.revokedAt),
     revoked_reason: session.revokedReason,
+    amr: session.authentication ? session.authentication.amr.join(' ') : null,
+    acr: session.authentication?.acr ?? null,
+    auth_time: session.authentication ? iso(session.authentication.authTime) : null,
   };
 }
 
@@ -204,6 +208,15 @@ function toSession(row: Selectable<SessionsTable>): Session {
     userAgent: row.user_agent,
     revokedAt: fromIsoOrNull(row.revoked_at),
     revokedReason: row.revoked_reason,
+    ...(row.amr === null || row.acr === null
+      ? {}
+      : {
+          authentication: {
+            amr: row.amr.split(' ') as AuthMethod[],
+            acr: row.acr,
+            authTime: row.auth_time === null ? fromIso(row.created_at) : fromIso(row.auth_time),
+          },
+        }),
   };
 }
 

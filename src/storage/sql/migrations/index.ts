@@ -7,6 +7,7 @@ import { revocationFeed } from './0004-revocation-feed.js';
 import { outbox } from './0005-outbox.js';
 import { passwordResets } from './0006-password-resets.js';
 import { emailVerification } from './0007-email-verification.js';
+import { secondFactors } from './0008-second-factors.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -17,6 +18,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0005-outbox': outbox,
   '0006-password-resets': passwordResets,
   '0007-email-verification': emailVerification,
+  '0008-second-factors': secondFactors,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());

@@ -1,0 +1,112 @@
+/** Schemas of the second-factor routes (issue 15, ADR 0024): bodies, parameters and answers. */
+import type { FromSchema } from './from-schema.js';
+
+const challengeSolution = {
+  type: 'string',
+  maxLength: 4096,
+  description: 'The solution of the challenge a refused (429) attempt carried; see docs/SECURITY.md',
+} as const;
+
+export const enrolTotpBodySchema = {
+  type: 'object',
+  required: ['current_password'],
+  properties: {
+    current_password: { type: 'string', minLength: 1, maxLength: 4096 },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'What the factor is called in the list (default `Authenticator app`)',
+    },
+    challenge_solution: challengeSolution,
+  },
+  additionalProperties: false,
+} as const;
+
+export type EnrolTotpBody = FromSchema<typeof enrolTotpBodySchema>;
+
+export const totpEnrolmentSchema = {
+  type: 'object',
+  required: ['id', 'kind', 'otpauth_uri', 'qr_svg'],
+  properties: {
+    id: { type: 'string', description: 'The pending factor; confirm it within 15 minutes' },
+    kind: { type: 'string', enum: ['totp'] },
+    otpauth_uri: { type: 'string', description: 'The otpauth:// URI (it holds the secret): shown this once, never again' },
+    qr_svg: { type: 'string', description: 'The URI as a QR code, an SVG document for the authenticator app to scan' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const factorIdParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 64, description: 'The factor id' } },
+} as const;
+
+export type FactorIdParams = FromSchema<typeof factorIdParamsSchema>;
+
+export const confirmTotpBodySchema = {
+  type: 'object',
+  required: ['code'],
+  properties: { code: { type: 'string', minLength: 1, maxLength: 16, description: 'A code the authenticator app shows now' } },
+  additionalProperties: false,
+} as const;
+
+export type ConfirmTotpBody = FromSchema<typeof confirmTotpBodySchema>;
+
+const recoveryCodesSchema = {
+  type: 'array',
+  items: { type: 'string' },
+  description: 'Ten single-use codes, shown this once: each logs in once in place of a TOTP code',
+} as const;
+
+export const confirmedFactorSchema = {
+  type: 'object',
+  required: ['id', 'kind'],
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['totp'] },
+    recovery_codes: { ...recoveryCodesSchema, description: `${recoveryCodesSchema.description}; only with the first factor` },
+  },
+  additionalProperties: false,
+} as const;
+
+export const factorListSchema = {
+  type: 'object',
+  required: ['factors', 'recovery_codes_left'],
+  properties: {
+    factors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'kind', 'name', 'created_at', 'last_used_at'],
+        properties: {
+          id: { type: 'string' },
+          kind: { type: 'string', enum: ['totp'] },
+          name: { type: 'string' },
+          created_at: { type: 'string', format: 'date-time' },
+          last_used_at: { type: ['string', 'null'], format: 'date-time' },
+        },
+        additionalProperties: false,
+      },
+    },
+    recovery_codes_left: { type: 'integer', description: 'Unused recovery codes' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const regenerateRecoveryCodesBodySchema = {
+  type: 'object',
+  required: ['current_password'],
+  properties: { current_password: { type: 'string', minLength: 1, maxLength: 4096 }, challenge_solution: challengeSolution },
+  additionalProperties: false,
+} as const;
+
+export type RegenerateRecoveryCodesBody = FromSchema<typeof regenerateRecoveryCodesBodySchema>;
+
+export const recoveryCodesAnswerSchema = {
+  type: 'object',
+  required: ['recovery_codes'],
+  properties: { recovery_codes: recoveryCodesSchema },
+  additionalProperties: false,
+} as const;
