@@ -103,3 +103,15 @@ export async function openMailingLibrary(settings: Env = {}): Promise<MailingLib
   });
   return { receiver, auth };
 }
+
+/**
+ * Waits until every mail asked for so far has been sent: the deferred work of the requests already
+ * answered (reset, verification, sign-in link) is done, then the relay drains (an event, no polling);
+ * then nothing may be left queued.
+ */
+export async function waitForEmptyOutbox(server: TestServer, clock: Clock): Promise<void> {
+  const { passwordResets, emailVerifications, signInLinks } = server.portcullis;
+  await Promise.all([passwordResets.settled(), emailVerifications.settled(), signInLinks.settled()]);
+  await server.mail.relay!.drained();
+  if ((await server.storage.outbox.stats(clock.now())).queued !== 0) throw new Error('mail left in the outbox after the relay drained');
+}

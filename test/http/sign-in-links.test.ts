@@ -20,6 +20,7 @@ import {
   startMailTestServer,
   startPlainSmtpReceiver,
   stopMailTestServer,
+  waitForEmptyOutbox,
 } from '../helpers/mail-server.js';
 import { addressesOf, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 
@@ -94,15 +95,6 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
     return grant;
   }
 
-  /** Polls the outbox's counts until nothing is queued: every message queued so far was sent. */
-  async function waitForEmptyOutbox(): Promise<void> {
-    for (let attempt = 0; attempt < 400; attempt += 1) {
-      if ((await server.storage.outbox.stats(clock.now())).queued === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    assert.fail('the outbox did not empty');
-  }
-
   it('request → the mail arrives → its token signs in once (access and refresh), marks the address verified, and is audited', async () => {
     await account('link-alice', 'alice-first-password-1', 'Alice@Example.test');
     const { mail, token } = await linkMail({ email: 'alice@EXAMPLE.test' });
@@ -163,7 +155,7 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
     await account('link-ivy', 'ivy-first-password-1', 'ivy@example.test');
     await server.portcullis.users.setDisabled('link-ivy', true);
     await server.portcullis.signInLinks.settled();
-    await waitForEmptyOutbox();
+    await waitForEmptyOutbox(server, clock);
     const before = receiver.received.length;
     const known = await ask({ username: 'link-erin' });
     const answers = [
@@ -182,7 +174,7 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
     }
     await server.portcullis.signInLinks.settled();
     const arrived = await receiver.arrived(before + 1);
-    await waitForEmptyOutbox();
+    await waitForEmptyOutbox(server, clock);
     assert.equal(receiver.received.length, before + 1, 'only the known account got a mail');
     assert.deepEqual(addressesOf(arrived[before]!.to), ['erin@example.test']);
     secrets.push(tokenOf(arrived[before]!));
@@ -191,7 +183,7 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
   it('past SIGN_IN_LINK_MAILS_PER_HOUR for one account: the same 202, and no more mail', async () => {
     await account('link-jay', 'jay-first-password-1', 'jay@example.test');
     await server.portcullis.signInLinks.settled();
-    await waitForEmptyOutbox();
+    await waitForEmptyOutbox(server, clock);
     const before = receiver.received.length;
     const answers = [];
     for (let i = 0; i < 5; i += 1) answers.push(await ask({ username: 'link-jay' }));
@@ -201,7 +193,7 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
     }
     await server.portcullis.signInLinks.settled();
     const arrived = await receiver.arrived(before + 3);
-    await waitForEmptyOutbox();
+    await waitForEmptyOutbox(server, clock);
     assert.equal(receiver.received.length, before + 3, 'three mails (the limit), not five');
     secrets.push(...arrived.slice(before).map(tokenOf));
   });
@@ -293,7 +285,7 @@ describe('sign-in links (SIGN_IN_LINKS=on)', () => {
 
   it('writes no token and no password to the log', async () => {
     await server.portcullis.signInLinks.settled();
-    await waitForEmptyOutbox();
+    await waitForEmptyOutbox(server, clock);
     assert.ok(logLines.length > 0, 'the log was captured');
     assert.ok(secrets.length > 10);
     for (const secret of secrets) {

@@ -15,35 +15,23 @@
  * as it is now. It leaves the password backoff alone (see SECURITY.md).
  */
 import type { ActionContext } from '../action-context.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
-import type { Clock } from '../clock.js';
 import type { SignInLinkSettings } from '../config.js';
 import { EmailTakenError, InactiveUserError, InvalidSignInLinkError, NotFoundError } from '../errors.js';
 import { isMailedTokenShape, MailedTokens } from '../outbox/mailed-token.js';
-import type { Mailer } from '../outbox/mailer.js';
-import type { MailTokenRecord, MailTokenStore, UserStore } from '../ports.js';
-import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
+import type { MailTokenRecord } from '../ports.js';
+import type { RateCheck } from '../rate-limit/rate-limits.js';
 import { hashSecret } from '../secrets.js';
-import { AccountMailRequests, accountMailRefusal } from '../users/account-mail-request.js';
+import { AccountMailRequests, accountMailRefusal, type MailingDependencies } from '../users/account-mail-request.js';
 import type { AccountReference } from '../users/find-account.js';
 import type { User } from '../users/user.js';
 import { emailKey } from '../users/user-fields.js';
 
 export const SIGN_IN_LINKS_OFF = 'Sign-in links are not enabled on this server (SIGN_IN_LINKS=off)';
 
-export interface SignInLinkDependencies {
-  readonly users: UserStore;
-  readonly store: MailTokenStore;
-  /** undefined (the library without a mail channel) or unavailable: requests are refused with MailUnavailableError. */
-  readonly mailer: Mailer | undefined;
-  readonly rateLimits: RateLimits;
-  readonly audit: AuditLog;
+export interface SignInLinkDependencies extends MailingDependencies {
   readonly invalidation: Invalidation;
-  readonly clock: Clock;
   readonly settings: SignInLinkSettings;
-  /** A request's work failed after it was answered (the database down, say): for the log. Never given a token. */
-  readonly onError: (error: unknown) => void;
 }
 
 export class SignInLinks {

@@ -8,15 +8,11 @@
  * password, ends every session and bumps the token version (UserService.resetPassword).
  */
 import type { ActionContext } from '../action-context.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { Clock } from '../clock.js';
 import { InvalidRequestError, InvalidResetTokenError, MailUnavailableError } from '../errors.js';
 import { isMailedTokenShape, MailedTokens } from '../outbox/mailed-token.js';
-import type { Mailer } from '../outbox/mailer.js';
-import type { MailTokenStore, UserStore } from '../ports.js';
-import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
+import type { RateCheck } from '../rate-limit/rate-limits.js';
 import { hashSecret } from '../secrets.js';
-import { AccountMailRequests, accountMailRefusal } from '../users/account-mail-request.js';
+import { AccountMailRequests, accountMailRefusal, type MailingDependencies } from '../users/account-mail-request.js';
 import type { AccountReference } from '../users/find-account.js';
 import type { User } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
@@ -24,19 +20,10 @@ import type { UserService } from '../users/user-service.js';
 /** Exactly one of the two; an e-mail finds an account as findAccount says. */
 export type PasswordResetRequest = AccountReference;
 
-export interface PasswordResetDependencies {
-  readonly users: UserStore;
+export interface PasswordResetDependencies extends MailingDependencies {
   readonly userService: UserService;
-  readonly store: MailTokenStore;
-  /** undefined (the library without a mail channel) or unavailable: requests are refused with MailUnavailableError. */
-  readonly mailer: Mailer | undefined;
-  readonly rateLimits: RateLimits;
-  readonly audit: AuditLog;
-  readonly clock: Clock;
   readonly ttlMinutes: number;
   readonly mailsPerHour: number;
-  /** A request's work failed after it was answered (the database down, say): for the log. Never given a token. */
-  readonly onError: (error: unknown) => void;
 }
 
 export class PasswordResets {

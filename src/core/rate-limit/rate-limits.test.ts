@@ -161,7 +161,11 @@ describe('RateLimits', () => {
     const hourly: TokenBucketSettings = { perMinute: 2 / 60, burst: 2 };
     for (let i = 0; i < 2; i += 1) assert.equal(await rateLimits.allowAccountMail('sign_in_link', user, hourly, from('192.0.2.5')), true);
     assert.equal(await rateLimits.allowAccountMail('sign_in_link', user, hourly, from('192.0.2.5')), false);
-    assert.equal(await rateLimits.allowResetMail(user, hourly, from('192.0.2.5')), true, 'the reset mails have their own bucket');
+    assert.equal(
+      await rateLimits.allowAccountMail('password_forgot', user, hourly, from('192.0.2.5')),
+      true,
+      'the reset mails have their own bucket',
+    );
     await rateLimits.check(login('mia'), from('192.0.2.5'));
     assert.deepEqual(
       events.map((event) => event.details),

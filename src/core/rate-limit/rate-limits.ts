@@ -129,11 +129,6 @@ export class RateLimits {
     return check;
   }
 
-  /** allowAccountMail for POST /password/forgot. */
-  allowResetMail(user: User, settings: TokenBucketSettings, context: ActionContext): Promise<boolean> {
-    return this.allowAccountMail('password_forgot', user, settings, context);
-  }
-
   /**
    * Takes a token from the account's bucket of the mails `action` sends (each action its own, apart
    * from the login's: asking for mails must not lock the owner out of logging in, nor one kind of

@@ -13,7 +13,8 @@ import type { AuditEventType } from '../audit/audit-event.js';
 import { DeferredWork } from '../deferred-work.js';
 import { MailUnavailableError } from '../errors.js';
 import type { Mailer } from '../outbox/mailer.js';
-import type { UserStore } from '../ports.js';
+import type { Clock } from '../clock.js';
+import type { MailTokenStore, UserStore } from '../ports.js';
 import type { MailRequestAction, RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import { checkAccountReference, findAccount, type AccountReference } from './find-account.js';
 import type { User } from './user.js';
@@ -24,6 +25,19 @@ export type AccountMailRefusal = 'no_such_account' | 'disabled' | 'no_email';
 /** The refusal every mail request shares, or undefined when the account can be mailed. */
 export function accountMailRefusal(user: User | undefined): AccountMailRefusal | undefined {
   return !user ? 'no_such_account' : user.disabled ? 'disabled' : user.email === null ? 'no_email' : undefined;
+}
+
+/** What each flow that mails an account a token (reset, verification, sign-in link) is built with. */
+export interface MailingDependencies {
+  readonly users: UserStore;
+  readonly store: MailTokenStore;
+  /** undefined (the library without a mail channel) or unavailable: requests are refused with MailUnavailableError. */
+  readonly mailer: Mailer | undefined;
+  readonly rateLimits: RateLimits;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  /** Work failed after its request was answered (the database down, say): for the log. Never given a token. */
+  readonly onError: (error: unknown) => void;
 }
 
 export interface AccountMailRequestsDependencies {

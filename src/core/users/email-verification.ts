@@ -9,16 +9,13 @@
  * the look-up and the mail are done after the answer (AccountMailRequests), as PasswordResets does.
  */
 import type { ActionContext } from '../action-context.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
-import type { Clock } from '../clock.js';
 import { InvalidVerificationTokenError, MailUnavailableError, ValidationError } from '../errors.js';
 import { isMailedTokenShape, MailedTokens } from '../outbox/mailed-token.js';
-import type { Mailer } from '../outbox/mailer.js';
-import type { EmailChange, MailTokenStore, UserStore } from '../ports.js';
-import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
+import type { EmailChange } from '../ports.js';
+import type { RateCheck } from '../rate-limit/rate-limits.js';
 import { hashSecret } from '../secrets.js';
-import { AccountMailRequests, accountMailRefusal } from './account-mail-request.js';
+import { AccountMailRequests, accountMailRefusal, type MailingDependencies } from './account-mail-request.js';
 import type { AccountReference } from './find-account.js';
 import type { User } from './user.js';
 import { emailKey, normalizeEmail } from './user-fields.js';
@@ -26,19 +23,10 @@ import { emailKey, normalizeEmail } from './user-fields.js';
 /** Why a verification mail was sent (the audit event's `reason`). */
 export type VerificationReason = 'sign_up' | 'email_change' | 'resend';
 
-export interface EmailVerificationDependencies {
-  readonly users: UserStore;
-  readonly store: MailTokenStore;
-  /** undefined (the library without a mail channel) or unavailable: sign-up sends nothing; resend and change answer MailUnavailableError. */
-  readonly mailer: Mailer | undefined;
-  readonly rateLimits: RateLimits;
-  readonly audit: AuditLog;
+export interface EmailVerificationDependencies extends MailingDependencies {
   readonly invalidation: Invalidation;
-  readonly clock: Clock;
   readonly ttlHours: number;
   readonly mailsPerHour: number;
-  /** Work failed after its request was answered (a resend), or a sign-up's mail could not be queued: for the log. Never given a token. */
-  readonly onError: (error: unknown) => void;
 }
 
 export class EmailVerifications {
