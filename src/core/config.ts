@@ -6,7 +6,8 @@
  * ConfigError. Core never reads process.env.
  */
 import type { AccessTokenAlgorithm } from './tokens/algorithms.js';
-import type { CoreSettingValues } from './settings.js';
+import { publicUrlOf, relyingPartyOf, type CoreSettingValues } from './settings.js';
+import type { WebAuthnSettings } from './factors/webauthn.js';
 
 export { OWASP_ARGON2, OWASP_ARGON2_FLOORS, type Env } from './settings.js';
 
@@ -33,6 +34,12 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly issuer: string;
   readonly audience: string | undefined;
+  /** Where users reach Portcullis (PUBLIC_URL, else ISSUER), without a trailing slash. */
+  readonly publicUrl: string;
+  /** The name messages sign with and authenticators show (PRODUCT_NAME). */
+  readonly productName: string;
+  /** WebAuthn: the relying party (from PUBLIC_URL unless set) and whether a passkey alone signs in. */
+  readonly webauthn: WebAuthnSettings;
   readonly clockToleranceSeconds: number;
   readonly registration: Registration;
   readonly defaultScopes: readonly string[];
@@ -151,6 +158,12 @@ export function coreConfig(
     accessTokenTtlSeconds: settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     issuer: settings.ISSUER,
     audience: settings.AUDIENCE,
+    publicUrl: publicUrlOf(settings),
+    productName: settings.PRODUCT_NAME,
+    webauthn: Object.freeze({
+      relyingParty: Object.freeze(relyingPartyOf(settings)),
+      passkeyLogin: settings.PASSKEY_LOGIN,
+    }),
     clockToleranceSeconds: settings.CLOCK_TOLERANCE_SECONDS,
     registration: settings.REGISTRATION,
     defaultScopes: Object.freeze([...settings.DEFAULT_SCOPES]),

@@ -45,6 +45,7 @@ export type PortcullisErrorCode =
   | 'ERR_MFA_REQUIRED'
   | 'ERR_INVALID_MFA_TOKEN'
   | 'ERR_INVALID_OTP'
+  | 'ERR_INVALID_WEBAUTHN'
   | 'ERR_INSUFFICIENT_USER_AUTHENTICATION';
 
 export abstract class PortcullisError extends Error {
@@ -323,6 +324,8 @@ export class MfaRequiredError extends PortcullisError {
     /** Single-use, short-lived; never logged. */
     readonly mfaToken: string,
     readonly factors: readonly string[],
+    /** The WebAuthn request options (PublicKeyCredentialRequestOptionsJSON) when the user has a WebAuthn factor. */
+    readonly webauthnOptions?: object,
   ) {
     super('Multi-factor authentication required: send a code with the mfa grant');
   }
@@ -340,6 +343,18 @@ export class InvalidMfaTokenError extends PortcullisError {
 export class InvalidOtpError extends PortcullisError {
   readonly code = 'ERR_INVALID_OTP';
   constructor(message = 'Invalid one-time code') {
+    super(message);
+  }
+}
+
+/**
+ * A WebAuthn answer that does not verify: malformed, for another challenge, origin or relying
+ * party, a bad signature, a credential that is not the user's, or a counter that went backwards
+ * (a cloned authenticator).
+ */
+export class InvalidWebAuthnResponseError extends PortcullisError {
+  readonly code = 'ERR_INVALID_WEBAUTHN';
+  constructor(message = 'The WebAuthn response does not verify') {
     super(message);
   }
 }

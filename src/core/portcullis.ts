@@ -12,12 +12,17 @@ import type { Client, ClientCredentials } from './clients/client.js';
 import type { ClientService } from './clients/client-service.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import {
+  EmailNotVerifiedError,
+  InactiveUserError,
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
   InvalidClientError,
   InvalidTokenError,
+  InvalidWebAuthnResponseError,
   MailUnavailableError,
+  NotFoundError,
   PortcullisError,
   RegistrationClosedError,
   UnsupportedGrantTypeError,
@@ -26,7 +31,8 @@ import {
 } from './errors.js';
 import { LoginGuard } from './login/login-guard.js';
 import type { PublicFactor } from './factors/factor.js';
-import { FactorService, type SecondFactorProof, type TotpEnrolment } from './factors/factor-service.js';
+import { FactorService, type SecondFactorProof, type TotpEnrolment, type WebAuthnEnrolment } from './factors/factor-service.js';
+import { WebAuthnCeremonies } from './factors/webauthn.js';
 import { MfaTokens } from './factors/mfa-tokens.js';
 import { resetFactors, type FactorReset } from './factors/factor-reset.js';
 import { requireLogin, type LoginRequirement } from './factors/step-up.js';
@@ -60,6 +66,8 @@ export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/
 
 /** The sign-in link grant's `grant_type` (RFC 6749 §4.5: an extension grant is an absolute URI). */
 export const SIGN_IN_LINK_GRANT = 'urn:portcullis:params:oauth:grant-type:sign-in-link';
+/** The passkey grant's `grant_type` (PASSKEY_LOGIN=on, ADR 0025): a WebAuthn assertion alone signs in. */
+export const PASSKEY_GRANT = 'urn:portcullis:params:oauth:grant-type:passkey';
 
 export interface PortcullisDependencies {
   readonly config: Config;
@@ -149,8 +157,10 @@ export class Portcullis {
   readonly emailVerifications: EmailVerifications;
   /** Sign-in links by mail (SIGN_IN_LINKS=on); `signInLinks.settled()` waits for the mails of requests answered so far. */
   readonly signInLinks: SignInLinks;
-  /** Second factors: TOTP, recovery codes (issue 15, ADR 0024). */
+  /** Second factors: TOTP, WebAuthn, recovery codes (issue 15, ADRs 0024, 0025). */
   readonly factors: FactorService;
+  /** WebAuthn ceremonies: registration, second steps, passkey logins (ADR 0025). */
+  readonly webauthn: WebAuthnCeremonies;
   private readonly stores: Stores;
   private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
@@ -209,12 +219,14 @@ export class Portcullis {
       settings: this.config.signInLinks,
       onError: (error) => deps.onBackgroundError?.(error, 'sign-in link request failed after it was answered'),
     });
+    this.webauthn = new WebAuthnCeremonies({ store: this.stores.factors, clock: this.clock, settings: this.config.webauthn });
     this.factors = new FactorService({
       store: this.stores.factors,
       secretKey: this.config.secretKey,
       issuer: totpIssuer(this.config.issuer),
       clock: this.clock,
       audit: this.audit,
+      webauthn: this.webauthn,
     });
     const mfaTokens = new MfaTokens({
       store: this.stores.factors,
@@ -356,6 +368,18 @@ export class Portcullis {
   ): Promise<TotpEnrolment> {
     const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
     const enrolment = await this.factors.enrolTotp(auth.user, request.name, context);
+    if (ticket) await this.loginGuard?.clear(ticket);
+    return enrolment;
+  }
+
+  /** POST /users/me/factors/webauthn: needs the current password (as TOTP does); a pending factor and its registration options. */
+  async enrolWebAuthn(
+    auth: UserAuthContext,
+    request: CurrentPasswordAttempt & { readonly name?: string | undefined },
+    context: ActionContext,
+  ): Promise<WebAuthnEnrolment> {
+    const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
+    const enrolment = await this.factors.enrolWebAuthn(auth.user, request.name, context);
     if (ticket) await this.loginGuard?.clear(ticket);
     return enrolment;
   }
@@ -635,6 +659,46 @@ export class Portcullis {
    * InvalidSignInLinkError for a token that cannot be used, InactiveUserError for a disabled user.
    * No login throttle and no challenge: the caller spends the client address's bucket only.
    */
+  /** POST /signin/passkey: the options of a passkey login (PASSKEY_LOGIN=on; else NotFoundError). */
+  passkeyLoginOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    if (!this.webauthn.passkeyLogin) throw new NotFoundError('Passkey login is off on this server (PASSKEY_LOGIN=off)');
+    return this.webauthn.loginOptions();
+  }
+
+  /**
+   * The passkey grant of POST /token (PASSKEY_GRANT, PASSKEY_LOGIN=on): an assertion to the
+   * challenge of POST /signin/passkey, by a registered credential whose authenticator verified its
+   * user, opens a session with `amr` ["hwk", "mfa"]. UnsupportedGrantTypeError with PASSKEY_LOGIN=off.
+   */
+  async passkeyGrant(
+    response: AuthenticationResponseJSON,
+    scopes: readonly string[] | undefined,
+    client: Client | undefined,
+    context: ActionContext,
+  ): Promise<TokenResponse> {
+    if (!this.webauthn.passkeyLogin) throw new UnsupportedGrantTypeError(`Unsupported grant_type: ${PASSKEY_GRANT}`);
+    let user: User | undefined;
+    try {
+      const factor = await this.webauthn.verifyLogin(response);
+      user = await this.stores.users.findById(factor.userId);
+      if (!user) throw new InvalidWebAuthnResponseError('Not a registered passkey');
+    } catch (error) {
+      if (error instanceof InvalidWebAuthnResponseError) {
+        await this.audit.record({
+          type: 'login.failure',
+          outcome: 'failure',
+          subject: user?.username ?? null,
+          ip: context.ip,
+          details: { method: 'passkey', reason: error.message },
+        });
+      }
+      throw error;
+    }
+    if (user.disabled) throw new InactiveUserError();
+    if (this.config.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerifiedError();
+    return this.tokens.provenLogin(user, scopes, client, 'passkey', { ...context, actor: user.username });
+  }
+
   async signInWithLink(
     token: string,
     scopes: readonly string[] | undefined,

@@ -194,3 +194,9 @@ export function parsed<T>(options: Common & WithDefault<T> & { readonly accepts:
     }
   });
 }
+
+/** The check of a URL setting: http:// or https://. */
+export function checkHttpUrl(value: string, name: string): string | undefined {
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) return `${name} must be an http:// or https:// URL`;
+  return undefined;
+}

@@ -11,7 +11,18 @@
  */
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';
-import { choice, integer, onOff, optionalText, parsed, text, type DefaultContext, type Setting } from './setting-types.js';
+import {
+  checkHttpUrl,
+  choice,
+  integer,
+  list,
+  onOff,
+  optionalText,
+  parsed,
+  text,
+  type DefaultContext,
+  type Setting,
+} from './setting-types.js';
 import type { SettingRule, ValuesOf } from './setting-table.js';
 
 export type { Env } from './setting-table.js';
@@ -60,6 +71,13 @@ export const CORE_SETTINGS = {
     doc: 'the `iss` claim; set it to your public URL',
   }),
   AUDIENCE: optionalText({ doc: 'the `aud` claim, required on verification when set' }),
+  PUBLIC_URL: optionalText({
+    accepts: 'URL',
+    defaultDoc: '`ISSUER`',
+    doc: 'where users reach Portcullis (or the app in front of it): the base of the links in messages, and the origin passkeys are made for',
+    check: checkHttpUrl,
+  }),
+  PRODUCT_NAME: text({ default: 'Portcullis', doc: 'the name messages sign with, and that authenticators show beside a passkey' }),
   CLOCK_TOLERANCE_SECONDS: integer({ default: 5, min: 0, max: 300, doc: 'leeway for `exp`/`nbf`' }),
 
   // Accounts and passwords.
@@ -130,6 +148,29 @@ export const CORE_SETTINGS = {
     min: 1,
     max: 1000,
     doc: 'sign-in links one account is sent at most per hour (burst and sustained); requests past it are answered alike and send nothing',
+  }),
+  WEBAUTHN_RP_ID: optionalText({
+    accepts: 'host name',
+    defaultDoc: 'the host of `PUBLIC_URL`',
+    doc:
+      'the WebAuthn relying party id passkeys and security keys are made for: the host of `PUBLIC_URL` or a registrable suffix of it ' +
+      '(`example.com` for `https://id.example.com`, so that pages on other subdomains can use them); changing it orphans every registered one',
+    check: (value, name) => (/^[a-z0-9.-]+$/.test(value) && !value.startsWith('.') ? undefined : `${name} must be a lower-case host name`),
+  }),
+  WEBAUTHN_ORIGINS: list({
+    accepts: 'comma-separated origins',
+    defaultDoc: 'the origin of `PUBLIC_URL`',
+    doc: 'the page origins WebAuthn ceremonies may come from (`https://app.example.com`), each on the host of `WEBAUTHN_RP_ID` or under it',
+    check: (item, name) =>
+      URL.canParse(item) && new URL(item).origin === item
+        ? undefined
+        : `${name}: ${JSON.stringify(item)} is not an origin (scheme://host[:port])`,
+  }),
+  PASSKEY_LOGIN: onOff({
+    default: false,
+    doc:
+      '`on` lets a passkey alone sign in (`POST /signin/passkey`, then the `urn:portcullis:params:oauth:grant-type:passkey` grant): ' +
+      'a discoverable credential whose authenticator verified the user (PIN or biometrics). Off, passkeys are second factors only',
   }),
   ARGON2_MEMORY_KIB: integer({
     default: OWASP_ARGON2.memoryKiB,
@@ -286,6 +327,7 @@ export type CoreSettingValues = ValuesOf<typeof CORE_SETTINGS>;
 
 /** Rules across core's settings: each returns the problem, or undefined. */
 export const CORE_RULES: ReadonlyArray<SettingRule<CoreSettingValues>> = [
+  (settings) => relyingPartyProblem(relyingPartyOf(settings)),
   ({ ARGON2_MEMORY_KIB, ARGON2_ITERATIONS }) =>
     OWASP_ARGON2_FLOORS.some(([memoryKiB, iterations]) => ARGON2_MEMORY_KIB >= memoryKiB && ARGON2_ITERATIONS >= iterations)
       ? undefined
@@ -299,3 +341,32 @@ export const CORE_RULES: ReadonlyArray<SettingRule<CoreSettingValues>> = [
       ? 'LOGIN_BACKOFF_MAX_SECONDS must not be smaller than LOGIN_BACKOFF_BASE_SECONDS'
       : undefined,
 ];
+
+/** What users reach: PUBLIC_URL, or ISSUER, without a trailing slash. */
+export function publicUrlOf({ PUBLIC_URL, ISSUER }: Pick<CoreSettingValues, 'PUBLIC_URL' | 'ISSUER'>): string {
+  return (PUBLIC_URL ?? ISSUER).replace(/\/+$/, '');
+}
+
+/** The WebAuthn relying party: WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, or PUBLIC_URL's host and origin. */
+export function relyingPartyOf(
+  settings: Pick<CoreSettingValues, 'PUBLIC_URL' | 'ISSUER' | 'PRODUCT_NAME' | 'WEBAUTHN_RP_ID' | 'WEBAUTHN_ORIGINS'>,
+): { readonly id: string; readonly name: string; readonly origins: readonly string[] } {
+  const publicUrl = publicUrlOf(settings);
+  const url = URL.canParse(publicUrl) ? new URL(publicUrl) : undefined;
+  return {
+    id: settings.WEBAUTHN_RP_ID ?? url?.hostname.replace(/^\[|\]$/g, '') ?? '',
+    name: settings.PRODUCT_NAME,
+    origins: settings.WEBAUTHN_ORIGINS.length > 0 ? settings.WEBAUTHN_ORIGINS : url ? [url.origin] : [],
+  };
+}
+
+/** WebAuthn §5.1.4.1: each origin's host is the RP ID or a subdomain of it. */
+function relyingPartyProblem(rp: { readonly id: string; readonly origins: readonly string[] }): string | undefined {
+  const outside = rp.origins.filter((origin) => {
+    const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+    return host !== rp.id && !host.endsWith(`.${rp.id}`);
+  });
+  return outside.length === 0
+    ? undefined
+    : `WebAuthn: ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not on ${rp.id} (WEBAUTHN_RP_ID) or under it; set WEBAUTHN_RP_ID to a suffix they share, or WEBAUTHN_ORIGINS`;
+}

@@ -30,6 +30,7 @@ import { registerFactorRoutes } from './routes/factor-routes.js';
 import { registerPasswordResetRoutes } from './routes/password-reset-routes.js';
 import { registerEmailVerificationRoutes } from './routes/email-verification-routes.js';
 import { registerSignInLinkRoutes } from './routes/sign-in-link-routes.js';
+import { registerPasskeyRoutes } from './routes/passkey-routes.js';
 import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 import { logsRequests, RequestLog } from './request-log.js';
@@ -154,6 +155,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerPasswordResetRoutes(app, portcullis);
   registerEmailVerificationRoutes(app, portcullis);
   registerSignInLinkRoutes(app, portcullis);
+  registerPasskeyRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
   registerAdminMailRoutes(app, portcullis);
 }

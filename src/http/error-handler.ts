@@ -73,6 +73,7 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   ERR_MFA_REQUIRED: { status: 401, oauthError: 'mfa_required', wwwAuthenticate: 'Bearer' },
   ERR_INVALID_MFA_TOKEN: { status: 400, oauthError: 'invalid_grant' },
   ERR_INVALID_OTP: { status: 400, oauthError: 'invalid_grant' },
+  ERR_INVALID_WEBAUTHN: { status: 400, oauthError: 'invalid_grant' },
   ERR_INSUFFICIENT_USER_AUTHENTICATION: { status: 401, oauthError: 'insufficient_user_authentication' },
   ERR_INTERNAL: { status: 500, detail: 'Internal Server Error', oauthError: 'server_error' },
 });
@@ -172,6 +173,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (error instanceof MfaRequiredError) {
     body.mfa_token = error.mfaToken;
     body.factors = error.factors;
+    if (error.webauthnOptions !== undefined) body.webauthn = error.webauthnOptions;
   }
   if (error instanceof InsufficientUserAuthenticationError) {
     body.error = 'insufficient_user_authentication';

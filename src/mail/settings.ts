@@ -3,7 +3,7 @@
  * MailConfig built from them; the server joins the table with the other layers' (server/config.ts).
  * The SMTP URL and the webhook secret are secrets: never echoed in a problem, never logged.
  */
-import { integer, optionalText, text, type Setting } from '../core/setting-types.js';
+import { checkHttpUrl, integer, optionalText, type Setting } from '../core/setting-types.js';
 import type { SettingRule, ValuesOf } from '../core/setting-table.js';
 import type { RelaySettings } from '../core/outbox/outbox-relay.js';
 
@@ -31,11 +31,6 @@ function checkSmtpUrl(value: string, name: string): string | undefined {
   }
   if (url.protocol === 'smtps:' && url.searchParams.has('tls'))
     return `${name}: smtps:// is always TLS; ?${SMTP_TLS_OPTIONAL} is for smtp://`;
-  return undefined;
-}
-
-function checkHttpUrl(value: string, name: string): string | undefined {
-  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) return `${name} must be an http:// or https:// URL`;
   return undefined;
 }
 
@@ -74,13 +69,6 @@ export const MAIL_SETTINGS = {
     doc: 'the key the webhook events are signed with; required with `MAIL_WEBHOOK_URL`. Never logged',
     check: checkWebhookSecret,
   }),
-  PUBLIC_URL: optionalText({
-    accepts: 'URL',
-    defaultDoc: '`ISSUER`',
-    doc: 'the base of the links in messages: where users reach Portcullis (or the app in front of it)',
-    check: checkHttpUrl,
-  }),
-  PRODUCT_NAME: text({ default: 'Portcullis', doc: 'the name messages sign with' }),
   MAIL_TEMPLATES_DIR: optionalText({
     accepts: 'path',
     doc: 'a folder of templates that replace the built-in ones: `KIND.subject.txt`, `KIND.txt`, `KIND.html` (see [mail.md](mail.md#templates))',
@@ -156,7 +144,13 @@ export interface MailLayerConfig {
   readonly mail: MailConfig;
 }
 
-export function mailConfig(values: MailSettingValues, issuer: string): MailConfig {
+/** What the messages are branded with: core's (PRODUCT_NAME, PUBLIC_URL). */
+export interface MailBranding {
+  readonly productName: string;
+  readonly publicUrl: string;
+}
+
+export function mailConfig(values: MailSettingValues, branding: MailBranding): MailConfig {
   const transport: MailTransportConfig =
     values.SMTP_URL !== undefined
       ? { kind: 'smtp', url: values.SMTP_URL, from: values.MAIL_FROM ?? '' }
@@ -165,8 +159,8 @@ export function mailConfig(values: MailSettingValues, issuer: string): MailConfi
         : { kind: 'none' };
   return Object.freeze({
     transport: Object.freeze(transport),
-    productName: values.PRODUCT_NAME,
-    publicUrl: (values.PUBLIC_URL ?? issuer).replace(/\/+$/, ''),
+    productName: branding.productName,
+    publicUrl: branding.publicUrl,
     templatesDir: values.MAIL_TEMPLATES_DIR,
     relay: Object.freeze({
       leaseMs: values.MAIL_LEASE_SECONDS * 1000,

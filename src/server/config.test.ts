@@ -103,6 +103,38 @@ describe('loadConfig', () => {
   });
 
   describe('values', () => {
+    it('makes the WebAuthn relying party of PUBLIC_URL, or of WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, and refuses origins outside it', () => {
+      const byIssuer = load({ ISSUER: 'https://auth.example.com' });
+      assert.deepEqual(byIssuer.webauthn.relyingParty, {
+        id: 'auth.example.com',
+        name: 'Portcullis',
+        origins: ['https://auth.example.com'],
+      });
+      assert.equal(byIssuer.webauthn.passkeyLogin, false);
+      const byPublicUrl = load({ ISSUER: 'https://auth.example.com', PUBLIC_URL: 'http://localhost:3000/', PRODUCT_NAME: 'Acme' });
+      assert.deepEqual(byPublicUrl.webauthn.relyingParty, { id: 'localhost', name: 'Acme', origins: ['http://localhost:3000'] });
+      assert.equal(byPublicUrl.publicUrl, 'http://localhost:3000');
+      assert.equal(byPublicUrl.mail.publicUrl, 'http://localhost:3000', 'the links in messages go there too');
+      const shared = load({
+        PUBLIC_URL: 'https://id.example.com',
+        WEBAUTHN_RP_ID: 'example.com',
+        WEBAUTHN_ORIGINS: 'https://id.example.com, https://app.example.com',
+        PASSKEY_LOGIN: 'on',
+      });
+      assert.deepEqual(shared.webauthn.relyingParty.origins, ['https://id.example.com', 'https://app.example.com']);
+      assert.equal(shared.webauthn.passkeyLogin, true);
+      assert.throws(
+        () => load({ PUBLIC_URL: 'https://id.example.com', WEBAUTHN_ORIGINS: 'https://evil.example.net' }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.problems.some((p) => p.startsWith('WebAuthn: https://evil.example.net is not on id.example.com')),
+      );
+      assert.throws(
+        () => load({ WEBAUTHN_ORIGINS: 'https://app.example.com/login' }),
+        (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.includes('is not an origin')),
+      );
+    });
+
     it('reads numbers, the algorithm and scopes', () => {
       const config = load({
         PORT: '0',

@@ -58,7 +58,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Portculli
   const storage = storageConfig(settings, problems);
   const core = coreConfig(settings, { production: server.production, dataDir: storage.dataDir }, options, problems);
   const http = httpConfig(settings, server.production);
-  const mail = mailConfig(settings, core.issuer);
+  const mail = mailConfig(settings, core);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...core, ...storage, ...http, ...server, mail });
 }

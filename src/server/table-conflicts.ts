@@ -26,6 +26,7 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   auth_factors: '0008-second-factors',
   recovery_codes: '0008-second-factors',
   mfa_challenges: '0008-second-factors',
+  webauthn_login_challenges: '0009-webauthn',
 });
 
 /**

@@ -91,8 +91,19 @@ function exampleBody(schema: Json | undefined, doc: Json): Json | undefined {
   const properties = (resolved.properties ?? {}) as Record<string, Json>;
   const body: Json = {};
   for (const name of (resolved.required ?? []) as string[]) {
-    const type = [properties[name]?.type].flat()[0];
-    body[name] = type === 'boolean' ? false : type === 'array' ? [] : type === 'object' ? {} : 'x';
+    const property = properties[name];
+    const type = [property?.type].flat()[0];
+    const enumerated = property?.enum as unknown[] | undefined;
+    body[name] =
+      enumerated !== undefined
+        ? enumerated[0]
+        : type === 'boolean'
+          ? false
+          : type === 'array'
+            ? []
+            : type === 'object'
+              ? (exampleBody(property, doc) ?? {})
+              : 'x';
   }
   return body;
 }
@@ -282,6 +293,7 @@ describe('GET /openapi.json', () => {
       'max_age',
       'mfa_token',
       'sign_in_link',
+      'webauthn',
     ]);
     const notAuthenticated = await server.fetch('/users/me');
     assert.deepEqual(await notAuthenticated.json(), { detail: 'Not authenticated' });

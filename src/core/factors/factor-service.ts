@@ -1,19 +1,33 @@
 /**
- * A user's second factors (issue 15, ADR 0024): TOTP enrolment (pending until a first code
- * confirms it), the list, removal, recovery codes, and the check of a code at login. TOTP secrets
- * are sealed at rest (SealedBox, their own key, bound to the factor's row); a code is accepted once:
- * the store records its time step and refuses that step again.
+ * A user's second factors (issue 15, ADRs 0024 and 0025): TOTP enrolment (pending until a first
+ * code confirms it), WebAuthn registration (pending until the authenticator answers its options),
+ * the list, removal, recovery codes, and the check of a second step at login. TOTP secrets are
+ * sealed at rest (SealedBox, their own key, bound to the factor's row); a code is accepted once:
+ * the store records its time step and refuses that step again. The WebAuthn ceremonies are
+ * webauthn.ts's.
  */
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { InvalidOtpError, NotFoundError, ValidationError } from '../errors.js';
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { InvalidOtpError, InvalidWebAuthnResponseError, NotFoundError, ValidationError } from '../errors.js';
 import { SealedBox } from '../sealed-box.js';
 import { randomToken } from '../secrets.js';
 import type { User } from '../users/user.js';
-import { toPublicFactor, type Factor, type FactorStore, type PublicFactor, type SecondFactorMethod } from './factor.js';
+import {
+  toPublicFactor,
+  type Factor,
+  type FactorKind,
+  type FactorStore,
+  type PublicFactor,
+  type SecondFactor,
+  type SecondFactorMethod,
+  type TotpFactor,
+  type WebAuthnCredential,
+} from './factor.js';
 import { newRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT, recoveryCodeHash } from './recovery-codes.js';
 import { matchTotp, newTotpSecret, totpUri } from './totp.js';
+import type { WebAuthnCeremonies } from './webauthn.js';
 
 /** An enrolment waits this long for its first code. */
 export const PENDING_FACTOR_TTL_MS = 15 * 60_000;
@@ -28,6 +42,7 @@ export interface FactorServiceDependencies {
   readonly issuer: string;
   readonly clock: Clock;
   readonly audit: AuditLog;
+  readonly webauthn: WebAuthnCeremonies;
 }
 
 /** A pending TOTP enrolment: the URI carries the secret, shown this once. */
@@ -36,8 +51,20 @@ export interface TotpEnrolment {
   readonly otpauthUri: string;
 }
 
-/** A second-factor proof at login: a TOTP code or a recovery code. */
-export type SecondFactorProof = { readonly otp: string } | { readonly recoveryCode: string };
+/** A pending WebAuthn registration: the options to hand to navigator.credentials.create(). */
+export interface WebAuthnEnrolment {
+  readonly id: string;
+  readonly options: PublicKeyCredentialCreationOptionsJSON;
+}
+
+/** A second-factor proof at login: a TOTP code, a recovery code, or a WebAuthn assertion. */
+export type SecondFactorProof =
+  { readonly otp: string } | { readonly recoveryCode: string } | { readonly webauthn: AuthenticationResponseJSON };
+
+/** The `method` the audit log names for a proof. */
+export function proofMethod(proof: SecondFactorProof): 'otp' | 'recovery_code' | 'webauthn' {
+  return 'otp' in proof ? 'otp' : 'recoveryCode' in proof ? 'recovery_code' : 'webauthn';
+}
 
 export class FactorService {
   private readonly box: SealedBox;
@@ -61,35 +88,21 @@ export class FactorService {
 
   /** A pending TOTP factor and its URI (the caller checked the current password). */
   async enrolTotp(user: User, name: string | undefined, context: ActionContext): Promise<TotpEnrolment> {
-    const { store, clock } = this.deps;
-    const label = (name ?? 'Authenticator app').trim();
-    if (label === '' || label.length > MAX_NAME_LENGTH)
-      throw new ValidationError('name', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
-    if ((await store.listByUser(user.id)).length >= MAX_FACTORS_PER_USER) {
-      throw new ValidationError('factors', `At most ${MAX_FACTORS_PER_USER} factors; remove one first`);
-    }
+    const label = await this.newFactorName(user, name, 'Authenticator app');
     const id = randomToken(12);
     const secret = newTotpSecret();
-    const factor: Factor = {
+    await this.deps.store.create({
       id,
       userId: user.id,
       kind: 'totp',
       name: label,
       secretSealed: this.box.seal(secret, id),
-      createdAt: clock.now(),
+      createdAt: this.deps.clock.now(),
       confirmedAt: null,
       lastUsedAt: null,
       lastStep: null,
-    };
-    await store.create(factor);
-    await this.deps.audit.record({
-      type: 'factor.enrolment_started',
-      outcome: 'success',
-      actor: user.username,
-      subject: user.username,
-      ip: context.ip,
-      details: { factor: id, kind: 'totp' },
     });
+    await this.auditEnrolmentStarted(user, id, 'totp', context);
     return { id, otpauthUri: totpUri(secret, this.deps.issuer, user.username) };
   }
 
@@ -101,22 +114,54 @@ export class FactorService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const factors = await store.listByUser(user.id);
-    const factor = factors.find((f) => f.id === id && f.confirmedAt === null && now - f.createdAt <= PENDING_FACTOR_TTL_MS);
-    if (!factor) throw new NotFoundError('No such pending factor');
+    const factor = pendingFactor(factors, id, now);
+    if (factor?.kind !== 'totp') throw new NotFoundError('No such pending factor');
     const step = matchTotp(this.secretOf(factor), code, now);
     if (step === undefined) throw new InvalidOtpError();
-    const hadFactor = factors.some((f) => f.confirmedAt !== null);
     if (!(await store.confirm(factor.id, step, now))) throw new NotFoundError('No such pending factor');
-    const recoveryCodes = hadFactor ? undefined : await this.replaceRecoveryCodes(user);
-    await this.deps.audit.record({
-      type: 'factor.added',
-      outcome: 'success',
-      actor: user.username,
-      subject: user.username,
-      ip: context.ip,
-      details: { factor: factor.id, kind: factor.kind },
+    return this.confirmed(user, factor, factors, context);
+  }
+
+  /** A pending WebAuthn factor and the options of its registration (the caller checked the current password). */
+  async enrolWebAuthn(user: User, name: string | undefined, context: ActionContext): Promise<WebAuthnEnrolment> {
+    const label = await this.newFactorName(user, name, 'Passkey');
+    const id = randomToken(12);
+    const options = await this.deps.webauthn.registrationOptions(user, credentialsOf(await this.deps.store.listByUser(user.id)));
+    await this.deps.store.create({
+      id,
+      userId: user.id,
+      kind: 'webauthn',
+      name: label,
+      createdAt: this.deps.clock.now(),
+      confirmedAt: null,
+      lastUsedAt: null,
+      registrationChallenge: options.challenge,
+      credential: null,
     });
-    return { recoveryCodes };
+    await this.auditEnrolmentStarted(user, id, 'webauthn', context);
+    return { id, options };
+  }
+
+  /**
+   * Confirms a pending WebAuthn factor with the authenticator's answer to its options
+   * (InvalidWebAuthnResponseError when it does not verify). Recovery codes as for TOTP.
+   */
+  async confirmWebAuthn(
+    user: User,
+    id: string,
+    response: RegistrationResponseJSON,
+    context: ActionContext,
+  ): Promise<{ recoveryCodes: string[] | undefined }> {
+    const { store, clock } = this.deps;
+    const factors = await store.listByUser(user.id);
+    const factor = pendingFactor(factors, id, clock.now());
+    if (factor?.kind !== 'webauthn' || factor.registrationChallenge === null) throw new NotFoundError('No such pending factor');
+    const credential = await this.deps.webauthn.verifyRegistration(response, factor.registrationChallenge);
+    if (await store.findByCredentialId(credential.credentialId)) {
+      throw new InvalidWebAuthnResponseError('This authenticator is registered already');
+    }
+    if (!(await store.confirmWebAuthn(factor.id, credential, clock.now()))) throw new NotFoundError('No such pending factor');
+    return this.confirmed(user, factor, factors, context);
   }
 
   /** The user's confirmed factors, as the user sees them (never a secret). */
@@ -162,25 +207,81 @@ export class FactorService {
     return this.deps.store.countRecoveryCodes(user.id);
   }
 
+  /** The options of a second step with the user's WebAuthn factors; undefined when the user has none. */
+  async webauthnOptions(user: User) {
+    const credentials = credentialsOf(await this.deps.store.listByUser(user.id));
+    return credentials.length === 0 ? undefined : this.deps.webauthn.secondFactorOptions(credentials);
+  }
+
   /**
    * Checks and uses a second-factor proof of the user: a TOTP code of any of their confirmed
-   * factors not used before (its step later than the factor's last), or an unused recovery code.
+   * factors not used before (its step later than the factor's last), an unused recovery code, or
+   * an assertion of one of their WebAuthn factors to `webauthnChallenge` (the mfa_token's). The
+   * `amr` value of the proof, or undefined for a wrong code; InvalidWebAuthnResponseError for an
+   * assertion that does not verify.
    */
-  async verify(user: User, proof: SecondFactorProof): Promise<boolean> {
+  async verify(user: User, proof: SecondFactorProof, webauthnChallenge: string | null): Promise<SecondFactor | undefined> {
     const { store, clock } = this.deps;
     const now = clock.now();
+    if ('webauthn' in proof) {
+      if (webauthnChallenge === null) throw new InvalidWebAuthnResponseError('This account had no WebAuthn factor when the login began');
+      await this.deps.webauthn.verifySecondFactor(user, proof.webauthn, webauthnChallenge);
+      return 'hwk';
+    }
     if ('recoveryCode' in proof) {
       const code = normalizeRecoveryCode(proof.recoveryCode);
-      return code !== undefined && store.useRecoveryCode(user.id, recoveryCodeHash(code), now);
+      return code !== undefined && (await store.useRecoveryCode(user.id, recoveryCodeHash(code), now)) ? 'otp' : undefined;
     }
     for (const factor of await store.listByUser(user.id)) {
       if (factor.confirmedAt === null || factor.kind !== 'totp') continue;
       const step = matchTotp(this.secretOf(factor), proof.otp, now);
       if (step !== undefined && (factor.lastStep === null || step > factor.lastStep) && (await store.useStep(factor.id, step, now))) {
-        return true;
+        return 'otp';
       }
     }
-    return false;
+    return undefined;
+  }
+
+  /** The name of a new factor, and room for it: ValidationError when the name is refused or the user has the most factors. */
+  private async newFactorName(user: User, name: string | undefined, fallback: string): Promise<string> {
+    const label = (name ?? fallback).trim();
+    if (label === '' || label.length > MAX_NAME_LENGTH)
+      throw new ValidationError('name', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
+    if ((await this.deps.store.listByUser(user.id)).length >= MAX_FACTORS_PER_USER) {
+      throw new ValidationError('factors', `At most ${MAX_FACTORS_PER_USER} factors; remove one first`);
+    }
+    return label;
+  }
+
+  private async auditEnrolmentStarted(user: User, id: string, kind: FactorKind, context: ActionContext): Promise<void> {
+    await this.deps.audit.record({
+      type: 'factor.enrolment_started',
+      outcome: 'success',
+      actor: user.username,
+      subject: user.username,
+      ip: context.ip,
+      details: { factor: id, kind },
+    });
+  }
+
+  /** After a factor was confirmed: the first one's recovery codes, and the audit event. */
+  private async confirmed(
+    user: User,
+    factor: Factor,
+    before: readonly Factor[],
+    context: ActionContext,
+  ): Promise<{ recoveryCodes: string[] | undefined }> {
+    const hadFactor = before.some((f) => f.confirmedAt !== null);
+    const recoveryCodes = hadFactor ? undefined : await this.replaceRecoveryCodes(user);
+    await this.deps.audit.record({
+      type: 'factor.added',
+      outcome: 'success',
+      actor: user.username,
+      subject: user.username,
+      ip: context.ip,
+      details: { factor: factor.id, kind: factor.kind },
+    });
+    return { recoveryCodes };
   }
 
   private async replaceRecoveryCodes(user: User): Promise<string[]> {
@@ -190,9 +291,19 @@ export class FactorService {
     return codes;
   }
 
-  private secretOf(factor: Factor): string {
+  private secretOf(factor: TotpFactor): string {
     const secret = this.box.open(factor.secretSealed, factor.id);
     if (secret === undefined) throw new Error(`The secret of factor ${factor.id} cannot be opened (SECRET_KEY changed?)`);
     return secret;
   }
+}
+
+/** A pending factor of the user with this id, within its time to be confirmed. */
+function pendingFactor(factors: readonly Factor[], id: string, nowMs: number): Factor | undefined {
+  return factors.find((f) => f.id === id && f.confirmedAt === null && nowMs - f.createdAt <= PENDING_FACTOR_TTL_MS);
+}
+
+/** The credentials of the user's confirmed WebAuthn factors. */
+function credentialsOf(factors: readonly Factor[]): WebAuthnCredential[] {
+  return factors.flatMap((f) => (f.kind === 'webauthn' && f.credential !== null ? [f.credential] : []));
 }

@@ -4,26 +4,52 @@
  * grant; the `amr` values are RFC 8176's, the `acr` values this server's own.
  */
 
-/** The kinds of factor a user can enrol. */
-export type FactorKind = 'totp';
+/** The kinds of factor a user can enrol: an authenticator app, or a WebAuthn authenticator (a passkey, a security key). */
+export type FactorKind = 'totp' | 'webauthn';
 
 /** What the mfa_required answer offers, in its `factors` list. */
 export type SecondFactorMethod = FactorKind | 'recovery_code';
 
-/** A user's factor as stored; `secretSealed` never leaves core. Times in ms since the epoch. */
-export interface Factor {
+interface StoredFactor {
   readonly id: string;
   readonly userId: string;
-  readonly kind: FactorKind;
   readonly name: string;
-  readonly secretSealed: string;
   readonly createdAt: number;
-  /** null while the enrolment waits for its first code. */
+  /** null while the enrolment waits for its first code (TOTP) or the authenticator's answer (WebAuthn). */
   readonly confirmedAt: number | null;
   readonly lastUsedAt: number | null;
-  /** TOTP: the time step of the last accepted code. */
+}
+
+/** An authenticator app's factor as stored; `secretSealed` never leaves core. Times in ms since the epoch. */
+export interface TotpFactor extends StoredFactor {
+  readonly kind: 'totp';
+  readonly secretSealed: string;
+  /** The time step of the last accepted code. */
   readonly lastStep: number | null;
 }
+
+/** What is kept of a WebAuthn credential: its id and public key (base64url), never a secret. */
+export interface WebAuthnCredential {
+  readonly credentialId: string;
+  /** The COSE public key, base64url. */
+  readonly publicKey: string;
+  /** The authenticator's signature counter (0 for authenticators that keep none, as synced passkeys do). */
+  readonly signCount: number;
+  readonly transports: readonly string[];
+  /** `multiDevice`: a synced passkey; `singleDevice`: bound to one authenticator (a security key). */
+  readonly deviceType: 'singleDevice' | 'multiDevice';
+  /** The backup state flag of the last ceremony (BS). */
+  readonly backedUp: boolean;
+}
+
+/** A WebAuthn factor as stored: pending with the registration's challenge, then confirmed with its credential. */
+export type WebAuthnFactor = StoredFactor & { readonly kind: 'webauthn' } & (
+    | { readonly registrationChallenge: string; readonly credential: null }
+    | { readonly registrationChallenge: null; readonly credential: WebAuthnCredential }
+  );
+
+/** A user's factor as stored. */
+export type Factor = TotpFactor | WebAuthnFactor;
 
 /** What GET /users/me/factors shows of a factor: never its secret. */
 export interface PublicFactor {
@@ -32,6 +58,8 @@ export interface PublicFactor {
   readonly name: string;
   readonly created_at: string;
   readonly last_used_at: string | null;
+  /** WebAuthn only: whether the credential is backed up (a synced passkey). */
+  readonly backed_up?: boolean;
 }
 
 export function toPublicFactor(factor: Factor): PublicFactor {
@@ -41,11 +69,21 @@ export function toPublicFactor(factor: Factor): PublicFactor {
     name: factor.name,
     created_at: new Date(factor.createdAt).toISOString(),
     last_used_at: factor.lastUsedAt === null ? null : new Date(factor.lastUsedAt).toISOString(),
+    ...(factor.kind === 'webauthn' && factor.credential !== null ? { backed_up: factor.credential.backedUp } : {}),
   };
 }
 
-/** RFC 8176 `amr` values (and `link`, a mailed sign-in link, which has none). */
-export type AuthMethod = 'pwd' | 'otp' | 'link';
+/**
+ * RFC 8176 `amr` values (and `link`, a mailed sign-in link, which has none): `hwk` a WebAuthn
+ * authenticator's signature, `mfa` beside it for a passkey login whose authenticator verified the user.
+ */
+export type AuthMethod = 'pwd' | 'otp' | 'link' | 'hwk' | 'mfa';
+
+/** How a first step can be proved (what an mfa_token remembers). */
+export type FirstFactor = 'pwd' | 'link';
+
+/** How a second step can be proved: a one-time code (TOTP or recovery code), or a WebAuthn authenticator. */
+export type SecondFactor = 'otp' | 'hwk';
 
 /** The `acr` of a login by one factor, and of one with a second factor. */
 export const ACR_SINGLE_FACTOR = 'urn:portcullis:acr:pwd';
@@ -60,13 +98,21 @@ export interface SessionAuthentication {
 }
 
 /** A login by one factor (a password, or a sign-in link). */
-export function singleFactor(method: AuthMethod, authTime: number): SessionAuthentication {
+export function singleFactor(method: FirstFactor, authTime: number): SessionAuthentication {
   return { amr: [method], acr: ACR_SINGLE_FACTOR, authTime };
 }
 
 /** A login completed with a second factor. TOTP and recovery codes are both one-time passwords (RFC 8176 `otp`). */
-export function multiFactor(first: AuthMethod, authTime: number): SessionAuthentication {
-  return { amr: [first, 'otp'], acr: ACR_MFA, authTime };
+export function multiFactor(first: FirstFactor, second: SecondFactor, authTime: number): SessionAuthentication {
+  return { amr: [first, second], acr: ACR_MFA, authTime };
+}
+
+/**
+ * A passkey login (PASSKEY_LOGIN=on): the authenticator's signature (`hwk`) after it verified the
+ * user by PIN or biometrics (WebAuthn's UV flag, required), which makes it multi-factor (`mfa`).
+ */
+export function passkeyLogin(authTime: number): SessionAuthentication {
+  return { amr: ['hwk', 'mfa'], acr: ACR_MFA, authTime };
 }
 
 /** The state behind an mfa_token. */
@@ -74,7 +120,9 @@ export interface MfaChallenge {
   readonly tokenHash: string;
   readonly userId: string;
   readonly tokenVersion: number;
-  readonly firstFactor: AuthMethod;
+  readonly firstFactor: FirstFactor;
+  /** The challenge of the WebAuthn options the mfa_required answer carried (null: the user had no WebAuthn factor). */
+  readonly webauthnChallenge: string | null;
   readonly scopes: readonly string[];
   readonly clientId: string | null;
   /** The login guard's ticket of the password attempt, as JSON (undefined: no guard). */
@@ -94,6 +142,19 @@ export interface FactorStore {
   hasConfirmed(userId: string): Promise<boolean>;
   /** Marks a pending factor confirmed with its first step; false when it is not pending. */
   confirm(id: string, step: number, nowMs: number): Promise<boolean>;
+  /** Marks a pending WebAuthn factor confirmed with its credential; false when it is not pending. */
+  confirmWebAuthn(id: string, credential: WebAuthnCredential, nowMs: number): Promise<boolean>;
+  /** The confirmed WebAuthn factor of this credential id, whoever's it is. */
+  findByCredentialId(credentialId: string): Promise<(WebAuthnFactor & { readonly credential: WebAuthnCredential }) | undefined>;
+  /**
+   * Records a WebAuthn ceremony of the factor: its new counter and backup flag; false when the
+   * stored counter is no longer `previousCount` (another ceremony won the race).
+   */
+  useCredential(id: string, previousCount: number, newCount: number, backedUp: boolean, nowMs: number): Promise<boolean>;
+  /** Keeps the challenge of a passkey login's options (only its SHA-256), deleting expired ones. */
+  createLoginChallenge(challengeHash: string, nowMs: number, expiresAtMs: number): Promise<void>;
+  /** Uses an unused, unexpired passkey-login challenge; false otherwise (the WHERE decides a race). */
+  useLoginChallenge(challengeHash: string, nowMs: number): Promise<boolean>;
   /** Records a code of `step` as used; false when a code of that step or a later one was (the WHERE decides a race). */
   useStep(id: string, step: number, nowMs: number): Promise<boolean>;
   /** false when no such factor of the user; when no confirmed factor is left, the user's recovery codes go too (one transaction). */

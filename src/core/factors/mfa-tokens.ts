@@ -11,14 +11,14 @@ import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { TokenBucketSettings } from '../config.js';
-import { InvalidMfaTokenError, InvalidOtpError, MfaRequiredError } from '../errors.js';
+import { InvalidMfaTokenError, InvalidOtpError, InvalidWebAuthnResponseError, MfaRequiredError } from '../errors.js';
 import type { LoginTicket } from '../login/login-guard.js';
 import type { RateLimits } from '../rate-limit/rate-limits.js';
 import { hashSecret, randomToken } from '../secrets.js';
 import type { User } from '../users/user.js';
 import type { UserStore } from '../ports.js';
-import type { AuthMethod, FactorStore } from './factor.js';
-import type { FactorService, SecondFactorProof } from './factor-service.js';
+import type { FactorStore, FirstFactor, SecondFactor } from './factor.js';
+import { proofMethod, type FactorService, type SecondFactorProof } from './factor-service.js';
 
 export const MFA_TOKEN_TTL_MS = 5 * 60_000;
 /** Codes one mfa_token allows; then it is dead and the login starts over with the password. */
@@ -30,7 +30,8 @@ export const SECOND_FACTOR_BUCKET: TokenBucketSettings = Object.freeze({ burst: 
 export interface CompletedMfa {
   readonly user: User;
   readonly scopes: readonly string[];
-  readonly firstFactor: AuthMethod;
+  readonly firstFactor: FirstFactor;
+  readonly secondFactor: SecondFactor;
   readonly ticket: LoginTicket | undefined;
 }
 
@@ -51,11 +52,13 @@ export class MfaTokens {
     user: User,
     scopes: readonly string[],
     clientId: string | null,
-    firstFactor: AuthMethod,
+    firstFactor: FirstFactor,
     ticket: LoginTicket | undefined,
     context: ActionContext,
   ): Promise<MfaRequiredError> {
     const token = randomToken(32);
+    // A user with a WebAuthn factor gets the options of an assertion, bound to this token by their challenge.
+    const webauthn = await this.deps.factors.webauthnOptions(user);
     const now = this.deps.clock.now();
     await this.deps.store.createChallenge({
       tokenHash: hashSecret(token),
@@ -65,6 +68,7 @@ export class MfaTokens {
       scopes,
       clientId,
       guardTicket: ticket === undefined ? null : JSON.stringify(ticket),
+      webauthnChallenge: webauthn?.challenge ?? null,
       attempts: 0,
       createdAt: now,
       expiresAt: now + MFA_TOKEN_TTL_MS,
@@ -77,7 +81,7 @@ export class MfaTokens {
       ip: context.ip,
       details: { first_factor: firstFactor },
     });
-    return new MfaRequiredError(token, await this.deps.factors.methods(user));
+    return new MfaRequiredError(token, await this.deps.factors.methods(user), webauthn);
   }
 
   /**
@@ -94,17 +98,27 @@ export class MfaTokens {
     const user = await this.deps.users.findById(challenge.userId);
     if (!user || user.disabled || user.tokenVersion !== challenge.tokenVersion) throw new InvalidMfaTokenError();
     await this.deps.rateLimits.checkSecondFactor(user, SECOND_FACTOR_BUCKET, context);
-    if (!(await this.deps.factors.verify(user, proof))) {
+    let secondFactor: SecondFactor | undefined;
+    let refusal: InvalidWebAuthnResponseError | undefined;
+    try {
+      secondFactor = await this.deps.factors.verify(user, proof, challenge.webauthnChallenge);
+    } catch (error) {
+      if (!(error instanceof InvalidWebAuthnResponseError)) throw error;
+      refusal = error;
+    }
+    if (secondFactor === undefined) {
       const left = MAX_MFA_ATTEMPTS - challenge.attempts;
       await this.deps.audit.record({
         type: 'mfa.failure',
         outcome: 'failure',
         subject: user.username,
         ip: context.ip,
-        details: { method: 'otp' in proof ? 'otp' : 'recovery_code', attempts_left: left },
+        details: { method: proofMethod(proof), attempts_left: left, ...(refusal ? { reason: refusal.message } : {}) },
       });
       if (left <= 0) throw new InvalidMfaTokenError();
-      throw new InvalidOtpError(`Invalid or used one-time code; ${left} attempt${left === 1 ? '' : 's'} left with this mfa_token`);
+      const more = `${left} attempt${left === 1 ? '' : 's'} left with this mfa_token`;
+      if (refusal) throw new InvalidWebAuthnResponseError(`${refusal.message}; ${more}`);
+      throw new InvalidOtpError(`Invalid or used one-time code; ${more}`);
     }
     // Of two right codes sent at once with one token, one login.
     if (!(await store.useChallenge(tokenHash, clock.now()))) throw new InvalidMfaTokenError();
@@ -112,6 +126,7 @@ export class MfaTokens {
       user,
       scopes: challenge.scopes,
       firstFactor: challenge.firstFactor,
+      secondFactor,
       ticket: challenge.guardTicket === null ? undefined : (JSON.parse(challenge.guardTicket) as LoginTicket),
     };
   }

@@ -23,7 +23,7 @@ export interface OpenedSession {
 }
 
 /** How a login that was not by password proved who it is. */
-export type LoginMethod = 'sign_in_link' | 'mfa';
+export type LoginMethod = 'sign_in_link' | 'mfa' | 'passkey';
 
 const USER_AGENT_MAX = 256;
 
@@ -81,7 +81,7 @@ export class SessionService {
         ...(clientId === null ? {} : { client: clientId }),
         ...(method === undefined ? {} : { method }),
         // A second step says which factors it took; a password or link login says it by `method` (or its absence).
-        ...(method === 'mfa' && authentication !== undefined ? { amr: authentication.amr.join(' ') } : {}),
+        ...((method === 'mfa' || method === 'passkey') && authentication !== undefined ? { amr: authentication.amr.join(' ') } : {}),
       },
     });
     await this.store.create(session, { id: first.id, secretHash: first.secretHash }, opening);

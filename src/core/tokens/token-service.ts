@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
 import type { Client } from '../clients/client.js';
 import type { Clock } from '../clock.js';
-import { multiFactor, singleFactor, type AuthMethod } from '../factors/factor.js';
+import { multiFactor, passkeyLogin, singleFactor, type FirstFactor } from '../factors/factor.js';
 import type { FactorService, SecondFactorProof } from '../factors/factor-service.js';
 import type { MfaTokens } from '../factors/mfa-tokens.js';
 import type { LoginGuard, LoginTicket } from '../login/login-guard.js';
@@ -171,7 +171,7 @@ export class TokenService {
     if (!mfa) throw new InvalidRequestError('Second factors are not available');
     const done = await mfa.tokens.complete(mfaToken, proof, client?.id ?? null, context);
     const scopes = grantScopes(done.user.scopes, done.scopes);
-    const authentication = multiFactor(done.firstFactor, this.deps.clock.now());
+    const authentication = multiFactor(done.firstFactor, done.secondFactor, this.deps.clock.now());
     return this.openLogin(done.user, scopes, client, done.ticket, 'mfa', authentication, { ...context, actor: done.user.username });
   }
 
@@ -180,7 +180,7 @@ export class TokenService {
     user: User,
     scopes: readonly string[],
     client: Client | undefined,
-    first: AuthMethod,
+    first: FirstFactor,
     ticket: LoginTicket | undefined,
     context: ActionContext,
   ): Promise<void> {
@@ -229,20 +229,23 @@ export class TokenService {
   }
 
   /**
-   * A login proved otherwise than by password (a sign-in link: core/login/sign-in-links.ts, which
-   * checked the proof and that the user is enabled): a session and its tokens, as the password
-   * grant gives them, with `login.success` naming the method. No login guard: no password is guessed.
+   * A login proved otherwise than by password (a sign-in link: core/login/sign-in-links.ts; a
+   * passkey: core/factors/webauthn.ts; each checked the proof and that the user is enabled): a
+   * session and its tokens, as the password grant gives them, with `login.success` naming the
+   * method. No login guard: no password is guessed. A link is one factor, so a user with a second
+   * factor gets `mfa_required`; a passkey that verified its user is two.
    */
   async provenLogin(
     user: User,
     requested: readonly string[] | undefined,
     client: Client | undefined,
-    method: LoginMethod,
+    method: Exclude<LoginMethod, 'mfa'>,
     context: ActionContext,
   ): Promise<TokenResponse> {
     const scopes = grantScopes(user.scopes, requested);
-    await this.requireSecondFactor(user, scopes, client, 'link', undefined, context);
-    const authentication = singleFactor('link', this.deps.clock.now());
+    const now = this.deps.clock.now();
+    if (method === 'sign_in_link') await this.requireSecondFactor(user, scopes, client, 'link', undefined, context);
+    const authentication = method === 'passkey' ? passkeyLogin(now) : singleFactor('link', now);
     return (await this.openLogin(user, scopes, client, undefined, method, authentication, context)).tokens;
   }
 

@@ -1,6 +1,6 @@
 /** RFC 7517 JWK Set and RFC 8414 authorization server metadata. */
 import type { FastifyInstance } from 'fastify';
-import { MFA_GRANT, SIGN_IN_LINK_GRANT, type Portcullis } from '../../core/portcullis.js';
+import { MFA_GRANT, PASSKEY_GRANT, SIGN_IN_LINK_GRANT, type Portcullis } from '../../core/portcullis.js';
 import { errorResponses, TAGS } from '../schemas/common-schemas.js';
 
 const jwkSetSchema = {
@@ -97,6 +97,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcu
         'client_credentials',
         MFA_GRANT,
         ...(config.signInLinks.enabled ? [SIGN_IN_LINK_GRANT] : []),
+        ...(config.webauthn.passkeyLogin ? [PASSKEY_GRANT] : []),
       ],
       response_types_supported: [],
       scopes_supported: [...config.defaultScopes, 'admin'].filter((scope, i, all) => all.indexOf(scope) === i),

@@ -1,10 +1,11 @@
 /**
- * The signed-in user's second factors (issue 15, ADR 0024): TOTP enrolment and its confirmation,
- * the list, removal, and new recovery codes. Enrolment and new codes need the current password
+ * The signed-in user's second factors (issue 15, ADRs 0024, 0025): TOTP enrolment and WebAuthn
+ * registration and their confirmation, the list, removal, and new recovery codes. Enrolment and new codes need the current password
  * (guarded as a password change is); removing the last factor needs a fresh login (RFC 9470).
  * Secrets appear in exactly two answers, once each: the otpauth:// URI (and its QR code) of an
  * enrolment, and recovery codes. Every answer is `Cache-Control: no-store`.
  */
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import type { Portcullis } from '../../core/portcullis.js';
@@ -15,6 +16,11 @@ import { bearerSecurity, ERRORS, errorResponses, noContentSchema, TAGS } from '.
 import {
   confirmedFactorSchema,
   confirmTotpBodySchema,
+  confirmWebAuthnBodySchema,
+  enrolWebAuthnBodySchema,
+  webauthnEnrolmentSchema,
+  type ConfirmWebAuthnBody,
+  type EnrolWebAuthnBody,
   enrolTotpBodySchema,
   factorIdParamsSchema,
   factorListSchema,
@@ -28,6 +34,8 @@ import {
 } from '../schemas/factor-schemas.js';
 
 const BODY_LIMIT_BYTES = 16 * 1024;
+/** A registration's answer carries the authenticator's attestation object. */
+const REGISTRATION_BODY_LIMIT_BYTES = 64 * 1024;
 const signedIn = { tags: [TAGS.users], security: bearerSecurity() };
 const signedInErrors = { 401: ERRORS.notAuthenticated, 403: ERRORS.userOnly };
 const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType };
@@ -110,6 +118,88 @@ export function registerFactorRoutes(app: FastifyInstance, portcullis: Portculli
       );
       reply.header('cache-control', 'no-store');
       return { id: request.params.id, kind: 'totp', ...(recoveryCodes === undefined ? {} : { recovery_codes: recoveryCodes }) };
+    },
+  );
+
+  app.post<{ Body: EnrolWebAuthnBody }>(
+    '/users/me/factors/webauthn',
+    {
+      bodyLimit: BODY_LIMIT_BYTES,
+      preHandler: app.requireUser(),
+      schema: {
+        ...signedIn,
+        operationId: 'enrolWebAuthn',
+        summary: 'Start registering a passkey or security key (WebAuthn)',
+        description:
+          'Needs the current password (a wrong one counts as a failed login: backoff, buckets, challenge). Answers a pending ' +
+          'factor and the registration options for `navigator.credentials.create()`; send its answer to ' +
+          '`/users/me/factors/webauthn/{id}/confirm` within 15 minutes. The relying party is PUBLIC_URL (WEBAUTHN_RP_ID, ' +
+          'WEBAUTHN_ORIGINS); a discoverable credential (a passkey) is asked for where the authenticator can make one.',
+        body: enrolWebAuthnBodySchema,
+        response: {
+          201: { ...webauthnEnrolmentSchema, description: 'The pending factor and its registration options' },
+          ...errorResponses({
+            400: 'Current password is incorrect, or the name is refused, or the user has 10 factors already',
+            ...signedInErrors,
+            ...bodyErrors,
+            429: ERRORS.rateLimited,
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { current_password: currentPassword, name, challenge_solution: challengeSolution } = request.body;
+      const enrolment = await portcullis.enrolWebAuthn(
+        userAuth(request),
+        {
+          currentPassword,
+          name,
+          challengeSolution: challengeSolution || undefined,
+          onRateCheck: (check) => setRateLimitHeaders(reply, check),
+        },
+        actionContext(request),
+      );
+      reply.code(201).header('cache-control', 'no-store');
+      return { id: enrolment.id, kind: 'webauthn', options: enrolment.options };
+    },
+  );
+
+  app.post<{ Params: FactorIdParams; Body: ConfirmWebAuthnBody }>(
+    '/users/me/factors/webauthn/:id/confirm',
+    {
+      bodyLimit: REGISTRATION_BODY_LIMIT_BYTES,
+      preHandler: app.requireUser(),
+      schema: {
+        ...signedIn,
+        operationId: 'confirmWebAuthn',
+        summary: "Confirm a passkey or security key with the authenticator's answer",
+        description:
+          "Checks the authenticator's answer to the pending factor's options (challenge, origin, relying party, signature) " +
+          'and keeps its credential: from now on a login needs a second step (`mfa_required`). The first factor comes with ' +
+          'ten recovery codes, shown this once.',
+        params: factorIdParamsSchema,
+        body: confirmWebAuthnBodySchema,
+        response: {
+          200: { ...confirmedFactorSchema, description: 'The confirmed factor' },
+          ...errorResponses({
+            400: 'The answer does not verify, or the authenticator is registered already',
+            ...signedInErrors,
+            404: 'No such pending factor of this user (or it waited more than 15 minutes)',
+            ...bodyErrors,
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const response = { clientExtensionResults: {}, ...request.body.response } as RegistrationResponseJSON;
+      const { recoveryCodes } = await portcullis.factors.confirmWebAuthn(
+        userAuth(request).user,
+        request.params.id,
+        response,
+        actionContext(request),
+      );
+      reply.header('cache-control', 'no-store');
+      return { id: request.params.id, kind: 'webauthn', ...(recoveryCodes === undefined ? {} : { recovery_codes: recoveryCodes }) };
     },
   );
 

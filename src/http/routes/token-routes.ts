@@ -2,7 +2,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Client } from '../../core/clients/client.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
-import { MFA_GRANT, SIGN_IN_LINK_GRANT, type Portcullis, type TokenTypeHint } from '../../core/portcullis.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { parseAuthenticationResponse } from '../../core/factors/webauthn.js';
+import { MFA_GRANT, PASSKEY_GRANT, SIGN_IN_LINK_GRANT, type Portcullis, type TokenTypeHint } from '../../core/portcullis.js';
 import type { SecondFactorProof } from '../../core/factors/factor-service.js';
 import { parseScopeParameter } from '../../core/tokens/scopes.js';
 import type { HttpConfig } from '../settings.js';
@@ -65,12 +67,23 @@ async function authenticatedClient(
   return credentials === undefined ? undefined : portcullis.authenticateClient(credentials, actionContext(request));
 }
 
-/** The mfa grant's code: `otp` or `recovery_code`, exactly one. */
+/** The mfa grant's proof: `otp`, `recovery_code` or `webauthn_response`, exactly one. */
 function secondFactorProof(body: TokenBody): SecondFactorProof {
   const otp = body.otp || undefined;
   const recoveryCode = body.recovery_code || undefined;
-  if ((otp === undefined) === (recoveryCode === undefined)) throw new InvalidRequestError('Send exactly one of otp and recovery_code');
-  return otp !== undefined ? { otp } : { recoveryCode: recoveryCode! };
+  const webauthn = body.webauthn_response || undefined;
+  const given = [otp, recoveryCode, webauthn].filter((value) => value !== undefined).length;
+  if (given !== 1) throw new InvalidRequestError('Send exactly one of otp, recovery_code and webauthn_response');
+  if (otp !== undefined) return { otp };
+  if (recoveryCode !== undefined) return { recoveryCode };
+  return { webauthn: parseAuthenticationResponse(webauthn) };
+}
+
+/** The passkey grant's assertion. */
+function passkeyAssertion(body: TokenBody): AuthenticationResponseJSON {
+  const value = body.webauthn_response || undefined;
+  if (value === undefined) throw new InvalidRequestError('Missing required parameter: webauthn_response');
+  return parseAuthenticationResponse(value);
 }
 
 function tokenTypeHint(value: string | undefined): TokenTypeHint {
@@ -108,14 +121,15 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       schema: {
         ...oauthEndpoint,
         operationId: 'token',
-        summary: 'Get tokens (log in, refresh, client credentials, sign-in link)',
+        summary: 'Get tokens (log in, refresh, client credentials, sign-in link, second step, passkey)',
         description:
           'The token endpoint (RFC 6749 §4.3, §4.4, §6), as in the FastAPI guide: a form (or JSON) body. ' +
           '`grant_type=password` (or absent): `username`, `password`; `refresh_token`: `refresh_token`; ' +
           '`client_credentials`: a service client, by HTTP Basic or `client_id` and `client_secret`; ' +
           `\`${SIGN_IN_LINK_GRANT}\` (SIGN_IN_LINKS=on, RFC 6749 §4.5): \`token\`, from a sign-in link's mail. ` +
           'A user with a second factor gets a 401 `mfa_required` with an `mfa_token` from the password and sign-in link grants; ' +
-          `\`${MFA_GRANT}\`: \`mfa_token\` and \`otp\` or \`recovery_code\` finishes the login (docs/http-api.md, "MFA"). ` +
+          `\`${MFA_GRANT}\`: \`mfa_token\` and \`otp\`, \`recovery_code\` or \`webauthn_response\` finishes the login (docs/http-api.md, "MFA"). ` +
+          `\`${PASSKEY_GRANT}\` (PASSKEY_LOGIN=on): \`webauthn_response\`, an assertion to the options of \`POST /signin/passkey\`. ` +
           'The password, refresh and sign-in link grants need no client. Responses are never cached.',
         security: optionalClientSecurity,
         body: tokenBodySchema,
@@ -126,7 +140,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
               'A missing parameter or a malformed scope (`invalid_request`), another grant_type ' +
               '(`unsupported_grant_type`; so is the sign-in link grant with SIGN_IN_LINKS=off), a scope wider than the grant ' +
               '(`invalid_scope`), a sign-in link token that is unknown, used or expired (`invalid_grant`); for the mfa grant, ' +
-              'a wrong or used code, or an mfa_token that is unknown, used, expired or out of attempts (`invalid_grant`)',
+              'a wrong or used code, a WebAuthn answer that does not verify, or an mfa_token that is unknown, used, expired or ' +
+              'out of attempts (`invalid_grant`); for the passkey grant, an answer that does not verify (`invalid_grant`)',
             401:
               'Incorrect username or password, inactive user, or a bad refresh token ' +
               `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); a second factor is needed (\`mfa_required\`, with \`mfa_token\` and \`factors\`); or ${invalidClient}`,
@@ -179,6 +194,13 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
           const scopes = requestedScopes(body);
           const client = await authenticatedClient(portcullis, request, body);
           return portcullis.signInWithLink(token, scopes, client, context);
+        }
+        case PASSKEY_GRANT: {
+          // The client address's bucket (otherGrantsRateLimit): an assertion is no guess; its challenge is used once.
+          const assertion = passkeyAssertion(body);
+          const scopes = requestedScopes(body);
+          const client = await authenticatedClient(portcullis, request, body);
+          return portcullis.passkeyGrant(assertion, scopes, client, context);
         }
         case MFA_GRANT: {
           // The client address's bucket (otherGrantsRateLimit), the mfa_token's attempts and the account's bucket of codes (core).

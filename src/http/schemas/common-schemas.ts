@@ -45,7 +45,15 @@ export const errorSchema = {
     factors: {
       type: 'array',
       items: { type: 'string' },
-      description: 'With `error: mfa_required`: what the user can send: `totp` (as `otp`), `recovery_code`',
+      description:
+        'With `error: mfa_required`: what the user can send: `totp` (as `otp`), `webauthn` (as `webauthn_response`), `recovery_code`',
+    },
+    webauthn: {
+      type: 'object',
+      additionalProperties: true,
+      description:
+        'With `error: mfa_required`, for a user with a WebAuthn factor: the options (PublicKeyCredentialRequestOptionsJSON) to ' +
+        'hand to `navigator.credentials.get()`; send its answer as `webauthn_response` with the mfa grant',
     },
     max_age: {
       type: 'integer',

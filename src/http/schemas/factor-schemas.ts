@@ -1,4 +1,4 @@
-/** Schemas of the second-factor routes (issue 15, ADR 0024): bodies, parameters and answers. */
+/** Schemas of the second-factor routes (issue 15, ADRs 0024, 0025): bodies, parameters and answers. */
 import type { FromSchema } from './from-schema.js';
 
 const challengeSolution = {
@@ -24,6 +24,64 @@ export const enrolTotpBodySchema = {
 } as const;
 
 export type EnrolTotpBody = FromSchema<typeof enrolTotpBodySchema>;
+
+export const enrolWebAuthnBodySchema = {
+  ...enrolTotpBodySchema,
+  properties: {
+    ...enrolTotpBodySchema.properties,
+    name: { ...enrolTotpBodySchema.properties.name, description: 'What the factor is called in the list (default `Passkey`)' },
+  },
+} as const;
+
+export type EnrolWebAuthnBody = FromSchema<typeof enrolWebAuthnBodySchema>;
+
+export const webauthnEnrolmentSchema = {
+  type: 'object',
+  required: ['id', 'kind', 'options'],
+  properties: {
+    id: { type: 'string', description: 'The pending factor; confirm it within 15 minutes' },
+    kind: { type: 'string', enum: ['webauthn'] },
+    options: {
+      type: 'object',
+      additionalProperties: true,
+      description:
+        'PublicKeyCredentialCreationOptionsJSON: hand it to `navigator.credentials.create()` (through ' +
+        '`PublicKeyCredential.parseCreationOptionsFromJSON`, or `startRegistration` of @simplewebauthn/browser)',
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+export const confirmWebAuthnBodySchema = {
+  type: 'object',
+  required: ['response'],
+  properties: {
+    response: {
+      type: 'object',
+      required: ['id', 'rawId', 'type', 'response'],
+      properties: {
+        id: { type: 'string', maxLength: 1024 },
+        rawId: { type: 'string', maxLength: 1024 },
+        type: { type: 'string', enum: ['public-key'] },
+        response: {
+          type: 'object',
+          required: ['clientDataJSON', 'attestationObject'],
+          properties: {
+            clientDataJSON: { type: 'string', maxLength: 8192 },
+            attestationObject: { type: 'string', maxLength: 32768 },
+          },
+          additionalProperties: true,
+        },
+      },
+      additionalProperties: true,
+      description:
+        "The authenticator's answer: the JSON of the PublicKeyCredential (`credential.toJSON()`, or `startRegistration`'s result)",
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+export type ConfirmWebAuthnBody = FromSchema<typeof confirmWebAuthnBodySchema>;
 
 export const totpEnrolmentSchema = {
   type: 'object',
@@ -65,7 +123,7 @@ export const confirmedFactorSchema = {
   required: ['id', 'kind'],
   properties: {
     id: { type: 'string' },
-    kind: { type: 'string', enum: ['totp'] },
+    kind: { type: 'string', enum: ['totp', 'webauthn'] },
     recovery_codes: { ...recoveryCodesSchema, description: `${recoveryCodesSchema.description}; only with the first factor` },
   },
   additionalProperties: false,
@@ -82,10 +140,11 @@ export const factorListSchema = {
         required: ['id', 'kind', 'name', 'created_at', 'last_used_at'],
         properties: {
           id: { type: 'string' },
-          kind: { type: 'string', enum: ['totp'] },
+          kind: { type: 'string', enum: ['totp', 'webauthn'] },
           name: { type: 'string' },
           created_at: { type: 'string', format: 'date-time' },
           last_used_at: { type: ['string', 'null'], format: 'date-time' },
+          backed_up: { type: 'boolean', description: 'WebAuthn only: the credential is backed up (a synced passkey)' },
         },
         additionalProperties: false,
       },

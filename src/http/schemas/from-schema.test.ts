@@ -35,6 +35,7 @@ export type Checks = [
         mfa_token?: string;
         otp?: string;
         recovery_code?: string;
+        webauthn_response?: string;
         challenge_solution?: string;
       }
     >

@@ -13,8 +13,8 @@ export const tokenBodySchema = {
       maxLength: 128,
       description:
         '`password` (the default when absent), `refresh_token`, `client_credentials`, ' +
-        '`urn:portcullis:params:oauth:grant-type:mfa` (the second step of a login), or (SIGN_IN_LINKS=on) ' +
-        '`urn:portcullis:params:oauth:grant-type:sign-in-link`',
+        '`urn:portcullis:params:oauth:grant-type:mfa` (the second step of a login), (SIGN_IN_LINKS=on) ' +
+        '`urn:portcullis:params:oauth:grant-type:sign-in-link`, or (PASSKEY_LOGIN=on) `urn:portcullis:params:oauth:grant-type:passkey`',
     },
     username: { type: 'string', maxLength: 256, description: 'password grant' },
     password: { type: 'string', maxLength: 1024, description: 'password grant' },
@@ -30,6 +30,13 @@ export const tokenBodySchema = {
     mfa_token: { type: 'string', maxLength: 256, description: 'mfa grant: the `mfa_token` of the `mfa_required` answer' },
     otp: { type: 'string', maxLength: 64, description: 'mfa grant: the code of an authenticator app (TOTP, six digits)' },
     recovery_code: { type: 'string', maxLength: 64, description: 'mfa grant, instead of `otp`: an unused recovery code' },
+    webauthn_response: {
+      type: 'string',
+      maxLength: 6144,
+      description:
+        "mfa grant, instead of `otp`; and the passkey grant: the authenticator's answer to the `webauthn` options, as a JSON " +
+        "string (`JSON.stringify(credential)`, or of `startAuthentication`'s result)",
+    },
     challenge_solution: {
       type: 'string',
       maxLength: 4096,

@@ -26,6 +26,7 @@ const PRIMARY_KEYS = {
   auth_factors: 'id',
   recovery_codes: 'id',
   mfa_challenges: 'token_hash',
+  webauthn_login_challenges: 'challenge_hash',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

@@ -5,15 +5,15 @@
  * code, step or token get one success between them.
  */
 import type { Selectable } from 'kysely';
-import type { AuthMethod, Factor, FactorKind, FactorStore, MfaChallenge } from '../../core/factors/factor.js';
+import type { Factor, FactorStore, FirstFactor, MfaChallenge, WebAuthnCredential, WebAuthnFactor } from '../../core/factors/factor.js';
 import { randomToken } from '../../core/secrets.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { guardDriverErrors } from './driver-errors.js';
 import type { AuthFactorsTable, MfaChallengesTable } from './schema.js';
 import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
 
-const KINDS: ReadonlySet<string> = new Set<FactorKind>(['totp']);
-const METHODS: ReadonlySet<string> = new Set<AuthMethod>(['pwd', 'otp', 'link']);
+const FIRST_FACTORS: ReadonlySet<string> = new Set<FirstFactor>(['pwd', 'link']);
+const DEVICE_TYPES: ReadonlySet<string> = new Set<WebAuthnCredential['deviceType']>(['singleDevice', 'multiDevice']);
 
 export class SqlFactorStore implements FactorStore {
   constructor(private readonly dialect: SqlDialect) {}
@@ -35,11 +35,12 @@ export class SqlFactorStore implements FactorStore {
           user_id: factor.userId,
           kind: factor.kind,
           name: factor.name,
-          secret_sealed: factor.secretSealed,
           created_at: iso(factor.createdAt),
           confirmed_at: factor.confirmedAt === null ? null : iso(factor.confirmedAt),
           last_used_at: factor.lastUsedAt === null ? null : iso(factor.lastUsedAt),
-          last_step: factor.lastStep,
+          ...(factor.kind === 'totp'
+            ? { secret_sealed: factor.secretSealed, last_step: factor.lastStep }
+            : { secret_sealed: '', webauthn_challenge: factor.registrationChallenge, ...credentialColumns(factor.credential) }),
         })
         .execute(),
     );
@@ -72,6 +73,69 @@ export class SqlFactorStore implements FactorStore {
         .set({ confirmed_at: iso(nowMs), last_used_at: iso(nowMs), last_step: step })
         .where('id', '=', id)
         .where('confirmed_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async confirmWebAuthn(id: string, credential: WebAuthnCredential, nowMs: number): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('auth_factors')
+        .set({ confirmed_at: iso(nowMs), last_used_at: iso(nowMs), webauthn_challenge: null, ...credentialColumns(credential) })
+        .where('id', '=', id)
+        .where('kind', '=', 'webauthn')
+        .where('confirmed_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async findByCredentialId(credentialId: string): Promise<(WebAuthnFactor & { readonly credential: WebAuthnCredential }) | undefined> {
+    const row = await this.guard(() =>
+      this.db
+        .selectFrom('auth_factors')
+        .selectAll()
+        .where('credential_id', '=', credentialId)
+        .where('confirmed_at', 'is not', null)
+        .executeTakeFirst(),
+    );
+    if (!row) return undefined;
+    const factor = toFactor(row);
+    return factor.kind === 'webauthn' && factor.credential !== null ? factor : undefined;
+  }
+
+  async useCredential(id: string, previousCount: number, newCount: number, backedUp: boolean, nowMs: number): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('auth_factors')
+        .set({ sign_count: newCount, backed_up: backedUp ? 1 : 0, last_used_at: iso(nowMs) })
+        .where('id', '=', id)
+        .where('confirmed_at', 'is not', null)
+        .where('sign_count', '=', previousCount)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async createLoginChallenge(challengeHash: string, nowMs: number, expiresAtMs: number): Promise<void> {
+    await this.guard(async () => {
+      await this.db.deleteFrom('webauthn_login_challenges').where('expires_at', '<', iso(nowMs)).execute();
+      await this.db
+        .insertInto('webauthn_login_challenges')
+        .values({ challenge_hash: challengeHash, created_at: iso(nowMs), expires_at: iso(expiresAtMs), used_at: null })
+        .execute();
+    });
+  }
+
+  async useLoginChallenge(challengeHash: string, nowMs: number): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('webauthn_login_challenges')
+        .set({ used_at: iso(nowMs) })
+        .where('challenge_hash', '=', challengeHash)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', iso(nowMs))
         .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows) === 1;
@@ -170,6 +234,7 @@ export class SqlFactorStore implements FactorStore {
           scope: challenge.scopes.join(' '),
           client_id: challenge.clientId,
           guard_ticket: challenge.guardTicket,
+          webauthn_challenge: challenge.webauthnChallenge,
           attempts: challenge.attempts,
           created_at: iso(challenge.createdAt),
           expires_at: iso(challenge.expiresAt),
@@ -207,28 +272,63 @@ export class SqlFactorStore implements FactorStore {
   }
 }
 
+function credentialColumns(credential: WebAuthnCredential | null) {
+  return credential === null
+    ? {}
+    : {
+        credential_id: credential.credentialId,
+        public_key: credential.publicKey,
+        sign_count: credential.signCount,
+        transports: credential.transports.join(' '),
+        device_type: credential.deviceType,
+        backed_up: credential.backedUp ? 1 : 0,
+      };
+}
+
 function toFactor(row: Selectable<AuthFactorsTable>): Factor {
-  if (!KINDS.has(row.kind)) throw new Error(`auth_factors row ${row.id} has an unknown kind ${row.kind}`);
-  return {
+  const common = {
     id: row.id,
     userId: row.user_id,
-    kind: row.kind as FactorKind,
     name: row.name,
-    secretSealed: row.secret_sealed,
     createdAt: fromIso(row.created_at),
     confirmedAt: fromIsoOrNull(row.confirmed_at),
     lastUsedAt: fromIsoOrNull(row.last_used_at),
-    lastStep: row.last_step === null ? null : Number(row.last_step),
+  };
+  switch (row.kind) {
+    case 'totp':
+      return { ...common, kind: 'totp', secretSealed: row.secret_sealed, lastStep: row.last_step === null ? null : Number(row.last_step) };
+    case 'webauthn':
+      if (row.webauthn_challenge !== null)
+        return { ...common, kind: 'webauthn', registrationChallenge: row.webauthn_challenge, credential: null };
+      return { ...common, kind: 'webauthn', registrationChallenge: null, credential: toCredential(row) };
+    default:
+      throw new Error(`auth_factors row ${row.id} has an unknown kind ${row.kind}`);
+  }
+}
+
+function toCredential(row: Selectable<AuthFactorsTable>): WebAuthnCredential {
+  const { credential_id: credentialId, public_key: publicKey, sign_count: signCount, device_type: deviceType } = row;
+  if (credentialId === null || publicKey === null || signCount === null || deviceType === null || !DEVICE_TYPES.has(deviceType)) {
+    throw new Error(`auth_factors row ${row.id} is a WebAuthn factor without a whole credential`);
+  }
+  return {
+    credentialId,
+    publicKey,
+    signCount: Number(signCount),
+    transports: row.transports === null || row.transports === '' ? [] : row.transports.split(' '),
+    deviceType: deviceType as WebAuthnCredential['deviceType'],
+    backedUp: row.backed_up === 1,
   };
 }
 
 function toChallenge(row: Selectable<MfaChallengesTable>): MfaChallenge {
-  if (!METHODS.has(row.first_factor)) throw new Error('mfa_challenges row has an unknown first factor');
+  if (!FIRST_FACTORS.has(row.first_factor)) throw new Error('mfa_challenges row has an unknown first factor');
   return {
     tokenHash: row.token_hash,
     userId: row.user_id,
     tokenVersion: Number(row.token_version),
-    firstFactor: row.first_factor as AuthMethod,
+    firstFactor: row.first_factor as FirstFactor,
+    webauthnChallenge: row.webauthn_challenge,
     scopes: row.scope === '' ? [] : row.scope.split(' '),
     clientId: row.client_id,
     guardTicket: row.guard_ticket,

@@ -155,6 +155,20 @@ export interface AuthFactorsTable {
   last_used_at: string | null;
   /** The TOTP time step of the last accepted code: a code of that step or an earlier one is refused. */
   last_step: number | null;
+  /** WebAuthn, pending: the registration options' challenge (base64url). */
+  webauthn_challenge: string | null;
+  /** WebAuthn, confirmed: the credential id (base64url, unique). */
+  credential_id: string | null;
+  /** WebAuthn: the COSE public key (base64url). */
+  public_key: string | null;
+  /** WebAuthn: the authenticator's signature counter (bigint: PostgreSQL may answer a string). */
+  sign_count: number | string | null;
+  /** WebAuthn: the transports, space-separated. */
+  transports: string | null;
+  /** WebAuthn: `singleDevice` or `multiDevice`. */
+  device_type: string | null;
+  /** WebAuthn: the backup state flag (0 or 1). */
+  backed_up: number | null;
 }
 
 /** Single-use recovery codes: the SHA-256 (hex) of the code, never the code. */
@@ -177,7 +191,17 @@ export interface MfaChallengesTable {
   client_id: string | null;
   /** The login guard's ticket of the password attempt (JSON), for the bookkeeping of the completed login. */
   guard_ticket: string | null;
+  /** The challenge of the WebAuthn options the mfa_required answer carried. */
+  webauthn_challenge: string | null;
   attempts: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+/** The challenges of passkey-login options: their SHA-256 (hex), each usable once before it expires. */
+export interface WebAuthnLoginChallengesTable {
+  challenge_hash: string;
   created_at: string;
   expires_at: string;
   used_at: string | null;
@@ -197,6 +221,7 @@ export interface Database {
   auth_factors: AuthFactorsTable;
   recovery_codes: RecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
+  webauthn_login_challenges: WebAuthnLoginChallengesTable;
 }
 
 export type { Generated };
