@@ -12,6 +12,7 @@ import type { PortcullisConfig } from '../server/config.js';
 import { InvalidRequestError, InvalidTokenError, NotAuthenticatedError } from '../core/errors.js';
 import type { Portcullis, TokenResponse, UserAuthContext } from '../core/portcullis.js';
 import type { AccessTokenClaims } from '../core/tokens/access-token.js';
+import { parseAuthenticationResponse } from '../core/factors/webauthn.js';
 import { toPublicUser, type PublicUser } from '../core/users/user.js';
 import type { CreateUserInput } from '../core/users/user-service.js';
 import { revocationBodySchema, tokenBodySchema } from '../http/schemas/token-schemas.js';
@@ -24,6 +25,9 @@ import { verifyEmailBodySchema } from '../http/schemas/email-verification-schema
 import { useHostDatabase } from '../server/host-database.js';
 
 /** The user of a verified access token. Never carries the password hash. */
+/** The second step's proof: a TOTP code, a recovery code, or a WebAuthn answer (its JSON). */
+export type MfaProof = { readonly otp: string } | { readonly recoveryCode: string } | { readonly webauthnResponse: string };
+
 export interface AuthenticatedUser {
   /** Stable internal id (usernames are stable too). */
   readonly id: string;
@@ -81,13 +85,11 @@ export interface PortcullisAuth {
   /**
    * The mfa grant: the second step of a login whose first (issueTokens, signInWithLink) threw
    * MfaRequiredError; `mfaToken` is that error's, with a code of the user's authenticator app
-   * (`otp`) or a recovery code. InvalidMfaTokenError, InvalidOtpError, RateLimitedError.
+   * (`otp`), a recovery code, or the browser's answer to the error's `webauthnOptions` (the JSON
+   * string a client sends as `webauthn_response`). InvalidMfaTokenError, InvalidOtpError,
+   * InvalidWebAuthnResponseError, RateLimitedError.
    */
-  completeMfaLogin(
-    mfaToken: string,
-    proof: { readonly otp: string } | { readonly recoveryCode: string },
-    request?: TokenRequest,
-  ): Promise<TokenResponse>;
+  completeMfaLogin(mfaToken: string, proof: MfaProof, request?: TokenRequest): Promise<TokenResponse>;
   /** The refresh grant: rotates the refresh token (reuse of an old one ends the session). */
   refreshTokens(refreshToken: string, request?: TokenRequest): Promise<TokenResponse>;
   /** Ends the session of a refresh or access token (logout); an unknown token is no error (RFC 7009). */
@@ -172,16 +174,13 @@ function authFunctions({ portcullis: core, hasher, close }: ComposedPortcullis, 
         context,
       );
     },
-    async completeMfaLogin(
-      mfaToken: string,
-      proof: { readonly otp: string } | { readonly recoveryCode: string },
-      request: TokenRequest = {},
-    ) {
+    async completeMfaLogin(mfaToken: string, proof: MfaProof, request: TokenRequest = {}) {
       checkParameter('mfa_token', mfaToken, LIMITS.mfa_token.maxLength);
       const context = actionContext(request);
       // As for POST /token's mfa grant: the client address's bucket, then the token's and the account's (core).
       await core.rateLimits.check({ action: 'token' }, context);
-      return (await core.mfaLogin(mfaToken, proof, undefined, context)).tokens;
+      const parsed = 'webauthnResponse' in proof ? { webauthn: parseAuthenticationResponse(proof.webauthnResponse) } : proof;
+      return (await core.mfaLogin(mfaToken, parsed, undefined, context)).tokens;
     },
     async refreshTokens(refreshToken: string, request: TokenRequest = {}) {
       checkParameter('refresh_token', refreshToken, LIMITS.refresh_token.maxLength);

@@ -25,7 +25,7 @@ export interface VerifiedToken {
   readonly email?: string;
   /** Whether that address was verified when the token was issued (`email_verified`); absent with `email`. */
   readonly emailVerified?: boolean;
-  /** How the login was proved (`amr`, RFC 8176): `pwd`, `otp` (a second factor), `link` (a mailed sign-in link). */
+  /** How the login was proved (`amr`, RFC 8176): `pwd`, `otp` (a one-time code), `hwk` (a WebAuthn authenticator), `mfa` (a passkey that verified its user), `link` (a mailed sign-in link). */
   readonly amr?: readonly string[];
   /** The login's strength (`acr`): `urn:portcullis:acr:pwd` or `urn:portcullis:acr:mfa`. */
   readonly acr?: string;
