@@ -21,6 +21,7 @@ import {
   PortcullisError,
   RegistrationClosedError,
   UnsupportedGrantTypeError,
+  ValidationError,
   WrongPasswordError,
   WrongPrincipalError,
 } from './errors.js';
@@ -28,6 +29,7 @@ import { LoginGuard } from './login/login-guard.js';
 import type { PublicFactor } from './factors/factor.js';
 import { FactorService, type SecondFactorProof, type TotpEnrolment } from './factors/factor-service.js';
 import { MfaTokens } from './factors/mfa-tokens.js';
+import { mfaRequiredFor } from './factors/mfa-policy.js';
 import { resetFactors, type FactorReset } from './factors/factor-reset.js';
 import { requireLogin, type LoginRequirement } from './factors/step-up.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
@@ -159,6 +161,7 @@ export class Portcullis {
   readonly keys: KeyService | undefined;
   private readonly codec: AccessTokenCodec;
   private readonly tokens: TokenService;
+  private readonly mfaTokens: MfaTokens;
   /** Backoff, spraying, the buckets of password attempts and their challenge; undefined with RATE_LIMITS=off or no login store. */
   private readonly loginGuard: LoginGuard | undefined;
 
@@ -216,14 +219,14 @@ export class Portcullis {
       clock: this.clock,
       audit: this.audit,
     });
-    const mfaTokens = new MfaTokens({
+    const mfaTokens = (this.mfaTokens = new MfaTokens({
       store: this.stores.factors,
       users: this.stores.users,
       factors: this.factors,
       rateLimits: this.rateLimits,
       clock: this.clock,
       audit: this.audit,
-    });
+    }));
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
     const algorithm = this.config.algorithm;
@@ -285,7 +288,7 @@ export class Portcullis {
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
       rateLimits: this.rateLimits,
       requireVerifiedEmail: this.config.requireVerifiedEmail,
-      mfa: { factors: this.factors, tokens: mfaTokens },
+      mfa: { factors: this.factors, tokens: mfaTokens, policy: this.config.mfaPolicy },
       ...(this.loginGuard ? { loginGuard: this.loginGuard } : {}),
     });
   }
@@ -348,6 +351,15 @@ export class Portcullis {
     return this.tokens.mfaGrant(mfaToken, proof, client, context);
   }
 
+  /**
+   * POST /mfa/enrol: a user whom the MFA policy requires to have a second factor and who has none
+   * starts enrolling an authenticator app with the mfa_token of the `mfa_required` answer
+   * (`enrolment_required`); the mfa grant's first code confirms it and completes the login.
+   */
+  enrolAtLogin(mfaToken: string, name: string | undefined, context: ActionContext): Promise<TotpEnrolment> {
+    return this.mfaTokens.enrol(mfaToken, name, context);
+  }
+
   /** POST /users/me/factors/totp: needs the current password (guarded as for a password change); a pending factor and its URI. */
   async enrolTotp(
     auth: UserAuthContext,
@@ -377,6 +389,10 @@ export class Portcullis {
     const target = factors.find((f) => f.id === id);
     const confirmed = factors.filter((f) => f.confirmedAt !== null);
     if (target !== undefined && target.confirmedAt !== null && confirmed.length === 1) {
+      // The policy would only have them enrol again at the next login, with the password alone.
+      if (mfaRequiredFor(this.config.mfaPolicy, auth.user)) {
+        throw new ValidationError('factors', 'A second factor is required of this account: enrol another before removing the last one');
+      }
       const authTime = auth.claims.auth_time ?? auth.claims.iat;
       if (this.clock.now() / 1000 - authTime > FRESH_LOGIN_SECONDS) {
         throw new InsufficientUserAuthenticationError('Removing the last second factor needs a fresh login', FRESH_LOGIN_SECONDS);

@@ -172,6 +172,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (error instanceof MfaRequiredError) {
     body.mfa_token = error.mfaToken;
     body.factors = error.factors;
+    if (error.enrolmentRequired) body.enrolment_required = true;
   }
   if (error instanceof InsufficientUserAuthenticationError) {
     body.error = 'insufficient_user_authentication';

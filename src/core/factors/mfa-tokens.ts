@@ -6,19 +6,24 @@
  * ticket for the completed login's bookkeeping. It lives five minutes, is used once, and allows
  * MAX_MFA_ATTEMPTS codes; the account's own bucket of second-factor attempts bounds guessing across
  * tokens, apart from the password's (no lockout: docs/SECURITY.md).
+ *
+ * A user whom the MFA policy requires to have a second factor and who has none gets an mfa_token
+ * too (`enrolmentRequired`): with it, and only while the user has no confirmed factor, `enrol`
+ * starts a pending TOTP factor bound to the token, and the mfa grant's first code confirms it and
+ * completes the login in one step, handing out the recovery codes (ADR 0024 "Policy").
  */
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { TokenBucketSettings } from '../config.js';
-import { InvalidMfaTokenError, InvalidOtpError, MfaRequiredError } from '../errors.js';
+import { InvalidMfaTokenError, InvalidOtpError, MfaRequiredError, NotFoundError } from '../errors.js';
 import type { LoginTicket } from '../login/login-guard.js';
 import type { RateLimits } from '../rate-limit/rate-limits.js';
 import { hashSecret, randomToken } from '../secrets.js';
 import type { User } from '../users/user.js';
 import type { UserStore } from '../ports.js';
 import type { AuthMethod, FactorStore } from './factor.js';
-import type { FactorService, SecondFactorProof } from './factor-service.js';
+import type { FactorService, SecondFactorProof, TotpEnrolment } from './factor-service.js';
 
 export const MFA_TOKEN_TTL_MS = 5 * 60_000;
 /** Codes one mfa_token allows; then it is dead and the login starts over with the password. */
@@ -32,6 +37,8 @@ export interface CompletedMfa {
   readonly scopes: readonly string[];
   readonly firstFactor: AuthMethod;
   readonly ticket: LoginTicket | undefined;
+  /** The login confirmed the user's first factor (an enrolment at login): its recovery codes, shown this once. */
+  readonly recoveryCodes?: readonly string[];
 }
 
 export interface MfaTokensDependencies {
@@ -54,6 +61,7 @@ export class MfaTokens {
     firstFactor: AuthMethod,
     ticket: LoginTicket | undefined,
     context: ActionContext,
+    enrolmentRequired = false,
   ): Promise<MfaRequiredError> {
     const token = randomToken(32);
     const now = this.deps.clock.now();
@@ -69,15 +77,43 @@ export class MfaTokens {
       createdAt: now,
       expiresAt: now + MFA_TOKEN_TTL_MS,
       usedAt: null,
+      enrolmentFactorId: null,
     });
     await this.deps.audit.record({
       type: 'mfa.challenged',
       outcome: 'success',
       subject: user.username,
       ip: context.ip,
-      details: { first_factor: firstFactor },
+      details: { first_factor: firstFactor, ...(enrolmentRequired ? { enrolment_required: true } : {}) },
     });
-    return new MfaRequiredError(token, await this.deps.factors.methods(user));
+    return new MfaRequiredError(token, enrolmentRequired ? [] : await this.deps.factors.methods(user), enrolmentRequired);
+  }
+
+  /**
+   * POST /mfa/enrol: a pending TOTP factor for the user of an mfa_token, bound to it, for a user
+   * with no confirmed factor only (a password thief must not add a factor to an account that has
+   * one). Spends one of the token's attempts. InvalidMfaTokenError otherwise.
+   */
+  async enrol(token: string, name: string | undefined, context: ActionContext): Promise<TotpEnrolment> {
+    const { store, clock, factors } = this.deps;
+    const tokenHash = hashSecret(token);
+    const challenge = await store.spendAttempt(tokenHash, clock.now(), MAX_MFA_ATTEMPTS);
+    if (!challenge) throw new InvalidMfaTokenError();
+    const user = await this.deps.users.findById(challenge.userId);
+    if (!user || user.disabled || user.tokenVersion !== challenge.tokenVersion) throw new InvalidMfaTokenError();
+    if (await factors.required(user)) {
+      await this.deps.audit.record({
+        type: 'mfa.failure',
+        outcome: 'failure',
+        subject: user.username,
+        ip: context.ip,
+        details: { method: 'enrolment', reason: 'has_factor' },
+      });
+      throw new InvalidMfaTokenError('The account has a second factor already: it cannot enrol another with an mfa_token');
+    }
+    const enrolment = await factors.enrolTotp(user, name, { ...context, actor: user.username });
+    if (!(await store.setEnrolment(tokenHash, enrolment.id, clock.now()))) throw new InvalidMfaTokenError();
+    return enrolment;
   }
 
   /**
@@ -94,7 +130,11 @@ export class MfaTokens {
     const user = await this.deps.users.findById(challenge.userId);
     if (!user || user.disabled || user.tokenVersion !== challenge.tokenVersion) throw new InvalidMfaTokenError();
     await this.deps.rateLimits.checkSecondFactor(user, SECOND_FACTOR_BUCKET, context);
-    if (!(await this.deps.factors.verify(user, proof))) {
+    const enrolled = challenge.enrolmentFactorId !== null && 'otp' in proof;
+    const checked = enrolled
+      ? await this.confirmEnrolment(user, challenge.enrolmentFactorId!, proof.otp, context)
+      : { ok: await this.deps.factors.verify(user, proof) };
+    if (!checked.ok) {
       const left = MAX_MFA_ATTEMPTS - challenge.attempts;
       await this.deps.audit.record({
         type: 'mfa.failure',
@@ -113,6 +153,25 @@ export class MfaTokens {
       scopes: challenge.scopes,
       firstFactor: challenge.firstFactor,
       ticket: challenge.guardTicket === null ? undefined : (JSON.parse(challenge.guardTicket) as LoginTicket),
+      ...(checked.recoveryCodes === undefined ? {} : { recoveryCodes: checked.recoveryCodes }),
     };
+  }
+
+  /** The first code of the factor enrolled at login confirms it (and brings the recovery codes of a first factor). */
+  private async confirmEnrolment(
+    user: User,
+    factorId: string,
+    otp: string,
+    context: ActionContext,
+  ): Promise<{ ok: boolean; recoveryCodes?: readonly string[] }> {
+    try {
+      const { recoveryCodes } = await this.deps.factors.confirmTotp(user, factorId, otp, { ...context, actor: user.username });
+      return recoveryCodes === undefined ? { ok: true } : { ok: true, recoveryCodes };
+    } catch (error) {
+      if (error instanceof InvalidOtpError) return { ok: false };
+      // The pending factor waited too long, or was removed: the login starts over.
+      if (error instanceof NotFoundError) throw new InvalidMfaTokenError();
+      throw error;
+    }
   }
 }

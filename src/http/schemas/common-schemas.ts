@@ -47,6 +47,12 @@ export const errorSchema = {
       items: { type: 'string' },
       description: 'With `error: mfa_required`: what the user can send: `totp` (as `otp`), `recovery_code`',
     },
+    enrolment_required: {
+      type: 'boolean',
+      description:
+        'With `error: mfa_required`, when the MFA policy requires a second factor of a user who has none (`factors` is empty): ' +
+        'true; enrol one with the mfa_token (`POST /mfa/enrol`), then send its first code with the mfa grant',
+    },
     max_age: {
       type: 'integer',
       description: 'With `error: insufficient_user_authentication` (RFC 9470): the oldest login accepted, in seconds',

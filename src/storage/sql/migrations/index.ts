@@ -8,6 +8,7 @@ import { outbox } from './0005-outbox.js';
 import { passwordResets } from './0006-password-resets.js';
 import { emailVerification } from './0007-email-verification.js';
 import { secondFactors } from './0008-second-factors.js';
+import { mfaPolicy } from './0010-mfa-policy.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -19,6 +20,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0006-password-resets': passwordResets,
   '0007-email-verification': emailVerification,
   '0008-second-factors': secondFactors,
+  '0010-mfa-policy': mfaPolicy,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
