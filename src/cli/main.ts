@@ -71,6 +71,7 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .option('--email <email>', 'e-mail address')
     .option('--full-name <name>', 'full name')
     .option('--disabled', 'create the account disabled')
+    .option('--mfa-required [bool]', 'require a second factor of the user whatever MFA_POLICY says (they enrol one at login)')
     .option('--password-stdin', 'read the password from standard input')
     .action(lazy(async () => (await import('./commands/users.js')).addUserCommand));
   users
@@ -89,7 +90,9 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .action(lazy(async () => (await import('./commands/users.js')).showUserCommand));
   users
     .command('update')
-    .description("change a user's e-mail, its verification, full name, scopes or state (an empty value clears e-mail or name)")
+    .description(
+      "change a user's e-mail, its verification, full name, scopes, state or MFA requirement (an empty value clears e-mail or name)",
+    )
     .argument('<name>')
     .option('--email <email>', 'e-mail address (unverified unless --email-verified is given too)')
     .option('--email-verified', 'mark the e-mail address verified (the operator vouches for it)')
@@ -98,6 +101,10 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .option('--scopes <scopes>', 'the scopes the user holds from now on, comma- or space-separated')
     .addOption(new Option('--disable', 'disable the user: existing tokens stop working').conflicts('enable'))
     .addOption(new Option('--enable', 'enable the user'))
+    .option(
+      '--mfa-required [bool]',
+      'require a second factor of the user whatever MFA_POLICY says; --mfa-required=false leaves it to MFA_POLICY',
+    )
     .option('--json', 'print the user as JSON')
     .action(lazy(async () => (await import('./commands/users.js')).updateUserCommand));
   users

@@ -26,3 +26,15 @@ export function timeOption(value: string | undefined, name: string): number | un
   if (ms === undefined) throw new UsageError(`${name} must be ${ISO_TIME_HINT}`);
   return ms;
 }
+
+/**
+ * A flag that may be turned off: `--flag` alone (commander's `true`), or `--flag=true|false`
+ * (also yes/no, on/off, 1/0).
+ */
+export function booleanOption(value: string | boolean | undefined, name: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  const word = value.trim().toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(word)) return true;
+  if (['false', 'no', 'off', '0'].includes(word)) return false;
+  throw new UsageError(`${name} must be true or false (got ${JSON.stringify(value)})`);
+}

@@ -18,6 +18,7 @@ function user(id: string): User {
     createdAt: 0,
     updatedAt: 0,
     tokenVersion: 0,
+    mfaRequired: false,
   };
 }
 

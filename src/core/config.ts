@@ -5,6 +5,7 @@
  * layer's table (server/config.ts), which reports every mistake in a single
  * ConfigError. Core never reads process.env.
  */
+import type { MfaPolicy } from './factors/mfa-policy.js';
 import type { AccessTokenAlgorithm } from './tokens/algorithms.js';
 import { publicUrlOf, relyingPartyOf, type CoreSettingValues } from './settings.js';
 import type { WebAuthnSettings } from './factors/webauthn.js';
@@ -56,6 +57,8 @@ export interface Config {
   readonly requireVerifiedEmail: boolean;
   /** Sign-in links by mail (SIGN_IN_LINKS and its limits). */
   readonly signInLinks: SignInLinkSettings;
+  /** MFA_POLICY: whose logins need a second factor, besides the users an administrator flagged. */
+  readonly mfaPolicy: MfaPolicy;
   readonly argon2: Argon2Parameters;
   /** Hashing threads per process (core's password hashing pool, built by the server). */
   readonly hashConcurrency: number;
@@ -173,6 +176,7 @@ export function coreConfig(
     emailVerificationTtlHours: settings.EMAIL_VERIFICATION_TTL_HOURS,
     emailVerificationMailsPerHour: settings.EMAIL_VERIFICATION_MAILS_PER_HOUR,
     requireVerifiedEmail: settings.REQUIRE_VERIFIED_EMAIL,
+    mfaPolicy: settings.MFA_POLICY,
     signInLinks: Object.freeze({
       enabled: settings.SIGN_IN_LINKS,
       ttlMinutes: settings.SIGN_IN_LINK_TTL_MINUTES,

@@ -315,8 +315,10 @@ export class MailUnavailableError extends PortcullisError {
 }
 
 /**
- * The first step of a login was right and the account has a second factor: no tokens yet. The
- * client finishes the login with the mfa grant (`mfaToken`, and a code of one of `factors`).
+ * The first step of a login was right and the account has a second factor, or MFA_POLICY (or the
+ * user's flag) requires one: no tokens yet. The client finishes the login with the mfa grant
+ * (`mfaToken`, and a code of one of `factors`); with `enrolmentRequired` (no factor yet, `factors`
+ * empty) it first enrols one with the mfaToken (POST /mfa/enrol).
  */
 export class MfaRequiredError extends PortcullisError {
   readonly code = 'ERR_MFA_REQUIRED';
@@ -324,6 +326,8 @@ export class MfaRequiredError extends PortcullisError {
     /** Single-use, short-lived; never logged. */
     readonly mfaToken: string,
     readonly factors: readonly string[],
+    /** The policy requires a second factor and the user has none: enrol one first. */
+    readonly enrolmentRequired = false,
     /** The WebAuthn request options (PublicKeyCredentialRequestOptionsJSON) when the user has a WebAuthn factor. */
     readonly webauthnOptions?: object,
   ) {
@@ -334,8 +338,8 @@ export class MfaRequiredError extends PortcullisError {
 /** An mfa_token that is unknown, used, expired, out of attempts, of another client, or whose account changed: one answer for all. */
 export class InvalidMfaTokenError extends PortcullisError {
   readonly code = 'ERR_INVALID_MFA_TOKEN';
-  constructor() {
-    super('Invalid, used or expired mfa_token; log in again');
+  constructor(message = 'Invalid, used or expired mfa_token; log in again') {
+    super(message);
   }
 }
 

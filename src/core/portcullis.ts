@@ -26,6 +26,7 @@ import {
   PortcullisError,
   RegistrationClosedError,
   UnsupportedGrantTypeError,
+  ValidationError,
   WrongPasswordError,
   WrongPrincipalError,
 } from './errors.js';
@@ -34,6 +35,7 @@ import type { PublicFactor } from './factors/factor.js';
 import { FactorService, type SecondFactorProof, type TotpEnrolment, type WebAuthnEnrolment } from './factors/factor-service.js';
 import { WebAuthnCeremonies } from './factors/webauthn.js';
 import { MfaTokens } from './factors/mfa-tokens.js';
+import { mfaRequiredFor } from './factors/mfa-policy.js';
 import { resetFactors, type FactorReset } from './factors/factor-reset.js';
 import { requireLogin, type LoginRequirement } from './factors/step-up.js';
 import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js';
@@ -169,6 +171,7 @@ export class Portcullis {
   readonly keys: KeyService | undefined;
   private readonly codec: AccessTokenCodec;
   private readonly tokens: TokenService;
+  private readonly mfaTokens: MfaTokens;
   /** Backoff, spraying, the buckets of password attempts and their challenge; undefined with RATE_LIMITS=off or no login store. */
   private readonly loginGuard: LoginGuard | undefined;
 
@@ -228,14 +231,14 @@ export class Portcullis {
       audit: this.audit,
       webauthn: this.webauthn,
     });
-    const mfaTokens = new MfaTokens({
+    const mfaTokens = (this.mfaTokens = new MfaTokens({
       store: this.stores.factors,
       users: this.stores.users,
       factors: this.factors,
       rateLimits: this.rateLimits,
       clock: this.clock,
       audit: this.audit,
-    });
+    }));
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
     const algorithm = this.config.algorithm;
@@ -297,7 +300,7 @@ export class Portcullis {
       refreshReuseGraceSeconds: this.config.refreshReuseGraceSeconds,
       rateLimits: this.rateLimits,
       requireVerifiedEmail: this.config.requireVerifiedEmail,
-      mfa: { factors: this.factors, tokens: mfaTokens },
+      mfa: { factors: this.factors, tokens: mfaTokens, policy: this.config.mfaPolicy },
       ...(this.loginGuard ? { loginGuard: this.loginGuard } : {}),
     });
   }
@@ -360,6 +363,15 @@ export class Portcullis {
     return this.tokens.mfaGrant(mfaToken, proof, client, context);
   }
 
+  /**
+   * POST /mfa/enrol: a user whom the MFA policy requires to have a second factor and who has none
+   * starts enrolling an authenticator app with the mfa_token of the `mfa_required` answer
+   * (`enrolment_required`); the mfa grant's first code confirms it and completes the login.
+   */
+  enrolAtLogin(mfaToken: string, name: string | undefined, context: ActionContext): Promise<TotpEnrolment> {
+    return this.mfaTokens.enrol(mfaToken, name, context);
+  }
+
   /** POST /users/me/factors/totp: needs the current password (guarded as for a password change); a pending factor and its URI. */
   async enrolTotp(
     auth: UserAuthContext,
@@ -401,6 +413,10 @@ export class Portcullis {
     const target = factors.find((f) => f.id === id);
     const confirmed = factors.filter((f) => f.confirmedAt !== null);
     if (target !== undefined && target.confirmedAt !== null && confirmed.length === 1) {
+      // The policy would only have them enrol again at the next login, with the password alone.
+      if (mfaRequiredFor(this.config.mfaPolicy, auth.user)) {
+        throw new ValidationError('factors', 'A second factor is required of this account: enrol another before removing the last one');
+      }
       const authTime = auth.claims.auth_time ?? auth.claims.iat;
       if (this.clock.now() / 1000 - authTime > FRESH_LOGIN_SECONDS) {
         throw new InsufficientUserAuthenticationError('Removing the last second factor needs a fresh login', FRESH_LOGIN_SECONDS);

@@ -12,9 +12,10 @@ import type { Session, SessionEndReason } from './sessions/session.js';
 import type { User } from './users/user.js';
 
 /** A user as handed to the store: everything but what the store assigns (id, timestamps). */
-/** A user to create; its address is unverified unless `emailVerified` says so (an import, an operator). */
-export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt' | 'tokenVersion' | 'emailVerified'> & {
+/** A user to create; its address is unverified unless `emailVerified` says so (an import, an operator); no second factor is required of it unless `mfaRequired` says so. */
+export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt' | 'tokenVersion' | 'emailVerified' | 'mfaRequired'> & {
   readonly emailVerified?: boolean;
+  readonly mfaRequired?: boolean;
 };
 
 export interface UserListPage {
@@ -80,6 +81,8 @@ export interface UserPatch {
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
+  /** An administrator requires a second factor of the user, or no longer does. */
+  readonly mfaRequired?: boolean;
   /**
    * Apply the patch only while the account's address is this one (compared as addresses compare):
    * otherwise nothing changes (a sign-in link marks the address it went to verified only if it is

@@ -9,6 +9,7 @@
  * Order matters only for defaults: one may depend on a setting declared
  * before it (DefaultContext: NODE_ENV, HOST, PORT, WORKERS come first) (ADR 0020).
  */
+import { MFA_POLICIES } from './factors/mfa-policy.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from './tokens/algorithms.js';
 import { parseScopeList } from './tokens/scopes.js';
 import {
@@ -171,6 +172,15 @@ export const CORE_SETTINGS = {
     doc:
       '`on` lets a passkey alone sign in (`POST /signin/passkey`, then the `urn:portcullis:params:oauth:grant-type:passkey` grant): ' +
       'a discoverable credential whose authenticator verified the user (PIN or biometrics). Off, passkeys are second factors only',
+  }),
+  MFA_POLICY: choice({
+    values: MFA_POLICIES,
+    default: 'optional',
+    doc:
+      'who must log in with a second factor: `optional` (each user chooses), `admins` (users holding the `admin` scope), `all`. ' +
+      'An administrator can also require it of one user (`mfa_required`); that flag only tightens. Applied at login: a user it covers who has no factor ' +
+      'enrols one at login (`POST /mfa/enrol`); sessions opened before keep working until they end ' +
+      '(see [MFA policy](http-api.md#mfa-policy))',
   }),
   ARGON2_MEMORY_KIB: integer({
     default: OWASP_ARGON2.memoryKiB,

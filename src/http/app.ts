@@ -27,6 +27,7 @@ import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerFactorRoutes } from './routes/factor-routes.js';
+import { registerMfaEnrolmentRoutes } from './routes/mfa-enrolment-routes.js';
 import { registerPasswordResetRoutes } from './routes/password-reset-routes.js';
 import { registerEmailVerificationRoutes } from './routes/email-verification-routes.js';
 import { registerSignInLinkRoutes } from './routes/sign-in-link-routes.js';
@@ -152,6 +153,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
   registerFactorRoutes(app, portcullis);
+  registerMfaEnrolmentRoutes(app, portcullis);
   registerPasswordResetRoutes(app, portcullis);
   registerEmailVerificationRoutes(app, portcullis);
   registerSignInLinkRoutes(app, portcullis);

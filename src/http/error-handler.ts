@@ -174,6 +174,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     body.mfa_token = error.mfaToken;
     body.factors = error.factors;
     if (error.webauthnOptions !== undefined) body.webauthn = error.webauthnOptions;
+    if (error.enrolmentRequired) body.enrolment_required = true;
   }
   if (error instanceof InsufficientUserAuthenticationError) {
     body.error = 'insufficient_user_authentication';

@@ -102,12 +102,46 @@ describe('portcullis users list filters, show, update, sessions and revoke-sessi
     assert.match(text.stdout, /^scopes\s+me$/m);
     const json = await run(['users', 'show', 'alice', '--json']);
     const user = JSON.parse(json.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(user).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'full_name', 'scopes', 'username']);
+    assert.deepEqual(Object.keys(user).sort(), [
+      'created_at',
+      'disabled',
+      'email',
+      'email_verified',
+      'full_name',
+      'mfa_required',
+      'scopes',
+      'username',
+    ]);
     assert.deepEqual(user.scopes, ['me']);
     for (const output of [text.stdout, json.stdout]) assert.doesNotMatch(output, /hash|\$argon2|password/i);
     const missing = await run(['users', 'show', 'nobody']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no user named "nobody"/i);
+  });
+
+  it('requires a second factor of one user with --mfa-required, and leaves it to MFA_POLICY with --mfa-required=false', async () => {
+    const on = await run(['users', 'update', 'bob', '--mfa-required', '--json']);
+    assert.equal(on.code, 0, on.stderr);
+    assert.equal((JSON.parse(on.stdout) as Record<string, unknown>).mfa_required, true);
+    assert.match((await run(['users', 'show', 'bob'])).stdout, /^mfa_required\s+yes$/m);
+    const refused = await tokenRequest(server.url, 'bob', PASSWORD);
+    assert.equal(refused.status, 401);
+    const body = (await refused.json()) as { error: string; factors: string[]; enrolment_required?: boolean };
+    assert.deepEqual([body.error, body.factors, body.enrolment_required], ['mfa_required', [], true]);
+
+    const off = await run(['users', 'update', 'bob', '--mfa-required=false', '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal((JSON.parse(off.stdout) as Record<string, unknown>).mfa_required, false);
+    assert.equal((await tokenRequest(server.url, 'bob', PASSWORD)).status, 200);
+
+    const bad = await run(['users', 'update', 'bob', '--mfa-required=maybe']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--mfa-required must be true or false/);
+
+    const added = await run(['users', 'add', 'mallory', '--password-stdin', '--mfa-required'], { input: `${PASSWORD}\n` });
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal((JSON.parse((await run(['users', 'show', 'mallory', '--json'])).stdout) as Record<string, unknown>).mfa_required, true);
+    assert.equal((await run(['users', 'remove', 'mallory'])).code, 0);
   });
 
   it('updates e-mail, full name and scopes, and clears a field with an empty value', async () => {

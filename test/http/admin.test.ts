@@ -188,6 +188,7 @@ describe('admin API: users', () => {
         disabled: false,
         scopes: ['me', 'items'],
         created_at: undefined,
+        mfa_required: false,
       },
     );
     assert.ok(!Number.isNaN(Date.parse(user.created_at)));

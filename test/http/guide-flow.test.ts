@@ -59,7 +59,16 @@ describe('the guide client flow', () => {
     assert.equal(response.status, 200);
     const text = await response.text();
     const user = JSON.parse(text) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(user).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'full_name', 'scopes', 'username']);
+    assert.deepEqual(Object.keys(user).sort(), [
+      'created_at',
+      'disabled',
+      'email',
+      'email_verified',
+      'full_name',
+      'mfa_required',
+      'scopes',
+      'username',
+    ]);
     assert.equal(user.username, 'johndoe');
     assert.equal(user.email, 'johndoe@example.com');
     assert.equal(user.full_name, 'John Doe');

@@ -280,6 +280,21 @@ describe('GET /openapi.json', () => {
     assert.ok((link.responses as Json)['202'] && (link.responses as Json)['404']);
   });
 
+  it('documents POST /mfa/enrol (form or JSON, no bearer) and the recovery codes of the token response', () => {
+    const paths = doc.paths as Json;
+    const enrol = (paths['/mfa/enrol'] as Json).post as Json;
+    assert.equal(enrol.operationId, 'enrolAtLogin');
+    assert.equal(enrol.security, undefined, 'the mfa_token is the credential');
+    const content = (enrol.requestBody as Json).content as Json;
+    assert.deepEqual(Object.keys(content).sort(), ['application/json', 'application/x-www-form-urlencoded']);
+    assert.ok(((content['application/json'] as Json).schema as Json).properties);
+    const responses = enrol.responses as Json;
+    assert.ok(responses['201'] && responses['400'] && responses['429']);
+    const ok = ((((paths['/token'] as Json).post as Json).responses as Json)['200'] as Json).content as Json;
+    const tokenSchema = (ok['application/json'] as Json).schema as Json;
+    assert.ok((tokenSchema.properties as Json).recovery_codes);
+  });
+
   it('documents the error body the server sends', async () => {
     const error = ((doc.components as Json).schemas as Json).PortcullisError as Json;
     assert.deepEqual(error.required, ['detail']);
@@ -287,6 +302,7 @@ describe('GET /openapi.json', () => {
       'acr_values',
       'challenge',
       'detail',
+      'enrolment_required',
       'error',
       'error_description',
       'factors',

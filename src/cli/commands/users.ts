@@ -3,7 +3,7 @@ import { CLI } from '../../core/action-context.js';
 import type { UpdateUserInput } from '../../core/users/user-service.js';
 import { toPublicUser, type PublicUser } from '../../core/users/user.js';
 import { queueResetMail, resetUserFactors, withUserAdmin } from '../../server/admin.js';
-import { scopesOption } from '../options.js';
+import { booleanOption, scopesOption } from '../options.js';
 import { readPassword, UsageError } from '../prompt.js';
 import { printJson, printTable } from '../table.js';
 
@@ -12,11 +12,14 @@ export interface AddUserOptions {
   readonly email?: string;
   readonly fullName?: string;
   readonly disabled?: boolean;
+  /** --mfa-required[=false]: require a second factor of the user whatever MFA_POLICY says. */
+  readonly mfaRequired?: string | boolean;
   readonly passwordStdin?: boolean;
 }
 
 export async function addUserCommand(name: string, options: AddUserOptions): Promise<void> {
   const scopes = scopesOption(options.scopes);
+  const mfaRequired = booleanOption(options.mfaRequired, '--mfa-required');
   const password = await readPassword(options.passwordStdin === true);
   await withUserAdmin(async ({ users }) => {
     const user = await users.create(
@@ -27,6 +30,7 @@ export async function addUserCommand(name: string, options: AddUserOptions): Pro
         fullName: options.fullName ?? null,
         disabled: options.disabled === true,
         ...(scopes ? { scopes } : {}),
+        ...(mfaRequired === undefined ? {} : { mfaRequired }),
       },
       CLI,
     );
@@ -82,6 +86,7 @@ function printUser(user: PublicUser): void {
       ['status', user.disabled ? 'disabled' : 'active'],
       ['scopes', user.scopes.join(' ') || '-'],
       ['created_at', user.created_at],
+      ['mfa_required', user.mfa_required ? 'yes' : 'no'],
     ],
   );
 }
@@ -102,12 +107,15 @@ export interface UpdateUserOptions {
   readonly scopes?: string;
   readonly disable?: boolean;
   readonly enable?: boolean;
+  /** --mfa-required[=false]: require a second factor of the user whatever MFA_POLICY says, or no longer. */
+  readonly mfaRequired?: string | boolean;
   readonly json?: boolean;
 }
 
 export async function updateUserCommand(name: string, options: UpdateUserOptions): Promise<void> {
   const scopes = scopesOption(options.scopes);
   const disabled = options.disable ? true : options.enable ? false : undefined;
+  const mfaRequired = booleanOption(options.mfaRequired, '--mfa-required');
   // '' clears the e-mail or the full name.
   const input: UpdateUserInput = {
     ...(options.email === undefined ? {} : { email: options.email === '' ? null : options.email }),
@@ -115,9 +123,10 @@ export async function updateUserCommand(name: string, options: UpdateUserOptions
     ...(options.fullName === undefined ? {} : { fullName: options.fullName === '' ? null : options.fullName }),
     ...(scopes === undefined ? {} : { scopes }),
     ...(disabled === undefined ? {} : { disabled }),
+    ...(mfaRequired === undefined ? {} : { mfaRequired }),
   };
   if (Object.keys(input).length === 0) {
-    throw new UsageError('nothing to update: give --email, --email-verified, --full-name, --scopes, --disable or --enable');
+    throw new UsageError('nothing to update: give --email, --email-verified, --full-name, --scopes, --disable, --enable or --mfa-required');
   }
   await withUserAdmin(async ({ users }) => {
     const user = toPublicUser(await users.update(name, input, CLI));

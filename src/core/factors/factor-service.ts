@@ -247,7 +247,12 @@ export class FactorService {
     const label = (name ?? fallback).trim();
     if (label === '' || label.length > MAX_NAME_LENGTH)
       throw new ValidationError('name', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
-    if ((await this.deps.store.listByUser(user.id)).length >= MAX_FACTORS_PER_USER) {
+    // A pending factor that waited too long can never be confirmed: it does not count.
+    const now = this.deps.clock.now();
+    const live = (await this.deps.store.listByUser(user.id)).filter(
+      (f) => f.confirmedAt !== null || now - f.createdAt <= PENDING_FACTOR_TTL_MS,
+    );
+    if (live.length >= MAX_FACTORS_PER_USER) {
       throw new ValidationError('factors', `At most ${MAX_FACTORS_PER_USER} factors; remove one first`);
     }
     return label;

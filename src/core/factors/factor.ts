@@ -131,6 +131,8 @@ export interface MfaChallenge {
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly usedAt: number | null;
+  /** The pending factor POST /mfa/enrol started with this token (MFA policy, no factor yet); null otherwise. */
+  readonly enrolmentFactorId: string | null;
 }
 
 /** The store of factors, recovery codes and mfa_token state. */
@@ -175,4 +177,6 @@ export interface FactorStore {
   spendAttempt(tokenHash: string, nowMs: number, maxAttempts: number): Promise<MfaChallenge | undefined>;
   /** Marks the challenge used; false when it was already (the WHERE decides a race). */
   useChallenge(tokenHash: string, nowMs: number): Promise<boolean>;
+  /** Binds the pending factor an enrolment at login started to an unused, unexpired challenge; false otherwise. */
+  setEnrolment(tokenHash: string, factorId: string, nowMs: number): Promise<boolean>;
 }

@@ -11,14 +11,14 @@ import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { TokenBucketSettings } from '../config.js';
-import { InvalidMfaTokenError, InvalidOtpError, InvalidWebAuthnResponseError, MfaRequiredError } from '../errors.js';
+import { InvalidMfaTokenError, InvalidOtpError, InvalidWebAuthnResponseError, MfaRequiredError, NotFoundError } from '../errors.js';
 import type { LoginTicket } from '../login/login-guard.js';
 import type { RateLimits } from '../rate-limit/rate-limits.js';
 import { hashSecret, randomToken } from '../secrets.js';
 import type { User } from '../users/user.js';
 import type { UserStore } from '../ports.js';
 import type { FactorStore, FirstFactor, SecondFactor } from './factor.js';
-import { proofMethod, type FactorService, type SecondFactorProof } from './factor-service.js';
+import { proofMethod, type FactorService, type SecondFactorProof, type TotpEnrolment } from './factor-service.js';
 
 export const MFA_TOKEN_TTL_MS = 5 * 60_000;
 /** Codes one mfa_token allows; then it is dead and the login starts over with the password. */
@@ -33,6 +33,8 @@ export interface CompletedMfa {
   readonly firstFactor: FirstFactor;
   readonly secondFactor: SecondFactor;
   readonly ticket: LoginTicket | undefined;
+  /** The login confirmed the user's first factor (an enrolment at login): its recovery codes, shown this once. */
+  readonly recoveryCodes?: readonly string[];
 }
 
 export interface MfaTokensDependencies {
@@ -55,10 +57,11 @@ export class MfaTokens {
     firstFactor: FirstFactor,
     ticket: LoginTicket | undefined,
     context: ActionContext,
+    enrolmentRequired = false,
   ): Promise<MfaRequiredError> {
     const token = randomToken(32);
     // A user with a WebAuthn factor gets the options of an assertion, bound to this token by their challenge.
-    const webauthn = await this.deps.factors.webauthnOptions(user);
+    const webauthn = enrolmentRequired ? undefined : await this.deps.factors.webauthnOptions(user);
     const now = this.deps.clock.now();
     await this.deps.store.createChallenge({
       tokenHash: hashSecret(token),
@@ -73,15 +76,43 @@ export class MfaTokens {
       createdAt: now,
       expiresAt: now + MFA_TOKEN_TTL_MS,
       usedAt: null,
+      enrolmentFactorId: null,
     });
     await this.deps.audit.record({
       type: 'mfa.challenged',
       outcome: 'success',
       subject: user.username,
       ip: context.ip,
-      details: { first_factor: firstFactor },
+      details: { first_factor: firstFactor, ...(enrolmentRequired ? { enrolment_required: true } : {}) },
     });
-    return new MfaRequiredError(token, await this.deps.factors.methods(user), webauthn);
+    return new MfaRequiredError(token, enrolmentRequired ? [] : await this.deps.factors.methods(user), enrolmentRequired, webauthn);
+  }
+
+  /**
+   * POST /mfa/enrol: a pending TOTP factor for the user of an mfa_token, bound to it, for a user
+   * with no confirmed factor only (a password thief must not add a factor to an account that has
+   * one). Spends one of the token's attempts. InvalidMfaTokenError otherwise.
+   */
+  async enrol(token: string, name: string | undefined, context: ActionContext): Promise<TotpEnrolment> {
+    const { store, clock, factors } = this.deps;
+    const tokenHash = hashSecret(token);
+    const challenge = await store.spendAttempt(tokenHash, clock.now(), MAX_MFA_ATTEMPTS);
+    if (!challenge) throw new InvalidMfaTokenError();
+    const user = await this.deps.users.findById(challenge.userId);
+    if (!user || user.disabled || user.tokenVersion !== challenge.tokenVersion) throw new InvalidMfaTokenError();
+    if (await factors.required(user)) {
+      await this.deps.audit.record({
+        type: 'mfa.failure',
+        outcome: 'failure',
+        subject: user.username,
+        ip: context.ip,
+        details: { method: 'enrolment', reason: 'has_factor' },
+      });
+      throw new InvalidMfaTokenError('The account has a second factor already: it cannot enrol another with an mfa_token');
+    }
+    const enrolment = await factors.enrolTotp(user, name, { ...context, actor: user.username });
+    if (!(await store.setEnrolment(tokenHash, enrolment.id, clock.now()))) throw new InvalidMfaTokenError();
+    return enrolment;
   }
 
   /**
@@ -99,9 +130,16 @@ export class MfaTokens {
     if (!user || user.disabled || user.tokenVersion !== challenge.tokenVersion) throw new InvalidMfaTokenError();
     await this.deps.rateLimits.checkSecondFactor(user, SECOND_FACTOR_BUCKET, context);
     let secondFactor: SecondFactor | undefined;
+    let recoveryCodes: readonly string[] | undefined;
     let refusal: InvalidWebAuthnResponseError | undefined;
     try {
-      secondFactor = await this.deps.factors.verify(user, proof, challenge.webauthnChallenge);
+      if (challenge.enrolmentFactorId !== null && 'otp' in proof) {
+        // The first code of the factor enrolled at login confirms it.
+        recoveryCodes = await this.confirmEnrolment(user, challenge.enrolmentFactorId, proof.otp, context);
+        secondFactor = recoveryCodes === undefined ? undefined : 'otp';
+      } else {
+        secondFactor = await this.deps.factors.verify(user, proof, challenge.webauthnChallenge);
+      }
     } catch (error) {
       if (!(error instanceof InvalidWebAuthnResponseError)) throw error;
       refusal = error;
@@ -128,6 +166,28 @@ export class MfaTokens {
       firstFactor: challenge.firstFactor,
       secondFactor,
       ticket: challenge.guardTicket === null ? undefined : (JSON.parse(challenge.guardTicket) as LoginTicket),
+      ...(recoveryCodes === undefined || recoveryCodes.length === 0 ? {} : { recoveryCodes }),
     };
+  }
+
+  /**
+   * Confirms the factor enrolled at login with its first code: the recovery codes of a first factor
+   * (an empty list for a later one), or undefined for a wrong code.
+   */
+  private async confirmEnrolment(
+    user: User,
+    factorId: string,
+    otp: string,
+    context: ActionContext,
+  ): Promise<readonly string[] | undefined> {
+    try {
+      const { recoveryCodes } = await this.deps.factors.confirmTotp(user, factorId, otp, { ...context, actor: user.username });
+      return recoveryCodes ?? [];
+    } catch (error) {
+      if (error instanceof InvalidOtpError) return undefined;
+      // The pending factor waited too long, or was removed: the login starts over.
+      if (error instanceof NotFoundError) throw new InvalidMfaTokenError();
+      throw error;
+    }
   }
 }

@@ -2,6 +2,9 @@
  * OAuth scopes (RFC 6749 §3.3): space-delimited, case-sensitive tokens made
  * of printable ASCII other than space, `"` and `\`.
  */
+/** The scope of the admin API (/admin/...); MFA_POLICY=admins requires a second factor of the users holding it. */
+export const ADMIN_SCOPE = 'admin';
+
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const MAX_SCOPES = 64;
 const MAX_SCOPE_LENGTH = 128;

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js';
 import { multiFactor, passkeyLogin, singleFactor, type FirstFactor } from '../factors/factor.js';
 import type { FactorService, SecondFactorProof } from '../factors/factor-service.js';
 import type { MfaTokens } from '../factors/mfa-tokens.js';
+import { mfaRequiredFor, type MfaPolicy } from '../factors/mfa-policy.js';
 import type { LoginGuard, LoginTicket } from '../login/login-guard.js';
 import type { RateCheck, RateLimits } from '../rate-limit/rate-limits.js';
 import {
@@ -43,6 +44,8 @@ export interface TokenResponse {
   readonly expires_in: number;
   readonly refresh_token?: string;
   readonly scope: string;
+  /** An enrolment at login (MFA policy) confirmed the user's first factor: its ten recovery codes, shown this once. */
+  readonly recovery_codes?: readonly string[];
 }
 
 /** A password login's tokens, and the device token for the client to keep (when the login defences are on). */
@@ -81,8 +84,11 @@ export interface TokenServiceDependencies {
   readonly rateLimits?: RateLimits;
   /** REQUIRE_VERIFIED_EMAIL: the password grant refuses an account without a verified address, once the password was right. */
   readonly requireVerifiedEmail?: boolean;
-  /** Second factors: a user with one gets `mfa_required` from the first step, and finishes with mfaGrant (ADR 0024). */
-  readonly mfa?: { readonly factors: FactorService; readonly tokens: MfaTokens };
+  /**
+   * Second factors: a user with one, or whom the policy (MFA_POLICY, the user's flag; default
+   * `optional`) requires to have one, gets `mfa_required` from the first step, and finishes with mfaGrant (ADR 0024).
+   */
+  readonly mfa?: { readonly factors: FactorService; readonly tokens: MfaTokens; readonly policy?: MfaPolicy };
 }
 
 export class TokenService {
@@ -172,10 +178,17 @@ export class TokenService {
     const done = await mfa.tokens.complete(mfaToken, proof, client?.id ?? null, context);
     const scopes = grantScopes(done.user.scopes, done.scopes);
     const authentication = multiFactor(done.firstFactor, done.secondFactor, this.deps.clock.now());
-    return this.openLogin(done.user, scopes, client, done.ticket, 'mfa', authentication, { ...context, actor: done.user.username });
+    const login = await this.openLogin(done.user, scopes, client, done.ticket, 'mfa', authentication, {
+      ...context,
+      actor: done.user.username,
+    });
+    return done.recoveryCodes === undefined ? login : { ...login, tokens: { ...login.tokens, recovery_codes: done.recoveryCodes } };
   }
 
-  /** Throws MfaRequiredError (with a new mfa_token) when the user has a confirmed second factor. */
+  /**
+   * Throws MfaRequiredError (with a new mfa_token) when the user has a confirmed second factor, or
+   * when the policy requires one of them (then with `enrolmentRequired`: they enrol at login).
+   */
   private async requireSecondFactor(
     user: User,
     scopes: readonly string[],
@@ -185,8 +198,11 @@ export class TokenService {
     context: ActionContext,
   ): Promise<void> {
     const mfa = this.deps.mfa;
-    if (mfa && (await mfa.factors.required(user)))
-      throw await mfa.tokens.challenge(user, scopes, client?.id ?? null, first, ticket, context);
+    if (!mfa) return;
+    if (await mfa.factors.required(user)) throw await mfa.tokens.challenge(user, scopes, client?.id ?? null, first, ticket, context);
+    if (mfaRequiredFor(mfa.policy ?? 'optional', user)) {
+      throw await mfa.tokens.challenge(user, scopes, client?.id ?? null, first, ticket, context, true);
+    }
   }
 
   /** A login's session and tokens; with a login guard ticket, the guard's success bookkeeping and the device token. */

@@ -26,6 +26,7 @@ class MemoryUserStore implements ImportStore {
     return {
       ...user,
       emailVerified: user.emailVerified === true,
+      mfaRequired: user.mfaRequired === true,
       id: `id-${this.users.size + 1}`,
       createdAt: nowMs,
       updatedAt: nowMs,

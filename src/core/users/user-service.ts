@@ -24,6 +24,8 @@ export interface CreateUserInput {
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
+  /** An operator requires a second factor of the user (admin, CLI); MFA_POLICY may require one anyway. */
+  readonly mfaRequired?: boolean;
 }
 
 export interface UpdateUserInput {
@@ -33,6 +35,8 @@ export interface UpdateUserInput {
   readonly fullName?: string | null;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
+  /** Requires a second factor of the user at their next logins, or no longer (MFA_POLICY still applies). */
+  readonly mfaRequired?: boolean;
 }
 
 export interface UserServiceDependencies {
@@ -78,6 +82,7 @@ export class UserService {
         passwordHash,
         disabled: input.disabled ?? false,
         scopes,
+        ...(input.mfaRequired === true ? { mfaRequired: true } : {}),
       },
       this.deps.clock.now(),
     );
@@ -87,7 +92,7 @@ export class UserService {
       actor: context.actor,
       subject: user.username,
       ip: context.ip,
-      details: { scopes: scopes.join(' '), disabled: user.disabled },
+      details: { scopes: scopes.join(' '), disabled: user.disabled, ...(user.mfaRequired ? { mfa_required: true } : {}) },
     });
     return user;
   }
@@ -115,6 +120,7 @@ export class UserService {
       ...(input.fullName === undefined ? {} : { fullName: normalizeFullName(input.fullName) }),
       ...(input.scopes === undefined ? {} : { scopes: checkScopes(input.scopes) }),
       ...(input.disabled === undefined ? {} : { disabled: input.disabled }),
+      ...(input.mfaRequired === undefined ? {} : { mfaRequired: input.mfaRequired }),
     };
     const after = await this.store.update(before.usernameKey, patch, this.deps.clock.now());
     if (!after) throw new UserNotFoundError(username);
@@ -137,6 +143,7 @@ export class UserService {
         fields: Object.keys(input)
           .map((field) => API_FIELD_NAMES[field] ?? field)
           .join(' '),
+        ...(input.mfaRequired === undefined ? {} : { mfa_required: after.mfaRequired }),
       },
     });
     if (input.disabled !== undefined && input.disabled !== before.disabled) {
@@ -248,7 +255,11 @@ export class UserService {
 }
 
 /** Field names as the API spells them, for the audit log. */
-const API_FIELD_NAMES: Readonly<Record<string, string>> = { fullName: 'full_name', emailVerified: 'email_verified' };
+const API_FIELD_NAMES: Readonly<Record<string, string>> = {
+  fullName: 'full_name',
+  emailVerified: 'email_verified',
+  mfaRequired: 'mfa_required',
+};
 
 function checkScopes(scopes: readonly string[]): string[] {
   try {

@@ -17,6 +17,8 @@ export interface User {
   readonly updatedAt: number;
   /** Bumped at every password change; access tokens carry it as `ver`, so older ones stop working. */
   readonly tokenVersion: number;
+  /** An administrator requires a second factor of this user, whatever MFA_POLICY says (it only tightens). */
+  readonly mfaRequired: boolean;
 }
 
 /** What a user may see of an account: everything but the hash and internal ids. */
@@ -28,6 +30,8 @@ export interface PublicUser {
   readonly disabled: boolean;
   readonly scopes: readonly string[];
   readonly created_at: string;
+  /** An administrator requires a second factor of this user (MFA_POLICY may require one anyway). */
+  readonly mfa_required: boolean;
 }
 
 export function toPublicUser(user: User): PublicUser {
@@ -39,5 +43,6 @@ export function toPublicUser(user: User): PublicUser {
     disabled: user.disabled,
     scopes: user.scopes,
     created_at: new Date(user.createdAt).toISOString(),
+    mfa_required: user.mfaRequired,
   };
 }

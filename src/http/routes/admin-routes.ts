@@ -10,6 +10,7 @@ import { InvalidRequestError } from '../../core/errors.js';
 import { ISO_TIME_HINT, parseIsoTime } from '../../core/iso-time.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import { toPublicSession } from '../../core/sessions/session.js';
+import { ADMIN_SCOPE } from '../../core/tokens/scopes.js';
 import { toPublicUser } from '../../core/users/user.js';
 import { actionContext } from '../plugins/request-context.js';
 import {
@@ -35,7 +36,7 @@ import {
 import { bearerSecurity, ERRORS, errorResponses, noContentSchema, TAGS } from '../schemas/common-schemas.js';
 import { publicUserSchema, sessionListSchema } from '../schemas/user-schemas.js';
 
-export const ADMIN_SCOPE = 'admin';
+export { ADMIN_SCOPE };
 export const ADMIN_BODY_LIMIT_BYTES = 16 * 1024;
 
 /** What every admin route shares in its schema (admin-mail-routes.ts too). */
@@ -140,7 +141,16 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
       },
     },
     async (request, reply) => {
-      const { username, password, email, email_verified: emailVerified, full_name: fullName, scopes, disabled } = request.body;
+      const {
+        username,
+        password,
+        email,
+        email_verified: emailVerified,
+        full_name: fullName,
+        scopes,
+        disabled,
+        mfa_required: mfaRequired,
+      } = request.body;
       const user = await users.create(
         {
           username,
@@ -150,6 +160,7 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
           fullName: fullName ?? null,
           ...(scopes === undefined ? {} : { scopes }),
           ...(disabled === undefined ? {} : { disabled }),
+          ...(mfaRequired === undefined ? {} : { mfaRequired }),
         },
         actionContext(request),
       );
@@ -170,7 +181,9 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
         description:
           'Changes the fields given. The tokens of a disabled user are refused at once. `email` sets the address at once, ' +
           'unverified unless `email_verified: true` is given, and voids the verification links mailed before; ' +
-          '`email_verified` alone marks the current address verified or not.',
+          '`email_verified` alone marks the current address verified or not. `mfa_required: true` requires a second factor of ' +
+          'the user from their next login on (one without a factor enrols at login, `POST /mfa/enrol`); sessions open now ' +
+          'keep working until they end (`DELETE /admin/users/{username}/sessions` ends them).',
         params: usernameParamsSchema,
         body: updateUserBodySchema,
         response: {
@@ -186,7 +199,7 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
       },
     },
     async (request) => {
-      const { email, email_verified: emailVerified, full_name: fullName, scopes, disabled } = request.body;
+      const { email, email_verified: emailVerified, full_name: fullName, scopes, disabled, mfa_required: mfaRequired } = request.body;
       const user = await users.update(
         request.params.username,
         {
@@ -195,6 +208,7 @@ export function registerAdminRoutes(app: FastifyInstance, portcullis: Portcullis
           ...(fullName === undefined ? {} : { fullName }),
           ...(scopes === undefined ? {} : { scopes }),
           ...(disabled === undefined ? {} : { disabled }),
+          ...(mfaRequired === undefined ? {} : { mfaRequired }),
         },
         actionContext(request),
       );

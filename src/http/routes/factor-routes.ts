@@ -8,6 +8,7 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
+import type { TotpEnrolment } from '../../core/factors/factor-service.js';
 import type { Portcullis } from '../../core/portcullis.js';
 import { userAuth } from '../plugins/authenticate.js';
 import { setRateLimitHeaders } from '../plugins/rate-limit.js';
@@ -39,6 +40,14 @@ const REGISTRATION_BODY_LIMIT_BYTES = 64 * 1024;
 const signedIn = { tags: [TAGS.users], security: bearerSecurity() };
 const signedInErrors = { 401: ERRORS.notAuthenticated, 403: ERRORS.userOnly };
 const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType };
+
+/** The answer to a TOTP enrolment (here and POST /mfa/enrol): the URI and its QR code, shown this once. */
+export async function totpEnrolmentAnswer(
+  enrolment: TotpEnrolment,
+): Promise<{ id: string; kind: 'totp'; otpauth_uri: string; qr_svg: string }> {
+  const qrSvg = await QRCode.toString(enrolment.otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return { id: enrolment.id, kind: 'totp', otpauth_uri: enrolment.otpauthUri, qr_svg: qrSvg };
+}
 
 export function registerFactorRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   app.post<{ Body: EnrolTotpBody }>(
@@ -77,9 +86,8 @@ export function registerFactorRoutes(app: FastifyInstance, portcullis: Portculli
         },
         actionContext(request),
       );
-      const qrSvg = await QRCode.toString(enrolment.otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       reply.code(201).header('cache-control', 'no-store');
-      return { id: enrolment.id, kind: 'totp', otpauth_uri: enrolment.otpauthUri, qr_svg: qrSvg };
+      return totpEnrolmentAnswer(enrolment);
     },
   );
 

@@ -144,7 +144,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
               'out of attempts (`invalid_grant`); for the passkey grant, an answer that does not verify (`invalid_grant`)',
             401:
               'Incorrect username or password, inactive user, or a bad refresh token ' +
-              `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); a second factor is needed (\`mfa_required\`, with \`mfa_token\` and \`factors\`); or ${invalidClient}`,
+              `(\`invalid_grant\`, \`WWW-Authenticate: Bearer\`); a second factor is needed (\`mfa_required\`, with \`mfa_token\` and \`factors\`, and \`enrolment_required\` ` +
+              `when the MFA policy requires one of a user who has none: POST /mfa/enrol); or ${invalidClient}`,
             ...bodyErrors,
             503: ERRORS.overloaded,
           }),

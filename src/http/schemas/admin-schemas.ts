@@ -70,6 +70,13 @@ export const userPageSchema = {
   additionalProperties: false,
 } as const;
 
+const mfaRequiredProperty = {
+  type: 'boolean',
+  description:
+    'Require a second factor of this user at their next logins, whatever MFA_POLICY says (false: leave it to MFA_POLICY); ' +
+    'a user without a factor enrols one at login',
+} as const;
+
 export const createUserBodySchema = {
   type: 'object',
   required: ['username', 'password'],
@@ -84,6 +91,7 @@ export const createUserBodySchema = {
     full_name: { type: ['string', 'null'], maxLength: 1000 },
     scopes: scopesProperty,
     disabled: { type: 'boolean' },
+    mfa_required: mfaRequiredProperty,
   },
   additionalProperties: false,
 } as const;
@@ -102,6 +110,7 @@ export const updateUserBodySchema = {
     full_name: { type: ['string', 'null'], maxLength: 1000 },
     scopes: scopesProperty,
     disabled: { type: 'boolean' },
+    mfa_required: mfaRequiredProperty,
   },
   additionalProperties: false,
 } as const;

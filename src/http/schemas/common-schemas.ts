@@ -55,6 +55,12 @@ export const errorSchema = {
         'With `error: mfa_required`, for a user with a WebAuthn factor: the options (PublicKeyCredentialRequestOptionsJSON) to ' +
         'hand to `navigator.credentials.get()`; send its answer as `webauthn_response` with the mfa grant',
     },
+    enrolment_required: {
+      type: 'boolean',
+      description:
+        'With `error: mfa_required`, when the MFA policy requires a second factor of a user who has none (`factors` is empty): ' +
+        'true; enrol one with the mfa_token (`POST /mfa/enrol`), then send its first code with the mfa grant',
+    },
     max_age: {
       type: 'integer',
       description: 'With `error: insufficient_user_authentication` (RFC 9470): the oldest login accepted, in seconds',

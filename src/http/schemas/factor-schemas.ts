@@ -95,6 +95,21 @@ export const totpEnrolmentSchema = {
   additionalProperties: false,
 } as const;
 
+/** POST /mfa/enrol (form or JSON): the mfa_token of an `mfa_required` answer with `enrolment_required`. */
+export const enrolAtLoginBodySchema = {
+  type: 'object',
+  properties: {
+    mfa_token: { type: 'string', maxLength: 256, description: 'The `mfa_token` of the `mfa_required` answer (required)' },
+    name: {
+      type: 'string',
+      maxLength: 64,
+      description: 'What the factor is called in the list (default `Authenticator app`)',
+    },
+  },
+} as const;
+
+export type EnrolAtLoginBody = FromSchema<typeof enrolAtLoginBodySchema>;
+
 export const factorIdParamsSchema = {
   type: 'object',
   required: ['id'],

@@ -54,13 +54,21 @@ export type Checks = [
         full_name?: string | null;
         scopes?: readonly string[];
         disabled?: boolean;
+        mfa_required?: boolean;
       }
     >
   >,
   Expect<
     Equal<
       UpdateUserBody,
-      { email?: string | null; email_verified?: boolean; full_name?: string | null; scopes?: readonly string[]; disabled?: boolean }
+      {
+        email?: string | null;
+        email_verified?: boolean;
+        full_name?: string | null;
+        scopes?: readonly string[];
+        disabled?: boolean;
+        mfa_required?: boolean;
+      }
     >
   >,
   Expect<Equal<AuditQuery['type'], AuditEventType | undefined>>,
@@ -76,6 +84,7 @@ export type Checks = [
         disabled: boolean;
         scopes: readonly string[];
         created_at: string;
+        mfa_required: boolean;
       }
     >
   >,

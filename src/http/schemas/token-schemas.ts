@@ -58,6 +58,12 @@ export const tokenResponseSchema = {
     expires_in: { type: 'integer' },
     refresh_token: { type: 'string' },
     scope: { type: 'string' },
+    recovery_codes: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'mfa grant only, when it confirmed a factor enrolled at login (`POST /mfa/enrol`): ten single-use recovery codes, shown this once',
+    },
   },
   additionalProperties: false,
 } as const;

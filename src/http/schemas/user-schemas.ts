@@ -3,7 +3,7 @@ import type { FromSchema } from './from-schema.js';
 
 export const publicUserSchema = {
   type: 'object',
-  required: ['username', 'email', 'email_verified', 'full_name', 'disabled', 'scopes', 'created_at'],
+  required: ['username', 'email', 'email_verified', 'full_name', 'disabled', 'scopes', 'created_at', 'mfa_required'],
   properties: {
     username: { type: 'string' },
     email: { type: ['string', 'null'] },
@@ -12,6 +12,10 @@ export const publicUserSchema = {
     disabled: { type: 'boolean' },
     scopes: { type: 'array', items: { type: 'string' } },
     created_at: { type: 'string', format: 'date-time' },
+    mfa_required: {
+      type: 'boolean',
+      description: 'An administrator requires a second factor of this user (MFA_POLICY may require one anyway)',
+    },
   },
   additionalProperties: false,
 } as const;

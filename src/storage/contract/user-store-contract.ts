@@ -77,6 +77,7 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
         createdAt: T0,
         updatedAt: T0,
         tokenVersion: 0,
+        mfaRequired: false,
       });
       assert.deepEqual(await store.findByKey('create-1'), created);
       assert.deepEqual(await store.findById(created.id), created);
@@ -260,6 +261,16 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
         (await store.update('only-if-none', { emailVerified: true, onlyIfEmail: 'x@example.com' }, T0 + 1))?.emailVerified,
         false,
       );
+    });
+
+    it('keeps mfaRequired: false unless said, set at creation, and changed by a patch of it alone', async () => {
+      assert.equal((await store.create(newUser('mfa-default'), T0)).mfaRequired, false);
+      assert.equal((await store.create(newUser('mfa-on', { mfaRequired: true }), T0)).mfaRequired, true);
+      const cleared = await store.update('mfa-on', { mfaRequired: false }, T0 + 1);
+      assert.equal(cleared?.mfaRequired, false);
+      const set = await store.update('mfa-default', { mfaRequired: true }, T0 + 2);
+      assert.equal(set?.mfaRequired, true);
+      assert.equal((await store.update('mfa-default', { fullName: 'X' }, T0 + 3))?.mfaRequired, true, 'another patch leaves it');
     });
 
     it('removes a user, after which its key is free again', async () => {

@@ -111,6 +111,7 @@ export class MemoryUserStore implements UserStore {
       ...(patch.fullName === undefined ? {} : { fullName: patch.fullName }),
       ...(patch.scopes === undefined ? {} : { scopes: Object.freeze([...patch.scopes]) }),
       ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
+      ...(patch.mfaRequired === undefined ? {} : { mfaRequired: patch.mfaRequired }),
     });
   }
 
@@ -147,5 +148,6 @@ function toUser(user: NewUser, nowMs: number): User {
     createdAt: nowMs,
     updatedAt: nowMs,
     tokenVersion: 0,
+    mfaRequired: user.mfaRequired === true,
   });
 }

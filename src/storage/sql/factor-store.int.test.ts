@@ -68,6 +68,7 @@ for (const { name, skip, open } of await testDialects()) {
           createdAt: T0,
           expiresAt: T0 + 300_000,
           usedAt: null,
+          enrolmentFactorId: null,
         });
         const spent = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => store.spendAttempt('t1', T0 + 1, 5)));
         assert.equal(spent.filter((c) => c !== undefined).length, 5, 'five attempts, however concurrent');
@@ -87,8 +88,13 @@ for (const { name, skip, open } of await testDialects()) {
           createdAt: T0,
           expiresAt: T0 + 300_000,
           usedAt: null,
+          enrolmentFactorId: null,
         });
         assert.equal((await store.spendAttempt('t2', T0 + 1, 5))?.webauthnChallenge, 'challenge-2');
+        assert.equal(await store.setEnrolment('t2', 'f9', T0 + 1), true, 'an enrolment bound to a live challenge');
+        assert.equal((await store.spendAttempt('t2', T0 + 2, 5))?.enrolmentFactorId, 'f9');
+        assert.equal(await store.setEnrolment('t1', 'f9', T0 + 3), false, 'not to a used one');
+        assert.equal(await store.setEnrolment('t2', 'f9', T0 + 300_000), false, 'nor to an expired one');
         assert.equal(await store.spendAttempt('t2', T0 + 300_000, 5), undefined, 'expired at its expiry');
 
         assert.equal(await store.remove(user.id, 'nope'), false);

@@ -239,6 +239,7 @@ export class SqlFactorStore implements FactorStore {
           created_at: iso(challenge.createdAt),
           expires_at: iso(challenge.expiresAt),
           used_at: challenge.usedAt === null ? null : iso(challenge.usedAt),
+          enrolment_factor_id: challenge.enrolmentFactorId,
         })
         .execute(),
     );
@@ -266,6 +267,19 @@ export class SqlFactorStore implements FactorStore {
         .set({ used_at: iso(nowMs) })
         .where('token_hash', '=', tokenHash)
         .where('used_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async setEnrolment(tokenHash: string, factorId: string, nowMs: number): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('mfa_challenges')
+        .set({ enrolment_factor_id: factorId })
+        .where('token_hash', '=', tokenHash)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', iso(nowMs))
         .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows) === 1;
@@ -336,5 +350,6 @@ function toChallenge(row: Selectable<MfaChallengesTable>): MfaChallenge {
     createdAt: fromIso(row.created_at),
     expiresAt: fromIso(row.expires_at),
     usedAt: fromIsoOrNull(row.used_at),
+    enrolmentFactorId: row.enrolment_factor_id,
   };
 }

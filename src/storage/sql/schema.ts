@@ -21,6 +21,8 @@ export interface UsersTable {
   updated_at: string;
   /** Bumped when the password changes: access tokens carry it as `ver`. */
   token_version: number;
+  /** 0 or 1: an administrator requires a second factor of this user (migration 0010). */
+  mfa_required: number;
 }
 
 export interface SessionsTable {
@@ -197,6 +199,8 @@ export interface MfaChallengesTable {
   created_at: string;
   expires_at: string;
   used_at: string | null;
+  /** The pending factor POST /mfa/enrol started with this token (migration 0010); null otherwise. */
+  enrolment_factor_id: string | null;
 }
 
 /** The challenges of passkey-login options: their SHA-256 (hex), each usable once before it expires. */

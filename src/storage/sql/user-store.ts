@@ -139,6 +139,7 @@ export class SqlUserStore implements UserStore, StorageHealth {
     if (patch.fullName !== undefined) changes.full_name = patch.fullName;
     if (patch.scopes !== undefined) changes.scopes = patch.scopes.join(' ');
     if (patch.disabled !== undefined) changes.disabled = patch.disabled ? 1 : 0;
+    if (patch.mfaRequired !== undefined) changes.mfa_required = patch.mfaRequired ? 1 : 0;
     await this.guard(() =>
       this.db
         .updateTable('users')
@@ -183,6 +184,7 @@ function toRow(user: NewUser, nowMs: number): UsersTable {
     created_at: iso(nowMs),
     updated_at: iso(nowMs),
     token_version: 0,
+    mfa_required: user.mfaRequired === true ? 1 : 0,
   };
 }
 
@@ -200,5 +202,6 @@ function toUser(row: Selectable<UsersTable>): User {
     createdAt: Date.parse(row.created_at),
     updatedAt: Date.parse(row.updated_at),
     tokenVersion: Number(row.token_version),
+    mfaRequired: Number(row.mfa_required) === 1,
   };
 }

@@ -9,6 +9,7 @@ import { passwordResets } from './0006-password-resets.js';
 import { emailVerification } from './0007-email-verification.js';
 import { secondFactors } from './0008-second-factors.js';
 import { webauthn } from './0009-webauthn.js';
+import { mfaPolicy } from './0010-mfa-policy.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -21,6 +22,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0007-email-verification': emailVerification,
   '0008-second-factors': secondFactors,
   '0009-webauthn': webauthn,
+  '0010-mfa-policy': mfaPolicy,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
