@@ -278,6 +278,34 @@ describe('second factors: TOTP and recovery codes', () => {
     assert.equal((await formPost(server, '/token', { username: 'gina', password: PASSWORD })).status, 200);
   });
 
+  it("a factor can be renamed; a pending one, another user's or an empty name cannot", async () => {
+    const token = await newUser('ivy');
+    const { id } = await enrol(token);
+    const rename = (factor: string, body: unknown, as = token) =>
+      server.fetch(`/users/me/factors/${factor}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...bearer(as) },
+        body: JSON.stringify(body),
+      });
+    const renamed = await rename(id, { name: '  Work phone ' });
+    assert.equal(renamed.status, 200);
+    const factor = (await renamed.json()) as Record<string, unknown>;
+    assert.equal(factor.name, 'Work phone');
+    assert.equal(factor.kind, 'totp');
+    const list = (await (await server.fetch('/users/me/factors', { headers: bearer(token) })).json()) as { factors: { name: string }[] };
+    assert.deepEqual(
+      list.factors.map((f) => f.name),
+      ['Work phone'],
+    );
+    assert.equal((await rename(id, { name: '   ' })).status, 400);
+    assert.equal((await rename(id, {})).status, 400);
+    const other = await newUser('jack');
+    assert.equal((await rename(id, { name: 'Mine now' }, other)).status, 404, "another user's factor");
+    const pending = await jsonPost(server, '/users/me/factors/totp', { current_password: PASSWORD }, bearer(other));
+    const pendingId = ((await pending.json()) as { id: string; otpauth_uri: string }).id;
+    assert.equal((await rename(pendingId, { name: 'Pending' }, other)).status, 404, 'a pending factor');
+  });
+
   it('enrolment needs the current password; a pending factor does not change the login', async () => {
     const token = await newUser('hank');
     const wrong = await jsonPost(server, '/users/me/factors/totp', { current_password: 'nope' }, bearer(token));

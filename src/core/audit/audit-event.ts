@@ -30,6 +30,7 @@ export const AUDIT_EVENT_TYPES = [
   'factor.enrolment_started',
   'factor.added',
   'factor.removed',
+  'factor.renamed',
   'factor.reset',
   'recovery_codes.regenerated',
   'mfa.challenged',

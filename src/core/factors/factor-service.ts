@@ -174,6 +174,23 @@ export class FactorService {
     return (await this.deps.store.listByUser(user.id)).filter((f) => f.confirmedAt !== null).length;
   }
 
+  /** Renames a confirmed factor of the user (NotFoundError when there is none; ValidationError for a refused name). */
+  async rename(user: User, id: string, name: string, context: ActionContext): Promise<PublicFactor> {
+    const label = checkFactorName(name);
+    if (!(await this.deps.store.rename(user.id, id, label))) throw new NotFoundError('No such factor');
+    const factor = (await this.deps.store.listByUser(user.id)).find((f) => f.id === id);
+    if (!factor) throw new NotFoundError('No such factor');
+    await this.deps.audit.record({
+      type: 'factor.renamed',
+      outcome: 'success',
+      actor: context.actor ?? user.username,
+      subject: user.username,
+      ip: context.ip,
+      details: { factor: id },
+    });
+    return toPublicFactor(factor);
+  }
+
   /** Removes a factor of the user (pending or confirmed); the last confirmed one takes the recovery codes with it. */
   async remove(user: User, id: string, context: ActionContext): Promise<void> {
     if (!(await this.deps.store.remove(user.id, id))) throw new NotFoundError('No such factor');
@@ -244,9 +261,7 @@ export class FactorService {
 
   /** The name of a new factor, and room for it: ValidationError when the name is refused or the user has the most factors. */
   private async newFactorName(user: User, name: string | undefined, fallback: string): Promise<string> {
-    const label = (name ?? fallback).trim();
-    if (label === '' || label.length > MAX_NAME_LENGTH)
-      throw new ValidationError('name', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
+    const label = checkFactorName(name ?? fallback);
     // A pending factor that waited too long can never be confirmed: it does not count.
     const now = this.deps.clock.now();
     const live = (await this.deps.store.listByUser(user.id)).filter(
@@ -301,6 +316,13 @@ export class FactorService {
     if (secret === undefined) throw new Error(`The secret of factor ${factor.id} cannot be opened (SECRET_KEY changed?)`);
     return secret;
   }
+}
+
+/** A factor's name, trimmed: ValidationError unless 1 to MAX_NAME_LENGTH characters. */
+function checkFactorName(name: string): string {
+  const label = name.trim();
+  if (label === '' || label.length > MAX_NAME_LENGTH) throw new ValidationError('name', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
+  return label;
 }
 
 /** A pending factor of the user with this id, within its time to be confirmed. */

@@ -159,6 +159,8 @@ export interface FactorStore {
   useLoginChallenge(challengeHash: string, nowMs: number): Promise<boolean>;
   /** Records a code of `step` as used; false when a code of that step or a later one was (the WHERE decides a race). */
   useStep(id: string, step: number, nowMs: number): Promise<boolean>;
+  /** Renames a confirmed factor of the user; false when there is none with that id. */
+  rename(userId: string, id: string, name: string): Promise<boolean>;
   /** false when no such factor of the user; when no confirmed factor is left, the user's recovery codes go too (one transaction). */
   remove(userId: string, id: string): Promise<boolean>;
   /** Removes every factor and recovery code of the user; the number of factors removed. */

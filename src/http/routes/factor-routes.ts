@@ -18,6 +18,9 @@ import {
   confirmedFactorSchema,
   confirmTotpBodySchema,
   confirmWebAuthnBodySchema,
+  publicFactorSchema,
+  renameFactorBodySchema,
+  type RenameFactorBody,
   enrolWebAuthnBodySchema,
   webauthnEnrolmentSchema,
   type ConfirmWebAuthnBody,
@@ -228,6 +231,27 @@ export function registerFactorRoutes(app: FastifyInstance, portcullis: Portculli
       reply.header('cache-control', 'no-store');
       return { factors, recovery_codes_left: recoveryCodesLeft };
     },
+  );
+
+  app.patch<{ Params: FactorIdParams; Body: RenameFactorBody }>(
+    '/users/me/factors/:id',
+    {
+      bodyLimit: BODY_LIMIT_BYTES,
+      preHandler: app.requireUser(),
+      schema: {
+        ...signedIn,
+        operationId: 'renameMyFactor',
+        summary: 'Rename a second factor',
+        description: 'Renames a confirmed factor (what the list calls it: "Work laptop", "Blue YubiKey").',
+        params: factorIdParamsSchema,
+        body: renameFactorBodySchema,
+        response: {
+          200: { ...publicFactorSchema, description: 'The factor' },
+          ...errorResponses({ 400: 'The name is refused', ...signedInErrors, 404: 'No such factor of this user', ...bodyErrors }),
+        },
+      },
+    },
+    async (request) => portcullis.factors.rename(userAuth(request).user, request.params.id, request.body.name, actionContext(request)),
   );
 
   app.delete<{ Params: FactorIdParams }>(

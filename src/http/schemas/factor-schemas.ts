@@ -144,25 +144,37 @@ export const confirmedFactorSchema = {
   additionalProperties: false,
 } as const;
 
+/** A confirmed factor as its user sees it: never a secret. */
+export const publicFactorSchema = {
+  type: 'object',
+  required: ['id', 'kind', 'name', 'created_at', 'last_used_at'],
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['totp', 'webauthn'] },
+    name: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    last_used_at: { type: ['string', 'null'], format: 'date-time' },
+    backed_up: { type: 'boolean', description: 'WebAuthn only: the credential is backed up (a synced passkey)' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const renameFactorBodySchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 64, description: 'What the factor is called in the list' } },
+  additionalProperties: false,
+} as const;
+
+export type RenameFactorBody = FromSchema<typeof renameFactorBodySchema>;
+
 export const factorListSchema = {
   type: 'object',
   required: ['factors', 'recovery_codes_left'],
   properties: {
     factors: {
       type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'kind', 'name', 'created_at', 'last_used_at'],
-        properties: {
-          id: { type: 'string' },
-          kind: { type: 'string', enum: ['totp', 'webauthn'] },
-          name: { type: 'string' },
-          created_at: { type: 'string', format: 'date-time' },
-          last_used_at: { type: ['string', 'null'], format: 'date-time' },
-          backed_up: { type: 'boolean', description: 'WebAuthn only: the credential is backed up (a synced passkey)' },
-        },
-        additionalProperties: false,
-      },
+      items: publicFactorSchema,
     },
     recovery_codes_left: { type: 'integer', description: 'Unused recovery codes' },
   },

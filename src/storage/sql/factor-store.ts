@@ -154,6 +154,19 @@ export class SqlFactorStore implements FactorStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  async rename(userId: string, id: string, name: string): Promise<boolean> {
+    const result = await this.guard(() =>
+      this.db
+        .updateTable('auth_factors')
+        .set({ name })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('confirmed_at', 'is not', null)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async remove(userId: string, id: string): Promise<boolean> {
     return this.guard(() =>
       this.db.transaction().execute(async (trx) => {
