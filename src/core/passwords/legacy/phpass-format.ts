@@ -6,7 +6,7 @@
  * crypt_private and checked on passlib's and John the Ripper's vectors and on hashes made by
  * PHP. Costs above 2^18 iterations (WordPress writes 2^13) are refused at import.
  */
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { crypt64Index, encodeCrypt64 } from './hash-encodings.js';
 import { sameBytes, type IdentifiedHash } from './identified-hash.js';
 
@@ -17,8 +17,13 @@ const PHPASS = /^\$([PH])\$([./0-9A-Za-z])([./0-9A-Za-z]{8})([./0-9A-Za-z]{22})$
 
 /** The 22-character digest for this password, salt and cost (phpass's crypt_private). */
 export function phpassDigest(password: Buffer, salt: Buffer, log2Iterations: number): string {
-  let hash = createHash('md5').update(salt).update(password).digest();
-  for (let i = 2 ** log2Iterations; i > 0; i -= 1) hash = createHash('md5').update(hash).update(password).digest();
+  let hash = digestOf('md5', Buffer.concat([salt, password]), 'buffer');
+  // hash ‖ password, the hash part rewritten in place each time (half the time of a createHash per round).
+  const input = Buffer.concat([hash, password]);
+  for (let i = 2 ** log2Iterations; i > 0; i -= 1) {
+    hash.copy(input, 0);
+    hash = digestOf('md5', input, 'buffer');
+  }
   return encodeCrypt64(hash);
 }
 

@@ -8,7 +8,7 @@
  * Rounds below 1,000 count as 1,000 and the salt is cut at 16 bytes, as the spec says; more
  * than 1,000,000 rounds (passlib's defaults are 535,000 and 656,000) is refused at import.
  */
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { encodeCrypt64 } from './hash-encodings.js';
 import { sameBytes, type IdentifiedHash } from './identified-hash.js';
 
@@ -51,11 +51,7 @@ function repeatTo(bytes: Buffer, length: number): Buffer {
 /** The digest part of the crypt string for this password, salt and rounds (the spec's steps 1 to 22). */
 export function shaCryptDigest(variant: Variant, password: Buffer, salt: Buffer, rounds: number): string {
   const { algorithm } = variant;
-  const hash = (...parts: Buffer[]): Buffer => {
-    const h = createHash(algorithm);
-    for (const part of parts) h.update(part);
-    return h.digest();
-  };
+  const hash = (...parts: Buffer[]): Buffer => digestOf(algorithm, Buffer.concat(parts), 'buffer');
   const b = hash(password, salt, password);
   const aParts = [password, salt, repeatTo(b, password.length)];
   for (let n = password.length; n > 0; n >>>= 1) aParts.push(n & 1 ? b : password);
@@ -64,12 +60,11 @@ export function shaCryptDigest(variant: Variant, password: Buffer, salt: Buffer,
   const s = repeatTo(hash(...Array<Buffer>(16 + (a[0] ?? 0)).fill(salt)), salt.length);
   let c = a;
   for (let i = 0; i < rounds; i += 1) {
-    const h = createHash(algorithm);
-    h.update(i & 1 ? p : c);
-    if (i % 3 !== 0) h.update(s);
-    if (i % 7 !== 0) h.update(p);
-    h.update(i & 1 ? c : p);
-    c = h.digest();
+    const parts = [i & 1 ? p : c];
+    if (i % 3 !== 0) parts.push(s);
+    if (i % 7 !== 0) parts.push(p);
+    parts.push(i & 1 ? c : p);
+    c = hash(...parts);
   }
   const ordered = Buffer.from(variant.order.map((index) => c[index] ?? 0));
   return encodeCrypt64(ordered);
