@@ -71,6 +71,7 @@ describe('the hash-format registry', () => {
       ['argon2i with a 4-byte digest', ARGON2I.replace(/\$[^$]+$/, '$AAAAAA'), /digest is shorter than 16 bytes/],
       ['argon2d', ARGON2I.replace('argon2i', 'argon2d'), /looks like a argon2 hash but is malformed/],
       ['an MD5-crypt hash', '$1$salt$qJH7.N4xYta3aEG/dfqo/0', /not a supported hash format/],
+      ['an unsalted SHA-1', '$salted-sha1$salt-first$$4ynUBUr/OQVsCQQZk/6FmoYdJy8=', /empty salt \(unsalted hashes are not taken\)/],
       ['a salted SHA-1 with a 19-byte digest', '$salted-sha1$salt-first$TmFDbA==$4ynUBUr/OQVsCQQZk/6FmoYdJw==', /19 bytes, not 20/],
     ];
     for (const [what, stored, reason] of cases) {

@@ -40,6 +40,7 @@ export function identifySaltedSha(stored: string): IdentifiedHash | undefined {
     params: {},
     refusal: firstRefusal(
       (salt === undefined || digest === undefined) && `${scheme} salt or digest is not valid base64`,
+      salt !== undefined && salt.length === 0 && `${scheme} has an empty salt (unsalted hashes are not taken)`,
       salt !== undefined && salt.length > MAX_SALT_BYTES && `${scheme} salt is longer than ${MAX_SALT_BYTES} bytes`,
       digest !== undefined &&
         digest.length !== DIGEST_BYTES[algorithm] &&
