@@ -152,11 +152,12 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .action(lazy(async () => (await import('./commands/user-sessions.js')).revokeSessionsCommand));
   users
     .command('import')
-    .description('import users exported from the FastAPI guide app (JSON or CSV), keeping their bcrypt hashes')
+    .description('import users (JSON or CSV) with their password hashes (bcrypt, argon2, PBKDF2, scrypt, SHA-crypt, phpass)')
     .argument('<file>', 'a .json or .csv file')
     .option('--format <format>', 'json or csv (default: from the file extension)')
     .option('--scopes <scopes>', 'scopes to grant every imported user')
     .option('--skip-invalid', 'import the valid rows even if some are rejected')
+    .option('--allow-weak', 'also import weak hashes (salted SHA-1/SHA-256); they are upgraded at the first login')
     .action(async (file: string, options: Parameters<typeof importUsersCommand>[1]) =>
       setExitCode(await (await import('./commands/users-import.js')).importUsersCommand(file, options)),
     );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import bcrypt from 'bcryptjs';
 import { cliEnv, makeDataDir, runCli, startServe, tokenRequest, type CliResult, type ServeProcess } from '../helpers/cli.js';
+import { legacyHash } from '../helpers/legacy-hashes.js';
 
 const COST = 4;
 
@@ -238,6 +239,36 @@ describe('portcullis users import with rejected rows', () => {
     const listed = await runCli(['users', 'list', '--json'], { env: cliEnv(dataDir) });
     const ivy = (JSON.parse(listed.stdout) as Array<{ username: string; scopes: string[] }>).find((r) => r.username === 'ivy');
     assert.deepEqual(ivy?.scopes, ['me', 'items']);
+  });
+
+  it('refuses a weak hash without --allow-weak and a PBKDF2 hash of 10 M iterations, each with its reason', async () => {
+    const weak = legacyHash('hashlib salted sha256');
+    const file = join(dataDir, 'legacy.json');
+    const absurd = legacyHash('django').hash.replace(/\$1000\$/, '$10000000$');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { username: 'wanda', hashed_password: weak.hash },
+        { username: 'django', hashed_password: legacyHash('django').hash },
+        { username: 'pablo', hashed_password: absurd },
+      ]),
+    );
+    const result = await importFile(dataDir, file);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /rejected row 1 \("wanda"\): salted SHA-256 \(salt-last\) is a weak hash: pass --allow-weak to import it/);
+    assert.match(
+      result.stderr,
+      /rejected row 3 \("pablo"\): pbkdf2_sha256 \(Django\) iterations 10000000 is above the import bound of 2,000,000/,
+    );
+    assert.ok(!result.stderr.includes(weak.hash) && !result.stderr.includes(absurd), 'a hash was printed');
+
+    writeFileSync(file, JSON.stringify([{ username: 'wanda', hashed_password: weak.hash }]));
+    const allowed = await importFile(dataDir, file, '--allow-weak');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /^warning: --allow-weak: weak hashes \(salted SHA-1\/SHA-256, unstretched\) are imported/m);
+    assert.match(allowed.stderr, /^warning: 1 imported user\(s\) have a weak hash until their first login$/m);
+    assert.match(allowed.stdout, /Imported 1 of 1 user\(s\)/);
+    assert.equal(storedHashes(dataDir).get('wanda'), weak.hash);
   });
 
   const malformed: Array<{ file: string; text: string; message: RegExp }> = [

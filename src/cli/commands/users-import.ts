@@ -2,8 +2,10 @@
  * `portcullis users import FILE`: users exported from the guide's app, as JSON
  * (an array of rows, or the guide's `{ "name": { ...row } }` dictionary) or
  * CSV with a header row. Columns: username, hashed_password, email,
- * full_name, disabled. Nothing is imported unless every row is valid, unless
- * --skip-invalid is given; either way the write is one transaction.
+ * full_name, disabled; the hash in any format of core/passwords/legacy/
+ * (weak ones with --allow-weak, which warns). Nothing is imported unless every
+ * row is valid, unless --skip-invalid is given; either way the write is one
+ * transaction.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
@@ -19,8 +21,12 @@ import { UsageError } from '../prompt.js';
 export interface ImportOptions {
   readonly format?: string;
   readonly skipInvalid?: boolean;
+  readonly allowWeak?: boolean;
   readonly scopes?: string;
 }
+
+export const ALLOW_WEAK_WARNING =
+  "warning: --allow-weak: weak hashes (salted SHA-1/SHA-256, unstretched) are imported; each is upgraded to argon2id at its user's first login, and until then a stolen copy of the database is cheap to crack";
 
 export function parseImportFile(text: string, format: 'json' | 'csv'): ImportRow[] {
   if (format === 'csv') {
@@ -88,6 +94,8 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
   } catch (error) {
     throw new UsageError(`--scopes: ${(error as Error).message}`);
   }
+  const allowWeak = options.allowWeak === true;
+  if (allowWeak) process.stderr.write(`${ALLOW_WEAK_WARNING}\n`);
   const text = await readImportFile(file);
   const rows = parseImportFile(text, format);
   process.stderr.write(`Read ${rows.length} row(s) from ${file}\n`);
@@ -95,6 +103,7 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
   const report = await withUserAdmin(async ({ storage, audit }) => {
     const result = await importUsers(storage.users, systemClock, rows, {
       skipInvalid: options.skipInvalid === true,
+      allowWeak,
       scopes,
       onProgress: (done, total) => process.stderr.write(`  checked ${done}/${total} rows\n`),
     });
@@ -103,7 +112,7 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
         type: 'users.imported',
         outcome: 'success',
         actor: CLI.actor,
-        details: { imported: result.imported, rejected: result.rejected.length, file: basename(file) },
+        details: { imported: result.imported, rejected: result.rejected.length, weak: result.weak, file: basename(file) },
       });
     }
     return result;
@@ -120,5 +129,6 @@ export async function importUsersCommand(file: string, options: ImportOptions): 
     return EXIT_FAILURE;
   }
   console.log(`Imported ${report.imported} of ${report.total} user(s); ${report.rejected.length} rejected.`);
+  if (report.weak > 0) process.stderr.write(`warning: ${report.weak} imported user(s) have a weak hash until their first login\n`);
   return EXIT_OK;
 }

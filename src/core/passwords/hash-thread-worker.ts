@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { hashSync as argon2HashSync, verifySync as argon2VerifySync } from '@node-rs/argon2';
 import { verifySync as bcryptVerifySync } from '@node-rs/bcrypt';
 import { argon2idOptions } from './argon2-options.js';
+import { verifyLegacyHashSync } from './legacy/hash-formats.js';
 import type { HashTask, HashTaskResult, HashThreadData } from './hash-threads.js';
 
 /**
@@ -39,6 +40,8 @@ function run(task: HashTask): string | boolean {
       return mismatchOnError(() => argon2VerifySync(task.hash, task.password));
     case 'bcrypt-verify':
       return mismatchOnError(() => bcryptVerifySync(task.password, task.hash));
+    case 'legacy-verify':
+      return mismatchOnError(() => verifyLegacyHashSync(task.hash, task.password));
   }
 }
 

@@ -5,6 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import bcryptjs from 'bcryptjs';
+import { LEGACY_HASHES } from '../../../test/helpers/legacy-hashes.js';
 import { HashThreads, type HashTask } from './hash-threads.js';
 import { Argon2PasswordHasher } from './password-hasher.js';
 import { WorkLimiter } from './work-limiter.js';
@@ -58,6 +59,22 @@ describe('HashThreads', () => {
       const bcrypt = bcryptjs.hashSync('legacy password', 4);
       assert.equal(await threads.run({ op: 'bcrypt-verify', hash: bcrypt, password: 'legacy password' }), true);
       assert.equal(await threads.run({ op: 'bcrypt-verify', hash: bcrypt, password: 'other' }), false);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('verifies the node:crypto legacy formats on its threads (legacy-verify); anything else is a mismatch', async () => {
+    const threads = new HashThreads(2, 0);
+    try {
+      const legacy = LEGACY_HASHES.filter((fixture) => /^(passlib (pbkdf2|scrypt|sha512_crypt|phpass)|hashlib)/.test(fixture.source));
+      assert.ok(legacy.length >= 10);
+      for (const { source, hash, password } of legacy) {
+        assert.equal(await threads.run({ op: 'legacy-verify', hash, password }), true, source);
+        assert.equal(await threads.run({ op: 'legacy-verify', hash, password: `${password}!` }), false, source);
+      }
+      assert.equal(await threads.run({ op: 'legacy-verify', hash: bcryptjs.hashSync('x', 4), password: 'x' }), false);
+      assert.equal(await threads.run({ op: 'legacy-verify', hash: 'pbkdf2_sha256$garbage', password: 'x' }), false);
     } finally {
       await threads.close();
     }

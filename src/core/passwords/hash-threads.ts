@@ -12,7 +12,9 @@ import type { Argon2Parameters } from '../config.js';
 export type HashTask =
   | { readonly id: number; readonly op: 'argon2-hash'; readonly password: string; readonly params: Argon2Parameters }
   | { readonly id: number; readonly op: 'argon2-verify'; readonly hash: string; readonly password: string }
-  | { readonly id: number; readonly op: 'bcrypt-verify'; readonly hash: string; readonly password: string };
+  | { readonly id: number; readonly op: 'bcrypt-verify'; readonly hash: string; readonly password: string }
+  /** An imported hash computed with node:crypto (PBKDF2, scrypt, SHA-crypt, phpass, salted SHA: legacy/hash-formats.ts). */
+  | { readonly id: number; readonly op: 'legacy-verify'; readonly hash: string; readonly password: string };
 
 /** What a task is, without the id the pool gives it. */
 export type HashJob = HashTask extends infer T ? (T extends HashTask ? Omit<T, 'id'> : never) : never;

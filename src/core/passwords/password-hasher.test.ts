@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import bcryptjs from 'bcryptjs';
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { LEGACY_HASHES } from '../../../test/helpers/legacy-hashes.js';
 import { OWASP_ARGON2 } from '../config.js';
 import { OverloadedError } from '../errors.js';
 import { Argon2PasswordHasher, hashKind, isSupportedHash } from './password-hasher.js';
@@ -101,6 +103,37 @@ describe('Argon2PasswordHasher', () => {
     });
   });
 
+  describe('verify with imported legacy hashes', () => {
+    it('verifies every format made by the sources’ tooling, on libuv’s pool, and upgrades each', async () => {
+      for (const { source, hash, password } of LEGACY_HASHES) {
+        assert.equal(await hasher.verify(hash, password), true, `${source}: ${hash}`);
+        assert.equal(await hasher.verify(hash, password.slice(0, -1)), false, source);
+        assert.equal(hasher.needsRehash(hash), true, source);
+      }
+    });
+
+    it('runs legacy verification through the work limiter', async () => {
+      const limiter = new WorkLimiter(1, 0);
+      const busy = occupy(limiter);
+      const { hash, password } = LEGACY_HASHES.find((fixture) => fixture.source.startsWith('passlib pbkdf2'))!;
+      await assert.rejects(makeHasher(limiter).verify(hash, password), OverloadedError);
+      busy.release();
+      await busy.done;
+    });
+
+    it('verifies an imported argon2id hash of a password as typed, even when NFKC would change it', async () => {
+      // Another system hashed the fullwidth password as it was typed; Portcullis would have hashed "password123".
+      const stored = await argon2Hash('ｐａｓｓｗｏｒｄ１２３', { memoryCost: 1024, timeCost: 1, parallelism: 1 });
+      assert.equal(await hasher.verify(stored, 'ｐａｓｓｗｏｒｄ１２３'), true);
+      assert.equal(await hasher.verify(stored, 'password123'), false);
+    });
+
+    it('verifies nothing against a hash an import would refuse (a hand-written row)', async () => {
+      const absurd = '$pbkdf2-sha256$9999999$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ';
+      assert.equal(await hasher.verify(absurd, 'password'), false);
+    });
+  });
+
   describe('verify with an unknown hash format', () => {
     it('returns false even for the stored text itself', async () => {
       for (const stored of [
@@ -108,7 +141,8 @@ describe('Argon2PasswordHasher', () => {
         '',
         '$2x$04$abcdefghijklmnopqrstuu5Y1.7QTe0m4pEe1yl6yH8yXjqTa1Uou',
         '$1$salt$qJH7.N4xYta3aEG/dfqo/0',
-        '$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
+        '$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo', // a 12-byte digest: refused
+        '$argon2d$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g',
       ]) {
         assert.equal(await hasher.verify(stored, stored), false, stored);
         assert.equal(await hasher.verify(stored, 'password123'), false, stored);
@@ -163,6 +197,14 @@ describe('hashKind and isSupportedHash', () => {
   it('recognises argon2id and the three bcrypt prefixes', () => {
     assert.equal(hashKind('$argon2id$v=19$m=19456,t=2,p=1$abc$def'), 'argon2id');
     for (const minor of ['a', 'b', 'y'] as const) assert.equal(hashKind(bcryptHash('x', minor)), 'bcrypt');
+  });
+
+  it('recognises the legacy formats, and takes the weak ones only with allowWeak', () => {
+    for (const { source, hash, weak } of LEGACY_HASHES) {
+      assert.notEqual(hashKind(hash), 'unknown', source);
+      assert.equal(isSupportedHash(hash), !weak, source);
+      assert.equal(isSupportedHash(hash, { allowWeak: true }), true, source);
+    }
   });
 
   it('refuses truncated bcrypt hashes, other prefixes and plain text', () => {

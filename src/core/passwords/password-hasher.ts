@@ -1,8 +1,9 @@
 /**
  * Password hashing: argon2id for every new hash (@node-rs/argon2, off the event loop: on the server's hashing
- * threads when it has them, else on libuv's pool), verification of imported bcrypt hashes ($2a$, $2b$, $2y$, as
- * passlib writes them) through @node-rs/bcrypt, and the rule for when a stored hash is upgraded; all of it
- * through one WorkLimiter (ADR 0007).
+ * threads when it has them, else on libuv's pool), verification of imported hashes (bcrypt through
+ * @node-rs/bcrypt, argon2i/argon2id of their own parameters, and the node:crypto formats of legacy/: PBKDF2,
+ * scrypt, SHA-crypt, phpass, salted SHA), and the rule for when a stored hash is upgraded (anything but
+ * argon2id at the configured parameters); all of it through one WorkLimiter (ADR 0007, ADR 0026).
  */
 import { randomBytes } from 'node:crypto';
 import type * as Argon2 from '@node-rs/argon2';
@@ -11,6 +12,7 @@ import type { Argon2Parameters } from '../config.js';
 import type { PasswordHasher } from '../ports.js';
 import { normalizePassword } from './password-policy.js';
 import { argon2idOptions } from './argon2-options.js';
+import { checkImportableHash, identifyHash, verifyLegacyHash, type HashKind, type ImportableHashOptions } from './legacy/hash-formats.js';
 import type { HashJob, HashThreads } from './hash-threads.js';
 import type { WorkLimiter } from './work-limiter.js';
 
@@ -26,19 +28,19 @@ function libuvPoolBindings(): Promise<{ readonly argon2: typeof Argon2; readonly
 }
 
 const ARGON2ID_PREFIX = '$argon2id$';
-const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const ARGON2_PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
 
-export type HashKind = 'argon2id' | 'bcrypt' | 'unknown';
+export type { HashKind } from './legacy/hash-formats.js';
 
-export function hashKind(stored: string): HashKind {
+/** The kind of a stored hash; every `$argon2id$` string counts as argon2id (a malformed one then fails to verify). */
+export function hashKind(stored: string): HashKind | 'unknown' {
   if (stored.startsWith(ARGON2ID_PREFIX)) return 'argon2id';
-  if (BCRYPT_HASH.test(stored)) return 'bcrypt';
-  return 'unknown';
+  return identifyHash(stored)?.kind ?? 'unknown';
 }
 
-export function isSupportedHash(stored: string): boolean {
-  return hashKind(stored) !== 'unknown';
+/** Whether an import takes this hash (checkImportableHash says why not). */
+export function isSupportedHash(stored: string, options: ImportableHashOptions = {}): boolean {
+  return checkImportableHash(stored, options).ok;
 }
 
 export class Argon2PasswordHasher implements PasswordHasher {
@@ -59,18 +61,23 @@ export class Argon2PasswordHasher implements PasswordHasher {
   }
 
   /**
-   * argon2id hashes were made from the normalised password; bcrypt hashes come
-   * from the guide's app, which hashed the password exactly as typed.
+   * Portcullis made its argon2id hashes from the normalised password; imported hashes were made by
+   * other systems from the password exactly as typed. An argon2id hash may be either: when the
+   * normalised form does not match and differs from what was typed, the typed form is tried too.
+   * A hash an import would refuse (absurd parameters, only in a hand-written row) verifies nothing.
    */
   verify(stored: string, password: string): Promise<boolean> {
-    switch (hashKind(stored)) {
-      case 'argon2id':
-        return this.limiter.run(() => this.check({ op: 'argon2-verify', hash: stored, password: normalizePassword(password) }));
-      case 'bcrypt':
-        return this.limiter.run(() => this.check({ op: 'bcrypt-verify', hash: stored, password }));
-      default:
-        return this.verifyDummy(password);
+    if (stored.startsWith(ARGON2ID_PREFIX)) {
+      return this.limiter.run(async () => {
+        const normalized = normalizePassword(password);
+        if (await this.check({ op: 'argon2-verify', hash: stored, password: normalized })) return true;
+        return normalized !== password && this.check({ op: 'argon2-verify', hash: stored, password });
+      });
     }
+    const identified = identifyHash(stored);
+    if (!identified || identified.refusal !== undefined) return this.verifyDummy(password);
+    const { op } = identified.verification;
+    return this.limiter.run(() => this.check({ op, hash: stored, password }));
   }
 
   /** Costs what a real verification costs, for logins of users that do not exist. */
@@ -96,6 +103,8 @@ export class Argon2PasswordHasher implements PasswordHasher {
         return argon2.verify(job.hash, job.password).catch(() => false);
       case 'bcrypt-verify':
         return bcrypt.verify(job.password, job.hash).catch(() => false);
+      case 'legacy-verify':
+        return verifyLegacyHash(job.hash, job.password).catch(() => false);
     }
   }
 

@@ -100,7 +100,7 @@ describe('importUsers', () => {
       ),
       { scopes: ['me', 'items'] },
     );
-    assert.deepEqual(report, { total: 4, imported: 4, rejected: [] });
+    assert.deepEqual(report, { total: 4, imported: 4, weak: 0, rejected: [] });
     assert.equal(store.createManyCalls.length, 1);
     assert.equal(store.createManyCalls[0]?.nowMs, NOW_MS);
     assert.deepEqual(store.createManyCalls[0]?.users, [
@@ -143,6 +143,29 @@ describe('importUsers', () => {
     ]);
   });
 
+  it('imports the legacy formats as they are, and weak ones only with allowWeak, counted', async () => {
+    const legacy = [
+      'pbkdf2_sha256$1000$c2FsdHNhbHQ$8v0jVvJb2v4cIcrDzBIvS1p6c/0Fsz1UeAcgi6pbpYo=',
+      '$scrypt$ln=4,r=1,p=1$$d9ZXYjhleyA7GcpCwYoEl/FrSETjB0ro39/6P+3iFEI',
+      '$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1',
+      '$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0',
+    ];
+    const weak = '$salted-sha256$salt-last$c2FsdA==$' + Buffer.alloc(32).toString('base64');
+    const fields = [...legacy, weak].map((hashed_password, i) => row(`user${i}`, { hashed_password }));
+    const refused = await importUsers(new MemoryUserStore(), clock, rows(...fields));
+    assert.deepEqual(
+      refused.rejected.map((rejection) => rejection.line),
+      [5],
+    );
+    const store = new MemoryUserStore();
+    const report = await importUsers(store, clock, rows(...fields), { allowWeak: true });
+    assert.deepEqual(report, { total: 5, imported: 5, weak: 1, rejected: [] });
+    assert.deepEqual(
+      store.createManyCalls[0]?.users.map((user) => user.passwordHash),
+      [...legacy, weak],
+    );
+  });
+
   it('gives imported users no scopes unless told', async () => {
     const store = new MemoryUserStore();
     await importUsers(store, clock, rows(row('alice')));
@@ -178,9 +201,23 @@ describe('importUsers', () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ['a missing hash', row('alice', { hashed_password: undefined }), /hashed_password is missing/],
       ['an empty hash', row('alice', { hashed_password: '' }), /hashed_password is missing/],
-      ['a plain-text password as hash', row('alice', { hashed_password: 'secret' }), /not a bcrypt .* or argon2id hash/],
-      ['a truncated bcrypt hash', row('alice', { hashed_password: BCRYPT.slice(0, -1) }), /not a bcrypt/],
-      ['an argon2i hash', row('alice', { hashed_password: ARGON2.replace('argon2id', 'argon2i') }), /not a bcrypt/],
+      ['a plain-text password as hash', row('alice', { hashed_password: 'secret' }), /not a supported hash format/],
+      ['a truncated bcrypt hash', row('alice', { hashed_password: BCRYPT.slice(0, -1) }), /looks like a bcrypt hash but is malformed/],
+      [
+        'an argon2id hash of 1 GiB',
+        row('alice', { hashed_password: ARGON2.replace('m=19456', 'm=1048576') }),
+        /memory 1048576 KiB is above the import bound/,
+      ],
+      [
+        'a bcrypt hash of cost 17',
+        row('alice', { hashed_password: BCRYPT.replace('$12$', '$17$') }),
+        /cost 17 is above the import bound of 16/,
+      ],
+      [
+        'a salted SHA-1 hash without allowWeak',
+        row('alice', { hashed_password: '$salted-sha1$salt-first$c2FsdA==$qUqP5cyxm6YcTAhz05Hph5gvu9M=' }),
+        /weak hash: pass --allow-weak/,
+      ],
       ['a missing username', row('', { username: undefined }), /username is missing/],
       ['a too-short username', row('al'), /Username must be 3 to 64/],
       ['a username with a space', row('al ice'), /Username may contain only/],

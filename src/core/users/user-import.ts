@@ -1,13 +1,14 @@
 /**
  * Importing users exported from the guide's app: rows of username,
  * hashed_password, email, full_name, disabled. Hashes are kept as they are
- * (bcrypt, upgraded to argon2id at each user's next login). Every row is
- * checked first; rows are then written in one transaction, so an import
- * either lands whole or not at all.
+ * (any format of passwords/legacy/hash-formats.ts within its import bounds,
+ * upgraded to argon2id at each user's next login; weak ones only when the
+ * operator allows them). Every row is checked first; rows are then written in
+ * one transaction, so an import either lands whole or not at all.
  */
 import type { Clock } from '../clock.js';
 import { PortcullisError } from '../errors.js';
-import { isSupportedHash } from '../passwords/password-hasher.js';
+import { checkImportableHash } from '../passwords/legacy/hash-formats.js';
 import type { NewUser, UserStore } from '../ports.js';
 import { normalizeEmail, normalizeFullName, normalizeUsername, usernameKey } from './user-fields.js';
 
@@ -26,6 +27,8 @@ export interface RejectedRow {
 export interface ImportReport {
   readonly total: number;
   readonly imported: number;
+  /** How many of the imported users have a weak hash (salted SHA), taken because allowWeak was set. */
+  readonly weak: number;
   readonly rejected: readonly RejectedRow[];
 }
 
@@ -33,6 +36,8 @@ export interface ImportOptions {
   /** Import the valid rows even when some are rejected (default: import nothing then). */
   readonly skipInvalid?: boolean;
   readonly scopes?: readonly string[];
+  /** Take weak hashes (salted SHA-1/SHA-256); whoever imports should warn that they are weak. */
+  readonly allowWeak?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -46,17 +51,17 @@ export async function importUsers(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const rejected: RejectedRow[] = [];
-  const accepted: Array<{ line: number; user: NewUser }> = [];
+  const accepted: Array<{ line: number; user: NewUser; weak: boolean }> = [];
   const seen = new Map<string, number>();
 
   rows.forEach((row, index) => {
     const username = typeof row.fields.username === 'string' ? row.fields.username : undefined;
     try {
-      const user = toNewUser(row.fields, options.scopes ?? []);
+      const { user, weak } = toNewUser(row.fields, options.scopes ?? [], options.allowWeak === true);
       const firstLine = seen.get(user.usernameKey);
       if (firstLine !== undefined) throw new RowError(`duplicate of the username on row ${firstLine}`);
       seen.set(user.usernameKey, row.line);
-      accepted.push({ line: row.line, user });
+      accepted.push({ line: row.line, user, weak });
     } catch (error) {
       if (!(error instanceof RowError || error instanceof PortcullisError)) throw error;
       rejected.push({ line: row.line, username, reason: error.message });
@@ -72,24 +77,27 @@ export async function importUsers(
   });
   rejected.sort((a, b) => a.line - b.line);
 
-  if (rejected.length > 0 && !options.skipInvalid) return { total: rows.length, imported: 0, rejected };
+  if (rejected.length > 0 && !options.skipInvalid) return { total: rows.length, imported: 0, weak: 0, rejected };
   await store.createMany(
     fresh.map((entry) => entry.user),
     clock.now(),
   );
   options.onProgress?.(rows.length, rows.length);
-  return { total: rows.length, imported: fresh.length, rejected };
+  return { total: rows.length, imported: fresh.length, weak: fresh.filter((entry) => entry.weak).length, rejected };
 }
 
 class RowError extends Error {}
 
-function toNewUser(fields: Readonly<Record<string, unknown>>, scopes: readonly string[]): NewUser {
+function toNewUser(
+  fields: Readonly<Record<string, unknown>>,
+  scopes: readonly string[],
+  allowWeak: boolean,
+): { user: NewUser; weak: boolean } {
   const username = normalizeUsername(requireString(fields, 'username'));
   const passwordHash = requireString(fields, 'hashed_password');
-  if (!isSupportedHash(passwordHash)) {
-    throw new RowError('hashed_password is not a bcrypt ($2a$, $2b$, $2y$) or argon2id hash');
-  }
-  return {
+  const importable = checkImportableHash(passwordHash, { allowWeak });
+  if (!importable.ok) throw new RowError(importable.reason);
+  const user: NewUser = {
     username,
     usernameKey: usernameKey(username),
     email: normalizeEmail(optionalString(fields, 'email')),
@@ -98,6 +106,7 @@ function toNewUser(fields: Readonly<Record<string, unknown>>, scopes: readonly s
     disabled: parseDisabled(fields.disabled),
     scopes,
   };
+  return { user, weak: importable.hash.weak };
 }
 
 function requireString(fields: Readonly<Record<string, unknown>>, name: string): string {
