@@ -47,6 +47,7 @@ export { ACR_MFA, ACR_SINGLE_FACTOR, type AuthMethod } from './core/factors/fact
 export {
   openPortcullis,
   type AuthenticatedUser,
+  type MfaProof,
   type PortcullisAuth,
   type RequestInfo,
   type TokenRequest,

@@ -397,3 +397,31 @@ describe('sign-in links without a mail channel (production, no SMTP_URL)', () =>
     assert.deepEqual(await response.json(), { detail: 'Mail is not configured on this server' });
   });
 });
+
+describe('a sign-in link under MFA_POLICY=all', () => {
+  let receiver: SmtpReceiver;
+  let server: TestServer;
+
+  before(async () => {
+    ({ receiver, server } = await startMailTestServer(
+      { SIGN_IN_LINKS: 'on', MFA_POLICY: 'all' },
+      { clock: fixedClock(Date.parse('2026-12-01T09:00:00Z')), logLines: [] },
+    ));
+  });
+  after(() => stopMailTestServer(server, receiver));
+
+  it('is one factor: a user without a second factor is asked to enrol one, and gets no tokens', async () => {
+    const before = receiver.received.length;
+    assert.equal((await signUp(server, 'policy-link', 'policy link password 1', { email: 'policy@example.test' })).status, 201);
+    assert.equal((await jsonPost(server, '/signin/link', { username: 'policy-link' })).status, 202);
+    const mails = await receiver.arrived(before + 2);
+    const link = mails.slice(before).find((mail) => /sign-in\?token=/.test(mail.text ?? ''));
+    assert.ok(link, 'the sign-in link mail (beside the verification mail)');
+    const grant = await redeem(server, tokenOf(link));
+    assert.equal(grant.status, 401, JSON.stringify(grant.body));
+    assert.equal(grant.body.error, 'mfa_required');
+    assert.equal(grant.body.enrolment_required, true);
+    assert.deepEqual(grant.body.factors, []);
+    assert.equal(grant.body.access_token, undefined);
+  });
+});
