@@ -378,10 +378,7 @@ export class Portcullis {
     request: CurrentPasswordAttempt & { readonly name?: string | undefined },
     context: ActionContext,
   ): Promise<TotpEnrolment> {
-    const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
-    const enrolment = await this.factors.enrolTotp(auth.user, request.name, context);
-    if (ticket) await this.loginGuard?.clear(ticket);
-    return enrolment;
+    return this.factorChange(auth, request, context, () => this.factors.enrolTotp(auth.user, request.name, context));
   }
 
   /** POST /users/me/factors/webauthn: needs the current password (as TOTP does); a pending factor and its registration options. */
@@ -390,18 +387,25 @@ export class Portcullis {
     request: CurrentPasswordAttempt & { readonly name?: string | undefined },
     context: ActionContext,
   ): Promise<WebAuthnEnrolment> {
-    const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
-    const enrolment = await this.factors.enrolWebAuthn(auth.user, request.name, context);
-    if (ticket) await this.loginGuard?.clear(ticket);
-    return enrolment;
+    return this.factorChange(auth, request, context, () => this.factors.enrolWebAuthn(auth.user, request.name, context));
   }
 
   /** POST /users/me/recovery-codes: needs the current password; ten new codes replace the old ones. */
-  async regenerateRecoveryCodes(auth: UserAuthContext, request: CurrentPasswordAttempt, context: ActionContext): Promise<string[]> {
+  regenerateRecoveryCodes(auth: UserAuthContext, request: CurrentPasswordAttempt, context: ActionContext): Promise<string[]> {
+    return this.factorChange(auth, request, context, () => this.factors.regenerateRecoveryCodes(auth.user, context));
+  }
+
+  /** A change of the user's factors: the current password checked first (guarded as a login), its guard pair cleared after. */
+  private async factorChange<T>(
+    auth: UserAuthContext,
+    request: CurrentPasswordAttempt,
+    context: ActionContext,
+    change: () => Promise<T>,
+  ): Promise<T> {
     const ticket = await this.checkCurrentPassword(auth, 'factor_change', request, context);
-    const codes = await this.factors.regenerateRecoveryCodes(auth.user, context);
+    const result = await change();
     if (ticket) await this.loginGuard?.clear(ticket);
-    return codes;
+    return result;
   }
 
   /**

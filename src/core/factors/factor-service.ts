@@ -180,22 +180,24 @@ export class FactorService {
     if (!(await this.deps.store.rename(user.id, id, label))) throw new NotFoundError('No such factor');
     const factor = (await this.deps.store.listByUser(user.id)).find((f) => f.id === id);
     if (!factor) throw new NotFoundError('No such factor');
-    await this.deps.audit.record({
-      type: 'factor.renamed',
-      outcome: 'success',
-      actor: context.actor ?? user.username,
-      subject: user.username,
-      ip: context.ip,
-      details: { factor: id },
-    });
+    await this.auditFactorChange('factor.renamed', user, id, context);
     return toPublicFactor(factor);
   }
 
   /** Removes a factor of the user (pending or confirmed); the last confirmed one takes the recovery codes with it. */
   async remove(user: User, id: string, context: ActionContext): Promise<void> {
     if (!(await this.deps.store.remove(user.id, id))) throw new NotFoundError('No such factor');
+    await this.auditFactorChange('factor.removed', user, id, context);
+  }
+
+  private async auditFactorChange(
+    type: 'factor.renamed' | 'factor.removed',
+    user: User,
+    id: string,
+    context: ActionContext,
+  ): Promise<void> {
     await this.deps.audit.record({
-      type: 'factor.removed',
+      type,
       outcome: 'success',
       actor: context.actor ?? user.username,
       subject: user.username,

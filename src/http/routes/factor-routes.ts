@@ -6,7 +6,8 @@
  * enrolment, and recovery codes. Every answer is `Cache-Control: no-store`.
  */
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RateCheck } from '../../core/rate-limit/rate-limits.js';
 import QRCode from 'qrcode';
 import type { TotpEnrolment } from '../../core/factors/factor-service.js';
 import type { Portcullis } from '../../core/portcullis.js';
@@ -52,6 +53,24 @@ export async function totpEnrolmentAnswer(
   return { id: enrolment.id, kind: 'totp', otpauth_uri: enrolment.otpauthUri, qr_svg: qrSvg };
 }
 
+/** What starting an enrolment can answer besides 201: both kinds need the current password. */
+const enrolmentErrors = errorResponses({
+  400: 'Current password is incorrect, or the name is refused, or the user has 10 factors already',
+  ...signedInErrors,
+  ...bodyErrors,
+  429: ERRORS.rateLimited,
+});
+
+/** An enrolment's body as core takes it: the current password, guarded as a login (the answer gets the RateLimit-* headers). */
+function enrolmentAttempt(body: EnrolTotpBody | EnrolWebAuthnBody, reply: FastifyReply) {
+  return {
+    currentPassword: body.current_password,
+    name: body.name,
+    challengeSolution: body.challenge_solution || undefined,
+    onRateCheck: (check: RateCheck) => setRateLimitHeaders(reply, check),
+  };
+}
+
 export function registerFactorRoutes(app: FastifyInstance, portcullis: Portcullis): void {
   app.post<{ Body: EnrolTotpBody }>(
     '/users/me/factors/totp',
@@ -68,27 +87,12 @@ export function registerFactorRoutes(app: FastifyInstance, portcullis: Portculli
         body: enrolTotpBodySchema,
         response: {
           201: { ...totpEnrolmentSchema, description: 'The pending factor' },
-          ...errorResponses({
-            400: 'Current password is incorrect, or the name is refused, or the user has 10 factors already',
-            ...signedInErrors,
-            ...bodyErrors,
-            429: ERRORS.rateLimited,
-          }),
+          ...enrolmentErrors,
         },
       },
     },
     async (request, reply) => {
-      const { current_password: currentPassword, name, challenge_solution: challengeSolution } = request.body;
-      const enrolment = await portcullis.enrolTotp(
-        userAuth(request),
-        {
-          currentPassword,
-          name,
-          challengeSolution: challengeSolution || undefined,
-          onRateCheck: (check) => setRateLimitHeaders(reply, check),
-        },
-        actionContext(request),
-      );
+      const enrolment = await portcullis.enrolTotp(userAuth(request), enrolmentAttempt(request.body, reply), actionContext(request));
       reply.code(201).header('cache-control', 'no-store');
       return totpEnrolmentAnswer(enrolment);
     },
@@ -149,27 +153,12 @@ export function registerFactorRoutes(app: FastifyInstance, portcullis: Portculli
         body: enrolWebAuthnBodySchema,
         response: {
           201: { ...webauthnEnrolmentSchema, description: 'The pending factor and its registration options' },
-          ...errorResponses({
-            400: 'Current password is incorrect, or the name is refused, or the user has 10 factors already',
-            ...signedInErrors,
-            ...bodyErrors,
-            429: ERRORS.rateLimited,
-          }),
+          ...enrolmentErrors,
         },
       },
     },
     async (request, reply) => {
-      const { current_password: currentPassword, name, challenge_solution: challengeSolution } = request.body;
-      const enrolment = await portcullis.enrolWebAuthn(
-        userAuth(request),
-        {
-          currentPassword,
-          name,
-          challengeSolution: challengeSolution || undefined,
-          onRateCheck: (check) => setRateLimitHeaders(reply, check),
-        },
-        actionContext(request),
-      );
+      const enrolment = await portcullis.enrolWebAuthn(userAuth(request), enrolmentAttempt(request.body, reply), actionContext(request));
       reply.code(201).header('cache-control', 'no-store');
       return { id: enrolment.id, kind: 'webauthn', options: enrolment.options };
     },
