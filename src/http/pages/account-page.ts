@@ -53,7 +53,7 @@ export function registerAccountPage(app: FastifyInstance, kit: PageKit): void {
         <dt>${s.email}</dt>
         <dd>${email}</dd>
       </dl>
-      <form method="get" action="${SIGN_OUT_PATH}" class="inline"><button type="submit" class="secondary">${s.signOut}</button></form>
+      <p><a href="${SIGN_OUT_PATH}">${s.signOut}</a></p>
       <section aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">${s.sessionsHeading}</h2>
         <p>${s.sessionsIntro}</p>

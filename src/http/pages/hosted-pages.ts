@@ -20,6 +20,24 @@ import { registerSignInPages, SIGN_IN_PATH } from './sign-in-pages.js';
 import { registerSignUpPage } from './sign-up-page.js';
 import { STRINGS } from './strings.js';
 
+/** Every path the hosted pages serve (GET, and POST for forms): none is in the OpenAPI document. */
+export const HOSTED_PAGE_PATHS: ReadonlySet<string> = new Set([
+  '/pages/style.css',
+  '/pages/logo',
+  '/sign-in',
+  '/sign-in/second-step',
+  '/sign-in/link',
+  '/sign-out',
+  '/account',
+  '/account/sessions/end',
+  '/account/password',
+  '/account/factors/remove',
+  '/forgot-password',
+  '/reset-password',
+  '/verify-email',
+  '/sign-up',
+]);
+
 export interface HostedPagesOptions {
   readonly pages: PagesSettings;
   readonly secureCookies: boolean;

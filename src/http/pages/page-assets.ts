@@ -40,7 +40,6 @@ ul.items > li { border-top: 1px solid var(--line); padding: 0.75rem 0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0 0 0.5rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
-form.inline { margin: 0 0 1rem; }
 `;
 }
 

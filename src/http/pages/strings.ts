@@ -66,7 +66,7 @@ export const STRINGS = {
     sessionUnknown: 'unknown',
     thisSession: 'this browser',
     endSession: 'End session',
-    endSessionOf: (started: string) => `End the session started ${started}`,
+    endSessionOf: (started: string) => `End session started ${started}`,
     sessionEnded: 'The session is ended.',
     passwordHeading: 'Change password',
     currentPassword: 'Current password',
