@@ -178,6 +178,35 @@ describe('hosted pages: sign-in and sign-out', () => {
     assert.equal(page.cookies.get('portcullis_session'), kept);
   });
 
+  it('is no browser session once its refresh token was rotated at /token (the cookie taken elsewhere)', async () => {
+    await account('olivia');
+    const page = await signedIn('olivia');
+    const refreshed = await formPost(server, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: page.cookies.get('portcullis_session')!,
+    });
+    assert.equal(refreshed.status, 200);
+    secrets.push(((await refreshed.json()) as { refresh_token: string }).refresh_token);
+    const answer = await page.get('/account');
+    assert.equal(answer.status, 303);
+    assert.equal(answer.location, '/sign-in');
+  });
+
+  it('marks its cookies Secure with SECURE_COOKIES=on', async () => {
+    const secure = await startTestServer({ SECURE_COOKIES: 'on' });
+    try {
+      assert.equal((await jsonPost(secure, '/users', { username: 'pat', password: PASSWORD })).status, 201);
+      const page = new PageClient(secure);
+      const form = await page.get('/sign-in');
+      assert.ok(cookieAttributes(form, 'portcullis_csrf')?.has('secure'));
+      const answer = await page.post('/sign-in', { username: 'pat', password: PASSWORD });
+      assert.equal(answer.status, 303);
+      assert.ok(cookieAttributes(answer, 'portcullis_session')?.has('secure'));
+    } finally {
+      await secure.stop();
+    }
+  });
+
   it('answers too many attempts with 429 in words, as POST /token would', async () => {
     const dir = makeTempDir();
     const limited = await startTestServer(
