@@ -42,7 +42,7 @@ import type { LoginAttemptStore, PasswordHasher, RateLimiter } from './ports.js'
 import { RateLimits, type RateCheck } from './rate-limit/rate-limits.js';
 import { parseRefreshToken, SuccessorSealer } from './sessions/refresh-token.js';
 import { readRevocationFeed, type RevocationFeedResponse } from './sessions/revocation-feed.js';
-import { isSessionActive, type Session } from './sessions/session.js';
+import { isSessionActive, sessionAuthentication, type Session } from './sessions/session.js';
 import type { SessionService } from './sessions/session-service.js';
 import { secretMatches } from './secrets.js';
 import { AccessTokenCodec, requiredClaims, type AccessTokenClaims } from './tokens/access-token.js';
@@ -519,6 +519,43 @@ export class Portcullis {
     if (!session || !isSessionActive(session, this.clock.now())) return undefined;
     const user = this.cache.peekUser(session.userId)?.value;
     return stillHolds(claims, session, user) ? user : undefined;
+  }
+
+  /**
+   * A hosted page's browser session (src/http/pages, ADR 0027): the signed-in user behind the
+   * refresh token the session cookie keeps, checked WITHOUT rotating it (the page never presents it
+   * to /token). Undefined for a token that is malformed, unknown, retired (rotated by someone who
+   * took it to /token), of a client, or whose session is over or whose user is disabled or gone.
+   * The context's claims are those an access token of this session would carry if issued now; none
+   * is issued, so the account changes a page makes go through the same core methods as the API's.
+   */
+  async browserSession(refreshToken: string): Promise<UserAuthContext | undefined> {
+    const parsed = parseRefreshToken(refreshToken);
+    const record = parsed && (await this.stores.sessions.findRefreshToken(parsed.id));
+    if (!parsed || !record || record.rotatedAt !== null || !secretMatches(parsed.secret, record.secretHash)) return undefined;
+    const now = this.clock.now();
+    const session = await this.stores.sessions.find(record.sessionId);
+    if (!session || session.clientId !== null || !isSessionActive(session, now)) return undefined;
+    const user = await this.stores.users.findById(session.userId);
+    if (!user || user.disabled) return undefined;
+    const scopes = grantScopes(user.scopes, session.scopes);
+    const authentication = sessionAuthentication(session);
+    const seconds = Math.floor(now / 1000);
+    const claims: AccessTokenClaims = {
+      sub: user.username,
+      scope: formatScopes(scopes),
+      iss: this.config.issuer,
+      iat: seconds,
+      nbf: seconds,
+      exp: seconds,
+      jti: `session:${session.id}`,
+      sid: session.id,
+      ver: user.tokenVersion,
+      amr: [...authentication.amr],
+      acr: authentication.acr,
+      auth_time: Math.floor(authentication.authTime / 1000),
+    };
+    return { kind: 'user', user, session, claims, scopes: new Set(scopes) };
   }
 
   /** Throws InsufficientScopeError unless the context holds every required scope. */

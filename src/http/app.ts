@@ -36,6 +36,7 @@ import { registerSharedSchemas } from './schemas/common-schemas.js';
 import { USERS_ME_ROUTE, UsersMeFastPath } from './users-me-fast-path.js';
 import { logsRequests, RequestLog } from './request-log.js';
 import { createServer } from './node-http.js';
+import { registerHostedPages } from './pages/hosted-pages.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -123,6 +124,8 @@ export async function buildApp(portcullis: Portcullis, options: AppOptions = {})
   // Before the routes: it documents the routes registered after it.
   await registerOpenApi(app, { defaultScopes: portcullis.config.defaultScopes, docs: http.docs });
   registerPortcullisRoutes(app, portcullis, http);
+  // The standalone server's own pages (not the embedding plugin's: a host has its own).
+  if (http.pages) await registerHostedPages(app, portcullis, { pages: http.pages, secureCookies: http.secureCookies });
   return app;
 }
 

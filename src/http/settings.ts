@@ -1,11 +1,13 @@
 /**
  * The HTTP layer's settings (proxies, request limits, CORS, cookies, /docs,
- * /metrics), declared as the table of core's (name, what it accepts, default,
+ * /metrics, the hosted pages and their branding), declared as the table of core's (name, what it accepts, default,
  * doc), and the HttpConfig built from them. The server joins every layer's
  * table into one parse of the environment (server/config.ts).
  */
+import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { integer, list, onOff, optionalInteger, optionalText, type Setting } from '../core/setting-types.js';
+import { extname } from 'node:path';
+import { integer, list, onOff, optionalInteger, optionalText, text, type Setting } from '../core/setting-types.js';
 import type { SettingRule, ValuesOf } from '../core/setting-table.js';
 
 /** What `bearerToken` accepts (RFC 6750 token68), and long enough not to be guessed. */
@@ -27,6 +29,22 @@ function checkTrustedProxy(entry: string, name: string): string | undefined {
   if (prefix !== undefined && Number(prefix) === 0) {
     return `${name}: ${entry} trusts every address, so any client could name its own IP in X-Forwarded-For; list your proxies' addresses`;
   }
+  return undefined;
+}
+
+/** A CSS hex colour: #rgb or #rrggbb; nothing else reaches the stylesheet. */
+export const BRAND_COLOR_PATTERN = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
+
+/** The logo's file types, and the Content-Type each is served with. */
+export const LOGO_TYPES: Readonly<Record<string, string>> = Object.freeze({ '.png': 'image/png', '.svg': 'image/svg+xml' });
+
+/** Largest logo served: a logo is a few kilobytes. */
+export const MAX_LOGO_BYTES = 256 * 1024;
+
+function checkLogoFile(value: string, name: string): string | undefined {
+  if (LOGO_TYPES[extname(value).toLowerCase()] === undefined) return `${name}: ${value} is not a .png or .svg file`;
+  if (!existsSync(value) || !statSync(value).isFile()) return `${name}: ${value} does not exist or is not a file`;
+  if (statSync(value).size > MAX_LOGO_BYTES) return `${name}: ${value} is larger than ${MAX_LOGO_BYTES / 1024} KiB`;
   return undefined;
 }
 
@@ -67,7 +85,23 @@ export const HTTP_SETTINGS = {
   SECURE_COOKIES: onOff({
     default: ({ production }) => production,
     defaultDoc: '`on` in production, else `off`',
-    doc: 'mark the device cookie `Secure` (HTTPS only)',
+    doc: "mark the device cookie and the hosted pages' cookies `Secure` (HTTPS only)",
+  }),
+  HOSTED_PAGES: onOff({
+    default: true,
+    doc: '`off`: no hosted pages (`/sign-in`, `/account`, ...). See [Hosted pages](http-api.md#hosted-pages)',
+  }),
+  BRAND_COLOR: text({
+    default: '#1d4ed8',
+    accepts: 'a CSS hex colour, `#rgb` or `#rrggbb`',
+    doc: "the hosted pages' accent colour (buttons, links); pick one white text is readable on",
+    check: (value, name) =>
+      BRAND_COLOR_PATTERN.test(value) ? undefined : `${name} must be a CSS hex colour such as #1d4ed8 (got ${JSON.stringify(value)})`,
+  }),
+  BRAND_LOGO_FILE: optionalText({
+    accepts: 'path of a `.png` or `.svg` file, at most 256 KiB',
+    doc: 'a logo the hosted pages show above their title, served by Portcullis at `/pages/logo`',
+    check: checkLogoFile,
   }),
   METRICS: onOff({ default: true, doc: '`off`: no `/metrics`. See [Metrics](DEPLOYMENT.md#metrics)' }),
   METRICS_TOKEN: optionalText({
@@ -106,6 +140,16 @@ export interface MetricsSettings {
   readonly port: number | undefined;
 }
 
+/** The hosted pages (src/http/pages) and their branding; the product name is core's PRODUCT_NAME. */
+export interface PagesSettings {
+  /** HOSTED_PAGES=on (the default) serves them. */
+  readonly enabled: boolean;
+  /** A validated CSS hex colour. */
+  readonly brandColor: string;
+  /** A .png or .svg file served at /pages/logo; undefined: no logo. */
+  readonly logoFile: string | undefined;
+}
+
 export interface HttpConfig {
   /** NODE_ENV=production: HSTS is sent. */
   readonly production: boolean;
@@ -123,6 +167,8 @@ export interface HttpConfig {
   readonly docs: boolean;
   /** GET /metrics in the Prometheus text format. */
   readonly metrics: MetricsSettings;
+  /** The hosted pages; absent (a config built by hand): off. */
+  readonly pages?: PagesSettings;
 }
 
 /** The HTTP layer's config from its settings' values (and NODE_ENV's verdict). */
@@ -138,5 +184,6 @@ export function httpConfig(settings: HttpSettingValues, production: boolean): Ht
     secureCookies: settings.SECURE_COOKIES,
     docs: settings.DOCS,
     metrics: Object.freeze({ enabled: settings.METRICS, token: settings.METRICS_TOKEN, port: settings.METRICS_PORT }),
+    pages: Object.freeze({ enabled: settings.HOSTED_PAGES, brandColor: settings.BRAND_COLOR, logoFile: settings.BRAND_LOGO_FILE }),
   };
 }

@@ -14,12 +14,14 @@ import Fastify from 'fastify';
 import { DOCS_CONTENT_SECURITY_POLICY } from '../../src/http/plugins/security-headers.js';
 import { errorResponses, errorSchema } from '../../src/http/schemas/common-schemas.js';
 import { publicUserSchema } from '../../src/http/schemas/user-schemas.js';
+import { HOSTED_PAGE_PATHS } from '../../src/http/pages/hosted-pages.js';
 import { bearer, formPost, login, signUp, startTestServer, type TestServer } from '../helpers/server.js';
 
 const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'";
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 /** Routes kept out of the document on purpose (schema.hide): operational, not API. */
-const HIDDEN_ROUTES = new Set(['/metrics']);
+/** Not the API's: /metrics (Prometheus), and the hosted pages (HTML). */
+const HIDDEN_ROUTES = new Set(['/metrics', ...HOSTED_PAGE_PATHS]);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 const JSON_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object', 'array']);
 

@@ -1,0 +1,106 @@
+/**
+ * What every hosted page route shares: the brand, the cookies, CSRF tokens, the browser's
+ * session (core's browserSession: checked, never rotated), the action context for the audit log,
+ * and how a page answers: HTML with the pages' CSP, and a core error turned into a status (the
+ * API's, from the error table) and words (strings.ts). Never a stack trace, never a secret.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ActionContext } from '../../core/action-context.js';
+import { LoginThrottledError, PortcullisError, RateLimitedError } from '../../core/errors.js';
+import type { Portcullis, UserAuthContext } from '../../core/portcullis.js';
+import { ERROR_TABLE } from '../error-handler.js';
+import { actionContext } from '../plugins/request-context.js';
+import { CsrfTokens } from './csrf.js';
+import { CSRF_FIELD, renderPage, type Brand, type PageView } from './layout.js';
+import { PageCookies } from './page-cookies.js';
+import { ERROR_STRINGS, STRINGS } from './strings.js';
+
+/** The pages' CSP: our stylesheet and images, forms posting to us, nothing else (ADR 0027). */
+export const PAGE_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** A page's refusal: its status and the words shown. */
+export interface PageProblem {
+  readonly status: number;
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
+/** A form's fields; a page form is always application/x-www-form-urlencoded (body-parsers.ts). */
+export type FormFields = Readonly<Record<string, string | undefined>>;
+
+export class PageKit {
+  readonly cookies: PageCookies;
+  private readonly csrf: CsrfTokens;
+
+  constructor(
+    readonly portcullis: Portcullis,
+    readonly brand: Brand,
+    secureCookies: boolean,
+  ) {
+    this.cookies = new PageCookies(secureCookies, portcullis.config.sessionMaxSeconds);
+    this.csrf = new CsrfTokens(portcullis.config.secretKey);
+  }
+
+  /** The signed-in user of this browser, if any. */
+  async auth(request: FastifyRequest): Promise<UserAuthContext | undefined> {
+    const token = this.cookies.sessionToken(request);
+    return token === undefined ? undefined : this.portcullis.browserSession(token);
+  }
+
+  /** Who acts, for the audit log: the signed-in user, or anonymous. */
+  context(request: FastifyRequest, auth?: UserAuthContext): ActionContext {
+    const context = actionContext(request);
+    return auth === undefined ? context : { ...context, actor: auth.user.username };
+  }
+
+  /**
+   * The CSRF token for this page's forms. The cookie it is bound to is made on the first page
+   * (and when the reply sets a new session cookie, pass it as `session`).
+   */
+  csrfToken(request: FastifyRequest, reply: FastifyReply, session = this.cookies.sessionToken(request)): string {
+    let secret = this.cookies.csrfSecret(request);
+    if (secret === undefined) {
+      secret = this.csrf.newSecret();
+      this.cookies.setCsrfSecret(reply, secret);
+    }
+    return this.csrf.tokenFor(secret, session);
+  }
+
+  /** Whether a form's CSRF field is the token of the cookies it came with. */
+  csrfMatches(request: FastifyRequest, fields: FormFields): boolean {
+    return this.csrf.matches(fields[CSRF_FIELD], this.cookies.csrfSecret(request), this.cookies.sessionToken(request));
+  }
+
+  /** Answers with a page. */
+  send(reply: FastifyReply, view: PageView, status = 200): FastifyReply {
+    return reply.code(status).type('text/html; charset=utf-8').send(renderPage(this.brand, view));
+  }
+
+  /** Answers 303 See Other (after a POST, the browser GETs the next page). */
+  redirect(reply: FastifyReply, path: string): FastifyReply {
+    return reply.code(303).header('location', path).send();
+  }
+
+  /** A core error as a page shows it; anything else is no refusal of the user's and is thrown on. */
+  problem(error: unknown, reply?: FastifyReply): PageProblem {
+    if (!(error instanceof PortcullisError)) throw error;
+    const status = ERROR_TABLE[error.code].status;
+    if (error instanceof LoginThrottledError || error instanceof RateLimitedError) {
+      reply?.header('retry-after', String(error.retryAfterSeconds));
+      // A challenge (proof of work) is not solved by the page: the words say to wait, or to use a link.
+      const message =
+        error instanceof LoginThrottledError || error.challenge !== undefined
+          ? STRINGS.tooManyAttempts(error.retryAfterSeconds, error.signInLinkAvailable)
+          : STRINGS.tooManyRequests(error.retryAfterSeconds);
+      return { status, message, retryAfterSeconds: error.retryAfterSeconds };
+    }
+    return { status, message: ERROR_STRINGS[error.code] ?? error.message };
+  }
+}

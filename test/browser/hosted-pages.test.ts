@@ -1,0 +1,163 @@
+/**
+ * The hosted pages in a real browser (Debian's Chromium through playwright-core) against a real
+ * server with a fixed clock, with JavaScript off (the pages need none): sign up, sign in, enrol an
+ * authenticator app (through the API: the pages do not enrol yet), sign out, sign in again with
+ * the TOTP second step (codes computed with otpauth at the server's time), use the account page,
+ * sign out. Each page is screenshotted into test-artifacts/ and checked with axe-core for serious
+ * or critical accessibility violations; axe runs in a second context, with JavaScript and with
+ * bypassCSP (the pages' CSP rightly refuses an injected script), on the same page with the same
+ * cookies. No page loads anything from elsewhere or breaks its CSP. Skipped where
+ * /usr/bin/chromium is missing, except under CI=true, where it fails.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { TOTP } from 'otpauth';
+import { URI } from 'otpauth';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { fixedClock } from '../../src/core/clock.js';
+import { bearer, jsonPost, login, startTestServer, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const USERNAME = 'page-visitor';
+const PASSWORD = 'a page visitor passphrase';
+const NEW_PASSWORD = 'a changed page visitor passphrase';
+/** Per action; the machine may be busy, and a locator waits only as long as it must. */
+const ACTION_TIMEOUT_MS = 20_000;
+
+const skip =
+  !existsSync(CHROMIUM) && process.env.CI !== 'true'
+    ? `${CHROMIUM} is missing (apt-get install chromium); under CI=true this test fails instead`
+    : false;
+
+interface Violation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly targets: string[];
+}
+
+describe('hosted pages in a browser, without JavaScript', { skip }, () => {
+  const clock = fixedClock(Date.parse('2026-12-01T09:00:10Z'));
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const foreign: string[] = [];
+  const problems: string[] = [];
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing, and CI=true requires this test (.ci/run installs chromium)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startTestServer({ REGISTRATION: 'open', PRODUCT_NAME: 'Acme ID' }, { clock });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 800, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    page.on('request', (request) => {
+      if (!request.url().startsWith(`${server.url}/`)) foreign.push(request.url());
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** A screenshot of the page as it is, and axe-core's verdict on the same URL with the same cookies. */
+  async function check(name: string): Promise<void> {
+    await page.screenshot({ path: `${ARTIFACTS}hosted-pages-${name}.png`, fullPage: true });
+    const axeContext = await browser.newContext({ bypassCSP: true, javaScriptEnabled: true });
+    try {
+      await axeContext.addCookies(await context.cookies());
+      const axePage = await axeContext.newPage();
+      axePage.setDefaultTimeout(ACTION_TIMEOUT_MS);
+      const response = await axePage.goto(page.url());
+      assert.equal(response?.status(), 200, `${name}: ${page.url()}`);
+      await axePage.addScriptTag({ content: axeSource });
+      const violations = (await axePage.evaluate(
+        'axe.run(document, { resultTypes: ["violations"] }).then((result) => result.violations.map((v) => ' +
+          '({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)) })))',
+      )) as Violation[];
+      const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+      assert.deepEqual(serious, [], `${name}: accessibility violations`);
+    } finally {
+      await axeContext.close();
+    }
+  }
+
+  async function signIn(password: string): Promise<void> {
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByLabel('Username or e-mail address').fill(USERNAME);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  async function signOut(screenshot: boolean): Promise<void> {
+    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.waitForURL(`${server.url}/sign-out`);
+    if (screenshot) await check('sign-out');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${server.url}/sign-in?done=signed-out`);
+    await page.getByText('You are signed out.').waitFor();
+  }
+
+  it('signs up, signs in, signs out, signs in with a TOTP code, uses the account page, and signs out', async () => {
+    await page.goto(`${server.url}/sign-up`);
+    await check('sign-up');
+    await page.getByLabel('Username').fill(USERNAME);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    await page.waitForURL(`${server.url}/sign-in?done=signed-up`);
+    await check('sign-in');
+
+    await signIn(PASSWORD);
+    await page.waitForURL(`${server.url}/account`);
+    await page.getByText(USERNAME, { exact: true }).waitFor();
+
+    // An authenticator app, enrolled through the API (the pages do not enrol yet).
+    const token = await login(server, USERNAME, PASSWORD);
+    const started = await jsonPost(server, '/users/me/factors/totp', { current_password: PASSWORD, name: 'Phone' }, bearer(token));
+    const enrolment = (await started.json()) as { id: string; otpauth_uri: string };
+    const totp = URI.parse(enrolment.otpauth_uri) as TOTP;
+    const code = totp.generate({ timestamp: clock.now() });
+    assert.equal((await jsonPost(server, `/users/me/factors/totp/${enrolment.id}/confirm`, { code }, bearer(token))).status, 200);
+    clock.advance(30_000);
+
+    await page.reload();
+    await signOut(true);
+    await page.goto(`${server.url}/forgot-password`);
+    await check('forgot-password');
+
+    await signIn(PASSWORD);
+    await page.waitForURL(`${server.url}/sign-in/second-step`);
+    await check('second-step');
+    await page.getByLabel('Code from your authenticator app').fill('000000');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('The code is not right').waitFor();
+    await check('second-step-error');
+    await page.getByLabel('Code from your authenticator app').fill(totp.generate({ timestamp: clock.now() }));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${server.url}/account`);
+    await page.getByText('Phone', { exact: true }).waitFor();
+    await check('account');
+
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL(`${server.url}/account?done=password-changed`);
+    await page.getByText('Your password is changed.').waitFor();
+    await check('account-changed');
+
+    await signOut(false);
+    assert.deepEqual(foreign, [], 'nothing loaded from elsewhere');
+    assert.deepEqual(problems, [], 'no CSP violation');
+  });
+});
