@@ -15,11 +15,13 @@ import { identifyPhpass } from './phpass-format.js';
 import { identifySaltedSha } from './salted-sha-format.js';
 import { identifyScrypt } from './scrypt-format.js';
 import { identifyShaCrypt } from './sha-crypt-format.js';
+import { identifyWordpressBcrypt } from './wordpress-bcrypt-format.js';
 
 export type { HashKind, IdentifiedHash } from './identified-hash.js';
 
 const FAMILIES: ReadonlyArray<(stored: string) => IdentifiedHash | undefined> = [
   identifyBcrypt,
+  identifyWordpressBcrypt,
   identifyArgon2,
   identifyPbkdf2,
   identifyScrypt,
@@ -32,6 +34,7 @@ const FAMILIES: ReadonlyArray<(stored: string) => IdentifiedHash | undefined> = 
 /** Prefixes of the formats read here, for a reason that says "malformed" rather than "unknown". */
 const KNOWN_PREFIXES: ReadonlyArray<readonly [string, string]> = [
   ['$2', 'bcrypt'],
+  ['$wp$', 'WordPress bcrypt'],
   ['$argon2', 'argon2'],
   ['pbkdf2_', 'Django PBKDF2'],
   ['$pbkdf2', 'passlib PBKDF2'],
@@ -64,7 +67,7 @@ export type ImportableHash =
   | { readonly ok: false; readonly reason: string; readonly hash: IdentifiedHash | undefined };
 
 export const SUPPORTED_FORMATS =
-  'bcrypt, argon2i/argon2id, PBKDF2 (Django, passlib, Keycloak), scrypt (passlib, Firebase), SHA-crypt $5$/$6$, phpass $P$/$H$, salted SHA (with --allow-weak)';
+  'bcrypt, argon2i/argon2id, PBKDF2 (Django, passlib, Keycloak), scrypt (passlib, Firebase), SHA-crypt $5$/$6$, phpass $P$/$H$, WordPress 6.8+ $wp$ bcrypt, salted SHA (with --allow-weak)';
 
 /** Whether an import takes this hash, and if not, a reason fit for the operator (it never quotes the hash). */
 export function checkImportableHash(stored: string, options: ImportableHashOptions = {}): ImportableHash {
