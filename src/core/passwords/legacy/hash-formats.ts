@@ -60,6 +60,8 @@ export function identifyHash(stored: string): IdentifiedHash | undefined {
 export interface ImportableHashOptions {
   /** Take weak (unstretched) hashes: salted SHA-1/SHA-256. The importer warns when it does. */
   readonly allowWeak?: boolean;
+  /** The hash's field as the source names it, for the reason (default `hashed_password`). */
+  readonly field?: string;
 }
 
 export type ImportableHash =
@@ -74,9 +76,10 @@ export function checkImportableHash(stored: string, options: ImportableHashOptio
   const hash = identifyHash(stored);
   if (!hash) {
     const known = KNOWN_PREFIXES.find(([prefix]) => stored.startsWith(prefix));
+    const field = options.field ?? 'hashed_password';
     const reason = known
-      ? `hashed_password looks like a ${known[1]} hash but is malformed`
-      : `hashed_password is not a supported hash format (${SUPPORTED_FORMATS})`;
+      ? `${field} looks like a ${known[1]} hash but is malformed`
+      : `${field} is not a supported hash format (${SUPPORTED_FORMATS})`;
     return { ok: false, reason, hash: undefined };
   }
   if (hash.refusal !== undefined) return { ok: false, reason: hash.refusal, hash };
