@@ -3,7 +3,7 @@
  * From `fields`: username, password, email, first_name + last_name as the full name, is_active
  * (false: disabled). Django keeps no verified flag on auth.user, so addresses come unverified.
  * Passwords as Django's hashers store them: PBKDF2 (`pbkdf2_sha256$`, `pbkdf2_sha1$`) kept as
- * they are; `bcrypt$<bcrypt>` and `argon2$<PHC>` with Django's algorithm prefix cut off;
+ * they are; `bcrypt$$2b$…` and `argon2$argon2id$…` with Django's algorithm prefix cut off;
  * unusable passwords (`!…`) and the hashers read nowhere here (bcrypt_sha256, scrypt, the
  * unsalted and MD5/SHA-1 ones) are rejected with the hasher's name. is_staff/is_superuser give
  * the `admin` scope only with `--admin-from-staff`: Django's staff flag is about its admin site,
@@ -17,8 +17,9 @@ import { arrayRecords, parseJson } from './read-records.js';
 /** Django's stored password in a form core/passwords/legacy reads, or a RecordError naming the hasher. */
 export function djangoPasswordHash(stored: string): string {
   if (stored.startsWith('!')) throw new RecordError('password is unusable in Django (set_unusable_password): nothing to import');
-  if (stored.startsWith('bcrypt$$2')) return stored.slice('bcrypt'.length);
-  if (stored.startsWith('argon2$$argon2')) return stored.slice('argon2'.length);
+  // BCryptPasswordHasher writes 'bcrypt$' + the bcrypt string; Argon2PasswordHasher 'argon2' + the PHC string.
+  if (stored.startsWith('bcrypt$$2')) return stored.slice('bcrypt$'.length);
+  if (stored.startsWith('argon2$argon2')) return stored.slice('argon2'.length);
   if (stored.startsWith('pbkdf2_')) return stored;
   const algorithm = /^([a-z0-9_]+)\$/.exec(stored)?.[1];
   if (algorithm !== undefined) {
