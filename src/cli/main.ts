@@ -152,12 +152,21 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     .action(lazy(async () => (await import('./commands/user-sessions.js')).revokeSessionsCommand));
   users
     .command('import')
-    .description('import users (JSON or CSV) with their password hashes (bcrypt, argon2, PBKDF2, scrypt, SHA-crypt, phpass)')
-    .argument('<file>', 'a .json or .csv file')
-    .option('--format <format>', 'json or csv (default: from the file extension)')
+    .description('import users with their password hashes from another system (see docs/migrating.md)')
+    .argument('<file>', "the source's export")
+    .option('--from <source>', 'fastapi (default), csv, jsonl, django, supabase, keycloak, firebase, auth0, wordpress')
+    .option('--format <format>', 'json or csv, for sources that read both (default: from the file extension)')
+    .option('--dry-run', 'print what would be imported, skipped and rejected, and write nothing')
+    .option('--update', 'replace users that exist (hash, e-mail, flags) instead of skipping them')
     .option('--scopes <scopes>', 'scopes to grant every imported user')
-    .option('--skip-invalid', 'import the valid rows even if some are rejected')
+    .option('--skip-invalid', 'import the valid records even if some are rejected')
     .option('--allow-weak', 'also import weak hashes (salted SHA-1/SHA-256); they are upgraded at the first login')
+    .option('--admin-from-staff', 'django: give is_staff/is_superuser users the admin scope')
+    .option('--scopes-from-roles', "keycloak: the users' realm roles become scopes")
+    .option('--hash-key <base64>', "firebase: the project's base64 signer key")
+    .option('--salt-separator <base64>', "firebase: the project's base64 salt separator")
+    .option('--rounds <n>', "firebase: the project's rounds")
+    .option('--mem-cost <n>', "firebase: the project's memory cost")
     .action(async (file: string, options: Parameters<typeof importUsersCommand>[1]) =>
       setExitCode(await (await import('./commands/users-import.js')).importUsersCommand(file, options)),
     );

@@ -18,6 +18,12 @@ export type NewUser = Omit<User, 'id' | 'createdAt' | 'updatedAt' | 'tokenVersio
   readonly mfaRequired?: boolean;
 };
 
+/** What an import writes: new users, and replacements of existing ones (`portcullis users import --update`). */
+export interface UserImportBatch {
+  readonly create: readonly NewUser[];
+  readonly replace: readonly NewUser[];
+}
+
 export interface UserListPage {
   readonly users: readonly User[];
   /** Pass as `after` for the next page; undefined on the last page. */
@@ -33,6 +39,13 @@ export interface UserStore {
   createMany(users: readonly NewUser[], nowMs: number): Promise<void>;
   /** Users ordered by key, at most `limit`, after the key `after`, optionally by key prefix and disabled state. */
   list(filter: UserFilter): Promise<UserListPage>;
+  /**
+   * An import's write, in one transaction: creates `create` (UsernameTakenError if a key is taken) and
+   * replaces the hash, e-mail, verified flag, full name and disabled state of the existing users in
+   * `replace` (by key; scopes and everything else kept), bumping the token version of those whose hash
+   * changes. Returns the ids of the users replaced.
+   */
+  importMany(batch: UserImportBatch, nowMs: number): Promise<string[]>;
   /** Keys among the given ones that exist already. */
   existingKeys(usernameKeys: readonly string[]): Promise<Set<string>>;
   /** false when no such user. */

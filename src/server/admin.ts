@@ -28,6 +28,8 @@ export const CHANGE_CONFIRM_TIMEOUT_MS = 10_000;
 export interface UserAdmin extends AccountServices {
   readonly config: PortcullisConfig;
   readonly storage: SqlStorage;
+  /** The hasher the services use (libuv's pool, no hashing threads): for measuring what a login costs. */
+  readonly hasher: Argon2PasswordHasher;
 }
 
 /** Runs `work` with migrated storage and a UserService, closing the database afterwards. */
@@ -40,7 +42,7 @@ export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): 
     const limiter = new WorkLimiter(config.hashConcurrency, 1_000, { maxWaitMs: config.abuse.hashMaxWaitMs });
     const hasher = new Argon2PasswordHasher(config.argon2, limiter);
     const services = createAccountServices(config, storageStores(storage), hasher, systemClock);
-    return await work({ config, storage, ...services });
+    return await work({ config, storage, hasher, ...services });
   } finally {
     await confirmChanges(storage);
     await storage.close();

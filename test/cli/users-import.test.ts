@@ -105,9 +105,12 @@ describe('portcullis users import', () => {
     it(`imports ${file}, reporting progress on stderr and a summary on stdout`, async () => {
       const result = await importFile(dataDir, join(dataDir, file));
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, new RegExp(`Imported ${rows.length} of ${rows.length} user\\(s\\)`));
-      assert.match(result.stderr, /Read \d+ row\(s\)/);
-      assert.match(result.stderr, /checked \d+\/\d+ rows/);
+      assert.equal(
+        result.stdout,
+        `Summary: imported ${rows.length} / updated 0 / skipped 0 / rejected 0 / weak 0 (of ${rows.length} record(s))\n`,
+      );
+      assert.match(result.stderr, /Read \d+ record\(s\)/);
+      assert.match(result.stderr, /checked \d+\/\d+ records/);
       assertNoHashPrinted(result, all);
     });
   }
@@ -161,16 +164,16 @@ describe('portcullis users import', () => {
     assert.match(storedHashes(dataDir).get(daisy.username)!, /^\$2b\$/);
   });
 
-  it('rejects importing a user that already exists', async () => {
+  it('skips a user that already exists and imports the others', async () => {
     const file = join(dataDir, 'again.json');
     writeFileSync(
       file,
       JSON.stringify([{ ...exported(row('zoe', 'zoe-secret-pw-7', '$2b$')) }, { ...exported(arrayRows[0]!), username: 'ANNA' }]),
     );
     const result = await importFile(dataDir, file);
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, /row 2 \("ANNA"\): username already registered/);
-    assert.ok(!(await listUsernames(dataDir)).includes('zoe'));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Summary: imported 1 \/ updated 0 \/ skipped 1 \/ rejected 0/);
+    assert.ok((await listUsernames(dataDir)).includes('zoe'));
   });
 });
 
@@ -226,7 +229,7 @@ describe('portcullis users import with rejected rows', () => {
     writeFileSync(file, JSON.stringify([...good.map(exported), { ...exported(row('hank', 'x', '$2b$')), email: 'bad' }]));
     const result = await importFile(dataDir, file, '--skip-invalid');
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /Imported 2 of 3 user\(s\); 1 rejected/);
+    assert.match(result.stdout, /Summary: imported 2 \/ updated 0 \/ skipped 0 \/ rejected 1 \/ weak 0 \(of 3 record\(s\)\)/);
     assert.match(result.stderr, /rejected row 3 \("hank"\)/);
     assert.deepEqual(await listUsernames(dataDir), ['gina', 'gus']);
   });
@@ -267,7 +270,7 @@ describe('portcullis users import with rejected rows', () => {
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.match(allowed.stderr, /^warning: --allow-weak: weak hashes \(salted SHA-1\/SHA-256, unstretched\) are imported/m);
     assert.match(allowed.stderr, /^warning: 1 imported user\(s\) have a weak hash until their first login$/m);
-    assert.match(allowed.stdout, /Imported 1 of 1 user\(s\)/);
+    assert.match(allowed.stdout, /Summary: imported 1 \/ updated 0 \/ skipped 0 \/ rejected 0 \/ weak 1/);
     assert.equal(storedHashes(dataDir).get('wanda'), weak.hash);
   });
 

@@ -6,18 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { formPost, startTestServer, type TestServer, UNTHROTTLED } from '../helpers/server.js';
-
-/** P(a < b) over all pairs: 0.5 when the two samples come from one distribution (the Mann–Whitney AUC). */
-function probabilityLess(a: readonly number[], b: readonly number[]): number {
-  let less = 0;
-  for (const x of a) for (const y of b) less += x < y ? 1 : x === y ? 0.5 : 0;
-  return less / (a.length * b.length);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+import { median, probabilityLess } from '../helpers/timing-stats.js';
 
 const VARYING_HEADERS = new Set(['date', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit', 'retry-after']);
 

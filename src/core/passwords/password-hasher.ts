@@ -15,6 +15,7 @@ import { argon2idOptions } from './argon2-options.js';
 import { checkImportableHash, identifyHash, verifyLegacyHash, type HashKind, type ImportableHashOptions } from './legacy/hash-formats.js';
 import type { HashJob, HashThreads } from './hash-threads.js';
 import type { WorkLimiter } from './work-limiter.js';
+import { VerificationPadding } from './verification-padding.js';
 
 let poolBindings: Promise<{ readonly argon2: typeof Argon2; readonly bcrypt: typeof Bcrypt }> | undefined;
 
@@ -45,6 +46,8 @@ export function isSupportedHash(stored: string, options: ImportableHashOptions =
 
 export class Argon2PasswordHasher implements PasswordHasher {
   private dummyHash: Promise<string> | undefined;
+  /** How long argon2id verifications at the configured parameters take: cheaper imported hashes are padded to it. */
+  private readonly padding = new VerificationPadding();
 
   /** Without `threads`, hashes run on libuv's pool (one-off commands). */
   constructor(
@@ -68,22 +71,47 @@ export class Argon2PasswordHasher implements PasswordHasher {
    */
   verify(stored: string, password: string): Promise<boolean> {
     if (stored.startsWith(ARGON2ID_PREFIX)) {
+      const own = !this.needsRehash(stored);
       return this.limiter.run(async () => {
+        const started = this.padding.start();
         const normalized = normalizePassword(password);
-        if (await this.check({ op: 'argon2-verify', hash: stored, password: normalized })) return true;
-        return normalized !== password && this.check({ op: 'argon2-verify', hash: stored, password });
+        const matched =
+          (await this.check({ op: 'argon2-verify', hash: stored, password: normalized })) ||
+          (normalized !== password && (await this.check({ op: 'argon2-verify', hash: stored, password })));
+        if (own) this.padding.record(started);
+        else await this.padding.padFrom(started);
+        return matched;
       });
     }
     const identified = identifyHash(stored);
     if (!identified || identified.refusal !== undefined) return this.verifyDummy(password);
-    const { op } = identified.verification;
-    return this.limiter.run(() => this.check({ op, hash: stored, password }));
+    const { verification } = identified;
+    const job: HashJob =
+      verification.op === 'bcrypt-verify'
+        ? { op: 'bcrypt-verify', ...verification.input(password) }
+        : { op: verification.op, hash: stored, password };
+    return this.limiter.run(async () => {
+      // An imported hash: not cheaper than an unknown user's dummy verification (verification-padding.ts).
+      const started = this.padding.start();
+      const matched = await this.check(job);
+      await this.padding.padFrom(started);
+      return matched;
+    });
+  }
+
+  /** The typical duration of an argon2id verification here, once one was made (import-login-cost.ts compares with it). */
+  typicalVerifyMs(): number | undefined {
+    return this.padding.typicalMs();
   }
 
   /** Costs what a real verification costs, for logins of users that do not exist. */
   async verifyDummy(password: string): Promise<false> {
     const dummy = await this.dummy();
-    await this.limiter.run(() => this.check({ op: 'argon2-verify', hash: dummy, password: normalizePassword(password) }));
+    await this.limiter.run(async () => {
+      const started = this.padding.start();
+      await this.check({ op: 'argon2-verify', hash: dummy, password: normalizePassword(password) });
+      this.padding.record(started);
+    });
     return false;
   }
 
@@ -111,6 +139,8 @@ export class Argon2PasswordHasher implements PasswordHasher {
   /** Prepares the dummy hash ahead of the first login, so that login is not slower than the rest. */
   async warmUp(): Promise<void> {
     await this.dummy();
+    // One verification, so that imported hashes are padded from the first login on.
+    await this.verifyDummy(randomBytes(16).toString('base64url'));
   }
 
   /** Made once; a failed attempt (e.g. OverloadedError) is forgotten so that the next call tries again. */

@@ -2,9 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixedClock } from '../clock.js';
 import { UsernameTakenError } from '../errors.js';
-import type { NewUser, UserListPage } from '../ports.js';
+import type { NewUser, UserImportBatch, UserListPage } from '../ports.js';
 import type { User } from './user.js';
-import { importUsers, type ImportStore, type ImportRow } from './user-import.js';
+import { importUsers, type ImportReport, type ImportStore } from './user-import.js';
+import { fastapiRecords } from './import-sources/fastapi-source.js';
+import type { SourceRecord } from './import-sources/import-source.js';
+import { arrayRecords } from './import-sources/read-records.js';
+import { emailKey } from './user-fields.js';
 
 const NOW_MS = Date.UTC(2030, 0, 15, 12, 0, 0);
 // Shape-valid hashes: import only checks the format, it never verifies them.
@@ -17,6 +21,7 @@ const ARGON2 = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2
 class MemoryUserStore implements ImportStore {
   readonly users = new Map<string, User>();
   readonly createManyCalls: Array<{ users: readonly NewUser[]; nowMs: number }> = [];
+  readonly replaced: NewUser[] = [];
 
   constructor(existing: readonly string[] = []) {
     for (const key of existing) this.users.set(key, this.toUser({ ...newUser(key), usernameKey: key }, 0));
@@ -51,6 +56,16 @@ class MemoryUserStore implements ImportStore {
     for (const user of users) this.users.set(user.usernameKey, this.toUser(user, nowMs));
   }
 
+  async importMany(batch: UserImportBatch, nowMs: number): Promise<string[]> {
+    await this.createMany(batch.create, nowMs);
+    this.replaced.push(...batch.replace);
+    return batch.replace.map((user) => this.users.get(user.usernameKey)!.id);
+  }
+
+  async findByVerifiedEmail(key: string): Promise<User | undefined> {
+    return [...this.users.values()].find((user) => user.emailVerified && user.email !== null && emailKey(user.email) === key);
+  }
+
   async list(): Promise<UserListPage> {
     return { users: [...this.users.values()], next: undefined };
   }
@@ -76,8 +91,8 @@ function newUser(username: string): NewUser {
   return { username, usernameKey: username, email: null, fullName: null, passwordHash: BCRYPT, disabled: false, scopes: [] };
 }
 
-function rows(...fields: Array<Record<string, unknown>>): ImportRow[] {
-  return fields.map((f, index) => ({ line: index + 1, fields: f }));
+function rows(...fields: Array<Record<string, unknown>>): SourceRecord[] {
+  return fastapiRecords(arrayRecords(fields));
 }
 
 function row(username: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -85,6 +100,11 @@ function row(username: string, extra: Record<string, unknown> = {}): Record<stri
 }
 
 const clock = fixedClock(NOW_MS);
+
+/** The report without its plan and ids. */
+function summary({ planned: _planned, updatedIds: _ids, ...rest }: ImportReport): Omit<ImportReport, 'planned' | 'updatedIds'> {
+  return rest;
+}
 
 describe('importUsers', () => {
   it('imports valid rows with their fields, normalised, in one write', async () => {
@@ -100,7 +120,7 @@ describe('importUsers', () => {
       ),
       { scopes: ['me', 'items'] },
     );
-    assert.deepEqual(report, { total: 4, imported: 4, weak: 0, rejected: [] });
+    assert.deepEqual(summary(report), { total: 4, written: true, imported: 4, updated: 0, skipped: 0, weak: 0, rejected: [] });
     assert.equal(store.createManyCalls.length, 1);
     assert.equal(store.createManyCalls[0]?.nowMs, NOW_MS);
     assert.deepEqual(store.createManyCalls[0]?.users, [
@@ -108,6 +128,7 @@ describe('importUsers', () => {
         username: 'johndoe',
         usernameKey: 'johndoe',
         email: 'johndoe@example.com',
+        emailVerified: false,
         fullName: 'John Doe',
         passwordHash: BCRYPT,
         disabled: false,
@@ -117,6 +138,7 @@ describe('importUsers', () => {
         username: 'Alice',
         usernameKey: 'alice',
         email: null,
+        emailVerified: false,
         fullName: 'Alice',
         passwordHash: ARGON2,
         disabled: true,
@@ -126,6 +148,7 @@ describe('importUsers', () => {
         username: 'bob',
         usernameKey: 'bob',
         email: null,
+        emailVerified: false,
         fullName: null,
         passwordHash: BCRYPT_2A,
         disabled: false,
@@ -135,6 +158,7 @@ describe('importUsers', () => {
         username: 'carol',
         usernameKey: 'carol',
         email: null,
+        emailVerified: false,
         fullName: null,
         passwordHash: BCRYPT_2Y,
         disabled: true,
@@ -159,7 +183,7 @@ describe('importUsers', () => {
     );
     const store = new MemoryUserStore();
     const report = await importUsers(store, clock, rows(...fields), { allowWeak: true });
-    assert.deepEqual(report, { total: 5, imported: 5, weak: 1, rejected: [] });
+    assert.deepEqual(summary(report), { total: 5, written: true, imported: 5, updated: 0, skipped: 0, weak: 1, rejected: [] });
     assert.deepEqual(
       store.createManyCalls[0]?.users.map((user) => user.passwordHash),
       [...legacy, weak],
@@ -259,12 +283,77 @@ describe('importUsers', () => {
       );
     });
 
-    it('rejects usernames that are registered already, case-insensitively', async () => {
+    it('skips usernames that are registered already, case-insensitively, and imports the rest', async () => {
       const store = new MemoryUserStore(['alice']);
       const report = await importUsers(store, clock, rows(row('bob'), row('Alice')));
-      assert.deepEqual(report.rejected, [{ line: 2, username: 'Alice', reason: 'username already registered' }]);
-      assert.equal(report.imported, 0);
+      assert.deepEqual(summary(report), { total: 2, written: true, imported: 1, updated: 0, skipped: 1, weak: 0, rejected: [] });
+      assert.deepEqual(
+        report.planned.map(({ line, username, action }) => ({ line, username, action })),
+        [
+          { line: 1, username: 'bob', action: 'create' },
+          { line: 2, username: 'Alice', action: 'skip' },
+        ],
+      );
+      assert.deepEqual(
+        store.createManyCalls[0]?.users.map((user) => user.username),
+        ['bob'],
+      );
+      assert.deepEqual(store.replaced, []);
+    });
+
+    it('replaces users that exist with update, and says whose ids', async () => {
+      const store = new MemoryUserStore(['alice']);
+      const report = await importUsers(store, clock, rows(row('bob'), row('Alice', { email: 'new@example.com' })), { update: true });
+      assert.deepEqual(summary(report), { total: 2, written: true, imported: 1, updated: 1, skipped: 0, weak: 0, rejected: [] });
+      assert.deepEqual(
+        store.replaced.map((user) => [user.usernameKey, user.email]),
+        [['alice', 'new@example.com']],
+      );
+      assert.deepEqual(report.updatedIds, [store.users.get('alice')!.id]);
+    });
+
+    it('plans but writes nothing in a dry run', async () => {
+      const store = new MemoryUserStore(['alice']);
+      const report = await importUsers(store, clock, rows(row('bob'), row('alice'), row('x')), { dryRun: true, skipInvalid: true });
+      assert.deepEqual(summary(report), {
+        total: 3,
+        written: false,
+        imported: 1,
+        updated: 0,
+        skipped: 1,
+        weak: 0,
+        rejected: [{ line: 3, username: 'x', reason: report.rejected[0]!.reason }],
+      });
+      assert.deepEqual(
+        report.planned.map((planned) => [planned.username, planned.action, planned.scheme, planned.params]),
+        [
+          ['bob', 'create', 'bcrypt $2b$', { cost: 12 }],
+          ['alice', 'skip', 'bcrypt $2b$', { cost: 12 }],
+        ],
+      );
       assert.equal(store.createManyCalls.length, 0);
+    });
+
+    it('rejects a verified address that another row or account holds', async () => {
+      const store = new MemoryUserStore();
+      await store.create({ ...newUser('held'), email: 'held@example.com', emailVerified: true }, 0);
+      const verified = (username: string, email: string) => ({ username, password_hash: BCRYPT, email, email_verified: true });
+      const { csvSource } = await import('./import-sources/tabular-source.js');
+      const csv = [
+        'username,password_hash,email,email_verified',
+        ...[verified('anna', 'a@example.com'), verified('anne', 'A@example.com'), verified('hugo', 'held@example.com')].map(
+          (r) => `${r.username},${r.password_hash},${r.email},${r.email_verified}`,
+        ),
+      ].join('\n');
+      const report = await importUsers(store, clock, csvSource.read(csv, { nowMs: NOW_MS }).records, { skipInvalid: true });
+      assert.deepEqual(
+        report.rejected.map(({ line, reason }) => [line, reason]),
+        [
+          [3, 'email is verified on row 2 too (a verified address belongs to one account)'],
+          [4, 'email is the verified address of another account here'],
+        ],
+      );
+      assert.equal(report.imported, 1);
     });
 
     it('writes nothing when any row is rejected and skipInvalid is not set', async () => {
@@ -285,9 +374,10 @@ describe('importUsers', () => {
       );
       assert.equal(report.total, 5);
       assert.equal(report.imported, 2);
+      assert.equal(report.skipped, 1);
       assert.deepEqual(
         report.rejected.map((rejected) => rejected.line),
-        [2, 4, 5],
+        [2, 4],
       );
       assert.deepEqual(
         store.createManyCalls[0]?.users.map((user) => user.username),
@@ -297,11 +387,13 @@ describe('importUsers', () => {
     });
 
     it('lists rejections in line order whatever the reason', async () => {
-      const store = new MemoryUserStore(['alice']);
-      const report = await importUsers(store, clock, rows(row('alice'), row('x')), { skipInvalid: true });
+      const store = new MemoryUserStore();
+      const report = await importUsers(store, clock, rows(row('alice'), row('x'), row('ALICE'), row('bob', { disabled: 'maybe' })), {
+        skipInvalid: true,
+      });
       assert.deepEqual(
         report.rejected.map((rejected) => rejected.line),
-        [1, 2],
+        [2, 3, 4],
       );
     });
   });

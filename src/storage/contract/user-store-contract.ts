@@ -109,6 +109,46 @@ export function userStoreContract(name: string, open: () => Promise<StoreHarness
       assert.deepEqual([...(await store.existingKeys(['many-c', 'many-d', 'many-e']))], [], 'nothing of a refused batch is stored');
     });
 
+    it('imports new users and replaces existing ones in one transaction, keeping their scopes', async () => {
+      await store.create(newUser('imp-old', { scopes: ['items'], email: 'old@example.com' }), T0);
+      const before = await store.findByKey('imp-old');
+      const ids = await store.importMany(
+        {
+          create: [newUser('imp-new')],
+          replace: [
+            newUser('imp-old', {
+              passwordHash: 'new-hash',
+              email: 'new@example.com',
+              emailVerified: true,
+              fullName: 'Old Timer',
+              disabled: true,
+            }),
+          ],
+        },
+        T0 + 1000,
+      );
+      assert.deepEqual(ids, [before!.id]);
+      assert.ok(await store.findByKey('imp-new'));
+      const after = await store.findByKey('imp-old');
+      assert.equal(after?.passwordHash, 'new-hash');
+      assert.equal(after?.email, 'new@example.com');
+      assert.equal(after?.emailVerified, true);
+      assert.equal(after?.fullName, 'Old Timer');
+      assert.equal(after?.disabled, true);
+      assert.deepEqual(after?.scopes, ['items']);
+      assert.equal(after?.tokenVersion, before!.tokenVersion + 1, 'a new hash ends earlier access tokens');
+      await store.importMany({ create: [], replace: [newUser('imp-old', { passwordHash: 'new-hash' })] }, T0 + 2000);
+      assert.equal((await store.findByKey('imp-old'))?.tokenVersion, before!.tokenVersion + 1, 'the same hash keeps them');
+
+      const taken = store.importMany(
+        { create: [newUser('imp-x'), newUser('imp-new')], replace: [newUser('imp-old', { passwordHash: 'other' })] },
+        T0,
+      );
+      await assert.rejects(taken, isTaken);
+      assert.equal(await store.findByKey('imp-x'), undefined, 'nothing of a refused import is stored');
+      assert.equal((await store.findByKey('imp-old'))?.passwordHash, 'new-hash');
+    });
+
     it('creates and checks hundreds of users at once', async () => {
       const keys = Array.from({ length: 450 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
       await store.createMany(

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { EmailTakenError, UsernameTakenError } from '../../core/errors.js';
 import { emailKey } from '../../core/users/user-fields.js';
-import type { NewUser, UserFilter, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
+import type { NewUser, UserFilter, UserImportBatch, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
 import type { User } from '../../core/users/user.js';
 import { compareCodePoints } from './code-point-order.js';
 
@@ -46,6 +46,38 @@ export class MemoryUserStore implements UserStore {
       }
     }
     for (const user of created) this.byKey.set(user.usernameKey, user);
+  }
+
+  async importMany(batch: UserImportBatch, nowMs: number): Promise<string[]> {
+    const before = new Map(this.byKey);
+    try {
+      await this.createMany(batch.create, nowMs);
+      const ids: string[] = [];
+      for (const user of batch.replace) {
+        const current = this.byKey.get(user.usernameKey);
+        if (!current) continue;
+        const replaced: User = {
+          ...current,
+          passwordHash: user.passwordHash,
+          email: user.email,
+          emailVerified: user.email !== null && user.emailVerified === true,
+          fullName: user.fullName,
+          disabled: user.disabled,
+          updatedAt: nowMs,
+          tokenVersion: current.passwordHash === user.passwordHash ? current.tokenVersion : current.tokenVersion + 1,
+        };
+        this.byKey.delete(user.usernameKey);
+        this.checkVerifiedUnique(replaced);
+        this.byKey.set(user.usernameKey, replaced);
+        ids.push(current.id);
+      }
+      return ids;
+    } catch (error) {
+      // All or nothing, as the SQL store's transaction.
+      this.byKey.clear();
+      for (const [key, user] of before) this.byKey.set(key, user);
+      throw error;
+    }
   }
 
   async list(filter: UserFilter): Promise<UserListPage> {

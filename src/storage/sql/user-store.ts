@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import { StorageUnavailableError } from '../../core/errors.js';
-import type { NewUser, StorageHealth, UserFilter, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
+import type { NewUser, StorageHealth, UserFilter, UserImportBatch, UserListPage, UserPatch, UserStore } from '../../core/ports.js';
 import type { User } from '../../core/users/user.js';
 import { sql } from 'kysely';
 import type { SqlDialect } from './dialects/dialect.js';
@@ -39,6 +39,45 @@ export class SqlUserStore implements UserStore, StorageHealth {
           const batch = users.slice(i, i + INSERT_BATCH).map((user) => toRow(user, nowMs));
           await trx.insertInto('users').values(batch).execute();
         }
+      }),
+    );
+  }
+
+  async importMany(batch: UserImportBatch, nowMs: number): Promise<string[]> {
+    if (batch.create.length === 0 && batch.replace.length === 0) return [];
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < batch.create.length; i += INSERT_BATCH) {
+          const rows = batch.create.slice(i, i + INSERT_BATCH).map((user) => toRow(user, nowMs));
+          await trx.insertInto('users').values(rows).execute();
+        }
+        const ids: string[] = [];
+        for (const user of batch.replace) {
+          const current = await trx
+            .selectFrom('users')
+            .select(['id', 'password_hash', 'token_version'])
+            .where('username_key', '=', user.usernameKey)
+            .executeTakeFirst();
+          if (!current) continue;
+          const row = toRow(user, nowMs);
+          await trx
+            .updateTable('users')
+            .set({
+              password_hash: row.password_hash,
+              email: row.email,
+              email_key: row.email_key,
+              email_verified: row.email_verified,
+              full_name: row.full_name,
+              disabled: row.disabled,
+              updated_at: row.updated_at,
+              // A new hash is a new password: earlier access tokens stop working, as after a change.
+              token_version: current.password_hash === row.password_hash ? current.token_version : current.token_version + 1,
+            })
+            .where('id', '=', current.id)
+            .execute();
+          ids.push(current.id);
+        }
+        return ids;
       }),
     );
   }

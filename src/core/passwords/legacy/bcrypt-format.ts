@@ -24,6 +24,6 @@ export function identifyBcrypt(stored: string): IdentifiedHash | undefined {
         : cost > BCRYPT_MAX_COST
           ? `bcrypt cost ${cost} is above the import bound of ${BCRYPT_MAX_COST}`
           : undefined,
-    verification: { op: 'bcrypt-verify' },
+    verification: { op: 'bcrypt-verify', input: (password) => ({ hash: stored, password }) },
   };
 }

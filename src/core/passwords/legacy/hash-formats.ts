@@ -15,11 +15,13 @@ import { identifyPhpass } from './phpass-format.js';
 import { identifySaltedSha } from './salted-sha-format.js';
 import { identifyScrypt } from './scrypt-format.js';
 import { identifyShaCrypt } from './sha-crypt-format.js';
+import { identifyWordpressBcrypt } from './wordpress-bcrypt-format.js';
 
 export type { HashKind, IdentifiedHash } from './identified-hash.js';
 
 const FAMILIES: ReadonlyArray<(stored: string) => IdentifiedHash | undefined> = [
   identifyBcrypt,
+  identifyWordpressBcrypt,
   identifyArgon2,
   identifyPbkdf2,
   identifyScrypt,
@@ -32,6 +34,7 @@ const FAMILIES: ReadonlyArray<(stored: string) => IdentifiedHash | undefined> = 
 /** Prefixes of the formats read here, for a reason that says "malformed" rather than "unknown". */
 const KNOWN_PREFIXES: ReadonlyArray<readonly [string, string]> = [
   ['$2', 'bcrypt'],
+  ['$wp$', 'WordPress bcrypt'],
   ['$argon2', 'argon2'],
   ['pbkdf2_', 'Django PBKDF2'],
   ['$pbkdf2', 'passlib PBKDF2'],
@@ -57,6 +60,8 @@ export function identifyHash(stored: string): IdentifiedHash | undefined {
 export interface ImportableHashOptions {
   /** Take weak (unstretched) hashes: salted SHA-1/SHA-256. The importer warns when it does. */
   readonly allowWeak?: boolean;
+  /** The hash's field as the source names it, for the reason (default `hashed_password`). */
+  readonly field?: string;
 }
 
 export type ImportableHash =
@@ -64,16 +69,17 @@ export type ImportableHash =
   | { readonly ok: false; readonly reason: string; readonly hash: IdentifiedHash | undefined };
 
 export const SUPPORTED_FORMATS =
-  'bcrypt, argon2i/argon2id, PBKDF2 (Django, passlib, Keycloak), scrypt (passlib, Firebase), SHA-crypt $5$/$6$, phpass $P$/$H$, salted SHA (with --allow-weak)';
+  'bcrypt, argon2i/argon2id, PBKDF2 (Django, passlib, Keycloak), scrypt (passlib, Firebase), SHA-crypt $5$/$6$, phpass $P$/$H$, WordPress 6.8+ $wp$ bcrypt, salted SHA (with --allow-weak)';
 
 /** Whether an import takes this hash, and if not, a reason fit for the operator (it never quotes the hash). */
 export function checkImportableHash(stored: string, options: ImportableHashOptions = {}): ImportableHash {
   const hash = identifyHash(stored);
   if (!hash) {
     const known = KNOWN_PREFIXES.find(([prefix]) => stored.startsWith(prefix));
+    const field = options.field ?? 'hashed_password';
     const reason = known
-      ? `hashed_password looks like a ${known[1]} hash but is malformed`
-      : `hashed_password is not a supported hash format (${SUPPORTED_FORMATS})`;
+      ? `${field} looks like a ${known[1]} hash but is malformed`
+      : `${field} is not a supported hash format (${SUPPORTED_FORMATS})`;
     return { ok: false, reason, hash: undefined };
   }
   if (hash.refusal !== undefined) return { ok: false, reason: hash.refusal, hash };

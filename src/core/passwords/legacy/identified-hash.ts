@@ -7,7 +7,8 @@
 import { timingSafeEqual } from 'node:crypto';
 
 /** Every kind of hash a user row may hold: argon2id is written; the others are imported and upgraded. */
-export type HashKind = 'argon2id' | 'argon2i' | 'bcrypt' | 'pbkdf2' | 'scrypt' | 'firebase-scrypt' | 'sha-crypt' | 'phpass' | 'salted-sha';
+export type HashKind =
+  'argon2id' | 'argon2i' | 'bcrypt' | 'wordpress-bcrypt' | 'pbkdf2' | 'scrypt' | 'firebase-scrypt' | 'sha-crypt' | 'phpass' | 'salted-sha';
 
 /**
  * How a password is checked against the hash. bcrypt and argon2 go through the native
@@ -16,7 +17,11 @@ export type HashKind = 'argon2id' | 'argon2i' | 'bcrypt' | 'pbkdf2' | 'scrypt' |
  */
 export type HashVerification =
   | { readonly op: 'argon2-verify' }
-  | { readonly op: 'bcrypt-verify' }
+  | {
+      readonly op: 'bcrypt-verify';
+      /** The bcrypt string and the input it was made from: the stored string and the password, or a pre-hash of it (WordPress 6.8's `$wp$`). */
+      readonly input: (password: string) => { readonly hash: string; readonly password: string };
+    }
   | {
       readonly op: 'legacy-verify';
       readonly sync: (password: string) => boolean;
