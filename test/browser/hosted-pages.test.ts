@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { TOTP } from 'otpauth';
@@ -159,5 +160,151 @@ describe('hosted pages in a browser, without JavaScript', { skip }, () => {
     await signOut(false);
     assert.deepEqual(foreign, [], 'nothing loaded from elsewhere');
     assert.deepEqual(problems, [], 'no CSP violation');
+  });
+});
+
+/** A free port of 127.0.0.1, for a server whose PUBLIC_URL (the WebAuthn relying party) must name it. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The WebAuthn pages with JavaScript on, in Chromium with a virtual authenticator (CDP
+ * `WebAuthn.addVirtualAuthenticator`: CTAP2, resident keys, user verification), on
+ * http://localhost (a secure context, and a host a relying party may be): add a passkey on the
+ * account page (its recovery codes shown once), sign in with the password and the passkey as
+ * second step (amr pwd+hwk), then with the passkey alone (PASSKEY_LOGIN=on, amr hwk+mfa). axe-core
+ * runs in the page itself (injected through DevTools, which the page's CSP does not govern), so
+ * that the pages a POST answers are checked as shown. Only our two script files run: no CSP
+ * violation, nothing from elsewhere.
+ */
+describe('hosted pages in a browser: passkeys (WebAuthn) with JavaScript', { skip }, () => {
+  const username = 'passkey-visitor';
+  let server: TestServer;
+  let origin: string;
+  let browser: Browser;
+  let page: Page;
+  const foreign: string[] = [];
+  const problems: string[] = [];
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const port = await freePort();
+    origin = `http://localhost:${port}`;
+    server = await startTestServer({ PORT: String(port), PUBLIC_URL: origin, PASSKEY_LOGIN: 'on' });
+    assert.equal((await jsonPost(server, '/users', { username, password: PASSWORD })).status, 201);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    page.on('request', (request) => {
+      if (!request.url().startsWith(`${origin}/`)) foreign.push(request.url());
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy|error/i.test(message.text())) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** A screenshot, and axe-core's verdict on the page as it is. */
+  async function check(name: string): Promise<void> {
+    await page.screenshot({ path: `${ARTIFACTS}hosted-pages-${name}.png`, fullPage: true });
+    await page.evaluate(axeSource);
+    const violations = (await page.evaluate(
+      'axe.run(document, { resultTypes: ["violations"] }).then((result) => result.violations.map((v) => ' +
+        '({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)) })))',
+    )) as Violation[];
+    const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    assert.deepEqual(serious, [], `${name}: accessibility violations`);
+  }
+
+  /** The `amr` of this browser's session. */
+  async function sessionAmr(): Promise<readonly string[] | undefined> {
+    const cookie = (await page.context().cookies()).find((item) => item.name === 'portcullis_session');
+    assert.ok(cookie, 'a session cookie');
+    return (await server.portcullis.browserSession(cookie.value))?.claims.amr;
+  }
+
+  async function signOut(): Promise<void> {
+    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${origin}/sign-in?done=signed-out`);
+  }
+
+  it('adds a passkey on the account page, then signs in with password and passkey, then with the passkey alone', async () => {
+    await page.goto(`${origin}/sign-in`);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    await check('sign-in-passkey');
+    await page.getByLabel('Username or e-mail address').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${origin}/account`);
+    assert.deepEqual(await sessionAmr(), ['pwd']);
+
+    await page.getByRole('link', { name: 'Add a passkey or security key' }).click();
+    await page.getByLabel('Name (optional)').fill('Laptop');
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Make the passkey' }).waitFor();
+    await check('passkey-create');
+    await page.getByRole('button', { name: 'Make the passkey' }).click();
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    assert.equal(await page.locator('ul.codes li').count(), 10);
+    await check('passkey-recovery-codes');
+    await page.getByRole('link', { name: 'I have saved them: continue' }).click();
+    await page.waitForURL(`${origin}/account`);
+    await page.getByText('Laptop', { exact: true }).waitFor();
+    await check('account-factors');
+    // The authenticator app's page: its QR code (a data: image, allowed on that page alone) and key.
+    await page.getByRole('link', { name: 'Add an authenticator app' }).click();
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('img', { name: 'QR code of the new authenticator app entry' }).waitFor();
+    assert.ok(await page.locator('img.qr').evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth > 0));
+    await check('totp-qr');
+    await page.getByRole('link', { name: 'Back to your account' }).click();
+    await page.waitForURL(`${origin}/account`);
+
+    await signOut();
+    await page.getByLabel('Username or e-mail address').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${origin}/sign-in/second-step`);
+    await page.getByRole('button', { name: 'Use your passkey or security key' }).waitFor();
+    await check('second-step-passkey');
+    await page.getByRole('button', { name: 'Use your passkey or security key' }).click();
+    await page.waitForURL(`${origin}/account`);
+    assert.deepEqual(await sessionAmr(), ['pwd', 'hwk']);
+
+    await signOut();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.waitForURL(`${origin}/account`);
+    assert.deepEqual(await sessionAmr(), ['hwk', 'mfa']);
+    await page.getByText(username, { exact: true }).waitFor();
+
+    assert.deepEqual(foreign, [], 'nothing loaded from elsewhere');
+    assert.deepEqual(problems, [], 'no CSP violation and no script error');
   });
 });

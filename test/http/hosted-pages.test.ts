@@ -11,9 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TOTP } from 'otpauth';
-import { URI } from 'otpauth';
+import { Secret, TOTP as OtpTotp, URI } from 'otpauth';
 import { fixedClock } from '../../src/core/clock.js';
-import { PAGE_CONTENT_SECURITY_POLICY } from '../../src/http/pages/page-kit.js';
+import { PAGE_CONTENT_SECURITY_POLICY, pageContentSecurityPolicy } from '../../src/http/pages/page-kit.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startMailTestServer, stopMailTestServer } from '../helpers/mail-server.js';
 import { cookieAttributes, PageClient, type PageAnswer } from '../helpers/page-client.js';
@@ -31,6 +31,8 @@ const logLines: string[] = [];
 /** Every secret this file saw: none may be in a page or the log. */
 const secrets: string[] = [PASSWORD, NEW_PASSWORD];
 const clients: PageClient[] = [];
+/** Secrets a page shows once (an enrolment's key, recovery codes): never in the log. */
+const shownOnce: string[] = [];
 
 before(async () => {
   ({ receiver, server } = await startMailTestServer(
@@ -477,6 +479,270 @@ describe('hosted pages: sign-up, branding, settings', () => {
   });
 });
 
+/** The key an enrolment page shows (grouped by four), as an authenticator app would take it. */
+function shownTotp(html: string): TOTP {
+  const key = /<code class="secret">([A-Z2-7 ]+)<\/code>/.exec(html)?.[1];
+  assert.ok(key, 'the page shows the key');
+  const secret = key.replace(/ /g, '');
+  shownOnce.push(secret);
+  return new OtpTotp({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+}
+
+/** The recovery codes a page shows. */
+function shownCodes(html: string): string[] {
+  const list = /<ul class="codes">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
+  const codes = [...list.matchAll(/<code>([^<]+)<\/code>/g)].map((match) => match[1]!);
+  shownOnce.push(...codes);
+  return codes;
+}
+
+function assertScriptPage(answer: PageAnswer, status: number): void {
+  assert.equal(answer.status, status, answer.html);
+  assert.equal(answer.headers.get('content-security-policy'), pageContentSecurityPolicy({ scripts: true }));
+  assert.match(answer.headers.get('content-security-policy')!, /script-src 'self'; connect-src 'self'/);
+  assert.equal(answer.headers.get('cache-control'), 'no-store');
+  const scripts = [...answer.html.matchAll(/<script([^>]*)>/g)].map((match) => match[1]);
+  assert.deepEqual(
+    scripts,
+    [' src="/pages/simplewebauthn-browser.js" defer', ' src="/pages/webauthn.js" defer'],
+    'our two files, no inline script',
+  );
+  assert.doesNotMatch(answer.html, /style=|onclick|javascript:/i);
+}
+
+describe('hosted pages: factors on the account page', () => {
+  it('adds an authenticator app: the current password, then the QR code and key, then a first code; the recovery codes once', async () => {
+    await account('totp-page-user');
+    const page = await signedIn('totp-page-user');
+    const accountPage = await page.get('/account');
+    assert.match(accountPage.html, /href="\/account\/factors\/totp"/);
+    assert.match(accountPage.html, /href="\/account\/factors\/webauthn"/);
+    assert.doesNotMatch(accountPage.html, /href="\/account\/recovery-codes"/, 'no codes to renew without a factor');
+
+    assertPage(await page.get('/account/factors/totp'), 200);
+    // A forged form does nothing; a wrong password is refused on the page.
+    assert.equal((await page.post('/account/factors/totp', { current_password: PASSWORD }, 'forged')).status, 403);
+    const wrong = await page.post('/account/factors/totp', { current_password: 'not the password', name: 'Phone' });
+    assertPage(wrong, 400);
+    assert.match(wrong.html, /The current password is not right/);
+    assert.match(wrong.html, /value="Phone"/, 'the name is kept');
+    assert.doesNotMatch(wrong.html, /not the password/);
+
+    const started = await page.post('/account/factors/totp', { current_password: PASSWORD, name: 'Phone' });
+    assert.equal(started.status, 200, started.html);
+    assert.equal(started.headers.get('content-security-policy'), pageContentSecurityPolicy({ dataImages: true }));
+    assert.match(started.headers.get('content-security-policy')!, /img-src 'self' data:/);
+    assert.equal(started.headers.get('cache-control'), 'no-store');
+    assert.doesNotMatch(started.html, /<script|style=/i);
+    assert.match(started.html, /<img class="qr" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="[^"]+"/);
+    const totp = shownTotp(started.html);
+    const factorId = /name="factor_id" value="([^"]+)"/.exec(started.html)?.[1];
+    assert.ok(factorId);
+
+    const badCode = await page.post('/account/factors/totp/confirm', { factor_id: factorId, code: '000000' });
+    assertPage(badCode, 400);
+    assert.match(badCode.html, /The code is not right/);
+    assert.doesNotMatch(badCode.html, /class="secret"/, 'the key is not shown again');
+    assert.equal((await page.post('/account/factors/totp/confirm', { factor_id: factorId, code: '000000' }, 'forged')).status, 403);
+
+    const done = await page.post('/account/factors/totp/confirm', { factor_id: factorId, code: totp.generate({ timestamp: clock.now() }) });
+    assertPage(done, 200);
+    assert.match(done.html, /Save your recovery codes/);
+    const codes = shownCodes(done.html);
+    assert.equal(codes.length, 10);
+    const after = await page.get('/account');
+    assert.match(after.html, /<strong>Phone<\/strong> · Authenticator app/);
+    assert.match(after.html, /10 unused recovery codes left/);
+    assert.match(after.html, /href="\/account\/recovery-codes"/);
+    for (const code of codes) assert.ok(!after.html.includes(code), 'the codes are shown once');
+    // The API sees the same factor.
+    const token = await login(server, 'totp-page-user', PASSWORD).catch(() => undefined);
+    assert.equal(token, undefined, 'the password alone no longer signs in');
+  });
+
+  it('renames a factor and makes new recovery codes (with the current password)', async () => {
+    await account('rename-page-user');
+    const page = await signedIn('rename-page-user');
+    await page.get('/account/factors/totp');
+    const started = await page.post('/account/factors/totp', { current_password: PASSWORD });
+    const totp = shownTotp(started.html);
+    const factorId = /name="factor_id" value="([^"]+)"/.exec(started.html)![1]!;
+    const done = await page.post('/account/factors/totp/confirm', { factor_id: factorId, code: totp.generate({ timestamp: clock.now() }) });
+    const firstCodes = shownCodes(done.html);
+
+    const accountPage = await page.get('/account');
+    assert.match(accountPage.html, /<strong>Authenticator app<\/strong>/, 'the default name');
+    assert.match(accountPage.html, new RegExp(`href="/account/factors/rename\\?factor=${factorId}"`));
+    const form = await page.get(`/account/factors/rename?factor=${factorId}`);
+    assertPage(form, 200);
+    assert.match(form.html, /value="Authenticator app"/);
+    assert.equal((await page.get('/account/factors/rename?factor=nope')).location, '/account');
+    assert.equal((await page.post('/account/factors/rename', { factor_id: factorId, name: 'Work phone' }, 'forged')).status, 403);
+    const refused = await page.post('/account/factors/rename', { factor_id: factorId, name: 'x'.repeat(65) });
+    assertPage(refused, 400);
+    const renamed = await page.post('/account/factors/rename', { factor_id: factorId, name: 'Work phone' });
+    assert.equal(renamed.status, 303, renamed.html);
+    assert.equal(renamed.location, '/account?done=factor-renamed');
+    const after = await page.get('/account?done=factor-renamed');
+    assert.match(after.html, /The second factor is renamed/);
+    assert.match(after.html, /<strong>Work phone<\/strong>/);
+
+    assertPage(await page.get('/account/recovery-codes'), 200);
+    assert.equal((await page.post('/account/recovery-codes', { current_password: PASSWORD }, 'forged')).status, 403);
+    const wrong = await page.post('/account/recovery-codes', { current_password: 'not the password' });
+    assertPage(wrong, 400);
+    const renewed = await page.post('/account/recovery-codes', { current_password: PASSWORD });
+    assertPage(renewed, 200);
+    const newCodes = shownCodes(renewed.html);
+    assert.equal(newCodes.length, 10);
+    assert.ok(newCodes.every((code) => !firstCodes.includes(code)));
+    // An old code no longer completes a second step; a new one does.
+    const again = browser();
+    await again.get('/sign-in');
+    await again.post('/sign-in', { username: 'rename-page-user', password: PASSWORD });
+    await again.get('/sign-in/second-step');
+    assertPage(await again.post('/sign-in/second-step', { recovery_code: firstCodes[0]! }), 400);
+    assert.equal((await again.post('/sign-in/second-step', { recovery_code: newCodes[0]! })).status, 303);
+  });
+
+  it('adds a passkey on a page with our two script files under script-src self, its options in the form', async () => {
+    await account('passkey-page-user');
+    const page = await signedIn('passkey-page-user');
+    // The password step has no script.
+    assertPage(await page.get('/account/factors/webauthn'), 200);
+    assert.equal((await page.post('/account/factors/webauthn', { current_password: PASSWORD }, 'forged')).status, 403);
+    const started = await page.post('/account/factors/webauthn', { current_password: PASSWORD, name: 'Laptop' });
+    assertScriptPage(started, 200);
+    const options = /data-webauthn-options="([^"]+)"/.exec(started.html)?.[1];
+    assert.ok(options);
+    const parsed = JSON.parse(options.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { challenge: string; user: { name: string } };
+    assert.equal(parsed.user.name, 'passkey-page-user');
+    assert.match(
+      started.html,
+      /<form\s+method="post"\s+action="\/account\/factors\/webauthn\/confirm"\s+data-webauthn="register"[^>]*\shidden\s*>/,
+    );
+    assert.match(started.html, /data-webauthn-fallback/, 'without JavaScript the page says it is needed');
+    const factorId = /name="factor_id" value="([^"]+)"/.exec(started.html)![1]!;
+
+    // The answer is checked by core: a forged form does nothing, garbage is refused in words.
+    assert.equal(
+      (await page.post('/account/factors/webauthn/confirm', { factor_id: factorId, webauthn_response: '{}' }, 'forged')).status,
+      403,
+    );
+    for (const answer of ['not json', '[]', '{"id":"x","rawId":"x","type":"public-key","response":{}}']) {
+      const refused = await page.post('/account/factors/webauthn/confirm', { factor_id: factorId, webauthn_response: answer });
+      assertPage(refused, 400);
+      assert.match(refused.html, /The passkey or security key was not accepted/);
+    }
+    assert.match((await page.get('/account')).html, /No second factor yet/);
+
+    const script = await server.fetch('/pages/webauthn.js');
+    assert.equal(script.status, 200);
+    assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(script.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(await script.text(), /startRegistration/);
+    const library = await server.fetch('/pages/simplewebauthn-browser.js');
+    assert.equal(library.status, 200);
+    assert.match(await library.text(), /SimpleWebAuthnBrowser/);
+  });
+
+  it('sends a browser without a session from the factor pages to the sign-in page', async () => {
+    const page = browser();
+    for (const path of ['/account/factors/totp', '/account/factors/webauthn', '/account/recovery-codes', '/account/factors/rename']) {
+      assert.equal((await page.get(path)).location, '/sign-in', path);
+    }
+    await page.get('/sign-in');
+    assert.equal((await page.post('/account/factors/totp', { current_password: PASSWORD })).location, '/sign-in');
+  });
+});
+
+describe('hosted pages: enrolment at login (MFA_POLICY=all) and passkey sign-in (PASSKEY_LOGIN=on)', () => {
+  let strict: TestServer;
+  const strictClients: PageClient[] = [];
+
+  before(async () => {
+    strict = await startTestServer({ MFA_POLICY: 'all', PASSKEY_LOGIN: 'on' }, { clock });
+  });
+  after(() => strict?.stop());
+
+  function strictBrowser(): PageClient {
+    const client = new PageClient(strict);
+    strictClients.push(client);
+    clients.push(client);
+    return client;
+  }
+
+  it('sets up an authenticator app with the mfa_token, signs in with its first code, and shows the recovery codes once', async () => {
+    assert.equal((await jsonPost(strict, '/users', { username: 'judy', password: PASSWORD })).status, 201);
+    const page = strictBrowser();
+    await page.get('/sign-in');
+    const first = await page.post('/sign-in', { username: 'judy', password: PASSWORD });
+    assert.equal(first.status, 303, first.html);
+    assert.equal(first.location, '/sign-in/enrol');
+    secrets.push(page.cookies.get('portcullis_mfa')!);
+    assert.equal(page.cookies.get('portcullis_session'), undefined);
+
+    const intro = await page.get('/sign-in/enrol');
+    assertPage(intro, 200);
+    assert.match(intro.html, /must have a second factor/);
+    assert.equal((await page.post('/sign-in/enrol', {}, 'forged')).status, 403);
+    const started = await page.post('/sign-in/enrol', {});
+    assert.equal(started.status, 200, started.html);
+    assert.equal(started.headers.get('content-security-policy'), pageContentSecurityPolicy({ dataImages: true }));
+    assert.match(started.html, /<form method="post" action="\/sign-in\/second-step">/);
+    assert.ok(!started.html.includes(page.cookies.get('portcullis_mfa')!), 'the mfa_token stays in its cookie');
+    const totp = shownTotp(started.html);
+
+    assertPage(await page.post('/sign-in/second-step', { otp: '000000' }), 400);
+    const done = await page.post('/sign-in/second-step', { otp: totp.generate({ timestamp: clock.now() }) });
+    assertPage(done, 200);
+    assert.equal(shownCodes(done.html).length, 10);
+    assert.match(done.html, /href="\/account"/);
+    secrets.push(page.cookies.get('portcullis_session')!);
+    assert.equal(page.cookies.get('portcullis_mfa'), undefined);
+    const accountPage = await page.get('/account');
+    assertPage(accountPage, 200);
+    assert.match(accountPage.html, /<strong>Authenticator app<\/strong>/);
+    // Enrolment at login is for an account with no factor: with one, the sign-in asks for the second step.
+    clock.advance(30_000);
+    const again = strictBrowser();
+    await again.get('/sign-in');
+    assert.equal((await again.post('/sign-in', { username: 'judy', password: PASSWORD })).location, '/sign-in/second-step');
+    assert.equal((await again.get('/sign-in/enrol')).status, 200);
+    const refused = await again.post('/sign-in/enrol', {});
+    // Back on the sign-in page, which has the passkey button here (PASSKEY_LOGIN=on).
+    assertScriptPage(refused, 400);
+    assert.match(refused.html, /Start again/);
+    assert.equal(again.cookies.get('portcullis_mfa'), undefined, 'the mfa_token is dropped');
+  });
+
+  it('offers "Sign in with a passkey" on the sign-in page, fetched options and all, and refuses a forged answer', async () => {
+    const page = strictBrowser();
+    const signInPage = await page.get('/sign-in');
+    assertScriptPage(signInPage, 200);
+    assert.match(
+      signInPage.html,
+      /<form\s+method="post"\s+action="\/sign-in\/passkey"\s+data-webauthn="authenticate"[^>]*data-webauthn-options-url="\/signin\/passkey"\s+hidden\s*>/,
+    );
+    assert.doesNotMatch(signInPage.html, /data-webauthn-fallback/, 'without JavaScript the password form is the page');
+    assert.equal((await page.post('/sign-in/passkey', { webauthn_response: '{}' }, 'forged')).status, 403);
+    const refused = await page.post('/sign-in/passkey', { webauthn_response: '{"id":"x","rawId":"x","type":"public-key","response":{}}' });
+    assertScriptPage(refused, 400);
+    assert.match(refused.html, /The passkey or security key was not accepted/);
+    assert.equal(page.cookies.get('portcullis_session'), undefined);
+    // The options come from the API's route.
+    const options = await strict.fetch('/signin/passkey', { method: 'POST' });
+    assert.equal(options.status, 200);
+  });
+
+  it('has no passkey route and no script on the sign-in page with PASSKEY_LOGIN=off', async () => {
+    const page = browser();
+    assertPage(await page.get('/sign-in'), 200);
+    const answer = await page.post('/sign-in/passkey', { webauthn_response: '{}' });
+    assert.equal(answer.status, 404);
+  });
+});
+
 describe('hosted pages: secrets', () => {
   it('never writes a password, refresh token, mfa_token or TOTP secret into a page or the log', () => {
     const log = logLines.join('\n');
@@ -489,6 +755,6 @@ describe('hosted pages: secrets', () => {
         }
       }
     }
-    for (const secret of secrets) assert.ok(!log.includes(secret), 'a secret in the log');
+    for (const secret of [...secrets, ...shownOnce]) assert.ok(!log.includes(secret), 'a secret in the log');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The account page of the signed-in user: who they are, their sessions (end one), a password
- * change, and their second factors (remove one). Each form calls the core method the API's
+ * change, and their second factors (remove one; add, rename and new recovery codes on the pages of
+ * factor-pages.ts). Each form calls the core method the API's
  * /users/me routes call (revokeOfUser, changeOwnPassword with its login defences,
  * removeOwnFactor with its fresh-login rule), as the browser session's user.
  */
@@ -10,7 +11,8 @@ import type { Session } from '../../core/sessions/session.js';
 import type { PublicFactor } from '../../core/factors/factor.js';
 import { fieldOf, formFields, formGuard } from './form-guard.js';
 import { html } from './html.js';
-import { field, hidden, postForm } from './layout.js';
+import { ADD_PASSKEY_PATH, ADD_TOTP_PATH, RECOVERY_CODES_PATH, RENAME_FACTOR_PATH } from './factor-pages.js';
+import { field, hidden, link, postForm } from './layout.js';
 import type { PageKit, PageProblem } from './page-kit.js';
 import { ACCOUNT_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from './sign-in-pages.js';
 import { STRINGS } from './strings.js';
@@ -24,6 +26,8 @@ const DONE_NOTICES: Readonly<Record<string, string>> = Object.freeze({
   'session-ended': STRINGS.account.sessionEnded,
   'password-changed': STRINGS.account.passwordChanged,
   'factor-removed': STRINGS.account.factorRemoved,
+  'factor-added': STRINGS.account.factorAddedNotice,
+  'factor-renamed': STRINGS.account.factorRenamed,
 });
 
 /** A time as the page shows it: UTC, to the minute (no script to localise it). */
@@ -83,6 +87,11 @@ export function registerAccountPage(app: FastifyInstance, kit: PageKit): void {
               </ul>`
         }
         ${factors.length === 0 ? '' : html`<p>${s.recoveryCodesLeft(recoveryCodesLeft)}</p>`}
+        <ul class="links">
+          <li>${link(ADD_TOTP_PATH, s.addTotp)}</li>
+          <li>${link(ADD_PASSKEY_PATH, s.addPasskey)}</li>
+          ${factors.length === 0 ? '' : html`<li>${link(RECOVERY_CODES_PATH, s.newRecoveryCodes)}</li>`}
+        </ul>
       </section>`;
     return kit.send(reply, { title: s.title, main, error: state.problem?.message, notice: state.notice }, state.problem?.status);
   }
@@ -113,6 +122,7 @@ export function registerAccountPage(app: FastifyInstance, kit: PageKit): void {
     const kind = s.factorKind[factor.kind] ?? factor.kind;
     return html`<li>
       <p><strong>${factor.name}</strong> · ${kind} · ${s.factorAdded} ${when(factor.created_at)}</p>
+      <p><a href="${RENAME_FACTOR_PATH}?factor=${factor.id}" aria-label="${s.renameFactorOf(factor.name)}">${s.renameFactor}</a></p>
       <form method="post" action="${REMOVE_FACTOR_PATH}">
         ${hidden('csrf_token', csrf)}${hidden('factor_id', factor.id)}
         <button type="submit" class="secondary" aria-label="${s.removeFactorOf(factor.name)}">${s.removeFactor}</button>

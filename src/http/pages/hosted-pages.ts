@@ -11,14 +11,16 @@ import type { Portcullis } from '../../core/portcullis.js';
 import { PortcullisError } from '../../core/errors.js';
 import type { PagesSettings } from '../settings.js';
 import { registerAccountPage } from './account-page.js';
+import { registerFactorPages } from './factor-pages.js';
 import { html } from './html.js';
 import { link, LOGO_PATH, STYLESHEET_PATH } from './layout.js';
 import { registerMailPages } from './mail-pages.js';
 import { registerPageAssets } from './page-assets.js';
-import { PAGE_CONTENT_SECURITY_POLICY, PageKit } from './page-kit.js';
+import { PageKit } from './page-kit.js';
 import { registerSignInPages, SIGN_IN_PATH } from './sign-in-pages.js';
 import { registerSignUpPage } from './sign-up-page.js';
 import { STRINGS } from './strings.js';
+import { registerWebAuthnScripts, SCRIPT_PATHS } from './webauthn-page-script.js';
 
 /** Every path the hosted pages serve (GET, and POST for forms): none is in the OpenAPI document. */
 export const HOSTED_PAGE_PATHS: ReadonlySet<string> = new Set([
@@ -36,6 +38,17 @@ export const HOSTED_PAGE_PATHS: ReadonlySet<string> = new Set([
   '/reset-password',
   '/verify-email',
   '/sign-up',
+  // Factors (factor-pages.ts, sign-in-factor-pages.ts, webauthn-page-script.ts).
+  '/account/factors/totp',
+  '/account/factors/totp/confirm',
+  '/account/factors/webauthn',
+  '/account/factors/webauthn/confirm',
+  '/account/factors/rename',
+  '/account/recovery-codes',
+  '/sign-in/enrol',
+  '/sign-in/passkey',
+  '/pages/simplewebauthn-browser.js',
+  '/pages/webauthn.js',
 ]);
 
 export interface HostedPagesOptions {
@@ -54,7 +67,9 @@ export async function registerHostedPages(app: FastifyInstance, portcullis: Port
     // After the API's security headers (a parent's onSend runs first): the pages' CSP replaces the API's.
     pages.addHook('onSend', (request, reply, payload, done) => {
       const url = request.routeOptions.url;
-      if (url !== STYLESHEET_PATH && url !== LOGO_PATH) reply.header('content-security-policy', PAGE_CONTENT_SECURITY_POLICY);
+      if (url !== STYLESHEET_PATH && url !== LOGO_PATH && !SCRIPT_PATHS.has(url ?? '')) {
+        reply.header('content-security-policy', kit.contentSecurityPolicy(reply));
+      }
       done(null, payload);
     });
     // Pages are no part of the API: kept out of the OpenAPI document.
@@ -85,6 +100,8 @@ export async function registerHostedPages(app: FastifyInstance, portcullis: Port
     registerPageAssets(pages, options.pages.brandColor, options.pages.logoFile);
     registerSignInPages(pages, kit, { signUp: portcullis.config.registration === 'open' });
     registerAccountPage(pages, kit);
+    registerFactorPages(pages, kit);
+    registerWebAuthnScripts(pages);
     registerMailPages(pages, kit);
     if (portcullis.config.registration === 'open') registerSignUpPage(pages, kit);
   });

@@ -26,6 +26,10 @@ export interface PageView {
   readonly error?: string | undefined;
   /** Shown above the content as news (a change done). */
   readonly notice?: string | undefined;
+  /** Script files of ours (WebAuthn pages only): the page's CSP then allows `script-src 'self'` (page-kit.ts). */
+  readonly scripts?: readonly string[];
+  /** The page shows a data: image (a TOTP enrolment's QR code): its CSP then allows `img-src data:`. */
+  readonly dataImages?: boolean;
 }
 
 export function renderPage(brand: Brand, view: PageView): string {
@@ -37,6 +41,7 @@ export function renderPage(brand: Brand, view: PageView): string {
         <meta name="referrer" content="no-referrer" />
         <title>${view.title} · ${brand.productName}</title>
         <link rel="stylesheet" href="${STYLESHEET_PATH}" />
+        ${(view.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
       </head>
       <body>
         <header class="brand">
@@ -61,6 +66,8 @@ export function renderPage(brand: Brand, view: PageView): string {
 
 export interface FieldOptions {
   readonly name: string;
+  /** The input's id when one page has two fields of this name; default `field-<name>`. */
+  readonly id?: string;
   readonly label: string;
   readonly type?: 'text' | 'password' | 'email';
   readonly autocomplete: string;
@@ -73,7 +80,7 @@ export interface FieldOptions {
 }
 
 export function field(options: FieldOptions): SafeHtml {
-  const id = `field-${options.name}`;
+  const id = options.id ?? `field-${options.name}`;
   const hintId = `${id}-hint`;
   const required = options.required ?? true;
   return html`<div class="field">

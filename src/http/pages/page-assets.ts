@@ -40,6 +40,11 @@ ul.items > li { border-top: 1px solid var(--line); padding: 0.75rem 0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0 0 0.5rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
+img.qr { display: block; width: 200px; height: 200px; background: #fff; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 1rem; }
+ul.codes { list-style: none; padding: 0; columns: 2; }
+ul.codes li { padding: 0.15rem 0; }
+.webauthn { margin: 0 0 1rem; }
 `;
 }
 

@@ -15,15 +15,31 @@ import { CSRF_FIELD, renderPage, type Brand, type PageView } from './layout.js';
 import { PageCookies } from './page-cookies.js';
 import { ERROR_STRINGS, STRINGS } from './strings.js';
 
-/** The pages' CSP: our stylesheet and images, forms posting to us, nothing else (ADR 0027). */
-export const PAGE_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/** What a page may have beyond the default: scripts of ours (WebAuthn), data: images (a QR code). */
+export interface PageAllowances {
+  readonly scripts?: boolean;
+  readonly dataImages?: boolean;
+}
+
+/**
+ * A page's CSP: our stylesheet and images, forms posting to us, nothing else (ADR 0027). A WebAuthn
+ * page adds `script-src 'self'` and `connect-src 'self'` (our script files, and a fetch of a passkey
+ * login's options); a TOTP enrolment's page adds `img-src data:` for its QR code. Never inline script.
+ */
+export function pageContentSecurityPolicy(allow: PageAllowances = {}): string {
+  return [
+    "default-src 'none'",
+    ...(allow.scripts ? ["script-src 'self'", "connect-src 'self'"] : []),
+    "style-src 'self'",
+    allow.dataImages ? "img-src 'self' data:" : "img-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/** The CSP of every page that has no script and no data: image. */
+export const PAGE_CONTENT_SECURITY_POLICY = pageContentSecurityPolicy();
 
 /** A page's refusal: its status and the words shown. */
 export interface PageProblem {
@@ -38,6 +54,8 @@ export type FormFields = Readonly<Record<string, string | undefined>>;
 export class PageKit {
   readonly cookies: PageCookies;
   private readonly csrf: CsrfTokens;
+  /** The pages that were allowed more than the default CSP, until their reply is sent. */
+  private readonly policies = new WeakMap<FastifyReply, string>();
 
   constructor(
     readonly portcullis: Portcullis,
@@ -80,7 +98,14 @@ export class PageKit {
 
   /** Answers with a page. */
   send(reply: FastifyReply, view: PageView, status = 200): FastifyReply {
+    const allow = { scripts: (view.scripts?.length ?? 0) > 0, dataImages: view.dataImages === true };
+    if (allow.scripts || allow.dataImages) this.policies.set(reply, pageContentSecurityPolicy(allow));
     return reply.code(status).type('text/html; charset=utf-8').send(renderPage(this.brand, view));
+  }
+
+  /** The CSP of this reply's page: the default, unless `send` was given a page with scripts or data: images. */
+  contentSecurityPolicy(reply: FastifyReply): string {
+    return this.policies.get(reply) ?? PAGE_CONTENT_SECURITY_POLICY;
   }
 
   /** Answers 303 See Other (after a POST, the browser GETs the next page). */

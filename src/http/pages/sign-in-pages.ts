@@ -17,7 +17,16 @@ import { fieldOf, formFields, formGuard } from './form-guard.js';
 import { html } from './html.js';
 import { field, hidden, link, paragraph, postForm } from './layout.js';
 import type { PageKit, PageProblem } from './page-kit.js';
+import {
+  ENROL_AT_SIGN_IN_PATH,
+  enrolledAtSignIn,
+  passkeySignIn,
+  registerSignInFactorPages,
+  webauthnProof,
+  webauthnSecondStep,
+} from './sign-in-factor-pages.js';
 import { STRINGS } from './strings.js';
+import { WEBAUTHN_RESPONSE_FIELD } from './webauthn-page-script.js';
 
 export const SIGN_IN_PATH = '/sign-in';
 export const SECOND_STEP_PATH = '/sign-in/second-step';
@@ -43,6 +52,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
 
   function signInForm(request: FastifyRequest, reply: FastifyReply, state: { username?: string; problem?: PageProblem; notice?: string }) {
     const csrf = kit.csrfToken(request, reply);
+    const passkey = portcullis.config.webauthn.passkeyLogin ? passkeySignIn(csrf) : undefined;
     const main = html`<p>${STRINGS.signIn.intro(portcullis.config.productName)}</p>
       ${postForm(
         SIGN_IN_PATH,
@@ -63,30 +73,29 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
           autofocus: state.username !== undefined,
         }),
       )}
+      ${passkey?.main}
       <ul class="links">
         <li>${link('/forgot-password', STRINGS.signIn.forgot)}</li>
         ${options.signUp ? html`<li>${link('/sign-up', STRINGS.signIn.signUp)}</li>` : ''}
       </ul>`;
     return kit.send(
       reply,
-      { title: STRINGS.signIn.title, main, error: state.problem?.message, notice: state.notice },
+      { title: STRINGS.signIn.title, main, error: state.problem?.message, notice: state.notice, scripts: passkey?.scripts },
       state.problem?.status,
     );
   }
 
-  /** A login's first step is done: signed in, or on to the second step. */
+  /** A login is done: signed in (a factor enrolled at login first shows its recovery codes). */
   function signedIn(reply: FastifyReply, tokens: TokenResponse): FastifyReply {
     kit.cookies.clearMfaToken(reply);
     if (tokens.refresh_token !== undefined) kit.cookies.setSession(reply, tokens.refresh_token);
+    if (tokens.recovery_codes !== undefined) return enrolledAtSignIn(kit, reply, tokens.recovery_codes, ACCOUNT_PATH);
     return kit.redirect(reply, ACCOUNT_PATH);
   }
 
-  function secondStepNeeded(request: FastifyRequest, reply: FastifyReply, error: MfaRequiredError, username?: string) {
-    if (error.enrolmentRequired) {
-      return signInForm(request, reply, { username, problem: { status: 401, message: STRINGS.signIn.enrolmentRequired } });
-    }
-    kit.cookies.setMfaToken(reply, error.mfaToken);
-    return kit.redirect(reply, SECOND_STEP_PATH);
+  function secondStepNeeded(reply: FastifyReply, error: MfaRequiredError) {
+    kit.cookies.setMfaToken(reply, error.mfaToken, error.webauthnOptions);
+    return kit.redirect(reply, error.enrolmentRequired ? ENROL_AT_SIGN_IN_PATH : SECOND_STEP_PATH);
   }
 
   app.get<{ Querystring: { token?: string; done?: string } }>(SIGN_IN_PATH, async (request, reply) => {
@@ -105,14 +114,16 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
       const login = await portcullis.passwordLogin({ username, password }, undefined, kit.context(request));
       return signedIn(reply, login.tokens);
     } catch (error) {
-      if (error instanceof MfaRequiredError) return secondStepNeeded(request, reply, error, username);
+      if (error instanceof MfaRequiredError) return secondStepNeeded(reply, error);
       return signInForm(request, reply, { username, problem: kit.problem(error, reply) });
     }
   });
 
   function secondStepForm(request: FastifyRequest, reply: FastifyReply, problem?: PageProblem) {
     const csrf = kit.csrfToken(request, reply);
-    const main = html`<p>${STRINGS.secondStep.intro}</p>
+    const webauthn = webauthnSecondStep(kit, request, csrf, SECOND_STEP_PATH);
+    const main = html`${webauthn?.main}
+      <p>${STRINGS.secondStep.intro}</p>
       ${postForm(
         SECOND_STEP_PATH,
         csrf,
@@ -129,7 +140,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
         html`<p>${STRINGS.secondStep.orRecovery}</p>`,
         field({ name: 'recovery_code', label: STRINGS.secondStep.recoveryCode, autocomplete: 'off', required: false }),
       )}`;
-    return kit.send(reply, { title: STRINGS.secondStep.title, main, error: problem?.message }, problem?.status);
+    return kit.send(reply, { title: STRINGS.secondStep.title, main, error: problem?.message, scripts: webauthn?.scripts }, problem?.status);
   }
 
   app.get(SECOND_STEP_PATH, async (request, reply) => {
@@ -143,11 +154,12 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
     const fields = formFields(request);
     const otp = fieldOf(fields, 'otp')?.replace(/\s/g, '');
     const recoveryCode = fieldOf(fields, 'recovery_code')?.trim();
-    if ((otp === undefined) === (recoveryCode === undefined)) {
+    const passkey = fieldOf(fields, WEBAUTHN_RESPONSE_FIELD) !== undefined;
+    if (!passkey && (otp === undefined) === (recoveryCode === undefined)) {
       return secondStepForm(request, reply, { status: 400, message: STRINGS.secondStep.oneOfThem });
     }
-    const proof: SecondFactorProof = otp !== undefined ? { otp } : { recoveryCode: recoveryCode! };
     try {
+      const proof: SecondFactorProof = webauthnProof(fields) ?? (otp !== undefined ? { otp } : { recoveryCode: recoveryCode! });
       const login = await portcullis.mfaLogin(mfaToken, proof, undefined, kit.context(request));
       return signedIn(reply, login.tokens);
     } catch (error) {
@@ -175,9 +187,15 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
     try {
       return signedIn(reply, await portcullis.signInWithLink(token, undefined, undefined, kit.context(request)));
     } catch (error) {
-      if (error instanceof MfaRequiredError) return secondStepNeeded(request, reply, error);
+      if (error instanceof MfaRequiredError) return secondStepNeeded(reply, error);
       return linkPage(request, reply, '', kit.problem(error, reply));
     }
+  });
+
+  registerSignInFactorPages(app, kit, {
+    signedIn,
+    startOver: (request, reply, problem) => signInForm(request, reply, { problem }),
+    secondStepPath: SECOND_STEP_PATH,
   });
 
   app.get(SIGN_OUT_PATH, async (request, reply) => {

@@ -11,13 +11,13 @@ export const DEVICE_COOKIE = 'portcullis_device';
 const MAX_VALUE_LENGTH = 256;
 
 /** The value of one named cookie in the Cookie header; undefined when absent or malformed. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
+export function readCookie(header: string | undefined, name: string, maxValueLength = MAX_VALUE_LENGTH): string | undefined {
   if (header === undefined || header.length > 16_384) return undefined;
   for (const pair of header.split(';')) {
     const at = pair.indexOf('=');
     if (at < 0 || pair.slice(0, at).trim() !== name) continue;
     const value = pair.slice(at + 1).trim();
-    return value !== '' && value.length <= MAX_VALUE_LENGTH && /^[A-Za-z0-9._-]+$/.test(value) ? value : undefined;
+    return value !== '' && value.length <= maxValueLength && /^[A-Za-z0-9._-]+$/.test(value) ? value : undefined;
   }
   return undefined;
 }
