@@ -152,7 +152,7 @@ export async function registerPortcullisPlugins(app: FastifyInstance, portcullis
 /** Every Portcullis route, at the instance's prefix. */
 export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portcullis, http: HttpConfig): void {
   registerHealthRoutes(app, portcullis);
-  registerDiscoveryRoutes(app, portcullis);
+  registerDiscoveryRoutes(app, portcullis, { authorizationEndpoint: http.pages?.enabled === true });
   registerTokenRoutes(app, portcullis, http);
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);

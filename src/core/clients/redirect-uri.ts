@@ -12,6 +12,7 @@ export const MAX_REDIRECT_URI_LENGTH = 2000;
 /** Why the URI cannot be registered, or undefined when it can. */
 export function redirectUriProblem(uri: string): string | undefined {
   if (uri.length === 0 || uri.length > MAX_REDIRECT_URI_LENGTH) return `must be 1 to ${MAX_REDIRECT_URI_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(uri)) return 'must not contain whitespace or control characters';
   if (uri.includes('#')) return 'must not have a fragment (#)';
   let url: URL;

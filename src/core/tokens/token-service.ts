@@ -266,6 +266,28 @@ export class TokenService {
     return (await this.openLogin(user, scopes, client, undefined, method, authentication, context)).tokens;
   }
 
+  /**
+   * The authorization code grant's login (core/authorization): a NEW session for the client, with
+   * the browser session's amr/acr/auth_time, and its tokens; `login.success` names the method.
+   */
+  async codeLogin(
+    user: User,
+    scopes: readonly string[],
+    client: Client,
+    authentication: SessionAuthentication,
+    context: ActionContext,
+  ): Promise<{ readonly tokens: TokenResponse; readonly sessionId: string }> {
+    const { session, refreshToken } = await this.deps.sessionService.open(
+      user,
+      scopes,
+      client.id,
+      context,
+      'authorization_code',
+      authentication,
+    );
+    return { tokens: await this.respond(user, session, scopes, refreshToken), sessionId: session.id };
+  }
+
   async refreshGrant(
     token: string,
     requested: readonly string[] | undefined,

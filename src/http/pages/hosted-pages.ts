@@ -15,7 +15,8 @@ import { html } from './html.js';
 import { link, LOGO_PATH, STYLESHEET_PATH } from './layout.js';
 import { registerMailPages } from './mail-pages.js';
 import { registerPageAssets } from './page-assets.js';
-import { PAGE_CONTENT_SECURITY_POLICY, PageKit } from './page-kit.js';
+import { PageKit } from './page-kit.js';
+import { registerAuthorizePages } from './authorize-pages.js';
 import { registerSignInPages, SIGN_IN_PATH } from './sign-in-pages.js';
 import { registerSignUpPage } from './sign-up-page.js';
 import { STRINGS } from './strings.js';
@@ -36,6 +37,8 @@ export const HOSTED_PAGE_PATHS: ReadonlySet<string> = new Set([
   '/reset-password',
   '/verify-email',
   '/sign-up',
+  '/authorize',
+  '/authorize/consent',
 ]);
 
 export interface HostedPagesOptions {
@@ -54,7 +57,7 @@ export async function registerHostedPages(app: FastifyInstance, portcullis: Port
     // After the API's security headers (a parent's onSend runs first): the pages' CSP replaces the API's.
     pages.addHook('onSend', (request, reply, payload, done) => {
       const url = request.routeOptions.url;
-      if (url !== STYLESHEET_PATH && url !== LOGO_PATH) reply.header('content-security-policy', PAGE_CONTENT_SECURITY_POLICY);
+      if (url !== STYLESHEET_PATH && url !== LOGO_PATH) reply.header('content-security-policy', kit.contentSecurityPolicy(reply));
       done(null, payload);
     });
     // Pages are no part of the API: kept out of the OpenAPI document.
@@ -87,5 +90,6 @@ export async function registerHostedPages(app: FastifyInstance, portcullis: Port
     registerAccountPage(pages, kit);
     registerMailPages(pages, kit);
     if (portcullis.config.registration === 'open') registerSignUpPage(pages, kit);
+    registerAuthorizePages(pages, kit);
   });
 }

@@ -38,6 +38,8 @@ export type FormFields = Readonly<Record<string, string | undefined>>;
 export class PageKit {
   readonly cookies: PageCookies;
   private readonly csrf: CsrfTokens;
+  /** Origins a page's forms may end up at after redirects (a client's redirect URI); see allowFormTarget. */
+  private readonly formTargets = new WeakMap<FastifyReply, string>();
 
   constructor(
     readonly portcullis: Portcullis,
@@ -76,6 +78,22 @@ export class PageKit {
   /** Whether a form's CSRF field is the token of the cookies it came with. */
   csrfMatches(request: FastifyRequest, fields: FormFields): boolean {
     return this.csrf.matches(fields[CSRF_FIELD], this.cookies.csrfSecret(request), this.cookies.sessionToken(request));
+  }
+
+  /**
+   * Lets this page's form lead to the origin (a client's redirect URI, after /authorize's
+   * redirects): browsers apply form-action to the redirects that follow a form's POST.
+   */
+  allowFormTarget(reply: FastifyReply, origin: string | undefined): void {
+    if (origin !== undefined && /^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(origin)) this.formTargets.set(reply, origin);
+  }
+
+  /** The CSP of this reply's page. */
+  contentSecurityPolicy(reply: FastifyReply): string {
+    const target = this.formTargets.get(reply);
+    return target === undefined
+      ? PAGE_CONTENT_SECURITY_POLICY
+      : PAGE_CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${target}`);
   }
 
   /** Answers with a page. */
