@@ -2,12 +2,15 @@
  * The authorization code flow with PKCE end to end over real HTTP (issue 16, ADR 0028): clients
  * registered by the admin API, the browser part done by a cookie-keeping fetch (the hosted sign-in
  * form posted with its CSRF token, redirects followed by hand), the code exchanged at POST /token,
- * and the negative cases a basic OP must get right. The server's clock is fixed: an expired code
+ * and the negative cases a basic OP must get right. The relying party of the first two tests is
+ * panva's oauth4webapi (PKCE, the request URL, the callback's checks, the exchange and refresh). The server's clock is fixed: an expired code
  * is a clock moved on, not a wait.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import * as oauth from 'oauth4webapi';
+import { URI, type TOTP } from 'otpauth';
 import { fixedClock } from '../../src/core/clock.js';
 import { PageClient } from '../helpers/page-client.js';
 import { bearer, formPost, jsonPost, login, startTestServer, type TestServer } from '../helpers/server.js';
@@ -45,7 +48,8 @@ describe('authorization code flow with PKCE', () => {
   before(async () => {
     server = await startTestServer({}, { clock });
     await server.portcullis.users.create({ username: 'root', password: PASSWORD, scopes: ['admin'] });
-    await server.portcullis.users.create({ username: 'alice', password: PASSWORD, scopes: ['read', 'write'] });
+    for (const username of ['alice', 'carol', 'dave'])
+      await server.portcullis.users.create({ username, password: PASSWORD, scopes: ['read', 'write'] });
     const admin = await login(server, 'root', PASSWORD);
     const created = await jsonPost(
       server,
@@ -75,13 +79,13 @@ describe('authorization code flow with PKCE', () => {
   }
 
   /** Signs the page client in through /authorize's sign-in detour; answers where the browser lands after it. */
-  async function signInVia(page: PageClient, url: string): Promise<string> {
+  async function signInVia(page: PageClient, url: string, username = 'alice'): Promise<string> {
     const first = await page.get(url);
     assert.equal(first.status, 303, first.html);
     assert.match(first.location ?? '', /^\/sign-in\?return_to=%2Fauthorize%3F/);
     const form = await page.get(first.location!);
     assert.equal(form.status, 200);
-    const signedIn = await page.post(first.location!, { username: 'alice', password: PASSWORD });
+    const signedIn = await page.post(first.location!, { username, password: PASSWORD });
     assert.equal(signedIn.status, 303, signedIn.html);
     assert.match(signedIn.location ?? '', /^\/authorize\?/);
     return signedIn.location!;
@@ -94,6 +98,85 @@ describe('authorization code flow with PKCE', () => {
     assert.equal(params.get('iss'), 'http://portcullis.test');
     return params.get('code')!;
   }
+
+  /** oauth4webapi against the test server: the issuer's URLs are the server's (ISSUER is http://portcullis.test). */
+  function relyingParty() {
+    const options = {
+      [oauth.allowInsecureRequests]: true,
+      [oauth.customFetch]: (url: string, init: RequestInit) => fetch(url.replace('http://portcullis.test', server.url), init),
+    };
+    const issuer = new URL('http://portcullis.test');
+    return {
+      options,
+      async discover(): Promise<oauth.AuthorizationServer> {
+        return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oauth2' }));
+      },
+    };
+  }
+
+  /** The authorization request oauth4webapi's way, as a path of the test server. */
+  async function requestPath(as: oauth.AuthorizationServer, client: Registered, redirectUri: string, scope: string) {
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const url = new URL(as.authorization_endpoint!);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('client_id', client.client_id);
+    url.searchParams.set('redirect_uri', redirectUri);
+    url.searchParams.set('scope', scope);
+    url.searchParams.set('state', state);
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+    return { path: `${url.pathname}${url.search}`, verifier, state };
+  }
+
+  it('runs oauth4webapi as a confidential web app: discovery, sign-in, consent, callback checks, code exchange, refresh', async () => {
+    const rp = relyingParty();
+    const as = await rp.discover();
+    const client: oauth.Client = { client_id: web.client_id };
+    const auth = oauth.ClientSecretBasic(web.client_secret!);
+    const page = new PageClient(server);
+    const { path, verifier, state } = await requestPath(as, web, WEB_CB, 'read write');
+    // carol: her consents are her own, not those the other tests expect to ask alice for.
+    const consent = await page.get(await signInVia(page, path, 'carol'));
+    assert.equal(consent.status, 200);
+    const request = unescape(/name="request" value="([^"]*)"/.exec(consent.html)![1]!);
+    const allowed = await page.post('/authorize/consent', { request, decision: 'allow' });
+    const params = oauth.validateAuthResponse(as, client, new URL(allowed.location!), state);
+    const response = await oauth.authorizationCodeGrantRequest(as, client, auth, params, WEB_CB, verifier, rp.options);
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
+    assert.equal(tokens.scope, 'read write');
+    assert.ok(tokens.refresh_token);
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, auth, tokens.refresh_token, rp.options),
+    );
+    assert.ok(refreshed.access_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'the refresh token rotates');
+  });
+
+  it('runs oauth4webapi as a public first-party app: no consent, client_id alone, refresh', async () => {
+    const rp = relyingParty();
+    const as = await rp.discover();
+    const client: oauth.Client = { client_id: spa.client_id };
+    const page = new PageClient(server);
+    const { path, verifier, state } = await requestPath(as, spa, SPA_CB, 'read');
+    const answered = await page.get(await signInVia(page, path, 'carol'));
+    assert.equal(answered.status, 302);
+    const params = oauth.validateAuthResponse(as, client, new URL(answered.location!), state);
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, SPA_CB, verifier, rp.options),
+    );
+    assert.ok(tokens.refresh_token);
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, rp.options),
+    );
+    assert.ok(refreshed.access_token);
+  });
 
   it('runs a confidential client end to end: sign-in, consent, code, tokens, refresh; a reused code ends the session', async () => {
     const page = new PageClient(server);
@@ -226,6 +309,52 @@ describe('authorization code flow with PKCE', () => {
     assert.equal(new URL(denied.location!).searchParams.get('error'), 'access_denied');
     const forged = await page.post('/authorize/consent', { request, decision: 'allow' }, 'not-the-token');
     assert.equal(forged.status, 403);
+  });
+
+  it('signs in again for prompt=login and for a sign-in older than max_age, then comes back with amr and auth_time of the new one', async () => {
+    const page = new PageClient(server);
+    const { challenge } = pkce();
+    const url = authorizeUrl(spa, { code_challenge: challenge, code_challenge_method: 'S256' });
+    await signInVia(page, url);
+    assert.equal((await page.get(url)).status, 302, 'signed in: a code at once');
+    const forced = await page.get(`${url}&prompt=login`);
+    assert.equal(forced.status, 303);
+    const returnTo = decodeURIComponent(/return_to=([^&]+)/.exec(forced.location!)![1]!);
+    assert.doesNotMatch(returnTo, /prompt=login/, 'the return address does not send the browser round again');
+    const form = await page.get(forced.location!);
+    assert.equal(form.status, 200, 'the form, although signed in');
+    clock.advance(120_000);
+    assert.equal((await page.get(`${url}&max_age=60`)).status, 303, 'a sign-in two minutes old is too old for max_age=60');
+    assert.equal((await page.get(`${url}&max_age=600`)).status, 302);
+  });
+
+  it('comes back to /authorize after the second step of a user with a second factor', async () => {
+    const token = await login(server, 'dave', PASSWORD);
+    const started = await jsonPost(server, '/users/me/factors/totp', { current_password: PASSWORD, name: 'Phone' }, bearer(token));
+    const body = (await started.json()) as { id: string; otpauth_uri: string };
+    const totp = URI.parse(body.otpauth_uri) as TOTP;
+    const confirm = await jsonPost(
+      server,
+      `/users/me/factors/totp/${body.id}/confirm`,
+      { code: totp.generate({ timestamp: clock.now() }) },
+      bearer(token),
+    );
+    assert.equal(confirm.status, 200);
+    clock.advance(30_000);
+    const page = new PageClient(server);
+    const { challenge } = pkce();
+    const first = await page.get(authorizeUrl(spa, { code_challenge: challenge, code_challenge_method: 'S256' }));
+    await page.get(first.location!);
+    const password = await page.post(first.location!, { username: 'dave', password: PASSWORD });
+    assert.equal(password.status, 303);
+    assert.match(password.location ?? '', /^\/sign-in\/second-step\?return_to=%2Fauthorize%3F/);
+    assert.equal((await page.get(password.location!)).status, 200);
+    const done = await page.post(password.location!, { otp: totp.generate({ timestamp: clock.now() }) });
+    assert.equal(done.status, 303);
+    assert.match(done.location ?? '', /^\/authorize\?/);
+    const answered = await page.get(done.location!);
+    assert.equal(answered.status, 302);
+    codeOf(answered.location, SPA_CB);
   });
 
   it('takes only a local /authorize URL as the return address of the sign-in', async () => {
