@@ -261,6 +261,35 @@ describe('authorization code flow with PKCE', () => {
     assert.equal(((await expired.json()) as { error: string }).error, 'invalid_grant');
   });
 
+  it('binds the code to the redirect_uri the request named, and lets a public client revoke its own tokens with client_id', async () => {
+    const page = new PageClient(server);
+    const { verifier, challenge } = pkce();
+    const url = authorizeUrl(spa, { redirect_uri: SPA_CB, code_challenge: challenge, code_challenge_method: 'S256' });
+    await signInVia(page, url, 'carol');
+    const exchange = async (fields: Record<string, string>) => {
+      const code = codeOf((await page.get(url)).location, SPA_CB);
+      return formPost(server, '/token', {
+        grant_type: 'authorization_code',
+        client_id: spa.client_id,
+        code,
+        code_verifier: verifier,
+        ...fields,
+      });
+    };
+    for (const fields of [{}, { redirect_uri: `${SPA_CB}/` }] as Record<string, string>[]) {
+      const refused = await exchange(fields);
+      assert.equal(refused.status, 400, JSON.stringify(fields));
+      assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
+    }
+    const tokens = await exchange({ redirect_uri: SPA_CB });
+    assert.equal(tokens.status, 200);
+    const { refresh_token } = (await tokens.json()) as { refresh_token: string };
+    const revoked = await formPost(server, '/revoke', { token: refresh_token, client_id: spa.client_id });
+    assert.equal(revoked.status, 200);
+    const refreshed = await formPost(server, '/token', { grant_type: 'refresh_token', client_id: spa.client_id, refresh_token });
+    assert.equal(refreshed.status, 401, 'revoked');
+  });
+
   it('never redirects for an unknown client or a redirect URI that is not registered: an HTML page', async () => {
     const page = new PageClient(server);
     const { challenge } = pkce();

@@ -20,6 +20,8 @@ export interface AuthorizationCodeRecord {
   readonly clientId: string;
   readonly userId: string;
   readonly redirectUri: string;
+  /** The request named redirect_uri: the exchange must send the same (RFC 6749 §4.1.3); else it may leave it out. */
+  readonly redirectUriGiven: boolean;
   readonly codeChallenge: string;
   readonly scopes: readonly string[];
   /** OpenID Connect's nonce, kept for the ID token of the next slice. */

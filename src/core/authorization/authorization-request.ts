@@ -14,6 +14,8 @@ export type Prompt = 'none' | 'login' | 'consent';
 export interface AuthorizationRequest {
   readonly client: Client;
   readonly redirectUri: string;
+  /** redirect_uri was in the request (not left out for the one registered). */
+  readonly redirectUriGiven: boolean;
   readonly scopes: readonly string[];
   readonly state: string | undefined;
   readonly codeChallenge: string;
@@ -145,6 +147,7 @@ export async function checkAuthorizationRequest(
     request: {
       client,
       redirectUri,
+      redirectUriGiven: given !== undefined,
       scopes,
       state,
       codeChallenge: challenge as string,

@@ -103,6 +103,7 @@ export class AuthorizationService {
       clientId: request.client.id,
       userId: auth.user.id,
       redirectUri: request.redirectUri,
+      redirectUriGiven: request.redirectUriGiven,
       codeChallenge: request.codeChallenge,
       scopes: request.scopes,
       nonce: request.nonce ?? null,
@@ -143,7 +144,11 @@ export class AuthorizationService {
     }
     if (now >= record.expiresAt) throw new InvalidGrantError('Authorization code expired');
     if (record.clientId !== client.id) throw new InvalidGrantError('Authorization code was issued to another client');
-    if (exchange.redirectUri !== record.redirectUri) throw new InvalidGrantError('redirect_uri does not match the authorization request');
+    // RFC 6749 §4.1.3: the same redirect_uri when the request had one; when it was left out, none or the same.
+    const redirectMatches = record.redirectUriGiven
+      ? exchange.redirectUri === record.redirectUri
+      : exchange.redirectUri === undefined || exchange.redirectUri === record.redirectUri;
+    if (!redirectMatches) throw new InvalidGrantError('redirect_uri does not match the authorization request');
     if (exchange.codeVerifier === undefined || !verifierMatches(exchange.codeVerifier, record.codeChallenge)) {
       throw new InvalidGrantError('code_verifier does not match the code_challenge');
     }

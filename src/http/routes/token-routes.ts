@@ -74,7 +74,7 @@ async function authenticatedClient(
 async function codeFlowClient(
   portcullis: Portcullis,
   request: FastifyRequest,
-  body: TokenBody,
+  body: TokenBody | RevocationBody,
   required: boolean,
 ): Promise<Client | undefined> {
   const authenticated = await authenticatedClient(portcullis, request, body);
@@ -258,7 +258,7 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
         summary: 'Revoke a token',
         description:
           'RFC 7009: ends the session of a refresh token or of an access token. 200 whether or not there was anything to revoke. ' +
-          'A confidential client authenticates, and may revoke only its own tokens.',
+          'A confidential client authenticates, a public one sends its `client_id`; either may revoke only its own tokens.',
         security: optionalClientSecurity,
         body: revocationBodySchema,
         response: {
@@ -270,7 +270,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      const client = await authenticatedClient(portcullis, request, body);
+      // A public client names itself with client_id (RFC 7009 §2.1), and so may revoke its own tokens.
+      const client = await codeFlowClient(portcullis, request, body, false);
       const token = body.token;
       if (token === undefined || token === '') throw new InvalidRequestError('Missing required parameter: token');
       // token_type_hint is accepted and not needed: both token types are always tried (RFC 7009 §2.1).

@@ -81,6 +81,8 @@ export interface AuthorizationCodesTable {
   client_id: string;
   user_id: string;
   redirect_uri: string;
+  /** 0 or 1: the request named redirect_uri (else the one registered was used), so the exchange must name it too. */
+  redirect_uri_given: number;
   /** The PKCE S256 challenge (base64url). */
   code_challenge: string;
   scope: string;

@@ -41,6 +41,7 @@ export const oauthClients = ({ text }: ColumnTypes): Migration => ({
       .addColumn('client_id', text, (col) => col.notNull().references('clients.id').onDelete('cascade'))
       .addColumn('user_id', text, (col) => col.notNull().references('users.id').onDelete('cascade'))
       .addColumn('redirect_uri', text, (col) => col.notNull())
+      .addColumn('redirect_uri_given', 'integer', (col) => col.notNull())
       .addColumn('code_challenge', text, (col) => col.notNull())
       .addColumn('scope', text, (col) => col.notNull())
       .addColumn('nonce', text)
