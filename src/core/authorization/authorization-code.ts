@@ -10,6 +10,12 @@ import type { SessionAuthentication } from '../factors/factor.js';
 
 export const AUTHORIZATION_CODE_TTL_MS = 60_000;
 
+/**
+ * How long a code's row outlives its expiry: a code that comes back within it still revokes the
+ * session its exchange opened; then the row is pruned (at the next code's issue).
+ */
+export const AUTHORIZATION_CODE_RETENTION_MS = 24 * 3600_000;
+
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** An S256 challenge: base64url (no padding) of a SHA-256, 43 characters. */
@@ -43,7 +49,8 @@ export interface CodeUse {
 
 /** Codes and consents (SQL: authorization_codes, client_consents; migration 0011). */
 export interface AuthorizationStore {
-  saveCode(record: AuthorizationCodeRecord): Promise<void>;
+  /** Stores the code, and deletes the codes that expired before `pruneBeforeMs`. */
+  saveCode(record: AuthorizationCodeRecord, pruneBeforeMs: number): Promise<void>;
   /** Marks the code used, atomically, if it was not; undefined for an unknown code. */
   useCode(codeHash: string, nowMs: number): Promise<CodeUse | undefined>;
   /** Records the session a code's exchange opened. */

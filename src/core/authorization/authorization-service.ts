@@ -17,7 +17,12 @@ import { sessionAuthentication } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { grantScopes } from '../tokens/scopes.js';
 import type { TokenResponse, TokenService } from '../tokens/token-service.js';
-import { AUTHORIZATION_CODE_TTL_MS, verifierMatches, type AuthorizationStore } from './authorization-code.js';
+import {
+  AUTHORIZATION_CODE_RETENTION_MS,
+  AUTHORIZATION_CODE_TTL_MS,
+  verifierMatches,
+  type AuthorizationStore,
+} from './authorization-code.js';
 import { redirectWith, type AuthorizationErrorCode, type AuthorizationRequest } from './authorization-request.js';
 
 /** What /authorize does next. */
@@ -98,22 +103,25 @@ export class AuthorizationService {
   private async issue(request: AuthorizationRequest, auth: UserAuthContext, context: ActionContext): Promise<string> {
     const code = randomToken(32);
     const now = this.deps.clock.now();
-    await this.deps.store.saveCode({
-      codeHash: hashSecret(code),
-      clientId: request.client.id,
-      userId: auth.user.id,
-      redirectUri: request.redirectUri,
-      redirectUriGiven: request.redirectUriGiven,
-      codeChallenge: request.codeChallenge,
-      scopes: request.scopes,
-      nonce: request.nonce ?? null,
-      browserSessionId: auth.session.id,
-      authentication: sessionAuthentication(auth.session),
-      createdAt: now,
-      expiresAt: now + AUTHORIZATION_CODE_TTL_MS,
-      usedAt: null,
-      sessionId: null,
-    });
+    await this.deps.store.saveCode(
+      {
+        codeHash: hashSecret(code),
+        clientId: request.client.id,
+        userId: auth.user.id,
+        redirectUri: request.redirectUri,
+        redirectUriGiven: request.redirectUriGiven,
+        codeChallenge: request.codeChallenge,
+        scopes: request.scopes,
+        nonce: request.nonce ?? null,
+        browserSessionId: auth.session.id,
+        authentication: sessionAuthentication(auth.session),
+        createdAt: now,
+        expiresAt: now + AUTHORIZATION_CODE_TTL_MS,
+        usedAt: null,
+        sessionId: null,
+      },
+      now - AUTHORIZATION_CODE_RETENTION_MS,
+    );
     await this.deps.audit.record({
       type: 'authorization.code_issued',
       outcome: 'success',

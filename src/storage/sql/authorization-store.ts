@@ -17,7 +17,10 @@ export class SqlAuthorizationStore implements AuthorizationStore {
     return this.dialect.db;
   }
 
-  async saveCode(record: AuthorizationCodeRecord): Promise<void> {
+  async saveCode(record: AuthorizationCodeRecord, pruneBeforeMs: number): Promise<void> {
+    await guardDriverErrors(this.dialect, () =>
+      this.db.deleteFrom('authorization_codes').where('expires_at', '<', iso(pruneBeforeMs)).execute(),
+    );
     await guardDriverErrors(this.dialect, () =>
       this.db
         .insertInto('authorization_codes')
