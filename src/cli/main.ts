@@ -9,7 +9,7 @@ import type { DbCopyOptions } from './commands/db-copy.js';
 import type { importUsersCommand } from './commands/users-import.js';
 import { loadEnvFile } from './env-file.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../server/exit-codes.js';
-import { integerOption } from './options.js';
+import { collectOption, integerOption } from './options.js';
 import { UsageError } from './prompt.js';
 
 /**
@@ -171,14 +171,37 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
       setExitCode(await (await import('./commands/users-import.js')).importUsersCommand(file, options)),
     );
 
-  const clients = program.command('clients').description('manage service clients (client_credentials grant)');
-  clients
-    .command('add')
-    .description('create a client; prints its client_id and client_secret, the secret only this once')
-    .argument('<name>', 'a name: letters, digits, . _ -')
-    .option('--scopes <scopes>', 'comma- or space-separated scopes the client may hold')
-    .option('--json', 'print JSON')
-    .action(lazy(async () => (await import('./commands/clients.js')).addClientCommand));
+  const clients = program
+    .command('clients')
+    .description('manage OAuth clients: service clients and web apps of the authorization code flow');
+  const clientFields = (command: Command, verb: string): Command =>
+    command
+      .option('--scopes <scopes>', `comma- or space-separated scopes the client may hold${verb}`)
+      .option('--redirect-uri <url>', `a redirect URI of the code flow, exact (repeat for more)${verb}`, collectOption)
+      .option('--grant <type>', `client_credentials, authorization_code or refresh_token (repeat for more)${verb}`, collectOption)
+      .option('--post-logout-redirect-uri <url>', `where sign-out may return to (repeat for more)${verb}`, collectOption)
+      .option('--first-party', 'one of yours: users are not asked for consent')
+      .option('--json', 'print JSON');
+  clientFields(
+    clients
+      .command('add')
+      .description(
+        'create a client; prints its client_id (and client_secret, only this once). With --redirect-uri the client ' +
+          'defaults to the authorization_code and refresh_token grants, else to client_credentials',
+      )
+      .argument('<name>', 'a name: letters, digits, . _ -')
+      .option('--public', 'a public client (browser or native app): no secret, PKCE only'),
+    '',
+  ).action(lazy(async () => (await import('./commands/clients.js')).addClientCommand));
+  clientFields(
+    clients
+      .command('update')
+      .description('change a client (the lists given replace the old ones)')
+      .argument('<name-or-id>', 'the client name or client_id'),
+    ' (replaces)',
+  )
+    .option('--no-first-party', 'ask users for consent')
+    .action(lazy(async () => (await import('./commands/clients.js')).updateClientCommand));
   clients
     .command('list')
     .description('list clients (never their secrets)')

@@ -38,3 +38,8 @@ export function booleanOption(value: string | boolean | undefined, name: string)
   if (['false', 'no', 'off', '0'].includes(word)) return false;
   throw new UsageError(`${name} must be true or false (got ${JSON.stringify(value)})`);
 }
+
+/** Commander's collector for a repeatable option (`--redirect-uri A --redirect-uri B`). */
+export function collectOption(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

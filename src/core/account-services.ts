@@ -9,6 +9,7 @@ import { applyRemoteChange, BroadcastInvalidation } from './broadcast-invalidati
 import type { ChangeBus } from './change-bus.js';
 import { ClientService } from './clients/client-service.js';
 import type { FactorStore } from './factors/factor.js';
+import type { AuthorizationStore } from './authorization/authorization-code.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type {
@@ -38,6 +39,8 @@ export interface Stores {
   readonly mailTokens: MailTokenStore;
   /** Second factors, recovery codes and mfa_token state (ADR 0024). */
   readonly factors: FactorStore;
+  /** Authorization codes and consents of the code flow (issue 16). */
+  readonly authorizations: AuthorizationStore;
   readonly changes: ChangeSource;
   /** Where the database is shared by instances: tells the others what changed here, and this one what changed there. */
   readonly bus?: ChangeBus;

@@ -46,7 +46,9 @@ export type PortcullisErrorCode =
   | 'ERR_INVALID_MFA_TOKEN'
   | 'ERR_INVALID_OTP'
   | 'ERR_INVALID_WEBAUTHN'
-  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION';
+  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
+  | 'ERR_INVALID_GRANT'
+  | 'ERR_UNAUTHORIZED_CLIENT';
 
 export abstract class PortcullisError extends Error {
   abstract readonly code: PortcullisErrorCode;
@@ -378,4 +380,17 @@ export class InsufficientUserAuthenticationError extends PortcullisError {
   ) {
     super(message);
   }
+}
+
+/** An authorization code that is unknown, used, expired, or bound to another client, redirect URI or verifier (RFC 6749 §5.2 invalid_grant). */
+export class InvalidGrantError extends PortcullisError {
+  readonly code = 'ERR_INVALID_GRANT';
+  constructor(message = 'Invalid authorization code') {
+    super(message);
+  }
+}
+
+/** The client is not registered for this grant type (RFC 6749 §5.2 unauthorized_client). */
+export class UnauthorizedClientError extends PortcullisError {
+  readonly code = 'ERR_UNAUTHORIZED_CLIENT';
 }

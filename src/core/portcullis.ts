@@ -63,6 +63,7 @@ import { EmailVerifications } from './users/email-verification.js';
 import type { AccountReference } from './users/find-account.js';
 import type { LoginTicket } from './login/login-guard.js';
 import { SignInLinks } from './login/sign-in-links.js';
+import { AuthorizationService, type CodeExchange } from './authorization/authorization-service.js';
 
 export type { PasswordGrantInput, PasswordLogin, TokenResponse } from './tokens/token-service.js';
 
@@ -163,6 +164,8 @@ export class Portcullis {
   readonly factors: FactorService;
   /** WebAuthn ceremonies: registration, second steps, passkey logins (ADR 0025). */
   readonly webauthn: WebAuthnCeremonies;
+  /** The authorization code flow: /authorize's decisions, consent, the code's exchange (issue 16, ADR 0028). */
+  readonly authorization: AuthorizationService;
   private readonly stores: Stores;
   private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
@@ -302,6 +305,16 @@ export class Portcullis {
       requireVerifiedEmail: this.config.requireVerifiedEmail,
       mfa: { factors: this.factors, tokens: mfaTokens, policy: this.config.mfaPolicy },
       ...(this.loginGuard ? { loginGuard: this.loginGuard } : {}),
+    });
+    this.authorization = new AuthorizationService({
+      store: this.stores.authorizations,
+      users: this.stores.users,
+      sessions: this.sessions,
+      sessionStore: this.stores.sessions,
+      tokens: this.tokens,
+      clock: this.clock,
+      audit: this.audit,
+      issuer: this.config.issuer,
     });
   }
 
@@ -455,6 +468,17 @@ export class Portcullis {
     context: ActionContext,
   ): Promise<TokenResponse> {
     return this.tokens.clientCredentialsGrant(client, scopes, context);
+  }
+
+  /** POST /token's authorization_code grant (confidential clients authenticated, public ones named by client_id). */
+  authorizationCodeGrant(exchange: CodeExchange, client: Client | undefined, context: ActionContext): Promise<TokenResponse> {
+    return this.authorization.exchange(exchange, client, context);
+  }
+
+  /** The public client of this client_id (no secret to check), or undefined: any other id is no public client. */
+  async publicClient(clientId: string): Promise<Client | undefined> {
+    const client = clientId.length <= 128 ? await this.clients.byId(clientId) : undefined;
+    return client?.type === 'public' ? client : undefined;
   }
 
   /** The client whose credentials these are, or InvalidClientError. */

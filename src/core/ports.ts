@@ -203,6 +203,8 @@ export interface ClientStore {
   findById(id: string): Promise<Client | undefined>;
   findByName(name: string): Promise<Client | undefined>;
   list(): Promise<Client[]>;
+  /** Writes every field but id, name and createdAt; false when no such client. */
+  update(client: Client): Promise<boolean>;
   remove(id: string): Promise<boolean>;
 }
 

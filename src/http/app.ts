@@ -21,6 +21,7 @@ import type { PortcullisMetrics } from './metrics/portcullis-metrics.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAdminMailRoutes } from './routes/admin-mail-routes.js';
+import { registerAdminClientRoutes } from './routes/admin-client-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
@@ -151,7 +152,7 @@ export async function registerPortcullisPlugins(app: FastifyInstance, portcullis
 /** Every Portcullis route, at the instance's prefix. */
 export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portcullis, http: HttpConfig): void {
   registerHealthRoutes(app, portcullis);
-  registerDiscoveryRoutes(app, portcullis);
+  registerDiscoveryRoutes(app, portcullis, { authorizationEndpoint: http.pages?.enabled === true });
   registerTokenRoutes(app, portcullis, http);
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);
@@ -163,6 +164,7 @@ export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portc
   registerPasskeyRoutes(app, portcullis);
   registerAdminRoutes(app, portcullis);
   registerAdminMailRoutes(app, portcullis);
+  registerAdminClientRoutes(app, portcullis);
 }
 
 function registerRequestLog(app: FastifyInstance, requestLog: RequestLog): void {

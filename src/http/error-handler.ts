@@ -60,6 +60,8 @@ export const ERROR_TABLE: Readonly<Record<HttpErrorCode, ErrorMapping>> = Object
   ERR_INVALID_REFRESH_TOKEN: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
   ERR_REFRESH_TOKEN_REUSED: { status: 401, oauthError: 'invalid_grant', wwwAuthenticate: 'Bearer' },
   ERR_INVALID_SCOPE: { status: 400, oauthError: 'invalid_scope' },
+  ERR_INVALID_GRANT: { status: 400, oauthError: 'invalid_grant' },
+  ERR_UNAUTHORIZED_CLIENT: { status: 400, oauthError: 'unauthorized_client' },
   ERR_WRONG_PASSWORD: { status: 400, oauthError: 'invalid_request' },
   ERR_WRONG_PRINCIPAL: { status: 403, oauthError: 'insufficient_scope', wwwAuthenticate: 'Bearer error="insufficient_scope"' },
   ERR_CLIENT_NAME_TAKEN: { status: 409 },

@@ -27,6 +27,8 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   recovery_codes: '0008-second-factors',
   mfa_challenges: '0008-second-factors',
   webauthn_login_challenges: '0009-webauthn',
+  authorization_codes: '0011-oauth-clients',
+  client_consents: '0011-oauth-clients',
 });
 
 /**

@@ -10,6 +10,7 @@
  * /usr/bin/chromium is missing, except under CI=true, where it fails.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
@@ -159,6 +160,47 @@ describe('hosted pages in a browser, without JavaScript', { skip }, () => {
 
     await signOut(false);
     assert.deepEqual(foreign, [], 'nothing loaded from elsewhere');
+    assert.deepEqual(problems, [], 'no CSP violation');
+  });
+
+  it('goes through /authorize: sign in, consent, back to the client with a code (the CSP lets the form lead there)', async () => {
+    const callback = 'http://127.0.0.1:9/cb';
+    await server.portcullis.users.create({ username: 'app-user', password: PASSWORD, scopes: ['read'] });
+    const { client } = await server.portcullis.clients.register('browser-app', { redirectUris: [callback], scopes: ['read'] }, 'test');
+    const reached: string[] = [];
+    await context.route(`${callback}**`, async (route) => {
+      reached.push(route.request().url());
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'the client' });
+    });
+    const verifier = 'v'.repeat(43);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: client.id,
+      redirect_uri: callback,
+      scope: 'read',
+      state: 'browser-state',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    await page.goto(`${server.url}/authorize?${query.toString()}`);
+    await page.waitForURL(/\/sign-in\?return_to=/);
+    await check('authorize-sign-in');
+    await page.getByLabel('Username or e-mail address').fill('app-user');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    await check('consent');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${callback}**`);
+    const landed = new URL(reached.at(-1)!);
+    assert.equal(landed.searchParams.get('state'), 'browser-state');
+    assert.match(landed.searchParams.get('code') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(
+      foreign.filter((url) => !url.startsWith(callback)),
+      [],
+      'nothing loaded from elsewhere',
+    );
     assert.deepEqual(problems, [], 'no CSP violation');
   });
 });

@@ -66,7 +66,18 @@ describe('portcullis clients add, list and remove', () => {
     const result = await run(['clients', 'add', 'auditor', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const body = JSON.parse(result.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(body).sort(), ['client_id', 'client_secret', 'created_at', 'name', 'scopes']);
+    assert.deepEqual(Object.keys(body).sort(), [
+      'client_id',
+      'client_secret',
+      'created_at',
+      'first_party',
+      'grant_types',
+      'name',
+      'post_logout_redirect_uris',
+      'redirect_uris',
+      'scopes',
+      'type',
+    ]);
     assert.equal(body.name, 'auditor');
     assert.deepEqual(body.scopes, []);
     assert.match(result.stderr, /not shown again/);
@@ -76,13 +87,24 @@ describe('portcullis clients add, list and remove', () => {
   it('lists clients without their secrets or hashes', async () => {
     const table = await run(['clients', 'list']);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, new RegExp(`^${worker.id}\\s+worker\\s+read write\\s`, 'm'));
+    assert.match(table.stdout, new RegExp(`^${worker.id}\\s+worker\\s+confidential\\s+client_credentials\\s+read write\\s`, 'm'));
     assert.match(table.stdout, new RegExp(`^${auditor.id}\\s+auditor\\s`, 'm'));
     const json = await run(['clients', 'list', '--json']);
     assert.equal(json.code, 0, json.stderr);
     const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(rows.map((row) => row.name).sort(), ['auditor', 'worker']);
-    for (const row of rows) assert.deepEqual(Object.keys(row).sort(), ['client_id', 'created_at', 'name', 'scopes']);
+    for (const row of rows)
+      assert.deepEqual(Object.keys(row).sort(), [
+        'client_id',
+        'created_at',
+        'first_party',
+        'grant_types',
+        'name',
+        'post_logout_redirect_uris',
+        'redirect_uris',
+        'scopes',
+        'type',
+      ]);
     for (const output of [table.stdout, json.stdout]) {
       for (const { secret } of [worker, auditor]) assert.ok(!output.includes(secret), 'a secret was listed');
       assert.doesNotMatch(output, /secret|hash/i);
@@ -130,6 +152,40 @@ describe('portcullis clients add, list and remove', () => {
     assert.equal((await run(['clients', 'list'])).stdout.trim(), 'No clients.');
   });
 
+  it('adds a public first-party web app of the code flow (no secret), changes it, and refuses a redirect URI it cannot register', async () => {
+    const added = await run([
+      'clients',
+      'add',
+      'spa',
+      '--public',
+      '--first-party',
+      '--redirect-uri',
+      'http://127.0.0.1:5173/cb',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--grant',
+      'authorization_code',
+      '--grant',
+      'refresh_token',
+      '--scopes',
+      'read',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^client_id=pc_\S+\n$/);
+    assert.match(added.stderr, /public client spa/);
+    const updated = await run(['clients', 'update', 'spa', '--redirect-uri', 'https://app.example/cb2', '--no-first-party', '--json']);
+    assert.equal(updated.code, 0, updated.stderr);
+    const body = JSON.parse(updated.stdout) as Record<string, unknown>;
+    assert.deepEqual(body.redirect_uris, ['https://app.example/cb2']);
+    assert.equal(body.first_party, false);
+    assert.equal(body.type, 'public');
+    assert.deepEqual(body.grant_types, ['authorization_code', 'refresh_token']);
+    const refused = await run(['clients', 'add', 'insecure', '--redirect-uri', 'http://app.example/cb']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /https/);
+    assert.equal((await run(['clients', 'remove', 'spa'])).code, 0);
+  });
+
   it('exits 2 for an unknown client, a taken name or an invalid name, and 1 for bad scopes', async () => {
     const missing = await run(['clients', 'remove', 'worker']);
     assert.equal(missing.code, 2);
@@ -157,7 +213,7 @@ describe('portcullis clients add, list and remove', () => {
       details: Record<string, unknown>;
     }>;
     const created = events.filter((event) => event.type === 'client.created');
-    assert.deepEqual(created.map((event) => event.details.name).sort(), ['auditor', 'twin', 'worker']);
+    assert.deepEqual(created.map((event) => event.details.name).sort(), ['auditor', 'spa', 'twin', 'worker']);
     assert.ok(created.every((event) => event.actor === 'cli'));
     const removed = events.find((event) => event.type === 'client.removed' && event.subject === `client:${worker.id}`);
     assert.equal(removed?.actor, 'cli');

@@ -459,11 +459,16 @@ describe('hosted pages: sign-up, branding, settings', () => {
     );
   });
 
-  it('serves no page with HOSTED_PAGES=off, and no sign-up page with REGISTRATION=closed', async () => {
+  it('serves no page with HOSTED_PAGES=off (nor /authorize, which discovery then leaves out), and no sign-up page with REGISTRATION=closed', async () => {
     const off = await startTestServer({ HOSTED_PAGES: 'off' });
     const closed = await startTestServer({ REGISTRATION: 'closed' });
     try {
       assert.equal((await off.fetch('/sign-in')).status, 404);
+      assert.equal((await off.fetch('/authorize?response_type=code')).status, 404);
+      const metadata = (await (await off.fetch('/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;
+      assert.equal(metadata.authorization_endpoint, undefined);
+      assert.deepEqual(metadata.response_types_supported, []);
+      assert.ok(!(metadata.grant_types_supported as string[]).includes('authorization_code'));
       assert.equal((await closed.fetch('/sign-up')).status, 404);
       assert.equal((await closed.fetch('/sign-in')).status, 200);
     } finally {

@@ -380,7 +380,7 @@ describe('sign-in links off (the default)', () => {
     assert.equal(grant.status, 400);
     assert.equal(grant.body.error, 'unsupported_grant_type');
     const metadata = (await (await server.fetch('/.well-known/oauth-authorization-server')).json()) as { grant_types_supported: string[] };
-    assert.deepEqual(metadata.grant_types_supported, ['password', 'refresh_token', 'client_credentials', MFA_GRANT]);
+    assert.deepEqual(metadata.grant_types_supported, ['password', 'refresh_token', 'client_credentials', 'authorization_code', MFA_GRANT]);
   });
 });
 

@@ -168,10 +168,12 @@ describe('asymmetric signing keys', () => {
         assert.equal(issuer, server().url, 'the test server is its own issuer');
         assert.equal(metadata.issuer, issuer);
         assert.equal(metadata.token_endpoint, `${issuer}/token`);
+        assert.equal(metadata.authorization_endpoint, `${issuer}/authorize`);
         assert.equal(metadata.revocation_endpoint, `${issuer}/revoke`);
         assert.equal(metadata.introspection_endpoint, `${issuer}/introspect`);
         assert.equal(metadata.jwks_uri, `${issuer}/.well-known/jwks.json`);
         assert.deepEqual([...(metadata.grant_types_supported as string[])].sort(), [
+          'authorization_code',
           'client_credentials',
           'password',
           'refresh_token',

@@ -114,11 +114,25 @@ describe('POST /token', () => {
   });
 
   it('returns 400 unsupported_grant_type for other grants', async () => {
-    for (const grant of ['authorization_code', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'x'.repeat(100)]) {
+    for (const grant of [
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      'implicit',
+      'urn:ietf:params:oauth:grant-type:device_code',
+      'x'.repeat(100),
+    ]) {
       const { status, body } = await errorOf(await formPost(server, '/token', { grant_type: grant, username: 'alice', password: 'p' }));
       assert.equal(status, 400);
       assert.equal(body.error, 'unsupported_grant_type');
     }
+  });
+
+  it('answers the authorization_code grant (docs/http-api.md, "Authorization code flow"): invalid_request without a code, invalid_client without a client', async () => {
+    const missing = await errorOf(await formPost(server, '/token', { grant_type: 'authorization_code' }));
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error, 'invalid_request');
+    const anonymous = await errorOf(await formPost(server, '/token', { grant_type: 'authorization_code', code: 'abc' }));
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.error, 'invalid_client');
   });
 
   it('returns 400 for a malformed scope parameter', async () => {

@@ -1,28 +1,64 @@
 /**
- * `portcullis clients add|list|remove`: confidential service clients for the
- * client_credentials grant. The secret is printed once, at creation; only
- * its SHA-256 is stored, and no listing ever shows either.
+ * `portcullis clients add|update|list|remove`: OAuth clients. A confidential client's secret is
+ * printed once, at creation; only its SHA-256 is stored, and no listing ever shows either. A web
+ * app of the authorization code flow registers its redirect URIs (`--redirect-uri`, repeatable);
+ * `--public` makes a client without a secret (PKCE is its only proof), `--first-party` skips consent.
  */
 import { CLI } from '../../core/action-context.js';
+import type { ClientChange } from '../../core/clients/client-service.js';
 import { toPublicClient } from '../../core/clients/client.js';
 import { withUserAdmin } from '../../server/admin.js';
 import { scopesOption } from '../options.js';
 import { printCredentials, printJson, printTable } from '../table.js';
 
-export async function addClientCommand(name: string, options: { readonly scopes?: string; readonly json?: boolean }): Promise<void> {
-  const scopes = scopesOption(options.scopes) ?? [];
+export interface ClientOptions {
+  readonly scopes?: string;
+  readonly redirectUri?: readonly string[];
+  readonly postLogoutRedirectUri?: readonly string[];
+  readonly grant?: readonly string[];
+  readonly firstParty?: boolean;
+  readonly json?: boolean;
+}
+
+function changeOf(options: ClientOptions): ClientChange {
+  const scopes = scopesOption(options.scopes);
+  return {
+    ...(scopes === undefined ? {} : { scopes }),
+    ...(options.redirectUri === undefined ? {} : { redirectUris: options.redirectUri }),
+    ...(options.postLogoutRedirectUri === undefined ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUri }),
+    ...(options.grant === undefined ? {} : { grantTypes: options.grant }),
+    ...(options.firstParty === undefined ? {} : { firstParty: options.firstParty }),
+  };
+}
+
+export async function addClientCommand(name: string, options: ClientOptions & { readonly public?: boolean }): Promise<void> {
   await withUserAdmin(async ({ clients }) => {
-    const { client, secret } = await clients.create(name, scopes, CLI.actor);
+    const { client, secret } = await clients.register(
+      name,
+      { ...changeOf(options), type: options.public ? 'public' : 'confidential' },
+      CLI.actor,
+    );
     // stdout carries the credentials (for scripts to capture); the notice goes to stderr, for the person.
     if (options.json) {
-      printJson({ ...toPublicClient(client), client_secret: secret });
+      printJson({ ...toPublicClient(client), ...(secret === undefined ? {} : { client_secret: secret }) });
     } else {
-      printCredentials({ client_id: client.id, client_secret: secret });
+      printCredentials({ client_id: client.id, ...(secret === undefined ? {} : { client_secret: secret }) });
     }
     console.error(
-      `Created client ${client.name}${client.scopes.length ? ` with scopes: ${client.scopes.join(' ')}` : ''}. ` +
-        'Store the client secret now: it is not shown again (only its hash is kept).',
+      `Created ${client.type} client ${client.name}${client.scopes.length ? ` with scopes: ${client.scopes.join(' ')}` : ''}` +
+        ` (grants: ${client.grantTypes.join(' ')}). ` +
+        (secret === undefined
+          ? 'It has no secret: it proves itself with PKCE at each code exchange.'
+          : 'Store the client secret now: it is not shown again (only its hash is kept).'),
     );
+  });
+}
+
+export async function updateClientCommand(nameOrId: string, options: ClientOptions): Promise<void> {
+  await withUserAdmin(async ({ clients }) => {
+    const client = await clients.update(nameOrId, changeOf(options), CLI.actor);
+    if (options.json) printJson(toPublicClient(client));
+    else process.stdout.write(`Updated client ${client.name}.\n`);
   });
 }
 
@@ -38,8 +74,16 @@ export async function listClientsCommand(options: { readonly json?: boolean }): 
       return;
     }
     printTable(
-      ['CLIENT_ID', 'NAME', 'SCOPES', 'CREATED'],
-      rows.map((row) => [row.client_id, row.name, row.scopes.join(' '), row.created_at]),
+      ['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'SCOPES', 'REDIRECT_URIS', 'CREATED'],
+      rows.map((row) => [
+        row.client_id,
+        row.name,
+        row.type + (row.first_party ? ' (first party)' : ''),
+        row.grant_types.join(' '),
+        row.scopes.join(' '),
+        row.redirect_uris.join(' '),
+        row.created_at,
+      ]),
     );
   });
 }

@@ -23,7 +23,7 @@ export interface OpenedSession {
 }
 
 /** How a login that was not by password proved who it is. */
-export type LoginMethod = 'sign_in_link' | 'mfa' | 'passkey';
+export type LoginMethod = 'sign_in_link' | 'mfa' | 'passkey' | 'authorization_code';
 
 const USER_AGENT_MAX = 256;
 

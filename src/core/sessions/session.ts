@@ -30,7 +30,8 @@ export type SessionEndReason =
   | 'token_revoked'
   | 'user_disabled'
   | 'user_removed'
-  | 'client_removed';
+  | 'client_removed'
+  | 'authorization_code_reused';
 
 export function isSessionActive(session: Session, nowMs: number): boolean {
   return session.revokedAt === null && nowMs < session.idleExpiresAt && nowMs < session.expiresAt;

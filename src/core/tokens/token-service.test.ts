@@ -19,9 +19,14 @@ const CONTEXT: ActionContext = { actor: 'test', ip: '192.0.2.1', userAgent: 'uni
 const client = (id: string, scopes: readonly string[] = ['items:read']): Client => ({
   id,
   name: id,
+  type: 'confidential',
   secretHash: 'ab'.repeat(32),
   scopes,
   createdAt: T0,
+  redirectUris: [],
+  grantTypes: ['client_credentials'],
+  firstParty: false,
+  postLogoutRedirectUris: [],
 });
 
 async function withUser(f: ServiceFixture, more: { scopes?: readonly string[]; disabled?: boolean } = {}) {

@@ -6,7 +6,7 @@
 import type { ActionContext } from '../action-context.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Invalidation } from '../auth-cache.js';
-import type { Client } from '../clients/client.js';
+import { allowsGrant, type Client } from '../clients/client.js';
 import type { Clock } from '../clock.js';
 import { multiFactor, passkeyLogin, singleFactor, type FirstFactor } from '../factors/factor.js';
 import type { FactorService, SecondFactorProof } from '../factors/factor-service.js';
@@ -23,6 +23,7 @@ import {
   InvalidRequestError,
   InvalidScopeError,
   RefreshTokenReusedError,
+  UnauthorizedClientError,
 } from '../errors.js';
 import type { PasswordHasher, RefreshTokenRecord, SessionStore, UserStore } from '../ports.js';
 import { secretMatches } from '../secrets.js';
@@ -265,6 +266,28 @@ export class TokenService {
     return (await this.openLogin(user, scopes, client, undefined, method, authentication, context)).tokens;
   }
 
+  /**
+   * The authorization code grant's login (core/authorization): a NEW session for the client, with
+   * the browser session's amr/acr/auth_time, and its tokens; `login.success` names the method.
+   */
+  async codeLogin(
+    user: User,
+    scopes: readonly string[],
+    client: Client,
+    authentication: SessionAuthentication,
+    context: ActionContext,
+  ): Promise<{ readonly tokens: TokenResponse; readonly sessionId: string }> {
+    const { session, refreshToken } = await this.deps.sessionService.open(
+      user,
+      scopes,
+      client.id,
+      context,
+      'authorization_code',
+      authentication,
+    );
+    return { tokens: await this.respond(user, session, scopes, refreshToken), sessionId: session.id };
+  }
+
   async refreshGrant(
     token: string,
     requested: readonly string[] | undefined,
@@ -338,6 +361,8 @@ export class TokenService {
     context: ActionContext,
   ): Promise<TokenResponse> {
     if (!client) throw new InvalidClientError('Client authentication is required for client_credentials');
+    if (!allowsGrant(client, 'client_credentials'))
+      throw new UnauthorizedClientError('This client is not registered for client_credentials');
     const scopes = grantScopes(client.scopes, requested);
     const issued = await this.deps.codec.issue(client.id, scopes, { clientId: client.id });
     await this.deps.audit.record({

@@ -17,6 +17,7 @@ import { link, LOGO_PATH, STYLESHEET_PATH } from './layout.js';
 import { registerMailPages } from './mail-pages.js';
 import { registerPageAssets } from './page-assets.js';
 import { PageKit } from './page-kit.js';
+import { registerAuthorizePages } from './authorize-pages.js';
 import { registerSignInPages, SIGN_IN_PATH } from './sign-in-pages.js';
 import { registerSignUpPage } from './sign-up-page.js';
 import { STRINGS } from './strings.js';
@@ -49,6 +50,9 @@ export const HOSTED_PAGE_PATHS: ReadonlySet<string> = new Set([
   '/sign-in/passkey',
   '/pages/simplewebauthn-browser.js',
   '/pages/webauthn.js',
+  // The code flow (authorize-pages.ts).
+  '/authorize',
+  '/authorize/consent',
 ]);
 
 export interface HostedPagesOptions {
@@ -104,5 +108,6 @@ export async function registerHostedPages(app: FastifyInstance, portcullis: Port
     registerWebAuthnScripts(pages);
     registerMailPages(pages, kit);
     if (portcullis.config.registration === 'open') registerSignUpPage(pages, kit);
+    registerAuthorizePages(pages, kit);
   });
 }

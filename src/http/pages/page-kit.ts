@@ -19,6 +19,8 @@ import { ERROR_STRINGS, STRINGS } from './strings.js';
 export interface PageAllowances {
   readonly scripts?: boolean;
   readonly dataImages?: boolean;
+  /** An origin the page's forms may end up at after redirects (a client's redirect URI, after /authorize). */
+  readonly formTarget?: string | undefined;
 }
 
 /**
@@ -32,7 +34,7 @@ export function pageContentSecurityPolicy(allow: PageAllowances = {}): string {
     ...(allow.scripts ? ["script-src 'self'", "connect-src 'self'"] : []),
     "style-src 'self'",
     allow.dataImages ? "img-src 'self' data:" : "img-src 'self'",
-    "form-action 'self'",
+    allow.formTarget === undefined ? "form-action 'self'" : `form-action 'self' ${allow.formTarget}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
@@ -56,6 +58,8 @@ export class PageKit {
   private readonly csrf: CsrfTokens;
   /** The pages that were allowed more than the default CSP, until their reply is sent. */
   private readonly policies = new WeakMap<FastifyReply, string>();
+  /** Origins a page's forms may end up at after redirects (a client's redirect URI); see allowFormTarget. */
+  private readonly formTargets = new WeakMap<FastifyReply, string>();
 
   constructor(
     readonly portcullis: Portcullis,
@@ -96,14 +100,23 @@ export class PageKit {
     return this.csrf.matches(fields[CSRF_FIELD], this.cookies.csrfSecret(request), this.cookies.sessionToken(request));
   }
 
+  /**
+   * Lets this page's form lead to the origin (a client's redirect URI, after /authorize's
+   * redirects): browsers apply form-action to the redirects that follow a form's POST.
+   */
+  allowFormTarget(reply: FastifyReply, origin: string | undefined): void {
+    if (origin !== undefined && /^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(origin)) this.formTargets.set(reply, origin);
+  }
+
   /** Answers with a page. */
   send(reply: FastifyReply, view: PageView, status = 200): FastifyReply {
-    const allow = { scripts: (view.scripts?.length ?? 0) > 0, dataImages: view.dataImages === true };
-    if (allow.scripts || allow.dataImages) this.policies.set(reply, pageContentSecurityPolicy(allow));
+    const formTarget = this.formTargets.get(reply);
+    const allow = { scripts: (view.scripts?.length ?? 0) > 0, dataImages: view.dataImages === true, formTarget };
+    if (allow.scripts || allow.dataImages || formTarget !== undefined) this.policies.set(reply, pageContentSecurityPolicy(allow));
     return reply.code(status).type('text/html; charset=utf-8').send(renderPage(this.brand, view));
   }
 
-  /** The CSP of this reply's page: the default, unless `send` was given a page with scripts or data: images. */
+  /** The CSP of this reply's page: the default, unless `send` was given a page with scripts, data: images or a form target. */
   contentSecurityPolicy(reply: FastifyReply): string {
     return this.policies.get(reply) ?? PAGE_CONTENT_SECURITY_POLICY;
   }

@@ -33,9 +33,9 @@ const PASSKEY_OPTIONS_URL = '/signin/passkey';
 /** What sign-in-pages.ts lends these routes: how a login ends, and how it starts over. */
 export interface SignInSteps {
   /** A login's tokens: the session cookie, then the account page (or the recovery codes of a factor enrolled at login). */
-  readonly signedIn: (reply: FastifyReply, tokens: TokenResponse) => FastifyReply;
+  readonly signedIn: (request: FastifyRequest, reply: FastifyReply, tokens: TokenResponse) => FastifyReply;
   /** The sign-in page again, with a refusal. */
-  readonly startOver: (request: FastifyRequest, reply: FastifyReply, problem: PageProblem) => FastifyReply;
+  readonly startOver: (request: FastifyRequest, reply: FastifyReply, problem: PageProblem) => Promise<FastifyReply>;
   readonly secondStepPath: string;
 }
 
@@ -99,7 +99,7 @@ export function registerSignInFactorPages(app: FastifyInstance, kit: PageKit, st
     app.post(PASSKEY_SIGN_IN_PATH, { preHandler: [guard, rateLimit(portcullis, 'token')] }, async (request, reply) => {
       try {
         const response = { clientExtensionResults: {}, ...webauthnAnswer<object>(formFields(request)) } as AuthenticationResponseJSON;
-        return steps.signedIn(reply, await portcullis.passkeyGrant(response, undefined, undefined, kit.context(request)));
+        return steps.signedIn(request, reply, await portcullis.passkeyGrant(response, undefined, undefined, kit.context(request)));
       } catch (error) {
         return steps.startOver(request, reply, kit.problem(error, reply));
       }

@@ -27,6 +27,7 @@ import {
 } from './sign-in-factor-pages.js';
 import { STRINGS } from './strings.js';
 import { WEBAUTHN_RESPONSE_FIELD } from './webauthn-page-script.js';
+import { loginHintOf, redirectOriginOf, returnAddress } from './return-address.js';
 
 export const SIGN_IN_PATH = '/sign-in';
 export const SECOND_STEP_PATH = '/sign-in/second-step';
@@ -50,27 +51,44 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
   const { portcullis } = kit;
   const guard = formGuard(kit);
 
-  function signInForm(request: FastifyRequest, reply: FastifyReply, state: { username?: string; problem?: PageProblem; notice?: string }) {
+  /** The return address of /authorize this sign-in was asked for (`?return_to=`), if it is one. */
+  function returnTo(request: FastifyRequest): string | undefined {
+    return returnAddress((request.query as Record<string, unknown> | undefined)?.return_to);
+  }
+
+  /** A path of these pages, carrying the return address on. */
+  function withReturn(path: string, address: string | undefined): string {
+    return address === undefined ? path : `${path}?return_to=${encodeURIComponent(address)}`;
+  }
+
+  async function signInForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    state: { username?: string | undefined; problem?: PageProblem; notice?: string | undefined },
+  ) {
     const csrf = kit.csrfToken(request, reply);
+    const back = returnTo(request);
+    kit.allowFormTarget(reply, await redirectOriginOf(portcullis, back));
+    const username = state.username ?? loginHintOf(back);
     const passkey = portcullis.config.webauthn.passkeyLogin ? passkeySignIn(csrf) : undefined;
     const main = html`<p>${STRINGS.signIn.intro(portcullis.config.productName)}</p>
       ${postForm(
-        SIGN_IN_PATH,
+        withReturn(SIGN_IN_PATH, back),
         csrf,
         STRINGS.signIn.submit,
         field({
           name: 'username',
           label: STRINGS.signIn.username,
           autocomplete: 'username',
-          value: state.username,
-          autofocus: state.username === undefined,
+          value: username,
+          autofocus: username === undefined,
         }),
         field({
           name: 'password',
           label: STRINGS.signIn.password,
           type: 'password',
           autocomplete: 'current-password',
-          autofocus: state.username !== undefined,
+          autofocus: username !== undefined,
         }),
       )}
       ${passkey?.main}
@@ -85,23 +103,28 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
     );
   }
 
-  /** A login is done: signed in (a factor enrolled at login first shows its recovery codes). */
-  function signedIn(reply: FastifyReply, tokens: TokenResponse): FastifyReply {
+  /**
+   * A login is done: signed in, then back to /authorize when it sent the browser here, else to the
+   * account page (a factor enrolled at login first shows its recovery codes).
+   */
+  function signedIn(request: FastifyRequest, reply: FastifyReply, tokens: TokenResponse): FastifyReply {
     kit.cookies.clearMfaToken(reply);
     if (tokens.refresh_token !== undefined) kit.cookies.setSession(reply, tokens.refresh_token);
-    if (tokens.recovery_codes !== undefined) return enrolledAtSignIn(kit, reply, tokens.recovery_codes, ACCOUNT_PATH);
-    return kit.redirect(reply, ACCOUNT_PATH);
+    const next = returnTo(request) ?? ACCOUNT_PATH;
+    if (tokens.recovery_codes !== undefined) return enrolledAtSignIn(kit, reply, tokens.recovery_codes, next);
+    return kit.redirect(reply, next);
   }
 
-  function secondStepNeeded(reply: FastifyReply, error: MfaRequiredError) {
+  function secondStepNeeded(request: FastifyRequest, reply: FastifyReply, error: MfaRequiredError) {
     kit.cookies.setMfaToken(reply, error.mfaToken, error.webauthnOptions);
-    return kit.redirect(reply, error.enrolmentRequired ? ENROL_AT_SIGN_IN_PATH : SECOND_STEP_PATH);
+    return kit.redirect(reply, withReturn(error.enrolmentRequired ? ENROL_AT_SIGN_IN_PATH : SECOND_STEP_PATH, returnTo(request)));
   }
 
-  app.get<{ Querystring: { token?: string; done?: string } }>(SIGN_IN_PATH, async (request, reply) => {
+  app.get<{ Querystring: { token?: string; done?: string; return_to?: string } }>(SIGN_IN_PATH, async (request, reply) => {
     const query = request.query ?? {};
     if (typeof query.token === 'string') return linkPage(request, reply, query.token);
-    if (await kit.auth(request)) return kit.redirect(reply, ACCOUNT_PATH);
+    // /authorize sent the browser here because it needs a sign-in (perhaps a fresh one): the form, always.
+    if (returnTo(request) === undefined && (await kit.auth(request))) return kit.redirect(reply, ACCOUNT_PATH);
     const notice = typeof query.done === 'string' ? DONE_NOTICES[query.done] : undefined;
     return signInForm(request, reply, { notice });
   });
@@ -112,20 +135,22 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
     const password = fieldOf(fields, 'password') ?? '';
     try {
       const login = await portcullis.passwordLogin({ username, password }, undefined, kit.context(request));
-      return signedIn(reply, login.tokens);
+      return signedIn(request, reply, login.tokens);
     } catch (error) {
-      if (error instanceof MfaRequiredError) return secondStepNeeded(reply, error);
+      if (error instanceof MfaRequiredError) return secondStepNeeded(request, reply, error);
       return signInForm(request, reply, { username, problem: kit.problem(error, reply) });
     }
   });
 
-  function secondStepForm(request: FastifyRequest, reply: FastifyReply, problem?: PageProblem) {
+  async function secondStepForm(request: FastifyRequest, reply: FastifyReply, problem?: PageProblem) {
     const csrf = kit.csrfToken(request, reply);
-    const webauthn = webauthnSecondStep(kit, request, csrf, SECOND_STEP_PATH);
+    const back = returnTo(request);
+    kit.allowFormTarget(reply, await redirectOriginOf(portcullis, back));
+    const webauthn = webauthnSecondStep(kit, request, csrf, withReturn(SECOND_STEP_PATH, back));
     const main = html`${webauthn?.main}
       <p>${STRINGS.secondStep.intro}</p>
       ${postForm(
-        SECOND_STEP_PATH,
+        withReturn(SECOND_STEP_PATH, back),
         csrf,
         STRINGS.secondStep.submit,
         field({
@@ -144,7 +169,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
   }
 
   app.get(SECOND_STEP_PATH, async (request, reply) => {
-    if (kit.cookies.mfaToken(request) === undefined) return kit.redirect(reply, SIGN_IN_PATH);
+    if (kit.cookies.mfaToken(request) === undefined) return kit.redirect(reply, withReturn(SIGN_IN_PATH, returnTo(request)));
     return secondStepForm(request, reply);
   });
 
@@ -161,7 +186,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
     try {
       const proof: SecondFactorProof = webauthnProof(fields) ?? (otp !== undefined ? { otp } : { recoveryCode: recoveryCode! });
       const login = await portcullis.mfaLogin(mfaToken, proof, undefined, kit.context(request));
-      return signedIn(reply, login.tokens);
+      return signedIn(request, reply, login.tokens);
     } catch (error) {
       const problem = kit.problem(error, reply);
       if (error instanceof InvalidMfaTokenError) {
@@ -185,9 +210,9 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit, options:
   app.post(SIGN_IN_LINK_PATH, { preHandler: [guard, rateLimit(portcullis, 'token')] }, async (request, reply) => {
     const token = fieldOf(formFields(request), 'token') ?? '';
     try {
-      return signedIn(reply, await portcullis.signInWithLink(token, undefined, undefined, kit.context(request)));
+      return signedIn(request, reply, await portcullis.signInWithLink(token, undefined, undefined, kit.context(request)));
     } catch (error) {
-      if (error instanceof MfaRequiredError) return secondStepNeeded(reply, error);
+      if (error instanceof MfaRequiredError) return secondStepNeeded(request, reply, error);
       return linkPage(request, reply, '', kit.problem(error, reply));
     }
   });

@@ -43,6 +43,19 @@ export const STRINGS = {
     submit: 'Sign in',
     missing: 'This page needs the link from your e-mail. Ask for a new one if it has expired.',
   },
+  authorize: {
+    errorTitle: 'This sign-in link is not valid',
+    unknownClient: 'The application that sent you here is not registered with this server. Nothing was sent back to it.',
+    badRedirectUri:
+      'The application that sent you here asked to be answered at an address it has not registered. Nothing was sent back to it.',
+    consentTitle: 'Allow access?',
+    consentIntro: (client: string, product: string) => `${client} asks to use your ${product} account.`,
+    consentScopes: 'It will be able to:',
+    consentNoScopes: 'It asks only to know who you are.',
+    scope: (scope: string) => `use the scope “${scope}”`,
+    allow: 'Allow',
+    deny: 'Deny',
+  },
   signOut: {
     title: 'Sign out',
     intro: 'Sign out of this browser? Your other sessions stay signed in.',

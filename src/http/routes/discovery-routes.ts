@@ -34,6 +34,7 @@ const metadataSchema = {
   type: 'object',
   properties: {
     issuer: { type: 'string' },
+    authorization_endpoint: { type: 'string' },
     token_endpoint: { type: 'string' },
     revocation_endpoint: { type: 'string' },
     introspection_endpoint: { type: 'string' },
@@ -45,11 +46,21 @@ const metadataSchema = {
     revocation_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
     introspection_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
     access_token_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
+    code_challenge_methods_supported: { type: 'array', items: { type: 'string' } },
+    authorization_response_iss_parameter_supported: { type: 'boolean' },
   },
   additionalProperties: false,
 } as const;
 
-export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcullis): void {
+/**
+ * `authorizationEndpoint`: GET /authorize is served (the standalone server with its hosted pages):
+ * the metadata then lists it and the authorization code grant; without it neither is.
+ */
+export function registerDiscoveryRoutes(
+  app: FastifyInstance,
+  portcullis: Portcullis,
+  options: { readonly authorizationEndpoint?: boolean } = {},
+): void {
   const { config } = portcullis;
   const issuer = config.issuer.replace(/\/+$/, '');
 
@@ -85,8 +96,10 @@ export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcu
   app.get('/.well-known/oauth-authorization-server', metadataRoute, async (_request, reply) => {
     reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
     const clientAuth = ['client_secret_basic', 'client_secret_post'];
+    const code = options.authorizationEndpoint === true;
     return {
       issuer: config.issuer,
+      ...(code ? { authorization_endpoint: `${issuer}/authorize` } : {}),
       token_endpoint: `${issuer}/token`,
       revocation_endpoint: `${issuer}/revoke`,
       introspection_endpoint: `${issuer}/introspect`,
@@ -95,11 +108,13 @@ export function registerDiscoveryRoutes(app: FastifyInstance, portcullis: Portcu
         'password',
         'refresh_token',
         'client_credentials',
+        ...(code ? ['authorization_code'] : []),
         MFA_GRANT,
         ...(config.signInLinks.enabled ? [SIGN_IN_LINK_GRANT] : []),
         ...(config.webauthn.passkeyLogin ? [PASSKEY_GRANT] : []),
       ],
-      response_types_supported: [],
+      response_types_supported: code ? ['code'] : [],
+      ...(code ? { code_challenge_methods_supported: ['S256'], authorization_response_iss_parameter_supported: true } : {}),
       scopes_supported: [...config.defaultScopes, 'admin'].filter((scope, i, all) => all.indexOf(scope) === i),
       token_endpoint_auth_methods_supported: [...clientAuth, 'none'],
       revocation_endpoint_auth_methods_supported: [...clientAuth, 'none'],

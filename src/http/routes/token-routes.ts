@@ -1,7 +1,7 @@
 /** POST /token (RFC 6749 §4.3, §4.4, §4.5, §6), POST /revoke (RFC 7009), POST /introspect (RFC 7662). */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Client } from '../../core/clients/client.js';
-import { InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
+import { InvalidClientError, InvalidRequestError, UnsupportedGrantTypeError } from '../../core/errors.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { parseAuthenticationResponse } from '../../core/factors/webauthn.js';
 import { MFA_GRANT, PASSKEY_GRANT, SIGN_IN_LINK_GRANT, type Portcullis, type TokenTypeHint } from '../../core/portcullis.js';
@@ -45,7 +45,7 @@ const oauthEndpoint = { tags: [TAGS.oauth], consumes: FORM_OR_JSON };
 const bodyErrors = { 413: ERRORS.tooLarge, 415: ERRORS.mediaType, 429: ERRORS.rateLimited };
 const invalidClient = 'Client authentication failed (`invalid_client`, `WWW-Authenticate: Basic`)';
 
-function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token' | 'token' | 'mfa_token'): string {
+function requireField(body: TokenBody, name: 'username' | 'password' | 'refresh_token' | 'token' | 'mfa_token' | 'code'): string {
   const value = body[name];
   if (value === undefined || value === '') throw new InvalidRequestError(`Missing required parameter: ${name}`);
   return value;
@@ -65,6 +65,23 @@ async function authenticatedClient(
 ): Promise<Client | undefined> {
   const credentials = clientCredentials(request, body);
   return credentials === undefined ? undefined : portcullis.authenticateClient(credentials, actionContext(request));
+}
+
+/**
+ * The client of a code-flow grant: a confidential client authenticates; a public one names itself
+ * with `client_id` alone (RFC 6749 §3.2.1), which for any other client is no authentication.
+ */
+async function codeFlowClient(
+  portcullis: Portcullis,
+  request: FastifyRequest,
+  body: TokenBody | RevocationBody,
+  required: boolean,
+): Promise<Client | undefined> {
+  const authenticated = await authenticatedClient(portcullis, request, body);
+  if (authenticated !== undefined || body.client_id === undefined || body.client_id === '') return authenticated;
+  const client = await portcullis.publicClient(body.client_id);
+  if (client === undefined && required) throw new InvalidClientError();
+  return client;
 }
 
 /** The mfa grant's proof: `otp`, `recovery_code` or `webauthn_response`, exactly one. */
@@ -121,11 +138,12 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
       schema: {
         ...oauthEndpoint,
         operationId: 'token',
-        summary: 'Get tokens (log in, refresh, client credentials, sign-in link, second step, passkey)',
+        summary: 'Get tokens (log in, refresh, client credentials, authorization code, sign-in link, second step, passkey)',
         description:
           'The token endpoint (RFC 6749 §4.3, §4.4, §6), as in the FastAPI guide: a form (or JSON) body. ' +
           '`grant_type=password` (or absent): `username`, `password`; `refresh_token`: `refresh_token`; ' +
           '`client_credentials`: a service client, by HTTP Basic or `client_id` and `client_secret`; ' +
+          "`authorization_code` (RFC 6749 §4.1.3, PKCE): `code`, `redirect_uri`, `code_verifier`, a confidential client authenticated or a public one's `client_id`; " +
           `\`${SIGN_IN_LINK_GRANT}\` (SIGN_IN_LINKS=on, RFC 6749 §4.5): \`token\`, from a sign-in link's mail. ` +
           'A user with a second factor gets a 401 `mfa_required` with an `mfa_token` from the password and sign-in link grants; ' +
           `\`${MFA_GRANT}\`: \`mfa_token\` and \`otp\`, \`recovery_code\` or \`webauthn_response\` finishes the login (docs/http-api.md, "MFA"). ` +
@@ -139,7 +157,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
             400:
               'A missing parameter or a malformed scope (`invalid_request`), another grant_type ' +
               '(`unsupported_grant_type`; so is the sign-in link grant with SIGN_IN_LINKS=off), a scope wider than the grant ' +
-              '(`invalid_scope`), a sign-in link token that is unknown, used or expired (`invalid_grant`); for the mfa grant, ' +
+              '(`invalid_scope`), an authorization code that is unknown, used, expired, or of another client, redirect URI or verifier (`invalid_grant`), ' +
+              'a client not registered for the grant (`unauthorized_client`), a sign-in link token that is unknown, used or expired (`invalid_grant`); for the mfa grant, ' +
               'a wrong or used code, a WebAuthn answer that does not verify, or an mfa_token that is unknown, used, expired or ' +
               'out of attempts (`invalid_grant`); for the passkey grant, an answer that does not verify (`invalid_grant`)',
             401:
@@ -181,8 +200,17 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
         case 'refresh_token': {
           const refreshToken = requireField(body, 'refresh_token');
           const scopes = requestedScopes(body);
-          const client = await authenticatedClient(portcullis, request, body);
+          const client = await codeFlowClient(portcullis, request, body, false);
           return portcullis.refreshGrant(refreshToken, scopes, client, context);
+        }
+        case 'authorization_code': {
+          const code = requireField(body, 'code');
+          const client = await codeFlowClient(portcullis, request, body, true);
+          return portcullis.authorizationCodeGrant(
+            { code, redirectUri: body.redirect_uri || undefined, codeVerifier: body.code_verifier || undefined },
+            client,
+            context,
+          );
         }
         case 'client_credentials': {
           const scopes = requestedScopes(body);
@@ -230,7 +258,7 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
         summary: 'Revoke a token',
         description:
           'RFC 7009: ends the session of a refresh token or of an access token. 200 whether or not there was anything to revoke. ' +
-          'A confidential client authenticates, and may revoke only its own tokens.',
+          'A confidential client authenticates, a public one sends its `client_id`; either may revoke only its own tokens.',
         security: optionalClientSecurity,
         body: revocationBodySchema,
         response: {
@@ -242,7 +270,8 @@ export function registerTokenRoutes(app: FastifyInstance, portcullis: Portcullis
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      const client = await authenticatedClient(portcullis, request, body);
+      // A public client names itself with client_id (RFC 7009 §2.1), and so may revoke its own tokens.
+      const client = await codeFlowClient(portcullis, request, body, false);
       const token = body.token;
       if (token === undefined || token === '') throw new InvalidRequestError('Missing required parameter: token');
       // token_type_hint is accepted and not needed: both token types are always tried (RFC 7009 §2.1).

@@ -31,6 +31,9 @@ export type Checks = [
         client_id?: string;
         client_secret?: string;
         refresh_token?: string;
+        code?: string;
+        redirect_uri?: string;
+        code_verifier?: string;
         token?: string;
         mfa_token?: string;
         otp?: string;

@@ -12,7 +12,7 @@ export const tokenBodySchema = {
       type: 'string',
       maxLength: 128,
       description:
-        '`password` (the default when absent), `refresh_token`, `client_credentials`, ' +
+        '`password` (the default when absent), `refresh_token`, `client_credentials`, `authorization_code`, ' +
         '`urn:portcullis:params:oauth:grant-type:mfa` (the second step of a login), (SIGN_IN_LINKS=on) ' +
         '`urn:portcullis:params:oauth:grant-type:sign-in-link`, or (PASSKEY_LOGIN=on) `urn:portcullis:params:oauth:grant-type:passkey`',
     },
@@ -23,9 +23,21 @@ export const tokenBodySchema = {
       maxLength: 2048,
       description: 'Space-separated scopes to narrow the token to; absent: all the user (or client) holds',
     },
-    client_id: { type: 'string', maxLength: 256, description: 'Optional for the password and refresh grants; or HTTP Basic' },
+    client_id: {
+      type: 'string',
+      maxLength: 256,
+      description:
+        'Optional for the password and refresh grants; or HTTP Basic. A public client sends it alone (authorization_code, refresh_token)',
+    },
     client_secret: { type: 'string', maxLength: 512, description: 'With client_id; or HTTP Basic' },
     refresh_token: { type: 'string', maxLength: 1024, description: 'refresh_token grant' },
+    code: { type: 'string', maxLength: 256, description: 'authorization_code grant: the code the redirect carried' },
+    redirect_uri: {
+      type: 'string',
+      maxLength: 2048,
+      description: 'authorization_code grant: the redirect_uri of the authorization request',
+    },
+    code_verifier: { type: 'string', maxLength: 128, description: 'authorization_code grant: the PKCE verifier (RFC 7636)' },
     token: { type: 'string', maxLength: 1024, description: 'sign-in link grant: the token of the mailed link' },
     mfa_token: { type: 'string', maxLength: 256, description: 'mfa grant: the `mfa_token` of the `mfa_required` answer' },
     otp: { type: 'string', maxLength: 64, description: 'mfa grant: the code of an authenticator app (TOTP, six digits)' },

@@ -16,7 +16,30 @@ import type { ClientStore } from '../../core/ports.js';
 import { CONTRACT_T0 as T0, type StoreContractOptions, type StoreHarness } from './store-harness.js';
 
 function clientNamed(name: string, more: Partial<Client> = {}): Client {
-  return { id: randomUUID(), name, secretHash: 'ab'.repeat(32), scopes: ['items:read'], createdAt: T0, ...more };
+  return {
+    id: randomUUID(),
+    name,
+    type: 'confidential',
+    secretHash: 'ab'.repeat(32),
+    scopes: ['items:read'],
+    createdAt: T0,
+    redirectUris: [],
+    grantTypes: ['client_credentials'],
+    firstParty: false,
+    postLogoutRedirectUris: [],
+    ...more,
+  } as Client;
+}
+
+function webApp(name: string): Client {
+  return clientNamed(name, {
+    type: 'public',
+    secretHash: null,
+    redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb?x=1'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    firstParty: true,
+    postLogoutRedirectUris: ['https://app.example/'],
+  } as Partial<Client>);
 }
 
 const isTaken = (error: unknown) => error instanceof ClientNameTakenError && error.code === 'ERR_CLIENT_NAME_TAKEN';
@@ -72,6 +95,31 @@ export function clientStoreContract(
       for (const suffix of ['b', '\u{1F600}', 'a', '\uE000', 'B']) await store.create(clientNamed(`list-${suffix}`));
       const names = (await store.list()).map((client) => client.name).filter((listed) => listed.startsWith('list-'));
       assert.deepEqual(names, ['list-B', 'list-a', 'list-b', 'list-\uE000', 'list-\u{1F600}']);
+    });
+
+    it('keeps a public client of the code flow with its URIs, grants and first-party flag', async () => {
+      const client = webApp('public-app');
+      await store.create(client);
+      assert.deepEqual(await store.findById(client.id), client);
+      assert.deepEqual(await store.findByName('public-app'), client);
+    });
+
+    it('updates every field but id, name and creation time; false for a client that does not exist', async () => {
+      const client = clientNamed('update-svc');
+      await store.create(client);
+      const changed = {
+        ...client,
+        name: 'renamed-svc',
+        createdAt: T0 + 99,
+        scopes: ['x'],
+        redirectUris: ['https://svc.example/cb'],
+        grantTypes: ['client_credentials', 'authorization_code', 'refresh_token'],
+        firstParty: true,
+        postLogoutRedirectUris: ['https://svc.example/bye'],
+      } as Client;
+      assert.equal(await store.update(changed), true);
+      assert.deepEqual(await store.findById(client.id), { ...changed, name: 'update-svc', createdAt: client.createdAt });
+      assert.equal(await store.update(clientNamed('never-created')), false);
     });
 
     it('removes a client, after which its name is free again', async () => {

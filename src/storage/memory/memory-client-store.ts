@@ -9,7 +9,14 @@ export class MemoryClientStore implements ClientStore {
 
   async create(client: Client): Promise<void> {
     if (this.byId.has(client.id) || [...this.byId.values()].some((held) => held.name === client.name)) throw new ClientNameTakenError();
-    this.byId.set(client.id, Object.freeze({ ...client, scopes: Object.freeze([...client.scopes]) }));
+    this.byId.set(client.id, frozen(client));
+  }
+
+  async update(client: Client): Promise<boolean> {
+    const held = this.byId.get(client.id);
+    if (!held) return false;
+    this.byId.set(client.id, frozen({ ...client, name: held.name, createdAt: held.createdAt }));
+    return true;
   }
 
   async findById(id: string): Promise<Client | undefined> {
@@ -27,4 +34,14 @@ export class MemoryClientStore implements ClientStore {
   async remove(id: string): Promise<boolean> {
     return this.byId.delete(id);
   }
+}
+
+function frozen(client: Client): Client {
+  return Object.freeze({
+    ...client,
+    scopes: Object.freeze([...client.scopes]),
+    redirectUris: Object.freeze([...client.redirectUris]),
+    grantTypes: Object.freeze([...client.grantTypes]),
+    postLogoutRedirectUris: Object.freeze([...client.postLogoutRedirectUris]),
+  });
 }

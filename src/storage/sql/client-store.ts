@@ -1,6 +1,6 @@
-/** Service clients over Kysely. */
+/** OAuth clients over Kysely: lists of URIs, grants and scopes as space-separated text; a public client's secret_hash is ''. */
 import type { Selectable } from 'kysely';
-import type { Client } from '../../core/clients/client.js';
+import type { Client, ClientGrantType } from '../../core/clients/client.js';
 import type { ClientStore } from '../../core/ports.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { guardDriverErrors } from './driver-errors.js';
@@ -20,13 +20,7 @@ export class SqlClientStore implements ClientStore {
       () =>
         this.db
           .insertInto('clients')
-          .values({
-            id: client.id,
-            name: client.name,
-            secret_hash: client.secretHash,
-            scopes: client.scopes.join(' '),
-            created_at: iso(client.createdAt),
-          })
+          .values({ id: client.id, name: client.name, created_at: iso(client.createdAt), ...columnsOf(client) })
           .execute(),
       'client_name',
     );
@@ -51,18 +45,46 @@ export class SqlClientStore implements ClientStore {
     return rows.map(toClient);
   }
 
+  async update(client: Client): Promise<boolean> {
+    const result = await guardDriverErrors(this.dialect, () =>
+      this.db.updateTable('clients').set(columnsOf(client)).where('id', '=', client.id).executeTakeFirst(),
+    );
+    return result.numUpdatedRows > 0n;
+  }
+
   async remove(id: string): Promise<boolean> {
     const result = await guardDriverErrors(this.dialect, () => this.db.deleteFrom('clients').where('id', '=', id).executeTakeFirst());
     return result.numDeletedRows > 0n;
   }
 }
 
-function toClient(row: Selectable<ClientsTable>): Client {
+const list = (value: string): string[] => (value === '' ? [] : value.split(' '));
+
+/** The columns a change may write (all but id, name and created_at). */
+function columnsOf(client: Client) {
   return {
+    type: client.type,
+    secret_hash: client.secretHash ?? '',
+    scopes: client.scopes.join(' '),
+    redirect_uris: client.redirectUris.join(' '),
+    grant_types: client.grantTypes.join(' '),
+    first_party: client.firstParty ? 1 : 0,
+    post_logout_redirect_uris: client.postLogoutRedirectUris.join(' '),
+  };
+}
+
+function toClient(row: Selectable<ClientsTable>): Client {
+  const fields = {
     id: row.id,
     name: row.name,
-    secretHash: row.secret_hash,
-    scopes: row.scopes === '' ? [] : row.scopes.split(' '),
+    scopes: list(row.scopes),
     createdAt: fromIso(row.created_at),
+    redirectUris: list(row.redirect_uris),
+    grantTypes: list(row.grant_types) as ClientGrantType[],
+    firstParty: row.first_party === 1,
+    postLogoutRedirectUris: list(row.post_logout_redirect_uris),
   };
+  return row.type === 'public'
+    ? { ...fields, type: 'public', secretHash: null }
+    : { ...fields, type: 'confidential', secretHash: row.secret_hash };
 }

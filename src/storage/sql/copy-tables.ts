@@ -27,6 +27,8 @@ const PRIMARY_KEYS = {
   recovery_codes: 'id',
   mfa_challenges: 'token_hash',
   webauthn_login_challenges: 'challenge_hash',
+  authorization_codes: 'code_hash',
+  client_consents: 'id',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

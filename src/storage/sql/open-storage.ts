@@ -13,6 +13,7 @@ import { SqlRevocationFeedStore } from './revocation-log.js';
 import { SqlOutboxStore } from './outbox-store.js';
 import { SqlMailTokenStore } from './mail-token-store.js';
 import { SqlFactorStore } from './factor-store.js';
+import { SqlAuthorizationStore } from './authorization-store.js';
 import type { ChangeSource } from '../../core/ports.js';
 import type { ChangeBus } from '../../core/change-bus.js';
 import { PostgresChangeBus } from './postgres-change-bus.js';
@@ -32,6 +33,8 @@ export interface SqlStorage {
   readonly mailTokens: SqlMailTokenStore;
   /** Second factors, recovery codes and mfa_token state (issue 15). */
   readonly factors: SqlFactorStore;
+  /** Authorization codes and consents of the code flow (issue 16). */
+  readonly authorizations: SqlAuthorizationStore;
   /** What other processes changed: SQLite's data_version, or the bus on PostgreSQL. */
   readonly changes: ChangeSource;
   /** Publishes this process's changes to the others (PostgreSQL); SQLite needs none. */
@@ -80,6 +83,7 @@ export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
     outbox: new SqlOutboxStore(dialect),
     mailTokens: new SqlMailTokenStore(dialect),
     factors: new SqlFactorStore(dialect),
+    authorizations: new SqlAuthorizationStore(dialect),
     changes: bus ?? { version: () => dialect.externalChangeVersion() },
     bus,
     migrate: () => migrateToLatest(dialect),
@@ -101,6 +105,7 @@ export function storageStores(storage: SqlStorage): Stores {
     keys: storage.keys,
     mailTokens: storage.mailTokens,
     factors: storage.factors,
+    authorizations: storage.authorizations,
     changes: storage.changes,
     ...(storage.bus ? { bus: storage.bus } : {}),
     health: storage.users,

@@ -60,9 +60,52 @@ export interface RefreshTokensTable {
 export interface ClientsTable {
   id: string;
   name: string;
+  /** '' for a public client (migration 0011), which has no secret. */
   secret_hash: string;
   scopes: string;
   created_at: string;
+  /** `confidential` or `public` (migration 0011). */
+  type: string;
+  /** Space-separated exact URIs (none contains whitespace). */
+  redirect_uris: string;
+  /** Space-separated ClientGrantType values. */
+  grant_types: string;
+  /** 0 or 1: skips the consent page. */
+  first_party: number;
+  post_logout_redirect_uris: string;
+}
+
+/** Authorization codes (migration 0011), keyed by the SHA-256 (hex) of the code, never the code. */
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  /** 0 or 1: the request named redirect_uri (else the one registered was used), so the exchange must name it too. */
+  redirect_uri_given: number;
+  /** The PKCE S256 challenge (base64url). */
+  code_challenge: string;
+  scope: string;
+  nonce: string | null;
+  /** The browser session the code was issued from. */
+  browser_session_id: string;
+  amr: string;
+  acr: string;
+  auth_time: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  /** The session the exchange opened: a second exchange revokes it. */
+  session_id: string | null;
+}
+
+/** What a user allowed a client (migration 0011): one row per user and client, the scopes allowed so far. */
+export interface ClientConsentsTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  scope: string;
+  granted_at: string;
 }
 
 export interface AuditEventsTable {
@@ -226,6 +269,8 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
   webauthn_login_challenges: WebAuthnLoginChallengesTable;
+  authorization_codes: AuthorizationCodesTable;
+  client_consents: ClientConsentsTable;
 }
 
 export type { Generated };

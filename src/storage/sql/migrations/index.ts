@@ -10,6 +10,7 @@ import { emailVerification } from './0007-email-verification.js';
 import { secondFactors } from './0008-second-factors.js';
 import { webauthn } from './0009-webauthn.js';
 import { mfaPolicy } from './0010-mfa-policy.js';
+import { oauthClients } from './0011-oauth-clients.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -23,6 +24,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0008-second-factors': secondFactors,
   '0009-webauthn': webauthn,
   '0010-mfa-policy': mfaPolicy,
+  '0011-oauth-clients': oauthClients,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
