@@ -2,7 +2,8 @@
  * OpenID Connect over real HTTP (issue 16, ADR 0028), driven by panva's certified relying party
  * `openid-client`: discovery, the authorization code flow with PKCE, state and nonce, the ID token's
  * validation (signature against the JWKS, iss, aud, exp, iat, nonce), userinfo with the subject
- * check, and refresh. The browser part is the cookie-keeping PageClient on the hosted pages. The
+ * check, and refresh; and a second, independent one, `oauth4webapi`, after a sign-in with a TOTP
+ * second step (amr, acr, auth_time). The browser part is the cookie-keeping PageClient on the hosted pages. The
  * ID token is then checked on its own with `jose` (header, claims, expiry, audience), and the
  * boundaries: an ID token is no access token, a token without `openid` gets no ID token and no
  * userinfo, and without the hosted pages there is no OpenID provider to discover.
@@ -10,7 +11,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
+import { URI, type TOTP } from 'otpauth';
+import { fixedClock } from '../../src/core/clock.js';
 import { PageClient } from '../helpers/page-client.js';
 import { bearer, jsonPost, login, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -235,6 +239,94 @@ describe('OpenID Connect with openid-client', () => {
     const refused = await new PageClient(server).get(`${beyond.pathname}${beyond.search}`);
     assert.equal(refused.status, 302);
     assert.equal(new URL(refused.location!).searchParams.get('error'), 'invalid_scope');
+  });
+});
+
+describe('OpenID Connect with oauth4webapi, after a second factor', () => {
+  // The server's clock starts now and is moved on for the second TOTP code; the relying party is told how far (clockSkew).
+  const clock = fixedClock(Date.now());
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({}, { clock });
+    await server.portcullis.users.create({ username: 'root', password: PASSWORD, scopes: ['admin'] });
+    await server.portcullis.users.create({ username: 'dave', password: PASSWORD, scopes: ['read'] });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('carries the second step in amr and acr, with auth_time and the nonce, to an independent relying party', async () => {
+    const registered = await registerClient(server, await login(server, 'root', PASSWORD), {
+      name: 'tool',
+      type: 'public',
+      first_party: true,
+    });
+    const token = await login(server, 'dave', PASSWORD);
+    const started = await jsonPost(server, '/users/me/factors/totp', { current_password: PASSWORD, name: 'Phone' }, bearer(token));
+    const factor = (await started.json()) as { id: string; otpauth_uri: string };
+    const totp = URI.parse(factor.otpauth_uri) as TOTP;
+    const confirmed = await jsonPost(
+      server,
+      `/users/me/factors/totp/${factor.id}/confirm`,
+      { code: totp.generate({ timestamp: clock.now() }) },
+      bearer(token),
+    );
+    assert.equal(confirmed.status, 200);
+    clock.advance(30_000);
+
+    const options = {
+      [oauth.allowInsecureRequests]: true,
+      [oauth.customFetch]: (url: string, init: RequestInit) => fetch(url.replace(ISSUER, server.url), init),
+    };
+    const issuer = new URL(ISSUER);
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, options));
+    const client: oauth.Client = { client_id: registered.client_id, [oauth.clockSkew]: Math.round((clock.now() - Date.now()) / 1000) };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const nonce = oauth.generateRandomNonce();
+    const url = new URL(as.authorization_endpoint!);
+    for (const [name, value] of Object.entries({
+      response_type: 'code',
+      client_id: registered.client_id,
+      redirect_uri: CALLBACK,
+      scope: 'openid',
+      nonce,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    }))
+      url.searchParams.set(name, value);
+
+    const page = new PageClient(server);
+    const first = await page.get(`${url.pathname}${url.search}`);
+    await page.get(first.location!);
+    const password = await page.post(first.location!, { username: 'dave', password: PASSWORD });
+    assert.match(password.location ?? '', /^\/sign-in\/second-step\?/);
+    await page.get(password.location!);
+    const done = await page.post(password.location!, { otp: totp.generate({ timestamp: clock.now() }) });
+    const answered = await page.get(done.location!);
+    assert.equal(answered.status, 302);
+
+    const params = oauth.validateAuthResponse(as, client, new URL(answered.location!), oauth.expectNoState);
+    const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CALLBACK, verifier, options);
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: nonce, requireIdToken: true });
+    const claims = oauth.getValidatedIdTokenClaims(tokens)!;
+    assert.deepEqual(claims.amr, ['pwd', 'otp']);
+    assert.equal(claims.acr, 'urn:portcullis:acr:mfa');
+    assert.equal(claims.auth_time, Math.floor(clock.now() / 1000));
+    assert.equal(claims.nonce, nonce);
+    // oauth4webapi leaves the signature to the TLS channel in the code flow: check it against the JWKS here.
+    await jwtVerify(tokens.id_token!, createLocalJWKSet(await jwksOf(server)), {
+      issuer: ISSUER,
+      audience: registered.client_id,
+      currentDate: new Date(clock.now()),
+    });
+    const info = await oauth.processUserInfoResponse(
+      as,
+      client,
+      claims.sub,
+      await oauth.userInfoRequest(as, client, tokens.access_token, options),
+    );
+    assert.equal(info.sub, claims.sub);
   });
 });
 
