@@ -1,0 +1,198 @@
+/**
+ * The sample web app (examples/oidc-web-app, an `openid-client` relying party) in a real browser:
+ * Debian's Chromium through playwright-core, JavaScript on as in any browser, against a real
+ * Portcullis whose ISSUER is its own http://127.0.0.1:PORT (discovery must name the URL the app
+ * reaches). A confidential client that is not first-party, registered by the admin API; a person
+ * opens the app, follows "Sign in" to Portcullis's hosted sign-in page, allows the app on the
+ * consent page, lands back on the app signed in (the ID token's claims and /userinfo shown), and
+ * signs out: with an `end_session_endpoint` in discovery through it (RP-initiated logout, and a
+ * confirmation page if Portcullis shows one), after which signing in asks for the password again;
+ * without one the app alone signs out and Portcullis's browser session still signs the user
+ * straight back in. Either way the session the code's exchange opened is ended (the app revokes
+ * its refresh token). Each page is screenshotted into test-artifacts/oidc-web-app-*.png and
+ * checked with axe-core (no serious or critical violation); nothing is requested from anywhere but
+ * the two servers on 127.0.0.1, and no page breaks its CSP. Skipped where /usr/bin/chromium is
+ * missing, except under CI=true, where it fails.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startApp, type RunningApp } from '../../examples/oidc-web-app/server.js';
+import { startOnOwnUrl } from '../helpers/signing-keys.js';
+import { bearer, jsonPost, login, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const USERNAME = 'wiki-reader';
+const EMAIL = 'wiki-reader@example.com';
+const PASSWORD = 'a wiki reader passphrase';
+/** Per action; the machine may be busy, and a locator waits only as long as it must. */
+const ACTION_TIMEOUT_MS = 20_000;
+
+const skip =
+  !existsSync(CHROMIUM) && process.env.CI !== 'true'
+    ? `${CHROMIUM} is missing (apt-get install chromium); under CI=true this test fails instead`
+    : false;
+
+interface Violation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly targets: string[];
+}
+
+describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () => {
+  let server: TestServer;
+  let app: RunningApp;
+  let clientId: string;
+  let userId: string;
+  let browser: Browser;
+  let page: Page;
+  /** Every URL the browser requested, redirects included, in order. */
+  const requested: string[] = [];
+  const problems: string[] = [];
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing, and CI=true requires this test (.ci/run installs chromium)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startOnOwnUrl();
+    await server.portcullis.users.create({ username: 'root', password: PASSWORD, scopes: ['admin'] });
+    userId = (await server.portcullis.users.create({ username: USERNAME, password: PASSWORD, email: EMAIL, fullName: 'Wiki Reader' })).id;
+    const admin = bearer(await login(server, 'root', PASSWORD));
+    // The app needs its client id to start, and its redirect URIs are known once it listens (on port 0):
+    // registered first, its URIs set after, as when an app's address changes.
+    const created = await jsonPost(
+      server,
+      '/admin/clients',
+      { name: 'example-web-app', redirect_uris: ['http://127.0.0.1/callback'] },
+      admin,
+    );
+    assert.equal(created.status, 201, await created.clone().text());
+    const client = (await created.json()) as { client_id: string; client_secret: string; type: string; first_party: boolean };
+    assert.equal(client.type, 'confidential');
+    assert.equal(client.first_party, false, 'so the consent page shows');
+    clientId = client.client_id;
+    app = await startApp({ issuer: server.url, clientId, clientSecret: client.client_secret, port: 0 });
+    const updated = await server.fetch(`/admin/clients/${clientId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: JSON.stringify({ redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.postLogoutRedirectUri] }),
+    });
+    assert.equal(updated.status, 200, await updated.text());
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('console', (message) => {
+      if (/Content Security Policy|error/i.test(message.text())) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await server?.stop();
+  });
+
+  /** A screenshot, and axe-core's verdict on the page as shown (injected through DevTools, which no page's CSP governs). */
+  async function check(name: string): Promise<void> {
+    await page.waitForLoadState();
+    await page.screenshot({ path: `${ARTIFACTS}oidc-web-app-${name}.png`, fullPage: true });
+    await page.evaluate(axeSource);
+    const violations = (await page.evaluate(
+      'axe.run(document, { resultTypes: ["violations"] }).then((result) => result.violations.map((v) => ' +
+        '({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)) })))',
+    )) as Violation[];
+    const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    assert.deepEqual(serious, [], `${name}: accessibility violations`);
+  }
+
+  const onPortcullis = (path: string) => (url: URL) => url.origin === server.url && url.pathname === path;
+
+  /** The sessions Portcullis keeps open for the app's client (the code's exchange opens one). */
+  async function appSessionsAtPortcullis(): Promise<number> {
+    const user = await server.portcullis.users.get(USERNAME);
+    return (await server.portcullis.sessions.listActive(user)).filter((session) => session.clientId === clientId).length;
+  }
+
+  it('signs in through the hosted sign-in and consent pages, shows the user, and signs out', async () => {
+    const discovery = (await (await server.fetch('/.well-known/openid-configuration')).json()) as { end_session_endpoint?: string };
+
+    await page.goto(`${app.url}/`);
+    await page.getByText('You are not signed in.').waitFor();
+    await check('home');
+
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.waitForURL(onPortcullis('/sign-in'));
+    const authorize = new URL(requested.find((url) => url.startsWith(`${server.url}/authorize?`))!);
+    assert.equal(authorize.searchParams.get('client_id'), clientId);
+    assert.equal(authorize.searchParams.get('redirect_uri'), app.redirectUri);
+    assert.equal(authorize.searchParams.get('scope'), 'openid profile email');
+    assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+    for (const parameter of ['code_challenge', 'state', 'nonce']) assert.ok(authorize.searchParams.get(parameter), parameter);
+    await check('sign-in');
+    await page.getByLabel('Username or e-mail address').fill(USERNAME);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    await check('consent');
+    await page.getByRole('button', { name: 'Allow' }).click();
+
+    await page.waitForURL(`${app.url}/`);
+    await page.getByText(`Signed in as ${USERNAME}.`).waitFor();
+    const callback = new URL(requested.find((url) => url.startsWith(`${app.redirectUri}?`))!);
+    assert.equal(callback.searchParams.get('state'), authorize.searchParams.get('state'));
+    assert.equal(callback.searchParams.get('iss'), server.url);
+    // The ID token's claims and /userinfo's: the stable user id, and the e-mail address of the `email` scope, in both.
+    assert.equal(await page.locator('dd', { hasText: userId }).count(), 2);
+    assert.equal(await page.locator('dd', { hasText: EMAIL }).count(), 2);
+    await page.getByText('Wiki Reader').first().waitFor();
+    assert.equal(await appSessionsAtPortcullis(), 1, "the code's exchange opened a session for the app");
+    await check('signed-in');
+
+    // Signing out: the first page the browser shows after it (redirects are not shown).
+    const shown = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const landed = new URL((await shown).url());
+    if (discovery.end_session_endpoint !== undefined) {
+      const endSession = requested.find((url) => url.startsWith(`${discovery.end_session_endpoint}?`));
+      assert.ok(endSession, `the browser went through ${discovery.end_session_endpoint}`);
+      const parameters = new URL(endSession).searchParams;
+      assert.ok(parameters.get('id_token_hint'), 'id_token_hint');
+      assert.equal(parameters.get('post_logout_redirect_uri'), app.postLogoutRedirectUri);
+      if (landed.origin === server.url) {
+        // Portcullis asks before it ends its own session.
+        await check('end-session');
+        await page.getByRole('button', { name: /sign out|log out/i }).click();
+      }
+    } else {
+      assert.equal(landed.origin, new URL(app.url).origin, 'without an end_session_endpoint the app signs out by itself');
+    }
+    await page.waitForURL(`${app.url}/`);
+    await page.getByText('You are not signed in.').waitFor();
+    await check('signed-out');
+    assert.equal(await appSessionsAtPortcullis(), 0, 'the app revoked its refresh token: its session at Portcullis ended');
+
+    // What signing out meant at Portcullis: signing in again asks for the password only if the provider's session ended.
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    if (discovery.end_session_endpoint !== undefined) {
+      await page.waitForURL(onPortcullis('/sign-in'));
+    } else {
+      await page.waitForURL(`${app.url}/`);
+      await page.getByText(`Signed in as ${USERNAME}.`).waitFor();
+    }
+
+    const elsewhere = requested.filter((url) => !url.startsWith(`${server.url}/`) && !url.startsWith(`${app.url}/`));
+    assert.deepEqual(elsewhere, [], 'nothing requested from anywhere but the two servers on 127.0.0.1');
+    assert.ok(server.url.startsWith('http://127.0.0.1:') && app.url.startsWith('http://127.0.0.1:'));
+    assert.deepEqual(problems, [], 'no CSP violation and no script error');
+  });
+});
