@@ -9,7 +9,8 @@
  * confirmation page if Portcullis shows one), after which signing in asks for the password again;
  * without one the app alone signs out and Portcullis's browser session still signs the user
  * straight back in. Either way the session the code's exchange opened is ended (the app revokes
- * its refresh token). Each page is screenshotted into test-artifacts/oidc-web-app-*.png and
+ * its refresh token). A person who denies the app at consent lands on the app's "Sign-in failed"
+ * page with `access_denied`, and the same callback again is refused. Each page is screenshotted into test-artifacts/oidc-web-app-*.png and
  * checked with axe-core (no serious or critical violation); nothing is requested from anywhere but
  * the two servers on 127.0.0.1, and no page breaks its CSP. Skipped where /usr/bin/chromium is
  * missing, except under CI=true, where it fails.
@@ -194,5 +195,41 @@ describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () 
     assert.deepEqual(elsewhere, [], 'nothing requested from anywhere but the two servers on 127.0.0.1');
     assert.ok(server.url.startsWith('http://127.0.0.1:') && app.url.startsWith('http://127.0.0.1:'));
     assert.deepEqual(problems, [], 'no CSP violation and no script error');
+  });
+
+  it('says so when the person denies the app on the consent page, and refuses a callback it did not start', async () => {
+    await server.portcullis.users.create({ username: 'wiki-doubter', password: PASSWORD });
+    const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    try {
+      const visitor = await context.newPage();
+      visitor.setDefaultTimeout(ACTION_TIMEOUT_MS);
+      const elsewhere: string[] = [];
+      visitor.on('request', (request) => {
+        if (!request.url().startsWith(`${server.url}/`) && !request.url().startsWith(`${app.url}/`)) elsewhere.push(request.url());
+      });
+      await visitor.goto(`${app.url}/`);
+      await visitor.getByRole('link', { name: 'Sign in' }).click();
+      await visitor.waitForURL(onPortcullis('/sign-in'));
+      await visitor.getByLabel('Username or e-mail address').fill('wiki-doubter');
+      await visitor.getByLabel('Password').fill(PASSWORD);
+      await visitor.getByRole('button', { name: 'Sign in' }).click();
+      await visitor.getByRole('button', { name: 'Deny' }).click();
+      await visitor.waitForURL((url) => url.href.startsWith(`${app.redirectUri}?`));
+      await visitor.getByRole('heading', { name: 'Sign-in failed' }).waitFor();
+      await visitor.getByText(/^access_denied/).waitFor();
+      await visitor.screenshot({ path: `${ARTIFACTS}oidc-web-app-denied.png`, fullPage: true });
+      // The same answer again (a reload, or a copied URL): the sign-in it belonged to is over.
+      await visitor.reload();
+      await visitor.getByText('This sign-in was not started here, or took too long.').waitFor();
+      assert.deepEqual(elsewhere, []);
+    } finally {
+      await context.close();
+    }
+    // And no session was made for the app at Portcullis.
+    const doubter = await server.portcullis.users.get('wiki-doubter');
+    assert.deepEqual(
+      (await server.portcullis.sessions.listActive(doubter)).filter((session) => session.clientId === clientId),
+      [],
+    );
   });
 });
