@@ -163,7 +163,14 @@ export class AuthorizationService {
     const user = await this.deps.users.findById(record.userId);
     if (!user || user.disabled) throw new InvalidGrantError('The user is no longer active');
     const scopes = grantScopes(user.scopes, record.scopes);
-    const login = await this.deps.tokens.codeLogin(user, scopes, client, record.authentication, { ...context, actor: user.username });
+    const login = await this.deps.tokens.codeLogin(
+      user,
+      scopes,
+      client,
+      record.authentication,
+      { ...context, actor: user.username },
+      record.browserSessionId,
+    );
     await this.deps.store.setCodeSession(codeHash, login.sessionId);
     if (allowsGrant(client, 'refresh_token')) return login.tokens;
     const { refresh_token: _dropped, ...withoutRefresh } = login.tokens;

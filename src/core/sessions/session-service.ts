@@ -43,7 +43,8 @@ export class SessionService {
   /**
    * A login: the session, its first refresh token and the `login.success` audit event, stored in
    * one transaction (one synced commit). `method` names a login that was not by password in the
-   * event's details (`sign_in_link`).
+   * event's details (`sign_in_link`). `browserSessionId`: the hosted pages' session whose code this
+   * login exchanged (ending that one ends this one).
    */
   async open(
     user: User,
@@ -52,6 +53,7 @@ export class SessionService {
     context: ActionContext,
     method?: LoginMethod,
     authentication?: SessionAuthentication,
+    browserSessionId?: string,
   ): Promise<OpenedSession> {
     const now = this.clock.now();
     const session: Session = {
@@ -68,6 +70,7 @@ export class SessionService {
       revokedAt: null,
       revokedReason: null,
       ...(authentication === undefined ? {} : { authentication }),
+      ...(browserSessionId === undefined ? {} : { browserSessionId }),
     };
     const first = generateRefreshToken();
     const opening = this.audit.stamp({
@@ -103,7 +106,9 @@ export class SessionService {
   /** Ends a session; false when it was over already. */
   async revoke(session: Session, reason: SessionEndReason, context: ActionContext, subject: string | null): Promise<boolean> {
     const revoked = await this.store.revoke(session.id, reason, this.clock.now());
-    this.invalidation.sessionChanged(session.id);
+    // A session of no client may be a browser session, whose codes' sessions (the user's) ended with it.
+    if (revoked && session.clientId === null) this.invalidation.sessionsOfUserChanged(session.userId);
+    else this.invalidation.sessionChanged(session.id);
     if (revoked) {
       await this.audit.record({
         type: 'session.revoked',
