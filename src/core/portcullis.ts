@@ -46,7 +46,9 @@ import { isSessionActive, sessionAuthentication, type Session } from './sessions
 import type { SessionService } from './sessions/session-service.js';
 import { secretMatches } from './secrets.js';
 import { AccessTokenCodec, requiredClaims, type AccessTokenClaims } from './tokens/access-token.js';
-import { isHmacAlgorithm } from './tokens/algorithms.js';
+import { isHmacAlgorithm, keyStoreAlgorithm } from './tokens/algorithms.js';
+import { IdTokens } from './oidc/id-tokens.js';
+import { identityClaims, type IdentityClaims } from './oidc/identity-claims.js';
 import { AsymmetricKeyRing, HmacKeys, type SigningKeys } from './keys/key-ring.js';
 import { KeyService } from './keys/key-service.js';
 import { SealedBox } from './sealed-box.js';
@@ -170,8 +172,14 @@ export class Portcullis {
   private readonly mailer: Mailer | undefined;
   private readonly hasher: PasswordHasher;
   private readonly clock: Clock;
-  /** Asymmetric key management; undefined with an HMAC ALGORITHM (the key is SECRET_KEY). */
-  readonly keys: KeyService | undefined;
+  /**
+   * The key store's keys (ADR 0006): with an asymmetric ALGORITHM they sign access tokens; they
+   * always sign ID and logout tokens (RS256 ones with an HMAC ALGORITHM, whose key is SECRET_KEY).
+   */
+  readonly keys: KeyService;
+  private readonly keyRing: AsymmetricKeyRing;
+  /** ID tokens and logout tokens (OpenID Connect), signed by the key store's current key (ADR 0028). */
+  readonly idTokens: IdTokens;
   private readonly codec: AccessTokenCodec;
   private readonly tokens: TokenService;
   private readonly mfaTokens: MfaTokens;
@@ -245,34 +253,41 @@ export class Portcullis {
     this.loginGuard = Portcullis.loginGuard(this.config, this.clock, this.audit, this.rateLimits, deps.loginAttempts);
     const policy = { issuer: this.config.issuer, audience: this.config.audience, requiredClaims: requiredClaims(this.config.audience) };
     const algorithm = this.config.algorithm;
-    let keys: SigningKeys;
-    if (isHmacAlgorithm(algorithm)) {
-      keys = new HmacKeys(algorithm, this.config.secretKey, policy);
-      this.keys = undefined;
-    } else {
-      const box = new SealedBox(this.config.secretKey, 'signing-key/v1');
-      const ring = new AsymmetricKeyRing(algorithm, this.stores.keys, box, policy, this.clock, this.stores.changes);
-      keys = ring;
-      this.keys = new KeyService(
-        this.stores.keys,
-        box,
-        this.clock,
-        {
-          algorithm,
-          tokenLifetimeMs: (this.config.accessTokenTtlSeconds + this.config.clockToleranceSeconds + 60) * 1000,
-          jwksMaxAgeMs: this.config.jwksMaxAgeSeconds * 1000,
-          rotationIntervalMs: this.config.keyRotationDays * 86_400_000,
-        },
-        this.audit,
-        async () => {
-          await ring.reload();
-          this.stores.bus?.publish({ kind: 'keys' });
-        },
-      );
-      // Another instance (or `portcullis keys rotate`) changed the keys: the keys in hand are superseded
-      // until they are loaded again (the bus confirms the change to its sender once that is done).
-      this.stores.bus?.subscribe((change) => (change.kind === 'keys' ? ring.changed() : undefined));
-    }
+    // The key store's keys: they sign access tokens with an asymmetric ALGORITHM, and ID and logout
+    // tokens always (RS256 ones with an HMAC ALGORITHM, made when the first ID token needs them).
+    const box = new SealedBox(this.config.secretKey, 'signing-key/v1');
+    const ring = (this.keyRing = new AsymmetricKeyRing(
+      keyStoreAlgorithm(algorithm),
+      this.stores.keys,
+      box,
+      policy,
+      this.clock,
+      this.stores.changes,
+    ));
+    this.keys = new KeyService(
+      this.stores.keys,
+      box,
+      this.clock,
+      {
+        algorithm: ring.algorithm,
+        tokenLifetimeMs: (this.config.accessTokenTtlSeconds + this.config.clockToleranceSeconds + 60) * 1000,
+        jwksMaxAgeMs: this.config.jwksMaxAgeSeconds * 1000,
+        rotationIntervalMs: this.config.keyRotationDays * 86_400_000,
+      },
+      this.audit,
+      async () => {
+        await ring.reload();
+        this.stores.bus?.publish({ kind: 'keys' });
+      },
+    );
+    // Another instance (or `portcullis keys rotate`) changed the keys: the keys in hand are superseded
+    // until they are loaded again (the bus confirms the change to its sender once that is done).
+    this.stores.bus?.subscribe((change) => (change.kind === 'keys' ? ring.changed() : undefined));
+    this.idTokens = new IdTokens(ring, this.keys, this.clock, {
+      issuer: this.config.issuer,
+      ttlSeconds: this.config.accessTokenTtlSeconds,
+    });
+    const keys: SigningKeys = isHmacAlgorithm(algorithm) ? new HmacKeys(algorithm, this.config.secretKey, policy) : ring;
     this.codec = new AccessTokenCodec(
       {
         algorithm,
@@ -315,6 +330,7 @@ export class Portcullis {
       clock: this.clock,
       audit: this.audit,
       issuer: this.config.issuer,
+      idTokens: this.idTokens,
     });
   }
 
@@ -592,6 +608,16 @@ export class Portcullis {
     requireLogin(context.claims, required, this.clock.now());
   }
 
+  /**
+   * OpenID Connect's UserInfo (Core §5.3): the claims of the token's user that its scopes ask for.
+   * Only a token the code flow issued with `openid` may ask (a user's; a service client has none).
+   */
+  async userInfo(context: AuthContext): Promise<IdentityClaims> {
+    const auth = this.requireUser(context);
+    if (!auth.claims.scope.split(' ').includes('openid')) throw new InsufficientScopeError(['openid']);
+    return identityClaims(auth.user, auth.claims.scope.split(' '));
+  }
+
   /** Routes about "me" need a user's token, not a service client's. */
   requireUser(context: AuthContext): UserAuthContext {
     if (context.kind !== 'user') throw new WrongPrincipalError();
@@ -834,14 +860,22 @@ export class Portcullis {
     return this.stores.health.ping();
   }
 
-  /** Before serving: with an asymmetric ALGORITHM, make sure a current and a next key exist, and load them. */
+  /**
+   * Before serving: with an asymmetric ALGORITHM, make sure a current and a next key exist, and load
+   * them. With an HMAC ALGORITHM the RS256 keys of ID tokens are made when the first one is signed
+   * (an RSA key takes a fifth of a second to make, and most deployments never sign one).
+   */
   async start(): Promise<void> {
-    await this.keys?.ensure();
+    if (!isHmacAlgorithm(this.config.algorithm)) await this.keys.ensure();
   }
 
-  /** RFC 7517 JWK Set of the keys that verify access tokens: public members only. */
-  jwks(): Promise<{ readonly keys: readonly object[] }> {
-    return this.codec.jwks();
+  /**
+   * RFC 7517 JWK Set of the key store's public keys, as the store says now: they verify access
+   * tokens (asymmetric ALGORITHMs) and ID tokens. Public members only.
+   */
+  async jwks(): Promise<{ readonly keys: readonly object[] }> {
+    if (!this.keyRing.isCurrent()) await this.keyRing.reload();
+    return this.keyRing.jwks();
   }
 
   private async introspectAccessToken(token: string): Promise<IntrospectionResponse | undefined> {

@@ -25,6 +25,7 @@ import { registerAdminClientRoutes } from './routes/admin-client-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerRevocationRoutes } from './routes/revocation-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
+import { registerUserInfoRoutes } from './routes/userinfo-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerFactorRoutes } from './routes/factor-routes.js';
@@ -153,6 +154,7 @@ export async function registerPortcullisPlugins(app: FastifyInstance, portcullis
 export function registerPortcullisRoutes(app: FastifyInstance, portcullis: Portcullis, http: HttpConfig): void {
   registerHealthRoutes(app, portcullis);
   registerDiscoveryRoutes(app, portcullis, { authorizationEndpoint: http.pages?.enabled === true });
+  if (http.pages?.enabled === true) registerUserInfoRoutes(app, portcullis);
   registerTokenRoutes(app, portcullis, http);
   registerRevocationRoutes(app, portcullis);
   registerUserRoutes(app, portcullis);

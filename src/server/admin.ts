@@ -10,7 +10,7 @@ import { KeyService } from '../core/keys/key-service.js';
 import { Argon2PasswordHasher } from '../core/passwords/password-hasher.js';
 import { WorkLimiter } from '../core/passwords/work-limiter.js';
 import { SealedBox } from '../core/sealed-box.js';
-import { isAsymmetricAlgorithm } from '../core/tokens/algorithms.js';
+import { keyStoreAlgorithm } from '../core/tokens/algorithms.js';
 import { createAccountServices, type AccountServices } from '../core/account-services.js';
 import type { MigrationSummary } from '../storage/sql/migrator.js';
 import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open-storage.js';
@@ -49,22 +49,21 @@ export async function withUserAdmin<T>(work: (admin: UserAdmin) => Promise<T>): 
   }
 }
 
-/** Runs `work` with the signing keys of the database in DATABASE_URL (ALGORITHM must be asymmetric), confirming the change. */
+/**
+ * Runs `work` with the signing keys of the database in DATABASE_URL, confirming the change: the keys
+ * of access and ID tokens with an asymmetric ALGORITHM; with an HMAC one (access tokens signed with
+ * SECRET_KEY) the RS256 keys of ID and logout tokens.
+ */
 export async function withKeyAdmin<T>(work: (keys: KeyService) => Promise<T>): Promise<T> {
   const config = configFromEnv(process.env, { secretKeyRequired: true });
-  const algorithm = config.algorithm;
-  if (!isAsymmetricAlgorithm(algorithm)) {
-    throw new Error(
-      `ALGORITHM is ${algorithm}: tokens are signed with SECRET_KEY, which is rotated by changing SECRET_KEY. Signing keys are for EdDSA, ES256, RS256 and PS256.`,
-    );
-  }
+  const algorithm = keyStoreAlgorithm(config.algorithm);
   const storage = openStorage(config.database, { dataDir: config.dataDir });
   try {
     await storage.migrate();
     const signing = (await storage.keys.list()).find((key) => key.state === 'current');
     if (signing && signing.algorithm !== algorithm) {
       throw new Error(
-        `ALGORITHM is ${algorithm} here, but the servers on this database sign with ${signing.algorithm}: run this command with ALGORITHM=${signing.algorithm}`,
+        `The keys here are ${algorithm} (ALGORITHM=${config.algorithm}), but the servers on this database sign with ${signing.algorithm}: run this command with ALGORITHM=${signing.algorithm}`,
       );
     }
     const keys = new KeyService(

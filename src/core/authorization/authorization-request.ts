@@ -5,7 +5,7 @@
  * go back to the client's redirect URI with `error`, `error_description` and `state` (`refused`).
  */
 import { allowsGrant, type Client } from '../clients/client.js';
-import { parseScopeParameter } from '../tokens/scopes.js';
+import { isIdentityScope, parseScopeParameter } from '../tokens/scopes.js';
 import { isS256Challenge } from './authorization-code.js';
 
 export type Prompt = 'none' | 'login' | 'consent';
@@ -124,7 +124,7 @@ export async function checkAuthorizationRequest(
   } else {
     const parsed = parseScopeParameter(scopeParameter as string);
     if (parsed === undefined) return refuse('invalid_scope', 'Malformed scope parameter');
-    const beyond = parsed.filter((scope) => !client.scopes.includes(scope));
+    const beyond = parsed.filter((scope) => !client.scopes.includes(scope) && !isIdentityScope(scope));
     if (beyond.length > 0) return refuse('invalid_scope', `Scope beyond the client's: ${beyond.join(' ').slice(0, 200)}`);
     scopes = parsed;
   }

@@ -10,12 +10,13 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { allowsGrant, type Client } from '../clients/client.js';
 import type { Clock } from '../clock.js';
 import { InvalidClientError, InvalidGrantError, UnauthorizedClientError } from '../errors.js';
+import type { IdTokens } from '../oidc/id-tokens.js';
 import type { UserAuthContext } from '../portcullis.js';
 import type { SessionStore, UserStore } from '../ports.js';
 import { hashSecret, randomToken } from '../secrets.js';
 import { sessionAuthentication } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { grantScopes } from '../tokens/scopes.js';
+import { grantUserScopes } from '../tokens/scopes.js';
 import type { TokenResponse, TokenService } from '../tokens/token-service.js';
 import {
   AUTHORIZATION_CODE_RETENTION_MS,
@@ -47,6 +48,7 @@ export interface AuthorizationServiceDependencies {
   readonly clock: Clock;
   readonly audit: AuditLog;
   readonly issuer: string;
+  readonly idTokens: IdTokens;
 }
 
 export class AuthorizationService {
@@ -162,7 +164,7 @@ export class AuthorizationService {
     }
     const user = await this.deps.users.findById(record.userId);
     if (!user || user.disabled) throw new InvalidGrantError('The user is no longer active');
-    const scopes = grantScopes(user.scopes, record.scopes);
+    const scopes = grantUserScopes(user.scopes, record.scopes);
     const login = await this.deps.tokens.codeLogin(
       user,
       scopes,
@@ -172,9 +174,22 @@ export class AuthorizationService {
       record.browserSessionId,
     );
     await this.deps.store.setCodeSession(codeHash, login.sessionId);
-    if (allowsGrant(client, 'refresh_token')) return login.tokens;
-    const { refresh_token: _dropped, ...withoutRefresh } = login.tokens;
-    return withoutRefresh;
+    const { refresh_token: refreshToken, ...tokens } = login.tokens;
+    const idToken = scopes.includes('openid')
+      ? await this.deps.idTokens.idToken({
+          user,
+          clientId: client.id,
+          scopes,
+          nonce: record.nonce,
+          authentication: record.authentication,
+          browserSessionId: record.browserSessionId,
+        })
+      : undefined;
+    return {
+      ...tokens,
+      ...(allowsGrant(client, 'refresh_token') && refreshToken !== undefined ? { refresh_token: refreshToken } : {}),
+      ...(idToken === undefined ? {} : { id_token: idToken }),
+    };
   }
 
   private async codeReused(sessionId: string | null, userId: string, client: Client, context: ActionContext): Promise<void> {

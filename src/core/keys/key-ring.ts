@@ -65,10 +65,16 @@ export function pinnedVerifier(key: string | Buffer, algorithm: AccessTokenAlgor
   }) as VerifyFunction;
 }
 
-export function signerFor(key: string | Buffer, algorithm: AccessTokenAlgorithm, kid: string): TokenSigner {
-  const sign = createSigner({ key, algorithm, kid, header: { alg: algorithm, typ: ACCESS_TOKEN_TYPE } }) as (
-    payload: Record<string, unknown>,
-  ) => string;
+/** The JWT types we sign: access tokens (RFC 9068), ID tokens, and back-channel logout tokens. */
+export type TokenType = typeof ACCESS_TOKEN_TYPE | 'JWT' | 'logout+jwt';
+
+export function signerFor(
+  key: string | Buffer,
+  algorithm: AccessTokenAlgorithm,
+  kid: string,
+  typ: TokenType = ACCESS_TOKEN_TYPE,
+): TokenSigner {
+  const sign = createSigner({ key, algorithm, kid, header: { alg: algorithm, typ } }) as (payload: Record<string, unknown>) => string;
   return { kid, algorithm, sign };
 }
 
@@ -113,12 +119,14 @@ export class HmacKeys implements SigningKeys {
 
 interface LoadedKeys {
   readonly signer: TokenSigner | undefined;
+  /** The current key's private half (decrypted once), for the signers of other token types. */
+  readonly signingKey: { readonly kid: string; readonly privatePem: string } | undefined;
   /** By kid, with the public JWK each verifier was made from (an unchanged key keeps its verifier). */
   readonly verifiers: ReadonlyMap<string, { readonly jwk: string; readonly verify: VerifyFunction }>;
   readonly published: readonly PublicJwk[];
 }
 
-const EMPTY: LoadedKeys = { signer: undefined, verifiers: new Map(), published: [] };
+const EMPTY: LoadedKeys = { signer: undefined, signingKey: undefined, verifiers: new Map(), published: [] };
 const RELOAD_EVERY_MS = 30_000;
 const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1_000;
 
@@ -143,6 +151,7 @@ export class AsymmetricKeyRing implements SigningKeys {
   private reloading: Promise<void> | undefined;
   private reloadAgain: Promise<void> | undefined;
   private lastUnknownKidReload = 0;
+  private readonly typedSigners = new Map<TokenType, TokenSigner>();
 
   constructor(
     readonly algorithm: AsymmetricAlgorithm,
@@ -188,6 +197,22 @@ export class AsymmetricKeyRing implements SigningKeys {
     return this.loaded.signer;
   }
 
+  /** Whether a current key is loaded (with an HMAC ALGORITHM there is none until the first ID token needs one). */
+  hasSigner(): boolean {
+    return this.loaded.signer !== undefined;
+  }
+
+  /** The current key's signer for another token type (ID and logout tokens), made once per key. */
+  typedSigner(typ: TokenType): TokenSigner {
+    const key = this.loaded.signingKey;
+    if (!key) throw new Error(`no current ${this.algorithm} signing key is loaded`);
+    const made = this.typedSigners.get(typ);
+    if (made?.kid === key.kid) return made;
+    const signer = signerFor(key.privatePem, this.algorithm, key.kid, typ);
+    this.typedSigners.set(typ, signer);
+    return signer;
+  }
+
   verifier(kid: string): VerifyFunction | undefined {
     return this.loaded.verifiers.get(kid)?.verify;
   }
@@ -216,6 +241,7 @@ export class AsymmetricKeyRing implements SigningKeys {
     const records = (await this.store.list()).filter((record) => record.algorithm === this.algorithm);
     const verifiers = new Map<string, { readonly jwk: string; readonly verify: VerifyFunction }>();
     let signer: TokenSigner | undefined;
+    let signingKey: LoadedKeys['signingKey'];
     for (const record of records) {
       const jwk = JSON.stringify(record.publicJwk);
       const kept = this.loaded.verifiers.get(record.kid);
@@ -224,21 +250,24 @@ export class AsymmetricKeyRing implements SigningKeys {
         record.kid,
         kept?.jwk === jwk ? kept : { jwk, verify: pinnedVerifier(publicPemOf(record.publicJwk), this.algorithm, this.policy) },
       );
-      if (record.state === 'current') signer = this.openSigner(record);
+      if (record.state === 'current') {
+        signingKey = this.openKey(record);
+        signer = this.loaded.signer?.kid === record.kid ? this.loaded.signer : signerFor(signingKey.privatePem, this.algorithm, record.kid);
+      }
     }
-    this.loaded = { signer, verifiers, published: records.map((record) => record.publicJwk) };
+    this.loaded = { signer, signingKey, verifiers, published: records.map((record) => record.publicJwk) };
     this.loadedAt = this.clock.now();
     this.seenVersion = version;
     this.seenAnnounced = announced;
     this.hasLoaded = true;
   }
 
-  private openSigner(record: SigningKeyRecord): TokenSigner {
-    if (this.loaded.signer?.kid === record.kid) return this.loaded.signer;
+  private openKey(record: SigningKeyRecord): { readonly kid: string; readonly privatePem: string } {
+    if (this.loaded.signingKey?.kid === record.kid) return this.loaded.signingKey;
     const privatePem = this.box.open(record.privateSealed, record.kid);
     if (privatePem === undefined) {
       throw new Error(`signing key ${record.kid} cannot be decrypted: was SECRET_KEY changed?`);
     }
-    return signerFor(privatePem, this.algorithm, record.kid);
+    return { kid: record.kid, privatePem };
   }
 }

@@ -12,3 +12,12 @@ export function isHmacAlgorithm(value: string): value is HmacAlgorithm {
 export function isAsymmetricAlgorithm(value: string): value is AsymmetricAlgorithm {
   return (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(value);
 }
+
+/**
+ * The algorithm of the key store: ALGORITHM when it is asymmetric (its keys sign access tokens and
+ * ID tokens alike); with an HMAC ALGORITHM, RS256, the algorithm OpenID Connect requires every
+ * provider to offer (Core §15.1), whose keys then sign only ID and logout tokens (ADR 0028).
+ */
+export function keyStoreAlgorithm(algorithm: AccessTokenAlgorithm): AsymmetricAlgorithm {
+  return isAsymmetricAlgorithm(algorithm) ? algorithm : 'RS256';
+}

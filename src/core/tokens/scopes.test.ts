@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatScopes, grantScopes, heldScopes, isScopeToken, parseScopeList, parseScopeParameter } from './scopes.js';
+import { formatScopes, grantScopes, heldScopes, isScopeToken, parseScopeList, parseScopeParameter, grantUserScopes } from './scopes.js';
 
 describe('isScopeToken', () => {
   it('accepts printable ASCII other than space, " and \\', () => {
@@ -128,5 +128,16 @@ describe('formatScopes', () => {
   it('joins scopes with single spaces', () => {
     assert.equal(formatScopes(['me', 'items']), 'me items');
     assert.equal(formatScopes([]), '');
+  });
+});
+
+describe('grantUserScopes', () => {
+  it('keeps the requested identity scopes, and of the permissions only those the user holds', () => {
+    assert.deepEqual(grantUserScopes(['read'], ['openid', 'read', 'admin', 'email']), ['openid', 'read', 'email']);
+    assert.deepEqual(grantUserScopes([], ['profile']), ['profile']);
+  });
+
+  it('never counts an identity scope as a held permission', () => {
+    assert.deepEqual([...heldScopes('openid read', ['read'])], ['read']);
   });
 });

@@ -41,6 +41,23 @@ export function parseScopeParameter(value: string): string[] | undefined {
   return [...new Set(parts)];
 }
 
+/**
+ * OpenID Connect's scopes (Core §3.1.2.1, §5.4): they ask for an ID token and for identity claims,
+ * not for permissions, so no user or client holds them: every client of the code flow may ask for
+ * them, and a user's tokens keep them (while `heldScopes` never counts them as permissions).
+ */
+export const IDENTITY_SCOPES: readonly string[] = Object.freeze(['openid', 'profile', 'email']);
+
+export function isIdentityScope(scope: string): boolean {
+  return IDENTITY_SCOPES.includes(scope);
+}
+
+/** A user's token: the requested permissions the user holds, and the requested identity scopes. */
+export function grantUserScopes(held: readonly string[], requested: readonly string[]): string[] {
+  const heldSet = new Set(held);
+  return requested.filter((scope) => heldSet.has(scope) || isIdentityScope(scope));
+}
+
 /** What a token gets: the requested scopes the holder has, or all of them when none are asked for. */
 export function grantScopes(held: readonly string[], requested: readonly string[] | undefined): string[] {
   if (requested === undefined) return [...held];

@@ -34,7 +34,7 @@ import type { SessionAuthentication } from '../factors/factor.js';
 import type { User } from '../users/user.js';
 import { emailKey, loginKey } from '../users/user-fields.js';
 import type { AccessTokenCodec } from './access-token.js';
-import { formatScopes, grantScopes } from './scopes.js';
+import { formatScopes, grantScopes, grantUserScopes } from './scopes.js';
 
 /** Longer than any address (RFC 5321): not looked up. */
 const MAX_EMAIL_LENGTH = 320;
@@ -47,6 +47,8 @@ export interface TokenResponse {
   readonly scope: string;
   /** An enrolment at login (MFA policy) confirmed the user's first factor: its ten recovery codes, shown this once. */
   readonly recovery_codes?: readonly string[];
+  /** The code's exchange with the `openid` scope: the OpenID Connect ID token. */
+  readonly id_token?: string;
 }
 
 /** A password login's tokens, and the device token for the client to keep (when the login defences are on). */
@@ -320,7 +322,8 @@ export class TokenService {
     if (requested !== undefined && !requested.every((scope) => session.scopes.includes(scope))) {
       throw new InvalidScopeError('The requested scope exceeds the scope originally granted');
     }
-    const scopes = grantScopes(user.scopes, requested ?? session.scopes);
+    // A code flow's session keeps its identity scopes (openid for /userinfo) through its refreshes.
+    const scopes = grantUserScopes(user.scopes, requested ?? session.scopes);
     if (successor !== undefined) return this.respond(user, session, scopes, successor);
 
     const next = generateRefreshToken();

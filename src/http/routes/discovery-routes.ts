@@ -1,6 +1,9 @@
-/** RFC 7517 JWK Set and RFC 8414 authorization server metadata. */
+/** RFC 7517 JWK Set, RFC 8414 authorization server metadata and OpenID Connect Discovery 1.0. */
 import type { FastifyInstance } from 'fastify';
 import { MFA_GRANT, PASSKEY_GRANT, SIGN_IN_LINK_GRANT, type Portcullis } from '../../core/portcullis.js';
+import { IDENTITY_CLAIMS } from '../../core/oidc/identity-claims.js';
+import { ID_TOKEN_CLAIMS } from '../../core/oidc/id-tokens.js';
+import { IDENTITY_SCOPES } from '../../core/tokens/scopes.js';
 import { errorResponses, TAGS } from '../schemas/common-schemas.js';
 
 const jwkSetSchema = {
@@ -52,6 +55,26 @@ const metadataSchema = {
   additionalProperties: false,
 } as const;
 
+const stringArray = { type: 'array', items: { type: 'string' } } as const;
+
+/** OpenID Connect Discovery 1.0 §3: the authorization server's metadata and OpenID Connect's own members. */
+const openIdMetadataSchema = {
+  ...metadataSchema,
+  required: ['issuer', 'authorization_endpoint', 'jwks_uri', 'response_types_supported', 'subject_types_supported'],
+  properties: {
+    ...metadataSchema.properties,
+    userinfo_endpoint: { type: 'string' },
+    subject_types_supported: stringArray,
+    id_token_signing_alg_values_supported: stringArray,
+    response_modes_supported: stringArray,
+    claims_supported: stringArray,
+    claims_parameter_supported: { type: 'boolean' },
+    request_parameter_supported: { type: 'boolean' },
+    request_uri_parameter_supported: { type: 'boolean' },
+    prompt_values_supported: stringArray,
+  },
+} as const;
+
 /**
  * `authorizationEndpoint`: GET /authorize is served (the standalone server with its hosted pages):
  * the metadata then lists it and the authorization code grant; without it neither is.
@@ -93,10 +116,9 @@ export function registerDiscoveryRoutes(
       response: { 200: { ...metadataSchema, description: 'The metadata' }, ...errorResponses() },
     },
   };
-  app.get('/.well-known/oauth-authorization-server', metadataRoute, async (_request, reply) => {
-    reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
+  const code = options.authorizationEndpoint === true;
+  const serverMetadata = () => {
     const clientAuth = ['client_secret_basic', 'client_secret_post'];
-    const code = options.authorizationEndpoint === true;
     return {
       issuer: config.issuer,
       ...(code ? { authorization_endpoint: `${issuer}/authorize` } : {}),
@@ -115,11 +137,49 @@ export function registerDiscoveryRoutes(
       ],
       response_types_supported: code ? ['code'] : [],
       ...(code ? { code_challenge_methods_supported: ['S256'], authorization_response_iss_parameter_supported: true } : {}),
-      scopes_supported: [...config.defaultScopes, 'admin'].filter((scope, i, all) => all.indexOf(scope) === i),
+      scopes_supported: [...(code ? IDENTITY_SCOPES : []), ...config.defaultScopes, 'admin'].filter(
+        (scope, i, all) => all.indexOf(scope) === i,
+      ),
       token_endpoint_auth_methods_supported: [...clientAuth, 'none'],
       revocation_endpoint_auth_methods_supported: [...clientAuth, 'none'],
       introspection_endpoint_auth_methods_supported: clientAuth,
       access_token_signing_alg_values_supported: [config.algorithm],
     };
+  };
+  app.get('/.well-known/oauth-authorization-server', metadataRoute, async (_request, reply) => {
+    reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
+    return serverMetadata();
   });
+  // An OpenID provider only where the code flow is served: discovery lists only what works.
+  if (!code) return;
+  app.get(
+    '/.well-known/openid-configuration',
+    {
+      schema: {
+        tags: [TAGS.discovery],
+        operationId: 'openIdConfiguration',
+        summary: 'OpenID Connect discovery',
+        description:
+          'OpenID Connect Discovery 1.0: the authorization server metadata with the OpenID members (userinfo, ID token ' +
+          'algorithm, claims). Only with the hosted pages (`HOSTED_PAGES=on`), which serve `/authorize`.',
+        response: { 200: { ...openIdMetadataSchema, description: 'The metadata' }, ...errorResponses() },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`);
+      return {
+        ...serverMetadata(),
+        userinfo_endpoint: `${issuer}/userinfo`,
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: [portcullis.idTokens.algorithm],
+        response_modes_supported: ['query'],
+        claims_supported: [...IDENTITY_CLAIMS, ...ID_TOKEN_CLAIMS],
+        // Discovery's defaults for the last two are true: say what is not built.
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        prompt_values_supported: ['none', 'login', 'consent'],
+      };
+    },
+  );
 }

@@ -76,6 +76,10 @@ export const tokenResponseSchema = {
       description:
         'mfa grant only, when it confirmed a factor enrolled at login (`POST /mfa/enrol`): ten single-use recovery codes, shown this once',
     },
+    id_token: {
+      type: 'string',
+      description: 'authorization_code grant with the `openid` scope: the OpenID Connect ID token (docs/oidc.md)',
+    },
   },
   additionalProperties: false,
 } as const;
