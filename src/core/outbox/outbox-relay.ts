@@ -91,6 +91,8 @@ export interface RelayOptions<M extends RelayItem = ClaimedMessage> extends Rela
   readonly transport: RelayTransport<NoInfer<M>>;
   /** What it sends, for the log: `mail` (the default), `logout token`. */
   readonly label?: string;
+  /** Says whom an item is for, in its `sent` and `failed` events (for an audit record); never a secret. */
+  readonly about?: (item: M) => string;
   readonly clock: Clock;
   readonly timers?: RelayTimers;
   readonly random?: RandomSource;
@@ -112,6 +114,8 @@ export interface DeliveryEvent {
   readonly attempts: number;
   /** Why it was given up on (`failed` only). */
   readonly error?: string;
+  /** Whom it was for, when the relay was given `about` (a logout token's client); never a secret. */
+  readonly about?: string;
 }
 
 /**
@@ -196,6 +200,8 @@ export class OutboxRelay<M extends RelayItem = ClaimedMessage> extends EventEmit
       this.timer = undefined;
       this.running = this.tick().finally(() => {
         this.running = undefined;
+        // Woken after the pass chose its next run (its last awaits): run again now, not at the next poll.
+        if (this.again) this.schedule(0);
       });
     }, ms);
   }
@@ -219,7 +225,9 @@ export class OutboxRelay<M extends RelayItem = ClaimedMessage> extends EventEmit
       this.drainWaiters.unshift(...waiters);
     }
     const more = claimed !== undefined && (claimed >= this.options.batchSize || (claimed > 0 && this.drainWaiters.length > 0));
-    this.schedule(more || this.again ? 0 : this.options.pollMs);
+    const soon = more || this.again;
+    this.again = false;
+    this.schedule(soon ? 0 : this.options.pollMs);
   }
 
   /** Deletes a batch of messages finished before the retention, at most once per `everyMs` (again at once after a whole batch). */
@@ -253,6 +261,10 @@ export class OutboxRelay<M extends RelayItem = ClaimedMessage> extends EventEmit
     }
   }
 
+  private aboutOf(message: M): { about?: string } {
+    return this.options.about === undefined ? {} : { about: this.options.about(message) };
+  }
+
   private async deliver(message: M): Promise<DeliveryOutcome> {
     const { store, transport, clock, log } = this.options;
     const label = this.label;
@@ -277,7 +289,7 @@ export class OutboxRelay<M extends RelayItem = ClaimedMessage> extends EventEmit
           permanent ? `${label} refused for good; given up` : `${label} not sent after the last attempt; given up`,
         );
         if (!marked) return 'unmarked';
-        const event = { id: message.id, kind: message.kind, attempts: message.attempts, error: reason };
+        const event = { id: message.id, kind: message.kind, attempts: message.attempts, error: reason, ...this.aboutOf(message) };
         this.notify('failed', () => this.emit('failed', event));
         return 'failed';
       }
@@ -286,7 +298,7 @@ export class OutboxRelay<M extends RelayItem = ClaimedMessage> extends EventEmit
     }
     try {
       if (await store.markSent(message.id, this.owner, clock.now())) {
-        const event = { id: message.id, kind: message.kind, attempts: message.attempts };
+        const event = { id: message.id, kind: message.kind, attempts: message.attempts, ...this.aboutOf(message) };
         this.notify('sent', () => this.emit('sent', event));
         return 'sent';
       }
