@@ -72,7 +72,11 @@ export async function endBrowserSessions(trx: Transaction<Database>, endedIds: r
         last_error: null,
       });
     }
-    if (owed.size > 0) await trx.insertInto('logout_deliveries').values([...owed.values()]).execute();
+    if (owed.size > 0)
+      await trx
+        .insertInto('logout_deliveries')
+        .values([...owed.values()])
+        .execute();
   }
   return ended;
 }
