@@ -106,9 +106,9 @@ export class SessionService {
   /** Ends a session; false when it was over already. */
   async revoke(session: Session, reason: SessionEndReason, context: ActionContext, subject: string | null): Promise<boolean> {
     const revoked = await this.store.revoke(session.id, reason, this.clock.now());
+    this.invalidation.sessionChanged(session.id);
     // A session of no client may be a browser session, whose codes' sessions (the user's) ended with it.
     if (revoked && session.clientId === null) this.invalidation.sessionsOfUserChanged(session.userId);
-    else this.invalidation.sessionChanged(session.id);
     if (revoked) {
       await this.audit.record({
         type: 'session.revoked',
