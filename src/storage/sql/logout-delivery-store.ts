@@ -35,13 +35,6 @@ export async function endBrowserSessions(trx: Transaction<Database>, endedIds: r
   const ended: string[] = [];
   for (let start = 0; start < endedIds.length; start += CHUNK) {
     const ids = endedIds.slice(start, start + CHUNK);
-    const linked = await trx
-      .selectFrom('sessions')
-      .innerJoin('clients', 'clients.id', 'sessions.client_id')
-      .select(['sessions.browser_session_id', 'sessions.user_id', 'clients.id as client_id', 'clients.backchannel_logout_uri'])
-      .where('sessions.browser_session_id', 'in', ids)
-      .execute();
-    if (linked.length === 0) continue;
     const revoked = await trx
       .updateTable('sessions')
       .set({ revoked_at: now, revoked_reason: 'browser_session_ended' })
@@ -50,10 +43,18 @@ export async function endBrowserSessions(trx: Transaction<Database>, endedIds: r
       .returning('id')
       .execute();
     ended.push(...revoked.map((row) => row.id));
+    // Every client a code of these browser sessions was exchanged by (its session ended now or before) that takes logout tokens.
+    const linked = await trx
+      .selectFrom('sessions')
+      .innerJoin('clients', 'clients.id', 'sessions.client_id')
+      .select(['sessions.browser_session_id', 'sessions.user_id', 'clients.id as client_id', 'clients.backchannel_logout_uri'])
+      .where('sessions.browser_session_id', 'in', ids)
+      .where('clients.backchannel_logout_uri', '!=', '')
+      .execute();
     // One token per client and browser session, however many sessions its codes opened.
     const owed = new Map<string, LogoutDeliveriesTable>();
     for (const row of linked) {
-      if (row.backchannel_logout_uri === '' || row.browser_session_id === null) continue;
+      if (row.browser_session_id === null) continue;
       const key = `${row.client_id} ${row.browser_session_id}`;
       if (owed.has(key)) continue;
       owed.set(key, {
