@@ -361,7 +361,7 @@ describe('OpenID Connect logout', () => {
     }
   });
 
-  it('back-channel: a receiver that answers 500 is tried again; sign-out on the pages and an admin revoking both send tokens', async () => {
+  it('back-channel: a receiver that answers 500 is tried again; sign-out on the pages, an admin and the account page ending it all send tokens', async () => {
     const relay = server.logoutRelay;
     const config = await relyingParty(server, wiki);
     const { page, tokens } = await signIn(server, config, 'alice');
@@ -397,7 +397,18 @@ describe('OpenID Connect logout', () => {
     assert.equal(ended.status, 204);
     assert.equal((await nextLogoutToken()).sid, sid);
     assert.equal(await refreshWorks(server, wiki, other.tokens.refresh_token!), 401);
+
+    // The person ends this browser's session on the account page: the same.
+    const third = await signIn(server, config, 'alice');
+    const thirdSid = third.tokens.claims()!.sid as string;
+    assert.equal((await third.page.get('/account')).status, 200);
+    const endedHere = await third.page.post('/account/sessions/end', { session_id: thirdSid });
+    assert.equal(endedHere.status, 303);
+    assert.equal(await signedInToPages(third.page), false);
+    assert.equal((await nextLogoutToken()).sid, thirdSid);
+    assert.equal(await refreshWorks(server, wiki, third.tokens.refresh_token!), 401);
+
     const audit = await server.portcullis.audit.list({ type: 'logout.backchannel_sent', limit: 10 });
-    assert.ok(audit.events.length >= 2);
+    assert.ok(audit.events.length >= 3);
   });
 });
