@@ -56,10 +56,11 @@ function single(query: EndSessionQuery, name: string, max = MAX_VALUE_LENGTH): s
 
 /** The hint's claims if it is an ID token we signed (expired or not), else undefined. */
 export async function verifyIdTokenHint(token: string, deps: EndSessionDependencies): Promise<IdTokenHint | undefined> {
-  const keys = createLocalJWKSet((await deps.jwks()) as Parameters<typeof createLocalJWKSet>[0]);
+  const jwks = (await deps.jwks()) as Parameters<typeof createLocalJWKSet>[0];
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, keys, {
+    // No key yet (no ID token was ever signed) is no match, as a key of another server is.
+    ({ payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
       algorithms: [deps.algorithm],
       issuer: deps.issuer,
       typ: 'JWT',
