@@ -163,6 +163,8 @@ export interface SessionStore {
    * revoked (a password change: the revocation feed tells resource servers).
    */
   revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, keep?: KeptSession): Promise<string[]>;
+  /** The ids of the sessions that codes of this browser session opened (`browserSessionId`), ended or not. */
+  openedBy(browserSessionId: string): Promise<string[]>;
   /** Revokes every active session opened by the client; returns the ids revoked. */
   revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]>;
 }

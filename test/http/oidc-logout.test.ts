@@ -240,6 +240,8 @@ describe('OpenID Connect logout', () => {
     const config = await relyingParty(server, wiki);
     const { page, tokens } = await signIn(server, config, 'alice');
     const sid = tokens.claims()!.sid as string;
+    const userinfo = () => server.fetch('/userinfo', { headers: bearer(tokens.access_token) });
+    assert.equal((await userinfo()).status, 200, 'the client session is alive (and its state cached)');
     const state = oidc.randomState();
     const url = oidc.buildEndSessionUrl(config, {
       id_token_hint: tokens.id_token!,
@@ -259,7 +261,8 @@ describe('OpenID Connect logout', () => {
     const logout = await nextLogoutToken();
     assert.equal(logout.sid, sid);
     assert.equal(logout.sub, tokens.claims()!.sub);
-    // The client session the code opened ended with the browser session: its refresh token is refused.
+    // The client session the code opened ended with the browser session: its access token and its refresh token are refused.
+    assert.equal((await userinfo()).status, 401);
     assert.equal(await refreshWorks(server, wiki, tokens.refresh_token!), 401);
     const audit = await server.portcullis.audit.list({ type: 'logout.rp_initiated', limit: 5 });
     assert.equal(audit.events[0]?.subject, `client:${wiki.client_id}`);

@@ -107,8 +107,10 @@ export class SessionService {
   async revoke(session: Session, reason: SessionEndReason, context: ActionContext, subject: string | null): Promise<boolean> {
     const revoked = await this.store.revoke(session.id, reason, this.clock.now());
     this.invalidation.sessionChanged(session.id);
-    // A session of no client may be a browser session, whose codes' sessions (the user's) ended with it.
-    if (revoked && session.clientId === null) this.invalidation.sessionsOfUserChanged(session.userId);
+    // A session of no client may be a browser session, whose codes' sessions ended with it (in the store).
+    if (revoked && session.clientId === null) {
+      for (const id of await this.store.openedBy(session.id)) this.invalidation.sessionChanged(id);
+    }
     if (revoked) {
       await this.audit.record({
         type: 'session.revoked',

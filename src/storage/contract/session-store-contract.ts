@@ -310,6 +310,8 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       const app = await opened({ userId, clientId: `client-${randomUUID()}`, browserSessionId: browser.session.id });
       const unrelated = await opened({ userId, clientId: `client-${randomUUID()}` });
       assert.equal((await store.find(app.session.id))?.browserSessionId, browser.session.id);
+      assert.deepEqual(await store.openedBy(browser.session.id), [app.session.id]);
+      assert.deepEqual(await store.openedBy(unrelated.session.id), []);
       const start = await cursorNow();
       assert.equal(await store.revoke(browser.session.id, 'logout', T0 + 30), true);
       assert.deepEqual(await store.find(app.session.id), { ...app.session, revokedAt: T0 + 30, revokedReason: 'browser_session_ended' });

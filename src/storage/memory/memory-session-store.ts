@@ -103,6 +103,10 @@ export class MemorySessionStore implements SessionStore {
     return this.revokeWhere((session) => session.userId === userId, reason, nowMs, keep);
   }
 
+  async openedBy(browserSessionId: string): Promise<string[]> {
+    return [...this.sessions.values()].filter((session) => session.browserSessionId === browserSessionId).map((session) => session.id);
+  }
+
   async revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]> {
     return this.revokeWhere((session) => session.clientId === clientId, reason, nowMs);
   }

@@ -151,6 +151,13 @@ export class SqlSessionStore implements SessionStore {
     return this.revokeWhere('user_id', userId, reason, nowMs, keep);
   }
 
+  async openedBy(browserSessionId: string): Promise<string[]> {
+    const rows = await this.guard(() =>
+      this.db.selectFrom('sessions').select('id').where('browser_session_id', '=', browserSessionId).execute(),
+    );
+    return rows.map((row) => row.id);
+  }
+
   revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]> {
     return this.revokeWhere('client_id', clientId, reason, nowMs);
   }
