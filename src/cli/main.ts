@@ -180,6 +180,7 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
       .option('--redirect-uri <url>', `a redirect URI of the code flow, exact (repeat for more)${verb}`, collectOption)
       .option('--grant <type>', `client_credentials, authorization_code or refresh_token (repeat for more)${verb}`, collectOption)
       .option('--post-logout-redirect-uri <url>', `where sign-out may return to (repeat for more)${verb}`, collectOption)
+      .option('--backchannel-logout-uri <url>', `where back-channel logout tokens are POSTed (https, or http to localhost)${verb}`)
       .option('--first-party', 'one of yours: users are not asked for consent')
       .option('--json', 'print JSON');
   clientFields(
@@ -201,6 +202,7 @@ async function buildProgram(setExitCode: (code: number) => void): Promise<Comman
     ' (replaces)',
   )
     .option('--no-first-party', 'ask users for consent')
+    .option('--no-backchannel-logout-uri', 'send the client no more logout tokens')
     .action(lazy(async () => (await import('./commands/clients.js')).updateClientCommand));
   clients
     .command('list')

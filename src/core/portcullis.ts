@@ -6,6 +6,7 @@
  */
 import { createAccountServices, type Stores } from './account-services.js';
 import type { ActionContext } from './action-context.js';
+import { checkEndSessionRequest, type CheckedEndSession, type EndSessionQuery } from './logout/end-session-request.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { AuthStateCache } from './auth-cache.js';
 import type { Client, ClientCredentials } from './clients/client.js';
@@ -628,6 +629,34 @@ export class Portcullis {
   async logout(auth: UserAuthContext, global: boolean, context: ActionContext): Promise<void> {
     if (global) await this.sessions.revokeAll(auth.user, 'logout_global', context);
     else await this.sessions.revoke(auth.session, 'logout', context, auth.user.username);
+  }
+
+  /** The end_session_endpoint's request (/end-session), checked (end-session-request.ts): the ID token hint against our own keys, the client, its post-logout URI. */
+  checkEndSession(query: EndSessionQuery): Promise<CheckedEndSession> {
+    return checkEndSessionRequest(query, {
+      issuer: this.config.issuer,
+      algorithm: this.idTokens.algorithm,
+      jwks: () => this.jwks(),
+      client: (id) => this.clients.byId(id),
+      clock: this.clock,
+    });
+  }
+
+  /**
+   * RP-initiated logout (the /end-session page, OpenID Connect RP-Initiated Logout 1.0): ends the
+   * browser session as sign-out does (so the sessions its codes opened end, and their clients are
+   * sent logout tokens), and records which client asked and whether the person confirmed.
+   */
+  async endSessionForClient(auth: UserAuthContext, client: Client | undefined, confirmed: boolean, context: ActionContext): Promise<void> {
+    await this.sessions.revoke(auth.session, 'logout', context, auth.user.username);
+    await this.audit.record({
+      type: 'logout.rp_initiated',
+      outcome: 'success',
+      actor: auth.user.username,
+      subject: client === undefined ? null : `client:${client.id}`,
+      ip: context.ip,
+      details: { session: auth.session.id, confirmed },
+    });
   }
 
   /**

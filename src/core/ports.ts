@@ -150,7 +150,12 @@ export interface SessionStore {
    * false when another request retired it first.
    */
   rotate(rotation: RefreshTokenRotation): Promise<boolean>;
-  /** false when no such session or already revoked. */
+  /**
+   * false when no such session or already revoked. Here and in the two below, ending a session also
+   * ends the sessions its codes opened (`browserSessionId`, reason `browser_session_ended`), and the
+   * SQL store queues a back-channel logout token for each of their clients that takes them, in the
+   * same transaction (core/logout/).
+   */
   revoke(id: string, reason: SessionEndReason, nowMs: number): Promise<boolean>;
   /**
    * Revokes every active session of the user; returns the ids revoked. With
@@ -158,6 +163,8 @@ export interface SessionStore {
    * revoked (a password change: the revocation feed tells resource servers).
    */
   revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, keep?: KeptSession): Promise<string[]>;
+  /** The ids of the sessions that codes of this browser session opened (`browserSessionId`), ended or not. */
+  openedBy(browserSessionId: string): Promise<string[]>;
   /** Revokes every active session opened by the client; returns the ids revoked. */
   revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]>;
 }

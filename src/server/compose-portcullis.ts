@@ -22,6 +22,7 @@ import { openStorage, storageStores, type SqlStorage } from '../storage/sql/open
 import { assertNoForeignTables } from './table-conflicts.js';
 import { openMail, type MailChannel } from '../mail/open-mail.js';
 import type { MailLog } from '../core/outbox/mail-transport.js';
+import { createLogoutRelay, type LogoutRelay } from '../core/logout/logout-relay.js';
 
 const KEY_TICK_MS = 60_000;
 
@@ -51,6 +52,8 @@ export interface ComposeOptions {
   readonly clock?: Clock;
   /** Run a mail relay in this process (default true): every server process does, the lease keeps each message to one. */
   readonly mailRelay?: boolean;
+  /** Run a relay of back-channel logout tokens in this process (default true), as the mail relay. */
+  readonly logoutRelay?: boolean;
 }
 
 export interface ComposedPortcullis {
@@ -63,6 +66,8 @@ export interface ComposedPortcullis {
   readonly loginAttempts: LoginAttemptStore;
   /** The mail channel: the mailer (and its `available` flag), the relay sending the outbox (ADR 0022). */
   readonly mail: MailChannel;
+  /** Sends back-channel logout tokens (core/logout/); its events and `drained()` let a test wait for them. */
+  readonly logoutRelay: LogoutRelay;
   /** Starts the warm-up hash (once; done already unless `deferWarmUp`); rejects if hashing cannot start. */
   warmUp(): Promise<void>;
   /** Stops the key housekeeping, closes the storage, the login-attempt store and Redis. Idempotent. */
@@ -136,6 +141,15 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       : undefined;
     keyTimer?.unref();
     if (options.mailRelay ?? true) mail.start();
+    const logout = createLogoutRelay({
+      store: storage.logoutDeliveries,
+      signer: portcullis.idTokens,
+      issuer: config.issuer,
+      clock: options.clock ?? systemClock,
+      audit: portcullis.audit,
+      log: mailLog(log),
+    });
+    if (options.logoutRelay ?? true) logout.relay.start();
     const attempts = loginAttempts;
     const channel = mail;
     let closing: Promise<void> | undefined;
@@ -146,13 +160,17 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
       hashLimiter,
       loginAttempts: loginAttempts.store,
       mail: channel,
+      logoutRelay: logout.relay,
       warmUp,
       close() {
         clearInterval(keyTimer);
         // Password reset and sign-in link requests in hand write their mails first; then the relay settles the messages in
         // hand, while the database is still open.
         closing ??= Promise.all([portcullis.passwordResets.settled(), portcullis.signInLinks.settled()])
-          .then(() => channel.close())
+          .then(() => {
+            logout.stopWaking();
+            return Promise.all([channel.close(), logout.relay.close()]);
+          })
           .then(() => Promise.all([storage.close(), attempts.close(), hashThreads.close()]))
           .then(() => closeRedis(redis));
         return closing;

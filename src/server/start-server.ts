@@ -17,6 +17,7 @@ import { PortcullisMetrics } from '../http/metrics/portcullis-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../http/metrics/metrics-server.js';
 import type { SqlStorage } from '../storage/sql/open-storage.js';
 import type { MailChannel } from '../mail/open-mail.js';
+import type { LogoutRelay } from '../core/logout/logout-relay.js';
 import { shareMetricsWithPrimary } from './cluster/cluster-metrics.js';
 
 export type { SharedAbuseState } from './compose-portcullis.js';
@@ -32,6 +33,8 @@ export interface RunningServer {
   readonly loginAttempts: LoginAttemptStore;
   /** The mail channel: its relay's events and `drained()` let a test in this process wait for the mail it caused. */
   readonly mail: MailChannel;
+  /** The relay of back-channel logout tokens: its events and `drained()` let a test wait for the tokens it caused. */
+  readonly logoutRelay: LogoutRelay;
   /** The Prometheus metrics (METRICS=on), served at /metrics, or on METRICS_PORT at `metricsUrl`. */
   readonly metrics: PortcullisMetrics | undefined;
   /** Where /metrics is served when METRICS_PORT is set (by the primary, in a cluster worker: undefined). */
@@ -109,6 +112,7 @@ export async function startServer(
       hashLimiter,
       loginAttempts: composed.loginAttempts,
       mail: composed.mail,
+      logoutRelay: composed.logoutRelay,
       metrics,
       metricsUrl: metricsServer?.url,
       warmedUp,

@@ -29,6 +29,7 @@ export const TABLE_MIGRATIONS: Readonly<Record<keyof Database, string>> = Object
   webauthn_login_challenges: '0009-webauthn',
   authorization_codes: '0011-oauth-clients',
   client_consents: '0011-oauth-clients',
+  logout_deliveries: '0012-logout',
 });
 
 /**

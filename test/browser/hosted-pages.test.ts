@@ -163,15 +163,22 @@ describe('hosted pages in a browser, without JavaScript', { skip }, () => {
     assert.deepEqual(problems, [], 'no CSP violation');
   });
 
-  it('goes through /authorize: sign in, consent, back to the client with a code (the CSP lets the form lead there)', async () => {
+  it('goes through /authorize: sign in, consent, back to the client with a code (the CSP lets the form lead there); then signs out at /end-session and is sent back', async () => {
     const callback = 'http://127.0.0.1:9/cb';
     await server.portcullis.users.create({ username: 'app-user', password: PASSWORD, scopes: ['read'] });
-    const { client } = await server.portcullis.clients.register('browser-app', { redirectUris: [callback], scopes: ['read'] }, 'test');
+    const afterLogout = 'http://127.0.0.1:9/bye';
+    const { client } = await server.portcullis.clients.register(
+      'browser-app',
+      { redirectUris: [callback], scopes: ['read'], postLogoutRedirectUris: [afterLogout] },
+      'test',
+    );
     const reached: string[] = [];
-    await context.route(`${callback}**`, async (route) => {
-      reached.push(route.request().url());
-      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'the client' });
-    });
+    for (const clientUrl of [callback, afterLogout]) {
+      await context.route(`${clientUrl}**`, async (route) => {
+        reached.push(route.request().url());
+        await route.fulfill({ status: 200, contentType: 'text/plain', body: 'the client' });
+      });
+    }
     const verifier = 'v'.repeat(43);
     const challenge = createHash('sha256').update(verifier).digest('base64url');
     const query = new URLSearchParams({
@@ -196,8 +203,19 @@ describe('hosted pages in a browser, without JavaScript', { skip }, () => {
     const landed = new URL(reached.at(-1)!);
     assert.equal(landed.searchParams.get('state'), 'browser-state');
     assert.match(landed.searchParams.get('code') ?? '', /^[A-Za-z0-9_-]{43}$/);
+
+    // RP-initiated logout without a hint: the person confirms, and the form's redirect leads back to the client.
+    const logout = new URLSearchParams({ client_id: client.id, post_logout_redirect_uri: afterLogout, state: 'bye-state' });
+    await page.goto(`${server.url}/end-session?${logout.toString()}`);
+    await page.getByRole('heading', { name: 'Sign out' }).waitFor();
+    await check('end-session');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${afterLogout}**`);
+    assert.equal(new URL(reached.at(-1)!).searchParams.get('state'), 'bye-state');
+    await page.goto(`${server.url}/account`);
+    await page.waitForURL(/\/sign-in/);
     assert.deepEqual(
-      foreign.filter((url) => !url.startsWith(callback)),
+      foreign.filter((url) => !url.startsWith(callback) && !url.startsWith(afterLogout)),
       [],
       'nothing loaded from elsewhere',
     );

@@ -67,6 +67,7 @@ describe('portcullis clients add, list and remove', () => {
     assert.equal(result.code, 0, result.stderr);
     const body = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(body).sort(), [
+      'backchannel_logout_uri',
       'client_id',
       'client_secret',
       'created_at',
@@ -95,6 +96,7 @@ describe('portcullis clients add, list and remove', () => {
     assert.deepEqual(rows.map((row) => row.name).sort(), ['auditor', 'worker']);
     for (const row of rows)
       assert.deepEqual(Object.keys(row).sort(), [
+        'backchannel_logout_uri',
         'client_id',
         'created_at',
         'first_party',
@@ -180,6 +182,28 @@ describe('portcullis clients add, list and remove', () => {
     assert.equal(body.first_party, false);
     assert.equal(body.type, 'public');
     assert.deepEqual(body.grant_types, ['authorization_code', 'refresh_token']);
+    assert.equal(body.backchannel_logout_uri, null);
+    // Logout: where sign-out may return to, and where logout tokens go; then no more logout tokens.
+    const logout = await run([
+      'clients',
+      'update',
+      'spa',
+      '--post-logout-redirect-uri',
+      'https://app.example/bye',
+      '--backchannel-logout-uri',
+      'http://127.0.0.1:5173/backchannel-logout',
+      '--json',
+    ]);
+    assert.equal(logout.code, 0, logout.stderr);
+    const withLogout = JSON.parse(logout.stdout) as Record<string, unknown>;
+    assert.deepEqual(withLogout.post_logout_redirect_uris, ['https://app.example/bye']);
+    assert.equal(withLogout.backchannel_logout_uri, 'http://127.0.0.1:5173/backchannel-logout');
+    const dropped = await run(['clients', 'update', 'spa', '--no-backchannel-logout-uri', '--json']);
+    assert.equal(dropped.code, 0, dropped.stderr);
+    assert.equal((JSON.parse(dropped.stdout) as Record<string, unknown>).backchannel_logout_uri, null);
+    const plain = await run(['clients', 'update', 'spa', '--backchannel-logout-uri', 'http://app.example/logout']);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /https/);
     const refused = await run(['clients', 'add', 'insecure', '--redirect-uri', 'http://app.example/cb']);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /https/);

@@ -1,7 +1,8 @@
 /**
  * `portcullis clients add|update|list|remove`: OAuth clients. A confidential client's secret is
  * printed once, at creation; only its SHA-256 is stored, and no listing ever shows either. A web
- * app of the authorization code flow registers its redirect URIs (`--redirect-uri`, repeatable);
+ * app of the authorization code flow registers its redirect URIs (`--redirect-uri`, repeatable)
+ * and, for logout, `--post-logout-redirect-uri` and `--backchannel-logout-uri`;
  * `--public` makes a client without a secret (PKCE is its only proof), `--first-party` skips consent.
  */
 import { CLI } from '../../core/action-context.js';
@@ -15,6 +16,8 @@ export interface ClientOptions {
   readonly scopes?: string;
   readonly redirectUri?: readonly string[];
   readonly postLogoutRedirectUri?: readonly string[];
+  /** false: --no-backchannel-logout-uri (update: remove it). */
+  readonly backchannelLogoutUri?: string | false;
   readonly grant?: readonly string[];
   readonly firstParty?: boolean;
   readonly json?: boolean;
@@ -26,6 +29,9 @@ function changeOf(options: ClientOptions): ClientChange {
     ...(scopes === undefined ? {} : { scopes }),
     ...(options.redirectUri === undefined ? {} : { redirectUris: options.redirectUri }),
     ...(options.postLogoutRedirectUri === undefined ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUri }),
+    ...(options.backchannelLogoutUri === undefined
+      ? {}
+      : { backchannelLogoutUri: options.backchannelLogoutUri === false ? null : options.backchannelLogoutUri }),
     ...(options.grant === undefined ? {} : { grantTypes: options.grant }),
     ...(options.firstParty === undefined ? {} : { firstParty: options.firstParty }),
   };

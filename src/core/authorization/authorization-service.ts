@@ -165,7 +165,14 @@ export class AuthorizationService {
     const user = await this.deps.users.findById(record.userId);
     if (!user || user.disabled) throw new InvalidGrantError('The user is no longer active');
     const scopes = grantUserScopes(user.scopes, record.scopes);
-    const login = await this.deps.tokens.codeLogin(user, scopes, client, record.authentication, { ...context, actor: user.username });
+    const login = await this.deps.tokens.codeLogin(
+      user,
+      scopes,
+      client,
+      record.authentication,
+      { ...context, actor: user.username },
+      record.browserSessionId,
+    );
     await this.deps.store.setCodeSession(codeHash, login.sessionId);
     const { refresh_token: refreshToken, ...tokens } = login.tokens;
     const idToken = scopes.includes('openid')

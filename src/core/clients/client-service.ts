@@ -39,6 +39,8 @@ export interface ClientRegistration {
   readonly grantTypes?: readonly string[];
   readonly firstParty?: boolean;
   readonly postLogoutRedirectUris?: readonly string[];
+  /** null (in a change): remove it. */
+  readonly backchannelLogoutUri?: string | null;
 }
 
 /** What a change may set (not the type: a confidential client's secret cannot be dropped or made up). */
@@ -59,6 +61,17 @@ function checkedUris(field: 'redirect_uris' | 'post_logout_redirect_uris', uris:
     if (problem !== undefined) throw new ValidationError(field, `${JSON.stringify(uri.slice(0, 200))} ${problem}`);
   }
   return [...new Set(uris)];
+}
+
+/**
+ * A back-channel logout URI (Back-Channel Logout 1.0 §2.2): an absolute URL as a redirect URI is
+ * (https, or http to the loopback interface for development), and no fragment. It may carry a query.
+ */
+function checkedBackchannelUri(uri: string | null | undefined): string | null {
+  if (uri === undefined || uri === null || uri === '') return null;
+  const problem = redirectUriProblem(uri);
+  if (problem !== undefined) throw new ValidationError('backchannel_logout_uri', `${JSON.stringify(uri.slice(0, 200))} ${problem}`);
+  return uri;
 }
 
 function checkedGrants(grants: readonly string[]): ClientGrantType[] {
@@ -125,6 +138,7 @@ export class ClientService {
       grantTypes,
       firstParty: registration.firstParty ?? false,
       postLogoutRedirectUris: checkedUris('post_logout_redirect_uris', registration.postLogoutRedirectUris ?? []),
+      backchannelLogoutUri: checkedBackchannelUri(registration.backchannelLogoutUri),
     };
     const secret = type === 'confidential' ? randomToken(32) : undefined;
     const client: Client =
@@ -137,7 +151,14 @@ export class ClientService {
       outcome: 'success',
       actor,
       subject: `client:${client.id}`,
-      details: { name, type, grant_types: grantTypes.join(' '), redirect_uris: redirectUris.length, first_party: client.firstParty },
+      details: {
+        name,
+        type,
+        grant_types: grantTypes.join(' '),
+        redirect_uris: redirectUris.length,
+        first_party: client.firstParty,
+        backchannel_logout: client.backchannelLogoutUri !== null,
+      },
     });
     return { client, secret };
   }
@@ -158,6 +179,8 @@ export class ClientService {
         change.postLogoutRedirectUris === undefined
           ? current.postLogoutRedirectUris
           : checkedUris('post_logout_redirect_uris', change.postLogoutRedirectUris),
+      backchannelLogoutUri:
+        change.backchannelLogoutUri === undefined ? current.backchannelLogoutUri : checkedBackchannelUri(change.backchannelLogoutUri),
     };
     if (!(await this.store.update(updated))) throw new NotFoundError(`No client named ${JSON.stringify(nameOrId)}`);
     this.invalidation.clientChanged(current.id);

@@ -24,6 +24,8 @@ interface ClientFields {
   readonly firstParty: boolean;
   /** Where RP-initiated logout may send the browser back to (the logout slice of issue 16). */
   readonly postLogoutRedirectUris: readonly string[];
+  /** Where back-channel logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0); null: none. */
+  readonly backchannelLogoutUri: string | null;
 }
 
 /** A confidential client has a secret's hash; a public one has none (so it cannot be authenticated, by construction). */
@@ -41,6 +43,7 @@ export interface PublicClient {
   readonly grant_types: readonly ClientGrantType[];
   readonly first_party: boolean;
   readonly post_logout_redirect_uris: readonly string[];
+  readonly backchannel_logout_uri: string | null;
   readonly created_at: string;
 }
 
@@ -54,6 +57,7 @@ export function toPublicClient(client: Client): PublicClient {
     grant_types: client.grantTypes,
     first_party: client.firstParty,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
+    backchannel_logout_uri: client.backchannelLogoutUri,
     created_at: new Date(client.createdAt).toISOString(),
   };
 }

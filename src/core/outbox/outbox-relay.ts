@@ -6,14 +6,14 @@
  * (at-least-once). It also deletes finished messages past their retention, a bounded batch at most
  * every `pruning.everyMs`. A waiter in the same process listens to its events (`sent`, `failed`,
  * `idle`) or awaits `drained()` instead of reading the outbox again and again. Time and timers are
- * injected (ADR 0022).
+ * injected (ADR 0022). The same relay sends back-channel logout tokens (core/logout/): it is generic
+ * over what it claims (`RelayItem`), its store and its transport; `label` names it in the log.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
-import type { OutboxStore } from '../ports.js';
-import type { ClaimedMessage } from './outbox-message.js';
-import { MailTransportError, type MailLog, type MailTransport } from './mail-transport.js';
+import type { ClaimedMessage, OutboxClaim, OutboxFailure } from './outbox-message.js';
+import type { MailLog } from './mail-transport.js';
 import { nextAttemptAt, type RandomSource, type RetryPolicy } from './retry-schedule.js';
 
 /** setTimeout and clearTimeout, injected so tests decide when the relay runs. */
@@ -62,9 +62,37 @@ export interface Prunable {
   prune(beforeMs: number, limit: number): Promise<number>;
 }
 
-export interface RelayOptions extends RelaySettings {
-  readonly store: OutboxStore;
-  readonly transport: MailTransport;
+/** What a relay claims: an id, a kind for the log, the attempt it is, and until when the claim holds. */
+export interface RelayItem {
+  readonly id: string;
+  readonly kind: string;
+  readonly attempts: number;
+  readonly leaseUntil: number;
+}
+
+/** The queue a relay works on (the mail outbox's OutboxStore is one). */
+export interface RelayStore<M extends RelayItem> {
+  claim(claim: OutboxClaim): Promise<M[]>;
+  markSent(id: string, owner: string, nowMs: number): Promise<boolean>;
+  markFailed(id: string, failure: OutboxFailure): Promise<boolean>;
+  prune(beforeMs: number, limit: number): Promise<number>;
+}
+
+/**
+ * Where a relay hands what it claimed (a MailTransport is one). It resolves once the other side
+ * took it; an error with `permanent: true` (MailTransportError's) says trying again cannot help.
+ */
+export interface RelayTransport<M extends RelayItem> {
+  send(item: M): Promise<void>;
+}
+
+export interface RelayOptions<M extends RelayItem = ClaimedMessage> extends RelaySettings {
+  readonly store: RelayStore<M>;
+  readonly transport: RelayTransport<NoInfer<M>>;
+  /** What it sends, for the log: `mail` (the default), `logout token`. */
+  readonly label?: string;
+  /** Says whom an item is for, in its `sent` and `failed` events (for an audit record); never a secret. */
+  readonly about?: (item: M) => string;
   readonly clock: Clock;
   readonly timers?: RelayTimers;
   readonly random?: RandomSource;
@@ -86,6 +114,8 @@ export interface DeliveryEvent {
   readonly attempts: number;
   /** Why it was given up on (`failed` only). */
   readonly error?: string;
+  /** Whom it was for, when the relay was given `about` (a logout token's client); never a secret. */
+  readonly about?: string;
 }
 
 /**
@@ -98,7 +128,7 @@ export interface RelayEvents {
   idle: [];
 }
 
-export class OutboxRelay extends EventEmitter<RelayEvents> {
+export class OutboxRelay<M extends RelayItem = ClaimedMessage> extends EventEmitter<RelayEvents> {
   readonly owner: string;
   private readonly timers: RelayTimers;
   private readonly random: RandomSource;
@@ -110,9 +140,11 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
   /** drained() callers, settled by the first pass that begins after them and finds nothing due. */
   private drainWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private nextPruneAt = Number.NEGATIVE_INFINITY;
+  private readonly label: string;
 
-  constructor(private readonly options: RelayOptions) {
+  constructor(private readonly options: RelayOptions<M>) {
     super();
+    this.label = options.label ?? 'mail';
     this.owner = options.owner ?? randomUUID();
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? Math.random;
@@ -138,7 +170,7 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
    * back until then. Rejects when the relay is not started, or closes before.
    */
   drained(): Promise<void> {
-    if (!this.started || this.closed) return Promise.reject(new Error('the mail relay is not running'));
+    if (!this.started || this.closed) return Promise.reject(new Error(`the ${this.label} relay is not running`));
     return new Promise<void>((resolve, reject) => {
       this.drainWaiters.push({ resolve, reject });
       this.wake();
@@ -151,7 +183,7 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    for (const waiter of this.drainWaiters.splice(0)) waiter.reject(new Error('the mail relay closed'));
+    for (const waiter of this.drainWaiters.splice(0)) waiter.reject(new Error(`the ${this.label} relay closed`));
   }
 
   /** One claim and the delivery of what it got; the outcome of each message, in claim order. */
@@ -168,6 +200,8 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
       this.timer = undefined;
       this.running = this.tick().finally(() => {
         this.running = undefined;
+        // Woken after the pass chose its next run (its last awaits): run again now, not at the next poll.
+        if (this.again) this.schedule(0);
       });
     }, ms);
   }
@@ -181,7 +215,7 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
       claimed = (await this.runOnce()).length;
     } catch (error) {
       // The database is away: the messages wait in it; the next poll tries again.
-      this.options.log?.warn({ err: describe(error) }, 'mail relay: could not read the outbox');
+      this.options.log?.warn({ err: describe(error) }, `${this.label} relay: could not read the outbox`);
     }
     await this.pruneIfDue();
     if (claimed === 0) {
@@ -191,7 +225,9 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
       this.drainWaiters.unshift(...waiters);
     }
     const more = claimed !== undefined && (claimed >= this.options.batchSize || (claimed > 0 && this.drainWaiters.length > 0));
-    this.schedule(more || this.again ? 0 : this.options.pollMs);
+    const soon = more || this.again;
+    this.again = false;
+    this.schedule(soon ? 0 : this.options.pollMs);
   }
 
   /** Deletes a batch of messages finished before the retention, at most once per `everyMs` (again at once after a whole batch). */
@@ -209,9 +245,9 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
       try {
         const deleted = await prunable.prune(nowMs - prunable.retentionMs, pruning.batchSize);
         if (deleted >= pruning.batchSize) this.nextPruneAt = nowMs;
-        if (deleted > 0) this.options.log?.info({ deleted }, `mail relay: deleted ${prunable.name} past their retention`);
+        if (deleted > 0) this.options.log?.info({ deleted }, `${this.label} relay: deleted ${prunable.name} past their retention`);
       } catch (error) {
-        this.options.log?.warn({ err: describe(error) }, `mail relay: could not delete old ${prunable.name}`);
+        this.options.log?.warn({ err: describe(error) }, `${this.label} relay: could not delete old ${prunable.name}`);
       }
     }
   }
@@ -221,53 +257,63 @@ export class OutboxRelay extends EventEmitter<RelayEvents> {
     try {
       emit();
     } catch (error) {
-      this.options.log?.warn({ err: describe(error) }, `mail relay: a listener of ${event} threw`);
+      this.options.log?.warn({ err: describe(error) }, `${this.label} relay: a listener of ${event} threw`);
     }
   }
 
-  private async deliver(message: ClaimedMessage): Promise<DeliveryOutcome> {
+  private aboutOf(message: M): { about?: string } {
+    return this.options.about === undefined ? {} : { about: this.options.about(message) };
+  }
+
+  private async deliver(message: M): Promise<DeliveryOutcome> {
     const { store, transport, clock, log } = this.options;
-    const details = { mailId: message.id, kind: message.kind, attempt: message.attempts };
+    const label = this.label;
+    const details = { [label === 'mail' ? 'mailId' : 'deliveryId']: message.id, kind: message.kind, attempt: message.attempts };
     // A claim that took longer than its lease (a stalled database): another sender may have it now.
     if (clock.now() >= message.leaseUntil) return 'lease_lost';
     try {
       await transport.send(message);
     } catch (error) {
-      const permanent = error instanceof MailTransportError && error.permanent;
+      const permanent = isPermanent(error);
       const nowMs = clock.now();
       const retryAt = permanent ? undefined : nextAttemptAt(this.options.retry, message.attempts, nowMs, this.random);
       const reason = describe(error);
       const marked = await store
         .markFailed(message.id, { owner: this.owner, nowMs, retryAt, error: reason })
         .catch((markError: unknown) =>
-          log?.warn({ ...details, err: describe(markError) }, 'mail relay: could not record a failed attempt'),
+          log?.warn({ ...details, err: describe(markError) }, `${label} relay: could not record a failed attempt`),
         );
       if (retryAt === undefined) {
         log?.error(
           { ...details, err: reason },
-          permanent ? 'mail refused for good; given up' : 'mail not sent after the last attempt; given up',
+          permanent ? `${label} refused for good; given up` : `${label} not sent after the last attempt; given up`,
         );
         if (!marked) return 'unmarked';
-        const event = { id: message.id, kind: message.kind, attempts: message.attempts, error: reason };
+        const event = { id: message.id, kind: message.kind, attempts: message.attempts, error: reason, ...this.aboutOf(message) };
         this.notify('failed', () => this.emit('failed', event));
         return 'failed';
       }
-      log?.warn({ ...details, err: reason, retryInMs: retryAt - nowMs }, 'mail not sent; will try again');
+      log?.warn({ ...details, err: reason, retryInMs: retryAt - nowMs }, `${label} not sent; will try again`);
       return marked ? 'retry' : 'unmarked';
     }
     try {
       if (await store.markSent(message.id, this.owner, clock.now())) {
-        const event = { id: message.id, kind: message.kind, attempts: message.attempts };
+        const event = { id: message.id, kind: message.kind, attempts: message.attempts, ...this.aboutOf(message) };
         this.notify('sent', () => this.emit('sent', event));
         return 'sent';
       }
-      log?.warn(details, 'mail sent, but its lease had passed to another sender, which may send it again');
+      log?.warn(details, `${label} sent, but its lease had passed to another sender, which may send it again`);
       return 'lease_lost';
     } catch (error) {
-      log?.warn({ ...details, err: describe(error) }, 'mail sent, but not marked sent: it will be sent again when its lease ends');
+      log?.warn({ ...details, err: describe(error) }, `${label} sent, but not marked sent: it will be sent again when its lease ends`);
       return 'unmarked';
     }
   }
+}
+
+/** A refusal that says trying again cannot help (MailTransportError's `permanent`, and the back-channel transport's). */
+function isPermanent(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
 }
 
 function describe(error: unknown): string {

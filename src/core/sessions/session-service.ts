@@ -43,7 +43,8 @@ export class SessionService {
   /**
    * A login: the session, its first refresh token and the `login.success` audit event, stored in
    * one transaction (one synced commit). `method` names a login that was not by password in the
-   * event's details (`sign_in_link`).
+   * event's details (`sign_in_link`). `browserSessionId`: the hosted pages' session whose code this
+   * login exchanged (ending that one ends this one).
    */
   async open(
     user: User,
@@ -52,6 +53,7 @@ export class SessionService {
     context: ActionContext,
     method?: LoginMethod,
     authentication?: SessionAuthentication,
+    browserSessionId?: string,
   ): Promise<OpenedSession> {
     const now = this.clock.now();
     const session: Session = {
@@ -68,6 +70,7 @@ export class SessionService {
       revokedAt: null,
       revokedReason: null,
       ...(authentication === undefined ? {} : { authentication }),
+      ...(browserSessionId === undefined ? {} : { browserSessionId }),
     };
     const first = generateRefreshToken();
     const opening = this.audit.stamp({
@@ -104,6 +107,10 @@ export class SessionService {
   async revoke(session: Session, reason: SessionEndReason, context: ActionContext, subject: string | null): Promise<boolean> {
     const revoked = await this.store.revoke(session.id, reason, this.clock.now());
     this.invalidation.sessionChanged(session.id);
+    // A session of no client may be a browser session, whose codes' sessions ended with it (in the store).
+    if (revoked && session.clientId === null) {
+      for (const id of await this.store.openedBy(session.id)) this.invalidation.sessionChanged(id);
+    }
     if (revoked) {
       await this.audit.record({
         type: 'session.revoked',

@@ -18,6 +18,11 @@ export interface Session {
   readonly revokedReason: string | null;
   /** How the login was proved (amr, acr, auth_time); absent: a password login at createdAt (sessions before migration 0008). */
   readonly authentication?: SessionAuthentication;
+  /**
+   * For a session a code's exchange opened: the hosted pages' session that issued the code (the
+   * ID token's `sid`). Ending that one ends this one, and tells its client (back-channel logout).
+   */
+  readonly browserSessionId?: string;
 }
 
 export type SessionEndReason =
@@ -31,7 +36,9 @@ export type SessionEndReason =
   | 'user_disabled'
   | 'user_removed'
   | 'client_removed'
-  | 'authorization_code_reused';
+  | 'authorization_code_reused'
+  /** The browser session whose code opened it ended (logout of the identity provider's session). */
+  | 'browser_session_ended';
 
 export function isSessionActive(session: Session, nowMs: number): boolean {
   return session.revokedAt === null && nowMs < session.idleExpiresAt && nowMs < session.expiresAt;

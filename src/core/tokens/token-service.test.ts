@@ -27,6 +27,7 @@ const client = (id: string, scopes: readonly string[] = ['items:read']): Client 
   grantTypes: ['client_credentials'],
   firstParty: false,
   postLogoutRedirectUris: [],
+  backchannelLogoutUri: null,
 });
 
 async function withUser(f: ServiceFixture, more: { scopes?: readonly string[]; disabled?: boolean } = {}) {

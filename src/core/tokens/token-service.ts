@@ -278,6 +278,7 @@ export class TokenService {
     client: Client,
     authentication: SessionAuthentication,
     context: ActionContext,
+    browserSessionId?: string,
   ): Promise<{ readonly tokens: TokenResponse; readonly sessionId: string }> {
     const { session, refreshToken } = await this.deps.sessionService.open(
       user,
@@ -286,6 +287,7 @@ export class TokenService {
       context,
       'authorization_code',
       authentication,
+      browserSessionId,
     );
     return { tokens: await this.respond(user, session, scopes, refreshToken), sessionId: session.id };
   }

@@ -18,6 +18,7 @@ import { registerMailPages } from './mail-pages.js';
 import { registerPageAssets } from './page-assets.js';
 import { PageKit } from './page-kit.js';
 import { registerAuthorizePages } from './authorize-pages.js';
+import { registerLogoutPages } from './logout-pages.js';
 import { registerSignInPages, SIGN_IN_PATH } from './sign-in-pages.js';
 import { registerSignUpPage } from './sign-up-page.js';
 import { STRINGS } from './strings.js';
@@ -53,6 +54,9 @@ export const HOSTED_PAGE_PATHS: ReadonlySet<string> = new Set([
   // The code flow (authorize-pages.ts).
   '/authorize',
   '/authorize/consent',
+  // RP-initiated logout (logout-pages.ts).
+  '/end-session',
+  '/end-session/confirm',
 ]);
 
 export interface HostedPagesOptions {
@@ -109,5 +113,6 @@ export async function registerHostedPages(app: FastifyInstance, portcullis: Port
     registerMailPages(pages, kit);
     if (portcullis.config.registration === 'open') registerSignUpPage(pages, kit);
     registerAuthorizePages(pages, kit);
+    registerLogoutPages(pages, kit);
   });
 }

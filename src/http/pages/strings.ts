@@ -61,6 +61,23 @@ export const STRINGS = {
     intro: 'Sign out of this browser? Your other sessions stay signed in.',
     submit: 'Sign out',
   },
+  /** RP-initiated logout (logout-pages.ts). */
+  logout: {
+    title: 'Sign out',
+    confirmFor: (client: string, product: string) => `${client} asks you to sign out of ${product} in this browser.`,
+    confirm: (product: string) => `Sign out of ${product} in this browser?`,
+    otherApps: 'Applications you signed in to through this session are told that you signed out.',
+    submit: 'Sign out',
+    stay: 'Stay signed in',
+    errorTitle: 'This sign-out link is not valid',
+    badHint:
+      'The sign-out request carries a token that this server did not issue, or that is not an ID token. Nothing was sent back to the application.',
+    unknownClient: 'The application that sent you here is not registered with this server. Nothing was sent back to it.',
+    clientMismatch: 'The sign-out request names an application that its token was not issued to. Nothing was sent back to it.',
+    badRedirectUri:
+      'The application that sent you here asked to be sent back to an address it has not registered. Nothing was sent back to it.',
+    badRequest: 'The sign-out request is malformed. Nothing was sent back to the application.',
+  },
   account: {
     title: 'Your account',
     signedInAs: 'Signed in as',

@@ -36,6 +36,7 @@ function changeOf(body: UpdateClientBody): ClientChange {
     ...(body.grant_types === undefined ? {} : { grantTypes: body.grant_types }),
     ...(body.first_party === undefined ? {} : { firstParty: body.first_party }),
     ...(body.post_logout_redirect_uris === undefined ? {} : { postLogoutRedirectUris: body.post_logout_redirect_uris }),
+    ...(body.backchannel_logout_uri === undefined ? {} : { backchannelLogoutUri: body.backchannel_logout_uri }),
   };
 }
 

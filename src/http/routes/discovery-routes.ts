@@ -72,6 +72,9 @@ const openIdMetadataSchema = {
     request_parameter_supported: { type: 'boolean' },
     request_uri_parameter_supported: { type: 'boolean' },
     prompt_values_supported: stringArray,
+    end_session_endpoint: { type: 'string' },
+    backchannel_logout_supported: { type: 'boolean' },
+    backchannel_logout_session_supported: { type: 'boolean' },
   },
 } as const;
 
@@ -179,6 +182,10 @@ export function registerDiscoveryRoutes(
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         prompt_values_supported: ['none', 'login', 'consent'],
+        // RP-initiated logout is a hosted page beside /authorize; the server's relay sends logout tokens, always with `sid`.
+        end_session_endpoint: `${issuer}/end-session`,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
       };
     },
   );

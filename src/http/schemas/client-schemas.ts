@@ -22,6 +22,14 @@ const clientFields = {
   },
   first_party: { type: 'boolean', description: 'One of yours: its users are not asked for consent' },
   post_logout_redirect_uris: uriList('Where sign-out may send the browser back to'),
+  backchannel_logout_uri: {
+    type: ['string', 'null'],
+    minLength: 1,
+    maxLength: MAX_REDIRECT_URI_LENGTH,
+    description:
+      'Where back-channel logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0): https, or http to localhost, ' +
+      '127.0.0.1 or [::1]; no fragment. null removes it',
+  },
 } as const;
 
 export const createClientBodySchema = {
@@ -68,6 +76,7 @@ export const publicClientSchema = {
     'grant_types',
     'first_party',
     'post_logout_redirect_uris',
+    'backchannel_logout_uri',
     'created_at',
   ],
   properties: {
@@ -79,6 +88,7 @@ export const publicClientSchema = {
     grant_types: stringList,
     first_party: { type: 'boolean' },
     post_logout_redirect_uris: stringList,
+    backchannel_logout_uri: { type: ['string', 'null'] },
     created_at: { type: 'string', format: 'date-time' },
   },
   additionalProperties: false,

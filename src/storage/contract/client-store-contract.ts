@@ -27,6 +27,7 @@ function clientNamed(name: string, more: Partial<Client> = {}): Client {
     grantTypes: ['client_credentials'],
     firstParty: false,
     postLogoutRedirectUris: [],
+    backchannelLogoutUri: null,
     ...more,
   } as Client;
 }

@@ -304,6 +304,28 @@ export function sessionStoreContract(name: string, open: () => Promise<SessionSt
       assert.deepEqual(await store.revokeAllOfUser(userId, 'logout_global', T0 + 11), [kept.session.id]);
     });
 
+    it('ends the sessions that codes of a browser session opened, with it (revoke and revokeAllOfUser alike)', async () => {
+      const browser = await opened({ clientId: null });
+      const userId = browser.session.userId;
+      const app = await opened({ userId, clientId: `client-${randomUUID()}`, browserSessionId: browser.session.id });
+      const unrelated = await opened({ userId, clientId: `client-${randomUUID()}` });
+      assert.equal((await store.find(app.session.id))?.browserSessionId, browser.session.id);
+      assert.deepEqual(await store.openedBy(browser.session.id), [app.session.id]);
+      assert.deepEqual(await store.openedBy(unrelated.session.id), []);
+      const start = await cursorNow();
+      assert.equal(await store.revoke(browser.session.id, 'logout', T0 + 30), true);
+      assert.deepEqual(await store.find(app.session.id), { ...app.session, revokedAt: T0 + 30, revokedReason: 'browser_session_ended' });
+      assert.equal((await store.find(unrelated.session.id))?.revokedAt, null);
+      const page = await feed.read(start, ALL, 100);
+      assert.deepEqual(page.sessions.map((entry) => entry.sessionId).sort(), [browser.session.id, app.session.id].sort());
+
+      const second = await opened({ userId, clientId: null });
+      const secondApp = await opened({ userId, clientId: `client-${randomUUID()}`, browserSessionId: second.session.id });
+      const ended = await store.revokeAllOfUser(userId, 'user_disabled', T0 + 40);
+      assert.deepEqual([...ended].sort(), [second.session.id, secondApp.session.id, unrelated.session.id].sort());
+      assert.equal((await store.find(secondApp.session.id))?.revokedReason, 'user_disabled', 'ended by the same statement first');
+    });
+
     it('revokes every live session opened by a client, returning their ids', async () => {
       const clientId = `client-${randomUUID()}`;
       const one = await opened({ clientId });

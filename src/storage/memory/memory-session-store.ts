@@ -90,12 +90,21 @@ export class MemorySessionStore implements SessionStore {
     const session = this.sessions.get(id);
     if (!session || session.revokedAt !== null) return false;
     this.end(session, reason, nowMs);
-    this.revocations.append([{ sessionId: id }], nowMs, nowMs - REVOCATION_LOG_RETENTION_MS);
+    const linked = this.endLinked([id], nowMs);
+    this.revocations.append(
+      [id, ...linked].map((sessionId) => ({ sessionId })),
+      nowMs,
+      nowMs - REVOCATION_LOG_RETENTION_MS,
+    );
     return true;
   }
 
   async revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, keep?: KeptSession): Promise<string[]> {
     return this.revokeWhere((session) => session.userId === userId, reason, nowMs, keep);
+  }
+
+  async openedBy(browserSessionId: string): Promise<string[]> {
+    return [...this.sessions.values()].filter((session) => session.browserSessionId === browserSessionId).map((session) => session.id);
   }
 
   async revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]> {
@@ -109,9 +118,22 @@ export class MemorySessionStore implements SessionStore {
       this.end(session, reason, nowMs);
       ids.push(session.id);
     }
+    ids.push(...this.endLinked(ids, nowMs));
     const entries = ids.map((sessionId) => ({ sessionId }));
     const logged = keep === undefined ? entries : [...entries, { sessionId: keep.sessionId, minTokenVersion: keep.minTokenVersion }];
     this.revocations.append(logged, nowMs, nowMs - REVOCATION_LOG_RETENTION_MS);
+    return ids;
+  }
+
+  /** The sessions codes of the ended browser sessions opened end with them (no back-channel queue here: the SQL store's). */
+  private endLinked(endedIds: readonly string[], nowMs: number): string[] {
+    const ended = new Set(endedIds);
+    const ids: string[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.revokedAt !== null || session.browserSessionId === undefined || !ended.has(session.browserSessionId)) continue;
+      this.end(session, 'browser_session_ended', nowMs);
+      ids.push(session.id);
+    }
     return ids;
   }
 

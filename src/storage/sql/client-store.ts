@@ -70,6 +70,7 @@ function columnsOf(client: Client) {
     grant_types: client.grantTypes.join(' '),
     first_party: client.firstParty ? 1 : 0,
     post_logout_redirect_uris: client.postLogoutRedirectUris.join(' '),
+    backchannel_logout_uri: client.backchannelLogoutUri ?? '',
   };
 }
 
@@ -83,6 +84,7 @@ function toClient(row: Selectable<ClientsTable>): Client {
     grantTypes: list(row.grant_types) as ClientGrantType[],
     firstParty: row.first_party === 1,
     postLogoutRedirectUris: list(row.post_logout_redirect_uris),
+    backchannelLogoutUri: row.backchannel_logout_uri === '' ? null : row.backchannel_logout_uri,
   };
   return row.type === 'public'
     ? { ...fields, type: 'public', secretHash: null }

@@ -29,6 +29,7 @@ const PRIMARY_KEYS = {
   webauthn_login_challenges: 'challenge_hash',
   authorization_codes: 'code_hash',
   client_consents: 'id',
+  logout_deliveries: 'id',
 } as const satisfies { readonly [T in keyof Database]: keyof Database[T] & string };
 
 export type TableName = keyof Database;

@@ -11,6 +11,7 @@ import { SqlAuditStore } from './audit-store.js';
 import { SqlKeyStore } from './key-store.js';
 import { SqlRevocationFeedStore } from './revocation-log.js';
 import { SqlOutboxStore } from './outbox-store.js';
+import { SqlLogoutDeliveryStore } from './logout-delivery-store.js';
 import { SqlMailTokenStore } from './mail-token-store.js';
 import { SqlFactorStore } from './factor-store.js';
 import { SqlAuthorizationStore } from './authorization-store.js';
@@ -35,6 +36,8 @@ export interface SqlStorage {
   readonly factors: SqlFactorStore;
   /** Authorization codes and consents of the code flow (issue 16). */
   readonly authorizations: SqlAuthorizationStore;
+  /** Back-channel logout tokens to send (migration 0012). */
+  readonly logoutDeliveries: SqlLogoutDeliveryStore;
   /** What other processes changed: SQLite's data_version, or the bus on PostgreSQL. */
   readonly changes: ChangeSource;
   /** Publishes this process's changes to the others (PostgreSQL); SQLite needs none. */
@@ -84,6 +87,7 @@ export function storageOn(dialect: SqlDialect, bus?: ChangeBus): SqlStorage {
     mailTokens: new SqlMailTokenStore(dialect),
     factors: new SqlFactorStore(dialect),
     authorizations: new SqlAuthorizationStore(dialect),
+    logoutDeliveries: new SqlLogoutDeliveryStore(dialect),
     changes: bus ?? { version: () => dialect.externalChangeVersion() },
     bus,
     migrate: () => migrateToLatest(dialect),

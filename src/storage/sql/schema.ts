@@ -43,6 +43,8 @@ export interface SessionsTable {
   acr: string | null;
   /** ISO; null: the session's created_at. */
   auth_time: string | null;
+  /** The hosted pages' session whose code opened this one (migration 0012); null for every other login. */
+  browser_session_id: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -73,6 +75,26 @@ export interface ClientsTable {
   /** 0 or 1: skips the consent page. */
   first_party: number;
   post_logout_redirect_uris: string;
+  /** '' when the client takes no back-channel logout tokens (migration 0012). */
+  backchannel_logout_uri: string;
+}
+
+/** Back-channel logout tokens to send (migration 0012): an outbox with leases, as mail_outbox. */
+export interface LogoutDeliveriesTable {
+  id: string;
+  client_id: string;
+  uri: string;
+  user_id: string;
+  browser_session_id: string;
+  /** queued, sent or failed */
+  status: string;
+  attempts: number;
+  created_at: string;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  finished_at: string | null;
+  last_error: string | null;
 }
 
 /** Authorization codes (migration 0011), keyed by the SHA-256 (hex) of the code, never the code. */
@@ -271,6 +293,7 @@ export interface Database {
   webauthn_login_challenges: WebAuthnLoginChallengesTable;
   authorization_codes: AuthorizationCodesTable;
   client_consents: ClientConsentsTable;
+  logout_deliveries: LogoutDeliveriesTable;
 }
 
 export type { Generated };

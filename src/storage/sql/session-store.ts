@@ -16,6 +16,7 @@ import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
 import { guardDriverErrors } from './driver-errors.js';
 import { appendRevocations } from './revocation-log.js';
 import { auditRow } from './audit-store.js';
+import { endBrowserSessions } from './logout-delivery-store.js';
 
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly dialect: SqlDialect) {}
@@ -134,7 +135,13 @@ export class SqlSessionStore implements SessionStore {
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
         if (result.numUpdatedRows === 0n) return false;
-        await appendRevocations(trx, [{ sessionId: id }], nowMs, nowMs - REVOCATION_LOG_RETENTION_MS);
+        const linked = await endBrowserSessions(trx, [id], nowMs);
+        await appendRevocations(
+          trx,
+          [id, ...linked].map((sessionId) => ({ sessionId })),
+          nowMs,
+          nowMs - REVOCATION_LOG_RETENTION_MS,
+        );
         return true;
       }),
     );
@@ -142,6 +149,13 @@ export class SqlSessionStore implements SessionStore {
 
   revokeAllOfUser(userId: string, reason: SessionEndReason, nowMs: number, keep?: KeptSession): Promise<string[]> {
     return this.revokeWhere('user_id', userId, reason, nowMs, keep);
+  }
+
+  async openedBy(browserSessionId: string): Promise<string[]> {
+    const rows = await this.guard(() =>
+      this.db.selectFrom('sessions').select('id').where('browser_session_id', '=', browserSessionId).execute(),
+    );
+    return rows.map((row) => row.id);
   }
 
   revokeAllOfClient(clientId: string, reason: SessionEndReason, nowMs: number): Promise<string[]> {
@@ -165,10 +179,11 @@ export class SqlSessionStore implements SessionStore {
           .where('revoked_at', 'is', null);
         if (keep !== undefined) update = update.where('id', '!=', keep.sessionId);
         const ids = (await update.returning('id').execute()).map((row) => row.id);
-        const entries: RevokedSession[] = ids.map((id) => ({ sessionId: id }));
+        const linked = await endBrowserSessions(trx, ids, nowMs);
+        const entries: RevokedSession[] = [...ids, ...linked].map((id) => ({ sessionId: id }));
         if (keep !== undefined) entries.push({ sessionId: keep.sessionId, minTokenVersion: keep.minTokenVersion });
         await appendRevocations(trx, entries, nowMs, nowMs - REVOCATION_LOG_RETENTION_MS);
-        return ids;
+        return [...ids, ...linked];
       }),
     );
   }
@@ -191,6 +206,7 @@ function toRow(session: Session): SessionsTable {
     amr: session.authentication ? session.authentication.amr.join(' ') : null,
     acr: session.authentication?.acr ?? null,
     auth_time: session.authentication ? iso(session.authentication.authTime) : null,
+    browser_session_id: session.browserSessionId ?? null,
   };
 }
 
@@ -217,6 +233,7 @@ function toSession(row: Selectable<SessionsTable>): Session {
             authTime: row.auth_time === null ? fromIso(row.created_at) : fromIso(row.auth_time),
           },
         }),
+    ...(row.browser_session_id === null ? {} : { browserSessionId: row.browser_session_id }),
   };
 }
 

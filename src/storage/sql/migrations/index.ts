@@ -11,6 +11,7 @@ import { secondFactors } from './0008-second-factors.js';
 import { webauthn } from './0009-webauthn.js';
 import { mfaPolicy } from './0010-mfa-policy.js';
 import { oauthClients } from './0011-oauth-clients.js';
+import { logout } from './0012-logout.js';
 
 /** Names sort in the order the migrations run. */
 const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
@@ -25,6 +26,7 @@ const ALL: Readonly<Record<string, (types: ColumnTypes) => Migration>> = {
   '0009-webauthn': webauthn,
   '0010-mfa-policy': mfaPolicy,
   '0011-oauth-clients': oauthClients,
+  '0012-logout': logout,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(ALL).sort());
