@@ -5,15 +5,14 @@
  * reaches). A confidential client that is not first-party, registered by the admin API; a person
  * opens the app, follows "Sign in" to Portcullis's hosted sign-in page, allows the app on the
  * consent page, lands back on the app signed in (the ID token's claims and /userinfo shown), and
- * signs out: with an `end_session_endpoint` in discovery through it (RP-initiated logout, and a
- * confirmation page if Portcullis shows one), after which signing in asks for the password again;
- * without one the app alone signs out and Portcullis's browser session still signs the user
- * straight back in. Either way the session the code's exchange opened is ended (the app revokes
- * its refresh token). A person who denies the app at consent lands on the app's "Sign-in failed"
- * page with `access_denied`, and the same callback again is refused. Each page is screenshotted into test-artifacts/oidc-web-app-*.png and
- * checked with axe-core (no serious or critical violation); nothing is requested from anywhere but
- * the two servers on 127.0.0.1, and no page breaks its CSP. Skipped where /usr/bin/chromium is
- * missing, except under CI=true, where it fails.
+ * signs out through Portcullis's `end_session_endpoint` (RP-initiated logout with the ID token as
+ * hint: no confirmation page, since the hint is of this browser's session), back on the app signed
+ * out, after which "Sign in" asks for the password again; the session the code's exchange opened
+ * is ended. A person who denies the app at consent lands on the app's "Sign-in failed" page with
+ * `access_denied`, and the same callback again is refused. Each page is screenshotted into
+ * test-artifacts/oidc-web-app-*.png and checked with axe-core (no serious or critical violation);
+ * nothing is requested from anywhere but the two servers on 127.0.0.1, and no page breaks its CSP.
+ * Skipped where /usr/bin/chromium is missing, except under CI=true, where it fails.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -124,7 +123,7 @@ describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () 
   }
 
   it('signs in through the hosted sign-in and consent pages, shows the user, and signs out', async () => {
-    const discovery = (await (await server.fetch('/.well-known/openid-configuration')).json()) as { end_session_endpoint?: string };
+    const discovery = (await (await server.fetch('/.well-known/openid-configuration')).json()) as { end_session_endpoint: string };
 
     await page.goto(`${app.url}/`);
     await page.getByText('You are not signed in.').waitFor();
@@ -159,37 +158,24 @@ describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () 
     assert.equal(await appSessionsAtPortcullis(), 1, "the code's exchange opened a session for the app");
     await check('signed-in');
 
-    // Signing out: the first page the browser shows after it (redirects are not shown).
+    // Signing out: through /end-session with the ID token as hint, straight back to the app (redirects are not shown).
+    assert.equal(discovery.end_session_endpoint, `${server.url}/end-session`);
     const shown = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() });
     await page.getByRole('button', { name: 'Sign out' }).click();
-    const landed = new URL((await shown).url());
-    if (discovery.end_session_endpoint !== undefined) {
-      const endSession = requested.find((url) => url.startsWith(`${discovery.end_session_endpoint}?`));
-      assert.ok(endSession, `the browser went through ${discovery.end_session_endpoint}`);
-      const parameters = new URL(endSession).searchParams;
-      assert.ok(parameters.get('id_token_hint'), 'id_token_hint');
-      assert.equal(parameters.get('post_logout_redirect_uri'), app.postLogoutRedirectUri);
-      if (landed.origin === server.url) {
-        // Portcullis asks before it ends its own session.
-        await check('end-session');
-        await page.getByRole('button', { name: /sign out|log out/i }).click();
-      }
-    } else {
-      assert.equal(landed.origin, new URL(app.url).origin, 'without an end_session_endpoint the app signs out by itself');
-    }
-    await page.waitForURL(`${app.url}/`);
+    assert.equal((await shown).url(), `${app.url}/`, 'no confirmation page: the hint is of this browser session');
+    const endSession = requested.find((url) => url.startsWith(`${discovery.end_session_endpoint}?`));
+    assert.ok(endSession, `the browser went through ${discovery.end_session_endpoint}`);
+    const parameters = new URL(endSession).searchParams;
+    assert.ok(parameters.get('id_token_hint'), 'id_token_hint');
+    assert.equal(parameters.get('post_logout_redirect_uri'), app.postLogoutRedirectUri);
     await page.getByText('You are not signed in.').waitFor();
     await check('signed-out');
-    assert.equal(await appSessionsAtPortcullis(), 0, 'the app revoked its refresh token: its session at Portcullis ended');
+    assert.equal(await appSessionsAtPortcullis(), 0, "the session the code's exchange opened has ended");
 
-    // What signing out meant at Portcullis: signing in again asks for the password only if the provider's session ended.
+    // Portcullis's own session ended too: signing in again asks for the password.
     await page.getByRole('link', { name: 'Sign in' }).click();
-    if (discovery.end_session_endpoint !== undefined) {
-      await page.waitForURL(onPortcullis('/sign-in'));
-    } else {
-      await page.waitForURL(`${app.url}/`);
-      await page.getByText(`Signed in as ${USERNAME}.`).waitFor();
-    }
+    await page.waitForURL(onPortcullis('/sign-in'));
+    await page.getByLabel('Password').waitFor();
 
     const elsewhere = requested.filter((url) => !url.startsWith(`${server.url}/`) && !url.startsWith(`${app.url}/`));
     assert.deepEqual(elsewhere, [], 'nothing requested from anywhere but the two servers on 127.0.0.1');
