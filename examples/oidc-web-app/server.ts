@@ -2,8 +2,10 @@
  * A sample web app that signs its users in with Portcullis through OpenID Connect, with panva's
  * certified relying party `openid-client` (v6): discovery of the issuer, the authorization code
  * flow with PKCE (S256), `state` and `nonce`, the ID token's checks, `/userinfo`, and sign-out
- * (RP-initiated logout when the provider offers it). Server-rendered HTML on node:http; what the
- * app knows of a user lives in a server-side session, keyed by a random cookie.
+ * (RP-initiated logout when the provider offers it), and back-channel logout (Portcullis tells the
+ * app when a person's session there ends; the logout token is verified with jose). Server-rendered
+ * HTML on node:http; what the app knows of a user lives in a server-side session, keyed by a random
+ * cookie.
  *
  *   ISSUER=http://127.0.0.1:8000 CLIENT_ID=pc_... CLIENT_SECRET=... node --import tsx examples/oidc-web-app/server.ts
  *
@@ -11,8 +13,9 @@
  *   ISSUER         Portcullis's ISSUER (required): discovery is ISSUER/.well-known/openid-configuration
  *   CLIENT_ID      the client registered for this app (required)
  *   CLIENT_SECRET  its secret; leave it out for a public client (then PKCE alone proves the app)
- *   APP_URL        where browsers reach this app (default http://HOST:PORT); its /callback and /
- *                  are the redirect URI and post-logout redirect URI to register
+ *   APP_URL        where browsers reach this app (default http://HOST:PORT); its /callback, / and
+ *                  /backchannel-logout are the redirect URI, post-logout redirect URI and
+ *                  back-channel logout URI to register
  *   HOST, PORT     where to listen (127.0.0.1, 3000; PORT=0 picks a free port)
  *
  * An http:// ISSUER is accepted only on this machine (127.0.0.1, localhost, [::1]): openid-client
@@ -22,7 +25,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
 export interface AppOptions {
@@ -45,6 +50,10 @@ export interface RunningApp {
   /** The URIs to register for the client: `redirect_uris` and `post_logout_redirect_uris`. */
   readonly redirectUri: string;
   readonly postLogoutRedirectUri: string;
+  /** The `backchannel_logout_uri` to register, for Portcullis to say that a person's session there ended. */
+  readonly backchannelLogoutUri: string;
+  /** Emits `backchannel-logout` ({ sid, ended }) once a logout token has been verified and its sessions ended. */
+  readonly events: EventEmitter;
   close(): Promise<void>;
 }
 
@@ -76,6 +85,11 @@ interface AppSession {
   readonly login?: PendingLogin;
   readonly user?: SignedIn;
 }
+
+/** OpenID Connect Back-Channel Logout 1.0 §2.4: the event a logout token must carry. */
+const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** A logout token is a few hundred bytes; the form it comes in is refused past this. */
+const MAX_LOGOUT_BODY = 16 * 1024;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -161,6 +175,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const secureCookie = () => appUrl!.startsWith('https:');
   const redirectUri = () => `${appUrl}/callback`;
   const postLogoutRedirectUri = () => `${appUrl}/`;
+  const backchannelLogoutUri = () => `${appUrl}/backchannel-logout`;
+  const events = new EventEmitter();
+  const metadata = config.serverMetadata();
+  // The provider's keys, fetched when a logout token first comes (and again for a kid not seen yet).
+  const jwks = metadata.jwks_uri === undefined ? undefined : createRemoteJWKSet(new URL(metadata.jwks_uri));
 
   // The pages load nothing but their style sheet; forms go to the app, and sign-out's redirect to Portcullis
   // (Chromium applies form-action to the redirects after a form's submission).
@@ -306,7 +325,6 @@ ${userInfo}
     clearCookie(response);
     const user = current?.[1].user;
     if (!user) return redirect(response, '/');
-    const metadata = config.serverMetadata();
     if (user.refreshToken !== undefined && metadata.revocation_endpoint !== undefined) {
       // Ends the session the code's exchange opened at Portcullis, so its tokens stop working now.
       await oidc.tokenRevocation(config, user.refreshToken, { token_type_hint: 'refresh_token' }).catch((error: unknown) => {
@@ -319,11 +337,64 @@ ${userInfo}
     redirect(response, url.href);
   }
 
+  /**
+   * Back-channel logout: Portcullis POSTs a logout token here when a person's session there ends
+   * (signed out on its pages, on another app's sign-out, by an admin). The token is verified like
+   * an ID token (jose against the provider's JWKS, iss, aud, typ logout+jwt) and must carry the
+   * back-channel event and no nonce (§2.6); every app session signed in through that `sid` ends.
+   */
+  async function backchannelLogout(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const refuse = (why: string) => {
+      response.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify({ error: 'invalid_request', error_description: why }));
+    };
+    if (!jwks) return refuse('the provider publishes no keys');
+    if (!/^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')) return refuse('a form is expected');
+    let body = '';
+    for await (const chunk of request) {
+      body += String(chunk);
+      if (body.length > MAX_LOGOUT_BODY) return refuse('too large');
+    }
+    const token = new URLSearchParams(body).get('logout_token');
+    if (!token) return refuse('logout_token is missing');
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(token, jwks, {
+        issuer: metadata.issuer,
+        audience: options.clientId,
+        typ: 'logout+jwt',
+        algorithms: metadata.id_token_signing_alg_values_supported ?? ['RS256'],
+        requiredClaims: ['iat', 'jti', 'events'],
+      }));
+    } catch (error) {
+      return refuse(`the logout token is not valid: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const event = (claims.events as Record<string, unknown> | undefined)?.[BACKCHANNEL_LOGOUT_EVENT];
+    if (typeof event !== 'object' || event === null) return refuse('not a back-channel logout event');
+    if (claims.nonce !== undefined) return refuse('a logout token carries no nonce');
+    const { sid, sub } = claims;
+    if (typeof sid !== 'string' && typeof sub !== 'string') return refuse('neither sid nor sub');
+    let ended = 0;
+    for (const [id, session] of sessions) {
+      const user = session.user;
+      if (!user) continue;
+      // With a sid: the sessions of that sign-in at the provider; with sub alone: all of that person's.
+      if ((typeof sid === 'string' ? user.claims.sid === sid : true) && (typeof sub === 'string' ? user.claims.sub === sub : true)) {
+        sessions.delete(id);
+        ended += 1;
+      }
+    }
+    response.writeHead(200, { 'cache-control': 'no-store' });
+    response.end();
+    events.emit('backchannel-logout', { sid, ended });
+  }
+
   const routes: Readonly<Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>>> = {
     'GET /': home,
     'GET /login': login,
     'GET /callback': callback,
     'POST /logout': logout,
+    'POST /backchannel-logout': backchannelLogout,
   };
 
   const server: Server = createServer((request, response) => {
@@ -355,6 +426,8 @@ ${userInfo}
     url: appUrl,
     redirectUri: redirectUri(),
     postLogoutRedirectUri: postLogoutRedirectUri(),
+    backchannelLogoutUri: backchannelLogoutUri(),
+    events,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

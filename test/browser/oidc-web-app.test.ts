@@ -8,7 +8,8 @@
  * signs out through Portcullis's `end_session_endpoint` (RP-initiated logout with the ID token as
  * hint: no confirmation page, since the hint is of this browser's session), back on the app signed
  * out, after which "Sign in" asks for the password again; the session the code's exchange opened
- * is ended. A person who denies the app at consent lands on the app's "Sign-in failed" page with
+ * is ended. Signing out on Portcullis's own /sign-out page instead reaches the app by back-channel
+ * logout (a logout token POSTed to it, verified with jose), which ends its session. A person who denies the app at consent lands on the app's "Sign-in failed" page with
  * `access_denied`, and the same callback again is refused. Each page is screenshotted into
  * test-artifacts/oidc-web-app-*.png and checked with axe-core (no serious or critical violation);
  * nothing is requested from anywhere but the two servers on 127.0.0.1, and no page breaks its CSP.
@@ -19,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { generateKeyPair, SignJWT } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApp, type RunningApp } from '../../examples/oidc-web-app/server.js';
 import { startOnOwnUrl } from '../helpers/signing-keys.js';
@@ -80,7 +82,11 @@ describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () 
     const updated = await server.fetch(`/admin/clients/${clientId}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', ...admin },
-      body: JSON.stringify({ redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.postLogoutRedirectUri] }),
+      body: JSON.stringify({
+        redirect_uris: [app.redirectUri],
+        post_logout_redirect_uris: [app.postLogoutRedirectUri],
+        backchannel_logout_uri: app.backchannelLogoutUri,
+      }),
     });
     assert.equal(updated.status, 200, await updated.text());
 
@@ -181,6 +187,66 @@ describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () 
     assert.deepEqual(elsewhere, [], 'nothing requested from anywhere but the two servers on 127.0.0.1');
     assert.ok(server.url.startsWith('http://127.0.0.1:') && app.url.startsWith('http://127.0.0.1:'));
     assert.deepEqual(problems, [], 'no CSP violation and no script error');
+  });
+
+  it("is told by back-channel logout when the person signs out on Portcullis's own page, and ends its session", async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+    try {
+      const visitor = await context.newPage();
+      visitor.setDefaultTimeout(ACTION_TIMEOUT_MS);
+      await visitor.goto(`${app.url}/`);
+      await visitor.getByRole('link', { name: 'Sign in' }).click();
+      await visitor.waitForURL(onPortcullis('/sign-in'));
+      await visitor.getByLabel('Username or e-mail address').fill(USERNAME);
+      await visitor.getByLabel('Password').fill(PASSWORD);
+      await visitor.getByRole('button', { name: 'Sign in' }).click();
+      // Consent was given in the first test: it is remembered.
+      await visitor.waitForURL(`${app.url}/`);
+      await visitor.getByText(`Signed in as ${USERNAME}.`).waitFor();
+
+      // The logout token that ends a session of the app (an earlier one, for a session already gone, ends none).
+      const told = new Promise<void>((resolve) => {
+        const listener = (event: { sid: string; ended: number }) => {
+          if (event.ended === 0) return;
+          app.events.off('backchannel-logout', listener);
+          resolve();
+        };
+        app.events.on('backchannel-logout', listener);
+      });
+      // A logout token signed by anyone else is refused, and ends nothing.
+      const { privateKey } = await generateKeyPair('RS256');
+      const forged = await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: userId })
+        .setProtectedHeader({ alg: 'RS256', typ: 'logout+jwt', kid: 'forged' })
+        .setIssuer(server.url)
+        .setAudience(clientId)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .setJti('forged-logout')
+        .sign(privateKey);
+      const refused = await fetch(app.backchannelLogoutUri, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: forged }).toString(),
+      });
+      assert.equal(refused.status, 400, await refused.text());
+      await visitor.reload();
+      await visitor.getByText(`Signed in as ${USERNAME}.`).waitFor();
+
+      const sessionCookie = async () => (await context.cookies(server.url)).find((item) => item.name === 'portcullis_session');
+      assert.ok(await sessionCookie(), "Portcullis's browser session");
+      await visitor.goto(`${server.url}/sign-out`);
+      await visitor.getByRole('button', { name: 'Sign out' }).click();
+      await visitor.waitForURL(`${server.url}/sign-in?done=signed-out`);
+      // Waits for the relay's POST (sent once the session's end is committed; the runner's time-out bounds it).
+      await told;
+      assert.equal(await sessionCookie(), undefined, "Portcullis's browser session has ended");
+
+      await visitor.goto(`${app.url}/`);
+      await visitor.getByText('You are not signed in.').waitFor();
+      assert.equal(await appSessionsAtPortcullis(), 0);
+    } finally {
+      await context.close();
+    }
   });
 
   it('says so when the person denies the app on the consent page, and refuses a callback it did not start', async () => {
