@@ -210,6 +210,37 @@ describe('OpenID Connect with openid-client', () => {
     assert.deepEqual(await oidc.fetchUserInfo(config, tokens.access_token, aliceId), { sub: aliceId });
   });
 
+  it('asks consent for the identity scopes in plain words; refuses request objects rather than ignore them', async () => {
+    await server.portcullis.users.create({ username: 'erin', password: PASSWORD, scopes: ['read'] });
+    const config = await relyingParty(server, web);
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope: 'openid profile email read',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const page = new PageClient(server);
+    const first = await page.get(`${url.pathname}${url.search}`);
+    await page.get(first.location!);
+    const signedIn = await page.post(first.location!, { username: 'erin', password: PASSWORD });
+    const consent = await page.get(signedIn.location!);
+    assert.equal(consent.status, 200);
+    for (const words of ['know who you are', 'see your username and name', 'see your e-mail address', 'use the scope “read”'])
+      assert.ok(consent.html.includes(words), words);
+    assert.ok(!consent.html.includes('use the scope “openid”'));
+
+    for (const [parameter, error] of [
+      ['request', 'request_not_supported'],
+      ['request_uri', 'request_uri_not_supported'],
+    ] as const) {
+      const withObject = new URL(url);
+      withObject.searchParams.set(parameter, parameter === 'request' ? 'eyJhbGciOiJub25lIn0.e30.' : 'urn:example:req');
+      const refused = await page.get(`${withObject.pathname}${withObject.search}`);
+      assert.equal(refused.status, 302);
+      assert.equal(new URL(refused.location!).searchParams.get('error'), error);
+    }
+  });
+
   it('gives no ID token and no userinfo without the openid scope; refuses an unknown scope beyond the identity ones', async () => {
     const config = await relyingParty(server, web);
     const verifier = oidc.randomPKCECodeVerifier();

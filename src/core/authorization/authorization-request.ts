@@ -25,7 +25,7 @@ export interface AuthorizationRequest {
   readonly loginHint: string | undefined;
 }
 
-/** RFC 6749 §4.1.2.1's error codes (and OpenID Connect's login_required, consent_required). */
+/** RFC 6749 §4.1.2.1's error codes (and OpenID Connect's login_required, consent_required, request(_uri)_not_supported). */
 export type AuthorizationErrorCode =
   | 'invalid_request'
   | 'unauthorized_client'
@@ -34,7 +34,9 @@ export type AuthorizationErrorCode =
   | 'invalid_scope'
   | 'server_error'
   | 'login_required'
-  | 'consent_required';
+  | 'consent_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported';
 
 export type CheckedRequest =
   | { readonly kind: 'valid'; readonly request: AuthorizationRequest }
@@ -104,6 +106,9 @@ export async function checkAuthorizationRequest(
     if (value === null) return refuse('invalid_request', `${name} must not be repeated`);
     if (value !== undefined && value.length > MAX_VALUE_LENGTH) return refuse('invalid_request', `${name} is too long`);
   }
+  // OpenID Connect Core §6: request objects are not supported (discovery says so); say it rather than ignore them.
+  if (query.request !== undefined) return refuse('request_not_supported', 'Request objects (request) are not supported');
+  if (query.request_uri !== undefined) return refuse('request_uri_not_supported', 'request_uri is not supported');
   const responseType = single('response_type');
   if (responseType === undefined) return refuse('invalid_request', 'Missing response_type');
   if (responseType !== 'code') return refuse('unsupported_response_type', 'Only response_type=code is supported');

@@ -52,7 +52,19 @@ export const STRINGS = {
     consentIntro: (client: string, product: string) => `${client} asks to use your ${product} account.`,
     consentScopes: 'It will be able to:',
     consentNoScopes: 'It asks only to know who you are.',
-    scope: (scope: string) => `use the scope “${scope}”`,
+    /** A scope in plain words: OpenID Connect's identity scopes by what they show, the others by name. */
+    scope: (scope: string) => {
+      switch (scope) {
+        case 'openid':
+          return 'know who you are';
+        case 'profile':
+          return 'see your username and name';
+        case 'email':
+          return 'see your e-mail address and whether it is verified';
+        default:
+          return `use the scope “${scope}”`;
+      }
+    },
     allow: 'Allow',
     deny: 'Deny',
   },
