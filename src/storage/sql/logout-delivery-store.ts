@@ -18,10 +18,10 @@ import { randomToken } from '../../core/secrets.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { guardDriverErrors } from './driver-errors.js';
 import type { Database, LogoutDeliveriesTable } from './schema.js';
+import { claimDue, markFailed, markSent, pruneFinished } from './leased-rows.js';
 import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
 
 /** Longer errors are cut: the column is for a person, not a log. */
-const MAX_ERROR_LENGTH = 500;
 /** Bound parameters per IN list, well under SQLite's limit. */
 const CHUNK = 500;
 
@@ -93,92 +93,21 @@ export class SqlLogoutDeliveryStore implements LogoutDeliveryStore {
     return guardDriverErrors(this.dialect, operation);
   }
 
-  async claim({ owner, nowMs, leaseMs, limit }: OutboxClaim): Promise<ClaimedLogoutDelivery[]> {
-    const now = iso(nowMs);
-    const rows = await this.guard(() =>
-      this.db
-        // As the mail outbox's claim: materialised, so the pick and its LIMIT run once.
-        .with(
-          (cte) => cte('due').materialized(),
-          (db) => {
-            const due = db
-              .selectFrom('logout_deliveries')
-              .select('id')
-              .where('status', '=', 'queued')
-              .where('next_attempt_at', '<=', now)
-              .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-              .orderBy('next_attempt_at')
-              .orderBy('id')
-              .limit(limit);
-            return this.dialect.skipsLockedRows ? due.forUpdate().skipLocked() : due;
-          },
-        )
-        .updateTable('logout_deliveries')
-        .set((eb) => ({ lease_owner: owner, lease_until: iso(nowMs + leaseMs), attempts: eb('attempts', '+', 1) }))
-        .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-        // Checked again on the row as it is now: a row another claim took meanwhile is not taken twice.
-        .where('status', '=', 'queued')
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-        .returningAll()
-        .execute(),
-    );
-    return rows.map((row) => ({ ...toDelivery(row), attempts: row.attempts, leaseUntil: nowMs + leaseMs }));
+  async claim(claim: OutboxClaim): Promise<ClaimedLogoutDelivery[]> {
+    const rows = await this.guard(() => claimDue(this.dialect, 'logout_deliveries', claim));
+    return rows.map((row) => ({ ...toDelivery(row), attempts: row.attempts, leaseUntil: claim.nowMs + claim.leaseMs }));
   }
 
-  async markSent(id: string, owner: string, nowMs: number): Promise<boolean> {
-    const result = await this.guard(() =>
-      this.db
-        .updateTable('logout_deliveries')
-        .set({ status: 'sent', finished_at: iso(nowMs), lease_owner: null, lease_until: null })
-        .where('id', '=', id)
-        .where('status', '=', 'queued')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst(),
-    );
-    return result.numUpdatedRows === 1n;
+  markSent(id: string, owner: string, nowMs: number): Promise<boolean> {
+    return this.guard(() => markSent(this.dialect, 'logout_deliveries', id, owner, nowMs));
   }
 
-  async markFailed(id: string, { owner, nowMs, retryAt, error }: OutboxFailure): Promise<boolean> {
-    const lastError = error.slice(0, MAX_ERROR_LENGTH);
-    const result = await this.guard(() =>
-      this.db
-        .updateTable('logout_deliveries')
-        .set(
-          retryAt === undefined
-            ? { status: 'failed', finished_at: iso(nowMs), lease_owner: null, lease_until: null, last_error: lastError }
-            : { lease_owner: null, lease_until: null, next_attempt_at: iso(retryAt), last_error: lastError },
-        )
-        .where('id', '=', id)
-        .where('status', '=', 'queued')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst(),
-    );
-    return result.numUpdatedRows === 1n;
+  markFailed(id: string, failure: OutboxFailure): Promise<boolean> {
+    return this.guard(() => markFailed(this.dialect, 'logout_deliveries', id, failure));
   }
 
-  async prune(beforeMs: number, limit: number): Promise<number> {
-    const before = iso(beforeMs);
-    const result = await this.guard(() =>
-      this.db
-        .with(
-          (cte) => cte('old').materialized(),
-          (db) => {
-            const old = db
-              .selectFrom('logout_deliveries')
-              .select('id')
-              .where('status', 'in', ['sent', 'failed'])
-              .where('finished_at', '<', before)
-              // Implied (a row is claimed only once due), and what the (status, next_attempt_at) index serves.
-              .where('next_attempt_at', '<', before)
-              .limit(limit);
-            return this.dialect.skipsLockedRows ? old.forUpdate().skipLocked() : old;
-          },
-        )
-        .deleteFrom('logout_deliveries')
-        .where('id', 'in', (eb) => eb.selectFrom('old').select('old.id'))
-        .executeTakeFirst(),
-    );
-    return Number(result.numDeletedRows);
+  prune(beforeMs: number, limit: number): Promise<number> {
+    return this.guard(() => pruneFinished(this.dialect, 'logout_deliveries', beforeMs, limit));
   }
 
   async listForBrowserSession(browserSessionId: string): Promise<LogoutDeliveryEntry[]> {

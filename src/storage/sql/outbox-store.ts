@@ -19,10 +19,8 @@ import type { OutboxStore } from '../../core/ports.js';
 import type { SqlDialect } from './dialects/dialect.js';
 import { guardDriverErrors } from './driver-errors.js';
 import type { Database, MailOutboxTable } from './schema.js';
+import { claimDue, markFailed, markSent, pruneFinished } from './leased-rows.js';
 import { fromIso, fromIsoOrNull, iso } from './sql-time.js';
-
-/** Longer transport errors are cut: the column is for a person reading `mail status`, not a log. */
-const MAX_ERROR_LENGTH = 500;
 
 /** The row of a new, queued message, due at once. */
 export function outboxRow(message: OutboxMessage): MailOutboxTable {
@@ -64,69 +62,17 @@ export class SqlOutboxStore implements OutboxStore {
     await this.guard(() => insertOutboxMessage(this.db, message));
   }
 
-  async claim({ owner, nowMs, leaseMs, limit }: OutboxClaim): Promise<ClaimedMessage[]> {
-    const now = iso(nowMs);
-    const rows = await this.guard(() =>
-      this.db
-        // Materialised, so the pick (and its LIMIT) runs once: PostgreSQL may otherwise run a subquery of IN again per row.
-        .with(
-          (cte) => cte('due').materialized(),
-          (db) => {
-            const due = db
-              .selectFrom('mail_outbox')
-              .select('id')
-              .where('status', '=', 'queued')
-              .where('next_attempt_at', '<=', now)
-              .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-              .orderBy('next_attempt_at')
-              .orderBy('id')
-              .limit(limit);
-            return this.dialect.skipsLockedRows ? due.forUpdate().skipLocked() : due;
-          },
-        )
-        .updateTable('mail_outbox')
-        .set((eb) => ({ lease_owner: owner, lease_until: iso(nowMs + leaseMs), attempts: eb('attempts', '+', 1) }))
-        .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-        // Checked again on the row as it is now: a row another claim took meanwhile is not taken twice.
-        .where('status', '=', 'queued')
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-        .returningAll()
-        .execute(),
-    );
-    return rows
-      .sort((a, b) => (a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : a.id < b.id ? -1 : 1))
-      .map((row) => ({ ...toMessage(row), attempts: row.attempts, leaseUntil: nowMs + leaseMs }));
+  async claim(claim: OutboxClaim): Promise<ClaimedMessage[]> {
+    const rows = await this.guard(() => claimDue(this.dialect, 'mail_outbox', claim));
+    return rows.map((row) => ({ ...toMessage(row), attempts: row.attempts, leaseUntil: claim.nowMs + claim.leaseMs }));
   }
 
-  async markSent(id: string, owner: string, nowMs: number): Promise<boolean> {
-    const result = await this.guard(() =>
-      this.db
-        .updateTable('mail_outbox')
-        .set({ ...FINISHED, status: 'sent', finished_at: iso(nowMs) })
-        .where('id', '=', id)
-        .where('status', '=', 'queued')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst(),
-    );
-    return result.numUpdatedRows === 1n;
+  markSent(id: string, owner: string, nowMs: number): Promise<boolean> {
+    return this.guard(() => markSent(this.dialect, 'mail_outbox', id, owner, nowMs, CLEARED));
   }
 
-  async markFailed(id: string, { owner, nowMs, retryAt, error }: OutboxFailure): Promise<boolean> {
-    const lastError = error.slice(0, MAX_ERROR_LENGTH);
-    const result = await this.guard(() =>
-      this.db
-        .updateTable('mail_outbox')
-        .set(
-          retryAt === undefined
-            ? { ...FINISHED, status: 'failed', finished_at: iso(nowMs), last_error: lastError }
-            : { lease_owner: null, lease_until: null, next_attempt_at: iso(retryAt), last_error: lastError },
-        )
-        .where('id', '=', id)
-        .where('status', '=', 'queued')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst(),
-    );
-    return result.numUpdatedRows === 1n;
+  markFailed(id: string, failure: OutboxFailure): Promise<boolean> {
+    return this.guard(() => markFailed(this.dialect, 'mail_outbox', id, failure, CLEARED));
   }
 
   async find(id: string): Promise<OutboxEntry | undefined> {
@@ -165,36 +111,13 @@ export class SqlOutboxStore implements OutboxStore {
     };
   }
 
-  async prune(beforeMs: number, limit: number): Promise<number> {
-    const before = iso(beforeMs);
-    const result = await this.guard(() =>
-      this.db
-        // Materialised, as the claim's pick: the LIMIT holds once, however PostgreSQL plans the IN.
-        .with(
-          (cte) => cte('old').materialized(),
-          (db) => {
-            const old = db
-              .selectFrom('mail_outbox')
-              .select('id')
-              .where('status', 'in', ['sent', 'failed'])
-              .where('finished_at', '<', before)
-              // Implied by the line above (a message is claimed only once due, so it was due before it finished),
-              // and what the (status, next_attempt_at) index serves: the look-up reads the old rows only.
-              .where('next_attempt_at', '<', before)
-              .limit(limit);
-            return this.dialect.skipsLockedRows ? old.forUpdate().skipLocked() : old;
-          },
-        )
-        .deleteFrom('mail_outbox')
-        .where('id', 'in', (eb) => eb.selectFrom('old').select('old.id'))
-        .executeTakeFirst(),
-    );
-    return Number(result.numDeletedRows);
+  prune(beforeMs: number, limit: number): Promise<number> {
+    return this.guard(() => pruneFinished(this.dialect, 'mail_outbox', beforeMs, limit));
   }
 }
 
-/** A sent or given-up message: no lease, and no body (it may carry a token). */
-const FINISHED = { lease_owner: null, lease_until: null, subject: '', body_text: '', body_html: '' } as const;
+/** What a sent or given-up message no longer keeps: its body (it may carry a token). */
+const CLEARED = { subject: '', body_text: '', body_html: '' } as const;
 
 function toMessage(row: Selectable<MailOutboxTable>): OutboxMessage {
   return {
