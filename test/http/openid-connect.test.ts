@@ -41,6 +41,23 @@ function relyingParty(server: TestServer, client: Registered): Promise<oidc.Conf
   });
 }
 
+/** openid-client's authorization request with PKCE S256 for `scope` (and `more`); the verifier is the code's exchange's. */
+async function authorizationRequest(
+  config: oidc.Configuration,
+  scope: string,
+  more: Record<string, string> = {},
+): Promise<{ readonly url: URL; readonly verifier: string }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...more,
+  });
+  return { url, verifier };
+}
+
 async function registerClient(server: TestServer, admin: string, body: Record<string, unknown>): Promise<Registered> {
   const created = await jsonPost(server, '/admin/clients', { redirect_uris: [CALLBACK], ...body }, bearer(admin));
   assert.equal(created.status, 201, await created.clone().text());
@@ -117,17 +134,9 @@ describe('OpenID Connect with openid-client', () => {
 
   it('signs a user in: code + PKCE + state + nonce, a validated ID token, userinfo, refresh', async () => {
     const config = await relyingParty(server, web);
-    const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid profile email read',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
+    const { url, verifier } = await authorizationRequest(config, 'openid profile email read', { state, nonce });
     const callback = await signInAndConsent(server, url, 'alice');
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
@@ -175,13 +184,7 @@ describe('OpenID Connect with openid-client', () => {
 
   it('issues ID tokens a strict verifier accepts only for their client and only until they expire; never as access tokens', async () => {
     const config = await relyingParty(server, web);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await authorizationRequest(config, 'openid');
     const tokens = await oidc.authorizationCodeGrant(config, await signInAndConsent(server, url, 'alice'), {
       pkceCodeVerifier: verifier,
       idTokenExpected: true,
@@ -213,12 +216,7 @@ describe('OpenID Connect with openid-client', () => {
   it('asks consent for the identity scopes in plain words; refuses request objects rather than ignore them', async () => {
     await server.portcullis.users.create({ username: 'erin', password: PASSWORD, scopes: ['read'] });
     const config = await relyingParty(server, web);
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid profile email read',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
+    const { url } = await authorizationRequest(config, 'openid profile email read');
     const page = new PageClient(server);
     const first = await page.get(`${url.pathname}${url.search}`);
     await page.get(first.location!);
@@ -243,13 +241,7 @@ describe('OpenID Connect with openid-client', () => {
 
   it('gives no ID token and no userinfo without the openid scope; refuses an unknown scope beyond the identity ones', async () => {
     const config = await relyingParty(server, web);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'read',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await authorizationRequest(config, 'read');
     const tokens = await oidc.authorizationCodeGrant(config, await signInAndConsent(server, url, 'alice'), { pkceCodeVerifier: verifier });
     assert.equal(tokens.id_token, undefined);
     const info = await server.fetch('/userinfo', { headers: bearer(tokens.access_token) });
@@ -261,12 +253,7 @@ describe('OpenID Connect with openid-client', () => {
     const anonymous = await server.fetch('/userinfo');
     assert.equal(anonymous.status, 401);
 
-    const beyond = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid admin',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url: beyond } = await authorizationRequest(config, 'openid admin');
     const refused = await new PageClient(server).get(`${beyond.pathname}${beyond.search}`);
     assert.equal(refused.status, 302);
     assert.equal(new URL(refused.location!).searchParams.get('error'), 'invalid_scope');
@@ -377,13 +364,7 @@ describe('OpenID Connect on an asymmetric deployment', () => {
     const client = await registerClient(server, await login(server, 'root', PASSWORD), { name: 'app', first_party: true });
     const config = await relyingParty(server, client);
     assert.deepEqual(config.serverMetadata().id_token_signing_alg_values_supported, ['ES256']);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid profile',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await authorizationRequest(config, 'openid profile');
     const tokens = await oidc.authorizationCodeGrant(config, await signInAndConsent(server, url, 'bob'), {
       pkceCodeVerifier: verifier,
       idTokenExpected: true,
