@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
-import { fixedClock } from '../../src/core/clock.js';
+import { fixedClock, type Clock } from '../../src/core/clock.js';
 import { LOGOUT_RETRY } from '../../src/core/logout/logout-delivery.js';
 import type { DeliveryEvent } from '../../src/core/outbox/outbox-relay.js';
 import { PageClient } from '../helpers/page-client.js';
@@ -86,8 +86,16 @@ class Receiver {
   }
 }
 
-function relyingParty(server: TestServer, client: Registered): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(ISSUER), client.client_id, client.client_secret, undefined, {
+/**
+ * openid-client as the client of `server`, told how far the server's fixed clock is from the real
+ * one (clockSkew, as of now), so the ID tokens it validates are on time whenever the test runs.
+ */
+function relyingParty(server: TestServer, client: Registered, clock: Clock): Promise<oidc.Configuration> {
+  const metadata = {
+    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
+    [oidc.clockSkew]: Math.round((clock.now() - Date.now()) / 1000),
+  };
+  return oidc.discovery(new URL(ISSUER), client.client_id, metadata, undefined, {
     execute: [oidc.allowInsecureRequests],
     [oidc.customFetch]: (url, options) => fetch(url.replace(ISSUER, server.url), options as RequestInit),
   });
@@ -213,7 +221,7 @@ describe('OpenID Connect logout', () => {
   }
 
   it('discovery lists the end_session_endpoint and back-channel logout with sid', async () => {
-    const metadata = (await relyingParty(server, wiki)).serverMetadata();
+    const metadata = (await relyingParty(server, wiki, clock)).serverMetadata();
     assert.equal(metadata.end_session_endpoint, `${ISSUER}/end-session`);
     assert.equal(metadata.backchannel_logout_supported, true);
     assert.equal(metadata.backchannel_logout_session_supported, true);
@@ -237,7 +245,7 @@ describe('OpenID Connect logout', () => {
   });
 
   it('RP-initiated logout with a valid hint: back to the client with state, the session and its client session ended, a logout token sent', async () => {
-    const config = await relyingParty(server, wiki);
+    const config = await relyingParty(server, wiki, clock);
     const { page, tokens } = await signIn(server, config, 'alice');
     const sid = tokens.claims()!.sid as string;
     const userinfo = () => server.fetch('/userinfo', { headers: bearer(tokens.access_token) });
@@ -269,7 +277,7 @@ describe('OpenID Connect logout', () => {
   });
 
   it('accepts an expired hint (RP-Initiated Logout §2)', async () => {
-    const config = await relyingParty(server, wiki);
+    const config = await relyingParty(server, wiki, clock);
     const { page, tokens } = await signIn(server, config, 'alice');
     clock.advance(2 * 3600_000);
     await assert.rejects(
@@ -287,7 +295,7 @@ describe('OpenID Connect logout', () => {
   });
 
   it('refuses a forged hint and an unregistered post_logout_redirect_uri with a page, never a redirect', async () => {
-    const config = await relyingParty(server, wiki);
+    const config = await relyingParty(server, wiki, clock);
     const { page, tokens } = await signIn(server, config, 'alice');
     const claims = tokens.claims()!;
     // The same claims and the server's kid, signed with a key of our own.
@@ -316,7 +324,7 @@ describe('OpenID Connect logout', () => {
   });
 
   it('without a hint asks the person to confirm (CSRF-protected), then ends the session and goes back with state', async () => {
-    const config = await relyingParty(server, wiki);
+    const config = await relyingParty(server, wiki, clock);
     const { page, tokens } = await signIn(server, config, 'alice');
     const url = oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: AFTER_LOGOUT, state: 'xyz' });
     const confirm = await page.get(pathOf(url));
@@ -342,7 +350,7 @@ describe('OpenID Connect logout', () => {
   });
 
   it('a hint of another browser session is confirmed, not obeyed at once; a signed-out browser goes straight back', async () => {
-    const config = await relyingParty(server, wiki);
+    const config = await relyingParty(server, wiki, clock);
     const first = await signIn(server, config, 'alice');
     const second = await signIn(server, config, 'alice');
     const answer = await second.page.get(
@@ -366,7 +374,7 @@ describe('OpenID Connect logout', () => {
 
   it('back-channel: a receiver that answers 500 is tried again; sign-out on the pages, an admin and the account page ending it all send tokens', async () => {
     const relay = server.logoutRelay;
-    const config = await relyingParty(server, wiki);
+    const config = await relyingParty(server, wiki, clock);
     const { page, tokens } = await signIn(server, config, 'alice');
     receiver.statuses.push(500);
     const sent = new Promise<DeliveryEvent>((resolve) => relay.once('sent', resolve));
