@@ -615,8 +615,9 @@ export class Portcullis {
    */
   async userInfo(context: AuthContext): Promise<IdentityClaims> {
     const auth = this.requireUser(context);
-    if (!auth.claims.scope.split(' ').includes('openid')) throw new InsufficientScopeError(['openid']);
-    return identityClaims(auth.user, auth.claims.scope.split(' '));
+    const scopes = auth.claims.scope.split(' ');
+    if (!scopes.includes('openid')) throw new InsufficientScopeError(['openid']);
+    return identityClaims(auth.user, scopes);
   }
 
   /** Routes about "me" need a user's token, not a service client's. */

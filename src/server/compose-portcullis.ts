@@ -134,12 +134,10 @@ export async function composePortcullis(config: PortcullisConfig, options: Compo
     });
     await portcullis.start();
     // Key housekeeping: retired keys leave the JWKS once their tokens expired; scheduled rotation.
-    const keyTimer = portcullis.keys
-      ? setInterval(() => {
-          portcullis.keys?.tick(SYSTEM).catch((error: unknown) => log()?.error({ err: error }, 'signing key housekeeping failed'));
-        }, KEY_TICK_MS)
-      : undefined;
-    keyTimer?.unref();
+    const keyTimer = setInterval(() => {
+      portcullis.keys.tick(SYSTEM).catch((error: unknown) => log()?.error({ err: error }, 'signing key housekeeping failed'));
+    }, KEY_TICK_MS);
+    keyTimer.unref();
     if (options.mailRelay ?? true) mail.start();
     const logout = createLogoutRelay({
       store: storage.logoutDeliveries,

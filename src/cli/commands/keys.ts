@@ -1,5 +1,6 @@
 /**
- * `portcullis keys list|rotate|retire`: the asymmetric signing keys. Running
+ * `portcullis keys list|rotate|retire`: the key store's signing keys (with an HMAC ALGORITHM, the RS256
+ * keys of ID and logout tokens). Running
  * servers answer the next request with the change in effect: on SQLite they
  * see the commit, on PostgreSQL the command waits until they confirm it
  * (see README, "Signing keys").

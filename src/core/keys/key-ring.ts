@@ -30,7 +30,7 @@ export interface TokenSigner {
 }
 
 /**
- * signer(), verifier() and jwks() answer from the keys in hand. Before using them, a caller checks
+ * signer() and verifier() answer from the keys in hand. Before using them, a caller checks
  * isCurrent() and, when it is false, awaits reload(): a key set that a committed change (a rotation,
  * a retirement, by this process or another) may have superseded must not sign, verify or be published.
  */
@@ -45,8 +45,6 @@ export interface SigningKeys {
   verifier(kid: string): VerifyFunction | undefined;
   /** After an unknown kid: look at the store again (at most once a second), in case another instance rotated. */
   reloadForUnknownKid(): Promise<void>;
-  /** RFC 7517 JWK Set: public members only; empty for HMAC. */
-  jwks(): { readonly keys: readonly PublicJwk[] };
 }
 
 export function pinnedVerifier(key: string | Buffer, algorithm: AccessTokenAlgorithm, policy: VerifierPolicy): VerifyFunction {
@@ -111,10 +109,6 @@ export class HmacKeys implements SigningKeys {
   }
 
   async reloadForUnknownKid(): Promise<void> {}
-
-  jwks(): { readonly keys: readonly PublicJwk[] } {
-    return { keys: [] };
-  }
 }
 
 interface LoadedKeys {
@@ -224,6 +218,7 @@ export class AsymmetricKeyRing implements SigningKeys {
     await this.reload();
   }
 
+  /** RFC 7517 JWK Set of the keys in hand: public members only (the JWKS of access and ID tokens). */
   jwks(): { readonly keys: readonly PublicJwk[] } {
     return { keys: this.loaded.published };
   }

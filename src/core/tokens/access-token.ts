@@ -301,12 +301,6 @@ export class AccessTokenCodec {
     }
     return verify;
   }
-
-  /** The JWK Set that verifies these tokens (public keys only; empty for HMAC), as the store says now. */
-  async jwks(): Promise<{ readonly keys: readonly object[] }> {
-    if (!this.keys.isCurrent()) await this.keys.reload();
-    return this.keys.jwks();
-  }
 }
 
 /** What follows a token's last dot: its signature (the key of the verified-token memory). */
