@@ -11,22 +11,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { signUp, startTestServer, type TestServer } from '../helpers/server.js';
+import { ACTION_TIMEOUT_MS, ARTIFACTS, CHROMIUM, skipWithoutChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const USERNAME = 'docs-reader';
 const PASSWORD = 'a docs reader passphrase';
-/** Per action; the machine may be busy, and a locator waits only as long as it must. */
-const ACTION_TIMEOUT_MS = 20_000;
 
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI !== 'true'
-    ? `${CHROMIUM} is missing (apt-get install chromium); under CI=true this test fails instead`
-    : false;
+const skip = skipWithoutChromium;
 
 interface PageWatch {
   /** Requests for anything but the origin under test (and data: URIs). */

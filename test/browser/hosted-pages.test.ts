@@ -11,36 +11,21 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { TOTP } from 'otpauth';
 import { URI } from 'otpauth';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { fixedClock } from '../../src/core/clock.js';
 import { bearer, jsonPost, login, startTestServer, type TestServer } from '../helpers/server.js';
+import { ACTION_TIMEOUT_MS, ARTIFACTS, CHROMIUM, type Violation, readAxeSource, skipWithoutChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const USERNAME = 'page-visitor';
 const PASSWORD = 'a page visitor passphrase';
 const NEW_PASSWORD = 'a changed page visitor passphrase';
-/** Per action; the machine may be busy, and a locator waits only as long as it must. */
-const ACTION_TIMEOUT_MS = 20_000;
 
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI !== 'true'
-    ? `${CHROMIUM} is missing (apt-get install chromium); under CI=true this test fails instead`
-    : false;
-
-interface Violation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly targets: string[];
-}
+const skip = skipWithoutChromium;
 
 describe('hosted pages in a browser, without JavaScript', { skip }, () => {
   const clock = fixedClock(Date.parse('2026-12-01T09:00:10Z'));
@@ -50,7 +35,7 @@ describe('hosted pages in a browser, without JavaScript', { skip }, () => {
   let page: Page;
   const foreign: string[] = [];
   const problems: string[] = [];
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const axeSource = readAxeSource();
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing, and CI=true requires this test (.ci/run installs chromium)`);
@@ -250,7 +235,7 @@ describe('hosted pages in a browser: passkeys (WebAuthn) with JavaScript', { ski
   let page: Page;
   const foreign: string[] = [];
   const problems: string[] = [];
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const axeSource = readAxeSource();
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });

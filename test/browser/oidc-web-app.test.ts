@@ -16,35 +16,20 @@
  * Skipped where /usr/bin/chromium is missing, except under CI=true, where it fails.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApp, type RunningApp } from '../../examples/oidc-web-app/server.js';
 import { startOnOwnUrl } from '../helpers/signing-keys.js';
 import { bearer, jsonPost, login, type TestServer } from '../helpers/server.js';
+import { ACTION_TIMEOUT_MS, ARTIFACTS, CHROMIUM, type Violation, readAxeSource, skipWithoutChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const USERNAME = 'wiki-reader';
 const EMAIL = 'wiki-reader@example.com';
 const PASSWORD = 'a wiki reader passphrase';
-/** Per action; the machine may be busy, and a locator waits only as long as it must. */
-const ACTION_TIMEOUT_MS = 20_000;
 
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI !== 'true'
-    ? `${CHROMIUM} is missing (apt-get install chromium); under CI=true this test fails instead`
-    : false;
-
-interface Violation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly targets: string[];
-}
+const skip = skipWithoutChromium;
 
 describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () => {
   let server: TestServer;
@@ -56,7 +41,7 @@ describe('the sample web app (examples/oidc-web-app) in Chromium', { skip }, () 
   /** Every URL the browser requested, redirects included, in order. */
   const requested: string[] = [];
   const problems: string[] = [];
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const axeSource = readAxeSource();
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing, and CI=true requires this test (.ci/run installs chromium)`);

@@ -10,24 +10,19 @@
  * Skipped where /usr/bin/chromium is missing, except under CI=true, where it fails.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { startPasskeyExample } from '../../examples/passkeys/server.js';
 import { formPost, signUp, startTestServer, type TestServer } from '../helpers/server.js';
+import { ARTIFACTS, CHROMIUM, skipWithoutChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const USERNAME = 'passkey-user';
 const PASSWORD = 'a passkey user passphrase';
 const ACTION_TIMEOUT_MS = 20_000;
 const PASSKEY_GRANT = 'urn:portcullis:params:oauth:grant-type:passkey';
 
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI !== 'true'
-    ? `${CHROMIUM} is missing (apt-get install chromium); under CI=true this test fails instead`
-    : false;
+const skip = skipWithoutChromium;
 
 type Json = Record<string, unknown>;
 interface StepResult {
